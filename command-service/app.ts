@@ -1,0 +1,108 @@
+import express, { type Request, type Response } from 'express';
+import type { Config } from '../platform/config.js';
+import type { Pool } from '../platform/db.js';
+import { checkHealth, type HealthCheck } from '../platform/health.js';
+import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
+import type { Logger } from '../platform/logger.js';
+import { problems } from '../platform/problem.js';
+import { compileValidator } from '../platform/validation.js';
+import { createCart, getCart } from './handlers/createCart.js';
+import { getInventory } from './handlers/getInventory.js';
+import { getOrder } from './handlers/getOrder.js';
+import { placeOrder } from './handlers/placeOrder.js';
+import { setInventory } from './handlers/setInventory.js';
+import { upsertProduct } from './handlers/upsertProduct.js';
+import { upsertWarehouse } from './handlers/upsertWarehouse.js';
+import { runCommand } from './runCommand.js';
+import * as catalog from './schemas/catalog.js';
+import * as orders from './schemas/orders.js';
+
+export interface CommandServiceDeps {
+  readonly pool: Pool;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly healthChecks: Readonly<Record<string, HealthCheck>>;
+}
+
+// Compiled once at start-up. Path parameters are checked like bodies, and reported by name.
+const validate = Object.freeze({
+  product: compileValidator<catalog.ProductBody>(catalog.productBody),
+  warehouse: compileValidator<catalog.WarehouseBody>(catalog.warehouseBody),
+  inventory: compileValidator<catalog.InventoryBody>(catalog.inventoryBody),
+  cart: compileValidator<orders.CartBody>(orders.cartBody),
+  placeOrder: compileValidator<orders.PlaceOrderBody>(orders.placeOrderBody),
+  skuParams: compileValidator<{ sku: string }>(catalog.skuParams, 'parameter'),
+  warehouseParams: compileValidator<{ warehouse_id: string }>(catalog.warehouseParams, 'parameter'),
+  inventoryParams: compileValidator<{ warehouse_id: string; sku: string }>(catalog.inventoryParams, 'parameter'),
+  orderIdParams: compileValidator<{ order_id: string }>(orders.orderIdParams, 'parameter'),
+  cartIdParams: compileValidator<{ cart_id: string }>(orders.cartIdParams, 'parameter'),
+});
+
+/** The write API (contract §2–§4). Routes stay thin: validate, then one handler in one transaction. */
+export function createCommandApp(deps: CommandServiceDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(jsonBody());
+
+  const run = (req: Request, res: Response, work: Parameters<typeof runCommand>[3]) => runCommand(deps, req, res, work);
+
+  app.get('/health', async (_req, res) => {
+    const report = await checkHealth(deps.healthChecks);
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+
+  app.put('/api/v1/products/:sku', async (req, res) => {
+    const { sku } = validate.skuParams({ sku: param(req, 'sku') });
+    const body = validate.product(req.body);
+    await run(req, res, (tx) => upsertProduct(tx, sku, body));
+  });
+
+  app.put('/api/v1/warehouses/:warehouse_id', async (req, res) => {
+    const { warehouse_id } = validate.warehouseParams({ warehouse_id: param(req, 'warehouse_id') });
+    const body = validate.warehouse(req.body);
+    await run(req, res, (tx) => upsertWarehouse(tx, warehouse_id, body));
+  });
+
+  app.put('/api/v1/inventory/:warehouse_id/:sku', async (req, res) => {
+    const { warehouse_id, sku } = validate.inventoryParams({
+      warehouse_id: param(req, 'warehouse_id'),
+      sku: param(req, 'sku'),
+    });
+    const body = validate.inventory(req.body);
+    await run(req, res, (tx) => setInventory(tx, warehouse_id, sku, body));
+  });
+
+  app.get('/api/v1/inventory/:sku', async (req, res) => {
+    const { sku } = validate.skuParams({ sku: param(req, 'sku') });
+    res.json(await getInventory(deps.pool, sku));
+  });
+
+  app.post('/api/v1/carts', async (req, res) => {
+    const body = validate.cart(req.body);
+    await run(req, res, (tx) => createCart(tx, body));
+  });
+
+  app.get('/api/v1/carts/:cart_id', async (req, res) => {
+    const { cart_id } = validate.cartIdParams({ cart_id: param(req, 'cart_id') });
+    const cart = await getCart(deps.pool, cart_id);
+    if (cart === undefined) throw problems.notFound('Cart', cart_id);
+    res.json(cart);
+  });
+
+  app.post('/api/v1/orders', async (req, res) => {
+    const body = validate.placeOrder(req.body);
+    await run(req, res, (tx) => placeOrder(tx, body));
+  });
+
+  app.get('/api/v1/orders/:order_id', async (req, res) => {
+    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const order = await getOrder(deps.pool, order_id);
+    if (order === undefined) throw problems.notFound('Order', order_id);
+    res.json(order);
+  });
+
+  app.use(routeNotFound);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,63 @@
+import { findShortages, priceOrder, type CatalogPrice, type PricedLine, type RequestedLine } from '../domain/pricing.js';
+import type { Queryable } from '../platform/db.js';
+import { Problem } from '../platform/problem.js';
+
+export interface PricedOrder {
+  readonly currency: string;
+  readonly lines: readonly PricedLine[];
+  readonly total: number;
+}
+
+/** Prices lines from the catalog (domain/pricing), turning a refusal into a 422 that names the reason. */
+export async function priceFromCatalog(db: Queryable, lines: readonly RequestedLine[], currency?: string): Promise<PricedOrder> {
+  const skus = [...new Set(lines.map((l) => l.sku))];
+  const result = await db.query<CatalogPrice>(
+    'SELECT sku, price, currency FROM products WHERE sku = ANY($1::text[])',
+    [skus],
+  );
+  const catalog = new Map(result.rows.map((row) => [row.sku, row]));
+  const outcome = priceOrder(lines, catalog, currency);
+  if (outcome.ok) return outcome;
+  const refusal = outcome.refusal;
+  switch (refusal.kind) {
+    case 'unknown-sku':
+      throw new Problem(422, 'unknown-sku', 'Unknown SKU', `No product with SKU ${refusal.skus.join(', ')}.`, {
+        extensions: { skus: refusal.skus },
+      });
+    case 'currency-mismatch':
+      throw new Problem(
+        422,
+        'currency-mismatch',
+        'Currency mismatch',
+        `Product(s) ${refusal.skus.join(', ')} are not sold in ${refusal.currency}.`,
+        { extensions: { skus: refusal.skus, currency: refusal.currency } },
+      );
+    case 'amount-too-large':
+      throw new Problem(422, 'amount-too-large', 'Order total too large', `An order may total at most ${refusal.limit} minor units.`);
+    default: {
+      const unreachable: never = refusal;
+      throw new Error(`unknown refusal ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Refuses at once an order that no warehouse stock could fill (409), so the client hears it now rather
+ * than from a rejected saga. Advisory only: the saga's reservation under row locks is what decides.
+ */
+export async function assertStockExists(db: Queryable, lines: readonly RequestedLine[]): Promise<void> {
+  const result = await db.query<{ sku: string; available: number }>(
+    `SELECT sku, sum(on_hand - reserved)::bigint AS available
+       FROM inventory WHERE sku = ANY($1::text[]) GROUP BY sku`,
+    [lines.map((l) => l.sku)],
+  );
+  const shortages = findShortages(lines, new Map(result.rows.map((r) => [r.sku, r.available])));
+  if (shortages.length === 0) return;
+  throw new Problem(
+    409,
+    'insufficient-stock',
+    'Not enough stock',
+    shortages.map((s) => `${s.sku}: ${s.requested} requested, ${s.available} available`).join('; '),
+    { extensions: { shortages } },
+  );
+}

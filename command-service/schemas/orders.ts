@@ -1,0 +1,70 @@
+import type { Address, ChannelName } from '../../domain/order.js';
+import { address, channel, clientId, currency, lineItems, text, uuid } from './common.js';
+
+export interface LineBody {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+export interface CartBody {
+  readonly customer_id: string;
+  readonly channel: ChannelName;
+  readonly currency: string;
+  readonly items: readonly LineBody[];
+}
+
+export const cartBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['customer_id', 'channel', 'currency', 'items'],
+  properties: { customer_id: clientId, channel, currency, items: lineItems },
+} as const;
+
+export interface PlaceOrderBody {
+  readonly cart_id?: string;
+  readonly items?: readonly LineBody[];
+  readonly customer_id: string;
+  readonly channel: ChannelName;
+  readonly external_order_id?: string;
+  readonly currency?: string;
+  readonly shipping_address: Address;
+  readonly billing_address?: Address;
+  readonly payment_method: { readonly type: 'card'; readonly token: string };
+}
+
+export const placeOrderBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['customer_id', 'channel', 'shipping_address', 'payment_method'],
+  properties: {
+    cart_id: uuid,
+    items: lineItems,
+    customer_id: clientId,
+    channel,
+    external_order_id: clientId,
+    currency,
+    shipping_address: address,
+    billing_address: address,
+    payment_method: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'token'],
+      properties: {
+        type: { type: 'string', enum: ['card'] },
+        token: { ...text(128), pattern: '^[A-Za-z0-9_-]+$' },
+      },
+    },
+  },
+} as const;
+
+export const orderIdParams = {
+  type: 'object',
+  required: ['order_id'],
+  properties: { order_id: uuid },
+} as const;
+
+export const cartIdParams = {
+  type: 'object',
+  required: ['cart_id'],
+  properties: { cart_id: uuid },
+} as const;

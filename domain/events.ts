@@ -1,0 +1,26 @@
+/**
+ * Every event type the system emits, in one frozen table (contract §7). Names are `aggregate.pastTense`.
+ */
+export const OrderEventType = Object.freeze({
+  orderPlaced: 'order.placed',
+  inventoryReserved: 'inventory.reserved',
+  inventoryReleased: 'inventory.released',
+  paymentAuthorized: 'payment.authorized',
+  paymentVoided: 'payment.voided',
+  fraudChecked: 'fraud.checked',
+  orderConfirmed: 'order.confirmed',
+  orderRejected: 'order.rejected',
+  shipmentCreated: 'shipment.created',
+  shipmentShipped: 'shipment.shipped',
+  shipmentDelivered: 'shipment.delivered',
+  paymentCaptured: 'payment.captured',
+  invoiceIssued: 'invoice.issued',
+  orderModified: 'order.modified',
+  orderCancelled: 'order.cancelled',
+  refundIssued: 'refund.issued',
+} as const);
+
+export type OrderEventTypeName = (typeof OrderEventType)[keyof typeof OrderEventType];
+
+/** The aggregate type written to the outbox (Debezium's `aggregatetype`, and so the routing key). */
+export const ORDER_AGGREGATE = 'order';

@@ -1,0 +1,34 @@
+/** A dependency check: resolves when the dependency answers. */
+export type HealthCheck = () => Promise<unknown>;
+
+export interface HealthReport {
+  readonly status: 'ok' | 'unavailable';
+  readonly dependencies: Readonly<Record<string, { readonly status: 'up' | 'down'; readonly detail?: string; readonly latency_ms: number }>>;
+}
+
+/** Runs every check at once, each bounded by the timeout; one failing check makes the whole report unavailable. */
+export async function checkHealth(checks: Readonly<Record<string, HealthCheck>>, timeoutMs = 2_000): Promise<HealthReport> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        return [name, { status: 'up' as const, latency_ms: Math.round(performance.now() - started) }] as const;
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        return [name, { status: 'down' as const, detail, latency_ms: Math.round(performance.now() - started) }] as const;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  const dependencies = Object.fromEntries(entries);
+  const status = entries.every(([, e]) => e.status === 'up') ? 'ok' : 'unavailable';
+  return { status, dependencies };
+}

@@ -1,0 +1,102 @@
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from './logger.js';
+import { Problem, problems } from './problem.js';
+
+export const JSON_BODY_LIMIT = '1mb';
+
+/** Sends a problem+json response. */
+export function sendProblem(res: Response, problem: Problem, instance?: string): void {
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toBody(instance)));
+}
+
+/**
+ * Parses JSON bodies up to 1 MiB. A body of another media type is refused with 415 rather than
+ * silently ignored; an empty body is left undefined for the schema to report.
+ */
+export function jsonBody(): RequestHandler[] {
+  const parse = express.json({ limit: JSON_BODY_LIMIT, strict: false, type: ['application/json', 'application/*+json'] });
+  const requireJson: RequestHandler = (req, _res, next) => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+      next(problems.unsupportedMediaType(req.headers['content-type'] ?? 'a body without Content-Type'));
+      return;
+    }
+    next();
+  };
+  return [requireJson, parse];
+}
+
+interface BodyParserError {
+  readonly type?: string;
+  readonly status?: number;
+  readonly message?: string;
+}
+
+/** Turns anything thrown into problem+json; only unexpected errors are 500s, and they are logged. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    }
+    sendProblem(res, problem, req.originalUrl);
+  };
+}
+
+function toProblem(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  const parserError = error as BodyParserError;
+  switch (parserError?.type) {
+    case 'entity.parse.failed':
+      return problems.malformedJson(parserError.message ?? 'Unexpected token');
+    case 'entity.too.large':
+      return problems.payloadTooLarge(JSON_BODY_LIMIT.replace('mb', ' MiB'));
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return problems.unsupportedMediaType(parserError.message ?? 'that encoding');
+    case 'request.aborted':
+      return new Problem(400, 'request-aborted', 'Request aborted', 'The client closed the request.');
+    default:
+      if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+        return new Problem(parserError.status, 'bad-request', 'Bad request', parserError.message ?? 'Bad request');
+      }
+      return problems.internal();
+  }
+}
+
+export const routeNotFound: RequestHandler = (req, _res, next) => {
+  next(problems.routeNotFound(req.method, req.path));
+};
+
+/** The single place a route reads a path parameter: express 5 types them as string | string[]. */
+export function param(req: Request, name: string): string {
+  const value = (req.params as Record<string, string | string[] | undefined>)[name];
+  return Array.isArray(value) ? value.join('/') : (value ?? '');
+}
+
+/** Starts listening and resolves with the bound port (0 picks a free one, as tests do). */
+export async function listen(app: express.Express, host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (error?: Error) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      const address = server.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : port;
+      resolve({
+        port: bound,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
+    server.keepAliveTimeout = 65_000;
+  });
+}

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import type { Pool, Queryable } from './db.js';
+
+/** A response as it is stored for replay. */
+export interface StoredResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+}
+
+export type KeyClaim =
+  | { readonly kind: 'claimed' }
+  | { readonly kind: 'replay'; readonly response: StoredResponse }
+  | { readonly kind: 'in-flight' }
+  | { readonly kind: 'mismatch' };
+
+export interface KeyRef {
+  readonly key: string;
+  /** Per-client scope once authentication exists; '' until then. */
+  readonly scope: string;
+}
+
+export interface ClaimRequest extends KeyRef {
+  readonly fingerprint: string;
+  readonly method: string;
+  readonly path: string;
+  readonly ttlHours: number;
+  /** An in-flight claim older than this belongs to a request that died; the same request may take it over. */
+  readonly lockTimeoutMs: number;
+}
+
+/** The request's identity: method, path and body with object keys sorted, hashed. */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${path}\n`).update(canonicalJson(body)).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return '';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * Claims an Idempotency-Key for one request, in its own short transaction so that a concurrent request
+ * with the same key sees it at once (and gets 409) instead of waiting on the first one's transaction.
+ * An expired key is taken over; so is a stale in-flight claim for the same request.
+ */
+export async function claimIdempotencyKey(pool: Pool, request: ClaimRequest): Promise<KeyClaim> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const claimed = await pool.query(
+      `INSERT INTO idempotency_keys
+         (idempotency_key, scope, fingerprint, method, path, state, expires_at)
+       VALUES ($1, $2, $3, $4, $5, 'in_flight', now() + make_interval(hours => $6))
+       ON CONFLICT (scope, idempotency_key) DO UPDATE
+         SET fingerprint = EXCLUDED.fingerprint, method = EXCLUDED.method, path = EXCLUDED.path,
+             state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL,
+             locked_at = now(), created_at = now(), expires_at = EXCLUDED.expires_at
+         WHERE idempotency_keys.expires_at < now()
+            OR (idempotency_keys.state = 'in_flight'
+                AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
+                AND idempotency_keys.locked_at < now() - make_interval(secs => $7::double precision / 1000))
+       RETURNING 1`,
+      [request.key, request.scope, request.fingerprint, request.method, request.path, request.ttlHours, request.lockTimeoutMs],
+    );
+    if (claimed.rowCount === 1) return { kind: 'claimed' };
+
+    const existing = await pool.query<{
+      fingerprint: string;
+      state: string;
+      response_status: number | null;
+      response_headers: Record<string, string> | null;
+      response_body: unknown;
+    }>(
+      `SELECT fingerprint, state, response_status, response_headers, response_body
+         FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2`,
+      [request.scope, request.key],
+    );
+    const row = existing.rows[0];
+    if (row === undefined) continue; // released between the two statements: claim again
+    if (row.fingerprint !== request.fingerprint) return { kind: 'mismatch' };
+    if (row.state === 'in_flight' || row.response_status === null) return { kind: 'in-flight' };
+    return {
+      kind: 'replay',
+      response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body },
+    };
+  }
+  return { kind: 'in-flight' };
+}
+
+/** Records the response; call inside the transaction that made the request's effects. */
+export async function completeIdempotencyKey(db: Queryable, ref: KeyRef, response: StoredResponse): Promise<void> {
+  await db.query(
+    `UPDATE idempotency_keys
+        SET state = 'completed', response_status = $3, response_headers = $4, response_body = $5
+      WHERE scope = $1 AND idempotency_key = $2`,
+    [ref.scope, ref.key, response.status, JSON.stringify(response.headers), JSON.stringify(response.body ?? null)],
+  );
+}
+
+/** Gives the key back after a failure that changed nothing and may succeed on retry (a 5xx). */
+export async function releaseIdempotencyKey(db: Queryable, ref: KeyRef): Promise<void> {
+  await db.query(
+    `DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND state = 'in_flight'`,
+    [ref.scope, ref.key],
+  );
+}
+
+/** Deletes keys past their expiry; returns how many. */
+export async function purgeExpiredIdempotencyKeys(db: Queryable): Promise<number> {
+  const result = await db.query(`DELETE FROM idempotency_keys WHERE expires_at < now()`);
+  return result.rowCount ?? 0;
+}

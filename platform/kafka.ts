@@ -1,0 +1,33 @@
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient, Admin, ITopicConfig } from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+/** Topics this system owns, with their partition counts (contract §7: order-events has 64). */
+export const Topics = Object.freeze({
+  orderEvents: 'order-events',
+} as const);
+
+export function createKafka(brokers: readonly string[], clientId: string): KafkaClient {
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: { retries: 5, initialRetryTime: 200 },
+  });
+}
+
+/** Creates missing topics; existing ones are left as they are. Returns the names created. */
+export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length === 0) return [];
+  await admin.createTopics({ topics: missing, waitForLeaders: true });
+  return missing.map((t) => t.topic);
+}
+
+export function systemTopics(orderEventPartitions: number): ITopicConfig[] {
+  return [{ topic: Topics.orderEvents, numPartitions: orderEventPartitions, replicationFactor: 1 }];
+}

@@ -1,0 +1,95 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { migrations } from '../db/migrations/index.js';
+
+const migrationSource: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
+  getMigrations: async () => [...migrations],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};
+
+export interface MigrateOptions {
+  readonly databaseUrl: string;
+  readonly schema: string;
+  readonly partitionsAheadMonths?: number;
+}
+
+export interface MigrateResult {
+  readonly applied: readonly string[];
+  readonly partitionsCreated: number;
+}
+
+// Any constant shared by every process of this system: two of them migrating at once take turns.
+const MIGRATION_LOCK = 7_402_117;
+
+/**
+ * Brings the schema to the latest migration, then makes sure monthly order partitions exist ahead.
+ * Safe when several processes start at once (a session advisory lock serializes them) and a no-op
+ * when run again.
+ */
+export async function migrateLatest(options: MigrateOptions): Promise<MigrateResult> {
+  const lock = new pg.Client({ connectionString: options.databaseUrl });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await lock.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
+    const knex = createKnex(options);
+    try {
+      const [, applied] = (await knex.migrate.latest()) as [number, string[]];
+      const partitionsCreated = await ensureOrderPartitions(knex, options.partitionsAheadMonths ?? 3);
+      return { applied, partitionsCreated };
+    } finally {
+      await knex.destroy();
+    }
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await lock.end();
+  }
+}
+
+/** The partition maintenance routine: this month and the next `monthsAhead` months. */
+export async function ensureOrderPartitions(db: Pick<Knex, 'raw'>, monthsAhead: number): Promise<number> {
+  const result = await db.raw<{ rows: Array<{ created: number }> }>(
+    'SELECT ensure_order_partitions(current_date, ?) AS created',
+    [monthsAhead + 1],
+  );
+  return result.rows[0]?.created ?? 0;
+}
+
+export function createKnex(options: Pick<MigrateOptions, 'databaseUrl' | 'schema'>): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: options.databaseUrl,
+    searchPath: [options.schema],
+    pool: { min: 0, max: 2 },
+    migrations: { migrationSource, schemaName: options.schema, tableName: 'knex_migrations' },
+  });
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Creates the database named in the URL when it does not exist (connecting to the server's `postgres` db). */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (name === '') return false;
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 1) return false;
+    try {
+      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    } catch (error) {
+      // Another process created it between the check and the CREATE: that is what we wanted.
+      if ((error as { code?: string }).code !== '42P04' && (error as { code?: string }).code !== '23505') throw error;
+      return false;
+    }
+    return true;
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,16 @@
+import { Redis } from 'ioredis';
+
+export type { Redis };
+
+/** An ioredis client that retries its connection forever with capped backoff and never crashes the process. */
+export function createRedis(url: string, name: string): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    lazyConnect: false,
+    maxRetriesPerRequest: 3,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(times * 100, 2_000),
+  });
+  client.on('error', () => undefined); // reconnects on its own; health reports the outage
+  return client;
+}

@@ -1,0 +1,52 @@
+import { createLogger, type Logger } from './logger.js';
+
+export interface ServiceContext {
+  readonly logger: Logger;
+  /** Registers a shutdown step; steps run in reverse order of registration on SIGINT/SIGTERM. */
+  readonly onStop: (step: () => Promise<void>) => void;
+}
+
+/**
+ * Runs one service process: a named pino logger, a clean stop on SIGINT/SIGTERM (bounded in time), and
+ * an exit with status 1 on an error nobody handled, so the supervisor restarts the process rather than
+ * leaving it half-alive.
+ */
+export async function runService(name: string, start: (context: ServiceContext) => Promise<void>): Promise<void> {
+  const logger = createLogger(name);
+  const steps: Array<() => Promise<void>> = [];
+  let stopping = false;
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const deadline = setTimeout(() => {
+      logger.warn('shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    deadline.unref();
+    for (const step of steps.reverse()) {
+      await step().catch((error: unknown) => logger.warn({ err: error }, 'shutdown step failed'));
+    }
+    logger.info('stopped');
+    process.exit(0);
+  };
+
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
+
+  try {
+    await start({ logger, onStop: (step) => steps.push(step) });
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
+}

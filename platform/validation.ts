@@ -1,0 +1,63 @@
+import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { problems, type FieldError } from './problem.js';
+
+// ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default.
+const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
+
+/** One ajv instance per process: schemas compile once, at start-up, never per request. */
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false, coerceTypes: false });
+addFormats.default(ajv);
+
+export type Schema<T> = JSONSchemaType<T>;
+
+export interface Validator<T> {
+  /** Returns the value typed, or throws a 400 problem naming every bad field. */
+  (value: unknown): T;
+}
+
+type Location = 'body' | 'parameter' | 'header';
+
+export function compileValidator<T>(schema: Schema<T> | object, location: Location = 'body'): Validator<T> {
+  const validate = ajv.compile(schema) as ValidateFunction<T>;
+  return (value: unknown): T => {
+    if (validate(value)) return value;
+    throw problems.validation(toFieldErrors(validate.errors ?? [], location));
+  };
+}
+
+function toFieldErrors(errors: readonly ErrorObject[], location: Location): FieldError[] {
+  const seen = new Set<string>();
+  const result: FieldError[] = [];
+  for (const error of errors) {
+    let pointer = error.instancePath;
+    let detail = error.message ?? 'is invalid';
+    if (error.keyword === 'required') {
+      const missing = String((error.params as { missingProperty: string }).missingProperty);
+      pointer = `${pointer}/${escapePointer(missing)}`;
+      detail = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+      pointer = `${pointer}/${escapePointer(extra)}`;
+      detail = 'is not a known field';
+    } else if (error.keyword === 'enum') {
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+      detail = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (error.keyword === 'if') {
+      continue; // the failing branch reports its own errors
+    }
+    const key = `${pointer}\u0000${detail}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (location === 'body') result.push({ pointer, detail });
+    else {
+      const name = pointer.replace(/^\//, '');
+      result.push(location === 'parameter' ? { parameter: name, detail } : { header: name, detail });
+    }
+  }
+  return result;
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
