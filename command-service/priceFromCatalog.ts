@@ -11,10 +11,7 @@ export interface PricedOrder {
 /** Prices lines from the catalog (domain/pricing), turning a refusal into a 422 that names the reason. */
 export async function priceFromCatalog(db: Queryable, lines: readonly RequestedLine[], currency?: string): Promise<PricedOrder> {
   const skus = [...new Set(lines.map((l) => l.sku))];
-  const result = await db.query<CatalogPrice>(
-    'SELECT sku, price, currency FROM products WHERE sku = ANY($1::text[])',
-    [skus],
-  );
+  const result = await db.query<CatalogPrice>('SELECT sku, price, currency FROM products WHERE sku = ANY($1::text[])', [skus]);
   const catalog = new Map(result.rows.map((row) => [row.sku, row]));
   const outcome = priceOrder(lines, catalog, currency);
   if (outcome.ok) return outcome;
@@ -33,7 +30,12 @@ export async function priceFromCatalog(db: Queryable, lines: readonly RequestedL
         { extensions: { skus: refusal.skus, currency: refusal.currency } },
       );
     case 'amount-too-large':
-      throw new Problem(422, 'amount-too-large', 'Order total too large', `An order may total at most ${refusal.limit} minor units.`);
+      throw new Problem(
+        422,
+        'amount-too-large',
+        'Order total too large',
+        `An order may total at most ${refusal.limit} minor units.`,
+      );
     default: {
       const unreachable: never = refusal;
       throw new Error(`unknown refusal ${JSON.stringify(unreachable)}`);

@@ -76,10 +76,7 @@ export interface Shortage {
 }
 
 /** Lines that no stock anywhere could fill: available is the sum over warehouses of on hand minus reserved. */
-export function findShortages(
-  lines: readonly RequestedLine[],
-  availableBySku: ReadonlyMap<string, number>,
-): Shortage[] {
+export function findShortages(lines: readonly RequestedLine[], availableBySku: ReadonlyMap<string, number>): Shortage[] {
   return lines
     .map((l) => ({ sku: l.sku, requested: l.quantity, available: availableBySku.get(l.sku) ?? 0 }))
     .filter((s) => s.available < s.requested);

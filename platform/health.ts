@@ -3,7 +3,9 @@ export type HealthCheck = () => Promise<unknown>;
 
 export interface HealthReport {
   readonly status: 'ok' | 'unavailable';
-  readonly dependencies: Readonly<Record<string, { readonly status: 'up' | 'down'; readonly detail?: string; readonly latency_ms: number }>>;
+  readonly dependencies: Readonly<
+    Record<string, { readonly status: 'up' | 'down'; readonly detail?: string; readonly latency_ms: number }>
+  >;
 }
 
 /** Runs every check at once, each bounded by the timeout; one failing check makes the whole report unavailable. */

@@ -6,7 +6,10 @@ export const JSON_BODY_LIMIT = '1mb';
 
 /** Sends a problem+json response. */
 export function sendProblem(res: Response, problem: Problem, instance?: string): void {
-  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toBody(instance)));
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problem.toBody(instance)));
 }
 
 /**
@@ -79,7 +82,11 @@ export function param(req: Request, name: string): string {
 }
 
 /** Starts listening and resolves with the bound port (0 picks a free one, as tests do). */
-export async function listen(app: express.Express, host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
+export async function listen(
+  app: express.Express,
+  host: string,
+  port: number,
+): Promise<{ port: number; close: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (error?: Error) => {
       if (error) {

@@ -103,10 +103,10 @@ export async function completeIdempotencyKey(db: Queryable, ref: KeyRef, respons
 
 /** Gives the key back after a failure that changed nothing and may succeed on retry (a 5xx). */
 export async function releaseIdempotencyKey(db: Queryable, ref: KeyRef): Promise<void> {
-  await db.query(
-    `DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND state = 'in_flight'`,
-    [ref.scope, ref.key],
-  );
+  await db.query(`DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND state = 'in_flight'`, [
+    ref.scope,
+    ref.key,
+  ]);
 }
 
 /** Deletes keys past their expiry; returns how many. */

@@ -3,33 +3,40 @@ import { randomBytes } from 'node:crypto';
 /**
  * UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits. Ids sort by creation time, so B-tree
  * inserts stay append-mostly, and an order id tells which monthly partition holds the order.
- * Within one millisecond a 12-bit counter in rand_a keeps ids from this process monotonic.
+ * Within one millisecond a 12-bit counter in rand_a keeps ids from one generator monotonic; a clock
+ * that steps back reuses the last millisecond rather than going back in order.
  */
-let lastMs = -1;
-let counter = 0;
+export type UuidV7Generator = (now?: number) => string;
 
-export function uuidv7(now: number = Date.now()): string {
-  let ms = now;
-  if (ms <= lastMs) {
-    counter++;
-    if (counter > 0xfff) {
-      // Counter exhausted within one millisecond: borrow the next millisecond.
-      lastMs++;
-      counter = 0;
+/** A generator with its own monotonic state (tests make fresh ones; the process shares `uuidv7`). */
+export function createUuidv7Generator(): UuidV7Generator {
+  let lastMs = -1;
+  let counter = 0;
+  return (now = Date.now()) => {
+    let ms = now;
+    if (ms <= lastMs) {
+      counter++;
+      if (counter > 0xfff) {
+        // Counter exhausted within one millisecond: borrow the next millisecond.
+        lastMs++;
+        counter = 0;
+      }
+      ms = lastMs;
+    } else {
+      lastMs = ms;
+      counter = randomBytes(2).readUInt16BE(0) & 0x3ff; // leave headroom for increments
     }
-    ms = lastMs;
-  } else {
-    lastMs = ms;
-    counter = randomBytes(2).readUInt16BE(0) & 0x3ff; // leave headroom for increments
-  }
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(ms, 0, 6);
-  bytes[6] = 0x70 | ((counter >> 8) & 0x0f);
-  bytes[7] = counter & 0xff;
-  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    const bytes = randomBytes(16);
+    bytes.writeUIntBE(ms, 0, 6);
+    bytes[6] = 0x70 | ((counter >> 8) & 0x0f);
+    bytes[7] = counter & 0xff;
+    bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+    const hex = bytes.toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
 }
+
+export const uuidv7: UuidV7Generator = createUuidv7Generator();
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;

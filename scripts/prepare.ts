@@ -14,7 +14,8 @@ export async function prepareSystem(config: Config, options: { seed: boolean; sa
   const services = spawnSync('bash', [`${repoRoot}scripts/ensure-services.sh`], { stdio: 'inherit', env: process.env });
   if (services.status !== 0) throw new Error('scripts/ensure-services.sh failed');
 
-  if (await ensureDatabase(config.databaseUrl)) say(`postgres: created database ${new URL(config.databaseUrl).pathname.slice(1)}`);
+  if (await ensureDatabase(config.databaseUrl))
+    say(`postgres: created database ${new URL(config.databaseUrl).pathname.slice(1)}`);
 
   const created = await withDeadline('kafka topics', 60_000, async () => {
     const admin = createKafka(config.kafkaBrokers, 'oms-prepare').admin();
@@ -41,7 +42,11 @@ export async function prepareSystem(config: Config, options: { seed: boolean; sa
   if (options.seed) {
     const pool = createPool({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, max: 1 });
     try {
-      say((await seedDemoCatalog(pool)) ? 'seed: demo catalog loaded (24 products, 4 warehouses)' : 'seed: catalog not empty; left as it is');
+      say(
+        (await seedDemoCatalog(pool))
+          ? 'seed: demo catalog loaded (24 products, 4 warehouses)'
+          : 'seed: catalog not empty; left as it is',
+      );
     } finally {
       await pool.end();
     }

@@ -20,7 +20,9 @@ export async function placeOrder(tx: Queryable, body: PlaceOrderBody): Promise<C
     throw problems.validation([{ pointer: '/items', detail: 'give exactly one of cart_id and items' }]);
   }
   const { lines, currency } =
-    body.cart_id !== undefined ? await takeCart(tx, body.cart_id, body) : { lines: mergeLines(body.items ?? []), currency: body.currency };
+    body.cart_id !== undefined
+      ? await takeCart(tx, body.cart_id, body)
+      : { lines: mergeLines(body.items ?? []), currency: body.currency };
 
   const priced = await priceFromCatalog(tx, lines, currency);
   await assertStockExists(tx, priced.lines);
@@ -94,7 +96,13 @@ export async function placeOrder(tx: Queryable, body: PlaceOrderBody): Promise<C
      VALUES ($1, $2, 'placement', $3, $4, $5, $5)`,
     [event.saga_id, orderId, PlacementStep.reserveInventory, SagaStatus.running, placedAt],
   );
-  const [stored] = await appendOrderEvents(tx, orderId, 0, [{ type: OrderEventType.orderPlaced, payload: { ...event } }], placedAt);
+  const [stored] = await appendOrderEvents(
+    tx,
+    orderId,
+    0,
+    [{ type: OrderEventType.orderPlaced, payload: { ...event } }],
+    placedAt,
+  );
 
   return {
     status: 202,
@@ -121,28 +129,51 @@ async function takeCart(
   cartId: string,
   body: PlaceOrderBody,
 ): Promise<{ lines: RequestedLine[]; currency: string }> {
-  const result = await tx.query<{ customer_id: string; currency: string; items: RequestedLine[]; status: string; order_id: string | null }>(
-    'SELECT customer_id, currency, items, status, order_id FROM carts WHERE cart_id = $1 FOR UPDATE',
-    [cartId],
-  );
+  const result = await tx.query<{
+    customer_id: string;
+    currency: string;
+    items: RequestedLine[];
+    status: string;
+    order_id: string | null;
+  }>('SELECT customer_id, currency, items, status, order_id FROM carts WHERE cart_id = $1 FOR UPDATE', [cartId]);
   const cart = result.rows[0];
   if (cart === undefined) {
-    throw new Problem(422, 'cart-not-found', 'Cart not found', `No cart ${cartId}.`, { errors: [{ pointer: '/cart_id', detail: 'no such cart' }] });
+    throw new Problem(422, 'cart-not-found', 'Cart not found', `No cart ${cartId}.`, {
+      errors: [{ pointer: '/cart_id', detail: 'no such cart' }],
+    });
   }
   if (cart.status !== 'open') {
-    throw new Problem(409, 'cart-already-ordered', 'Cart already ordered', `Cart ${cartId} was already turned into order ${cart.order_id}.`, {
-      extensions: { order_id: cart.order_id },
-    });
+    throw new Problem(
+      409,
+      'cart-already-ordered',
+      'Cart already ordered',
+      `Cart ${cartId} was already turned into order ${cart.order_id}.`,
+      {
+        extensions: { order_id: cart.order_id },
+      },
+    );
   }
   if (cart.customer_id !== body.customer_id) {
-    throw new Problem(422, 'cart-customer-mismatch', 'Cart belongs to another customer', `Cart ${cartId} is not customer ${body.customer_id}'s.`, {
-      errors: [{ pointer: '/customer_id', detail: "does not match the cart's customer" }],
-    });
+    throw new Problem(
+      422,
+      'cart-customer-mismatch',
+      'Cart belongs to another customer',
+      `Cart ${cartId} is not customer ${body.customer_id}'s.`,
+      {
+        errors: [{ pointer: '/customer_id', detail: "does not match the cart's customer" }],
+      },
+    );
   }
   if (body.currency !== undefined && body.currency !== cart.currency) {
-    throw new Problem(422, 'currency-mismatch', 'Currency mismatch', `Cart ${cartId} is priced in ${cart.currency}, not ${body.currency}.`, {
-      errors: [{ pointer: '/currency', detail: "does not match the cart's currency" }],
-    });
+    throw new Problem(
+      422,
+      'currency-mismatch',
+      'Currency mismatch',
+      `Cart ${cartId} is priced in ${cart.currency}, not ${body.currency}.`,
+      {
+        errors: [{ pointer: '/currency', detail: "does not match the cart's currency" }],
+      },
+    );
   }
   return { lines: cart.items, currency: cart.currency };
 }

@@ -27,10 +27,10 @@ export async function setInventory(tx: Queryable, warehouseId: string, sku: stri
   );
   const updated = result.rows[0];
   if (updated === undefined) {
-    const current = await tx.query<{ reserved: number }>(
-      'SELECT reserved FROM inventory WHERE warehouse_id = $1 AND sku = $2',
-      [warehouseId, sku],
-    );
+    const current = await tx.query<{ reserved: number }>('SELECT reserved FROM inventory WHERE warehouse_id = $1 AND sku = $2', [
+      warehouseId,
+      sku,
+    ]);
     const reserved = current.rows[0]?.reserved ?? 0;
     throw new Problem(
       409,

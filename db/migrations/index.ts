@@ -5,6 +5,4 @@ import * as core from './0001_core.js';
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
  * carries them and their order is reviewable. Never edit an entry once it has landed: add a new one.
  */
-export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
-  ['0001_core', core],
-];
+export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [['0001_core', core]];

@@ -41,10 +41,42 @@ export const demoWarehouses: ReadonlyArray<{
   readonly carriers: readonly string[];
   readonly costPerKg: number;
 }> = [
-  { id: 'WH-NJ', name: 'Edison, New Jersey', lat: 40.5187, lon: -74.4121, capacityPerDay: 5000, carriers: ['ups', 'fedex', 'usps'], costPerKg: 450 },
-  { id: 'WH-CA', name: 'Ontario, California', lat: 34.0633, lon: -117.6509, capacityPerDay: 4000, carriers: ['ups', 'fedex', 'usps'], costPerKg: 480 },
-  { id: 'WH-NL', name: 'Venlo, Netherlands', lat: 51.3704, lon: 6.1724, capacityPerDay: 3000, carriers: ['dhl', 'ups', 'postnl'], costPerKg: 520 },
-  { id: 'WH-SG', name: 'Tuas, Singapore', lat: 1.3187, lon: 103.6390, capacityPerDay: 2000, carriers: ['dhl', 'fedex'], costPerKg: 610 },
+  {
+    id: 'WH-NJ',
+    name: 'Edison, New Jersey',
+    lat: 40.5187,
+    lon: -74.4121,
+    capacityPerDay: 5000,
+    carriers: ['ups', 'fedex', 'usps'],
+    costPerKg: 450,
+  },
+  {
+    id: 'WH-CA',
+    name: 'Ontario, California',
+    lat: 34.0633,
+    lon: -117.6509,
+    capacityPerDay: 4000,
+    carriers: ['ups', 'fedex', 'usps'],
+    costPerKg: 480,
+  },
+  {
+    id: 'WH-NL',
+    name: 'Venlo, Netherlands',
+    lat: 51.3704,
+    lon: 6.1724,
+    capacityPerDay: 3000,
+    carriers: ['dhl', 'ups', 'postnl'],
+    costPerKg: 520,
+  },
+  {
+    id: 'WH-SG',
+    name: 'Tuas, Singapore',
+    lat: 1.3187,
+    lon: 103.639,
+    capacityPerDay: 2000,
+    carriers: ['dhl', 'fedex'],
+    costPerKg: 610,
+  },
 ];
 
 /** Stock per warehouse: every product somewhere, most in two or more places, a few in one only. */

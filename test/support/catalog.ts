@@ -1,0 +1,58 @@
+import type { Queryable } from '../../platform/db.js';
+import { uniqueId } from './env.js';
+
+export interface TestCatalog {
+  readonly skus: string[];
+  readonly warehouses: string[];
+}
+
+/**
+ * Creates products and warehouses of the test's own (unique ids) straight in SQL, with stock per
+ * warehouse: stock[w][s] units of skus[s] at warehouses[w].
+ */
+export async function createCatalog(
+  db: Queryable,
+  options: { prices: number[]; stock: number[][]; currency?: string },
+): Promise<TestCatalog> {
+  const skus = options.prices.map(() => uniqueId('SKU'));
+  const warehouses = options.stock.map(() => uniqueId('WH'));
+  await db.query(
+    `INSERT INTO products (sku, name, price, currency, weight_grams)
+     SELECT sku, 'Test ' || sku, price, $3, 500 FROM unnest($1::text[], $2::bigint[]) AS t(sku, price)`,
+    [skus, options.prices, options.currency ?? 'USD'],
+  );
+  await db.query(
+    `INSERT INTO warehouses (warehouse_id, name, lat, lon, capacity_per_day, carriers, shipping_cost_per_kg)
+     SELECT id, 'Test ' || id, 40.0, -74.0, 1000, '{ups}', 400 FROM unnest($1::text[]) AS t(id)`,
+    [warehouses],
+  );
+  for (const [w, row] of options.stock.entries()) {
+    for (const [s, onHand] of row.entries()) {
+      await db.query('INSERT INTO inventory (warehouse_id, sku, on_hand) VALUES ($1, $2, $3)', [warehouses[w], skus[s], onHand]);
+    }
+  }
+  return { skus, warehouses };
+}
+
+export const testAddress = Object.freeze({
+  name: 'Ada Lovelace',
+  line1: '12 St James Square',
+  city: 'London',
+  postal_code: 'SW1Y 4JH',
+  country: 'GB',
+});
+
+export function orderBody(
+  customerId: string,
+  items: Array<{ sku: string; quantity: number }>,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    customer_id: customerId,
+    channel: 'web',
+    items,
+    shipping_address: testAddress,
+    payment_method: { type: 'card', token: 'tok_visa' },
+    ...extra,
+  };
+}

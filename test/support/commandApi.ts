@@ -1,0 +1,63 @@
+import { createCommandApp } from '../../command-service/app.js';
+import { listen } from '../../platform/http.js';
+import { createLogger } from '../../platform/logger.js';
+import { testConfig, testPool } from './env.js';
+
+// `any` on purpose: tests read response bodies by field and assert on them with chai.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface ApiResponse<T = any> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+export interface TestApi {
+  readonly baseUrl: string;
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  put(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  get(path: string, headers?: Record<string, string>): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+/** The command service's express app on a free port, with the real PostgreSQL test database behind it. */
+export async function startCommandApi(checks: Parameters<typeof createCommandApp>[0]['healthChecks'] = {}): Promise<TestApi> {
+  const pool = testPool();
+  const app = createCommandApp({
+    pool,
+    config: testConfig(),
+    logger: createLogger('command-service-test', 'silent'),
+    healthChecks: { postgres: () => pool.query('SELECT 1'), ...checks },
+  });
+  const server = await listen(app, '127.0.0.1', 0);
+  const baseUrl = `http://127.0.0.1:${server.port}`;
+  const request: TestApi['request'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    let payload: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      payload = JSON.stringify(options.body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    const response = await fetch(baseUrl + path, { method, headers, body: payload });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, headers: response.headers, body };
+  };
+  return {
+    baseUrl,
+    request,
+    post: (path, body, headers) => request('POST', path, { body, headers: headers ?? {} }),
+    put: (path, body, headers) => request('PUT', path, { body, headers: headers ?? {} }),
+    get: (path, headers) => request('GET', path, { headers: headers ?? {} }),
+    close: () => server.close(),
+  };
+}

@@ -1,0 +1,57 @@
+import { loadConfig, type Config } from '../../platform/config.js';
+import { createPool, type Pool } from '../../platform/db.js';
+
+/** Tests run against their own database (TEST_DATABASE_URL, default oms_test) on the real server. */
+export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms_test';
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    DATABASE_URL: testDatabaseUrl,
+    DATABASE_SCHEMA: 'public',
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+let shared: Pool | undefined;
+
+/** One pool for the whole run, closed by the root hook. */
+export function testPool(): Pool {
+  shared ??= createPool({ databaseUrl: testDatabaseUrl, schema: 'public', max: 30, applicationName: 'oms-tests' });
+  return shared;
+}
+
+export async function closeTestPool(): Promise<void> {
+  await shared?.end();
+  shared = undefined;
+}
+
+let counter = 0;
+/** A fresh id no other test (or earlier run) uses: tests own their data. */
+export function uniqueId(prefix: string): string {
+  counter++;
+  return `${prefix}-${Date.now().toString(36)}-${process.pid.toString(36)}-${counter}`;
+}
+
+/** Polls until check returns a value other than undefined, or fails after the deadline. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  deadlineMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not reached within ${deadlineMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
