@@ -9,10 +9,15 @@ import { ensureDatabase, migrateLatest } from '../platform/migrate.js';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Everything the services need before they start, each step saying what it did. */
-export async function prepareSystem(config: Config, options: { seed: boolean; say: (line: string) => void }): Promise<void> {
+export async function prepareSystem(
+  config: Config,
+  options: { startLocalServices: boolean; seed: boolean; say: (line: string) => void },
+): Promise<void> {
   const { say } = options;
-  const services = spawnSync('bash', [`${repoRoot}scripts/ensure-services.sh`], { stdio: 'inherit', env: process.env });
-  if (services.status !== 0) throw new Error('scripts/ensure-services.sh failed');
+  if (options.startLocalServices) {
+    const services = spawnSync('bash', [`${repoRoot}scripts/ensure-services.sh`], { stdio: 'inherit', env: process.env });
+    if (services.status !== 0) throw new Error('scripts/ensure-services.sh failed');
+  }
 
   if (await ensureDatabase(config.databaseUrl))
     say(`postgres: created database ${new URL(config.databaseUrl).pathname.slice(1)}`);

@@ -11,7 +11,7 @@ const config = loadConfig();
 const logger = createLogger('supervisor');
 const say = (line: string) => console.log(`oms: ${line}`);
 
-await prepareSystem(config, { seed: config.seedDemoCatalog, say });
+await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCatalog, say });
 
 const services: ServiceSpec[] = [{ name: 'command-service', script: `${repoRoot}dist/command-service/main.js` }];
 const supervisor = new Supervisor(logger);
