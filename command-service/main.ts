@@ -3,6 +3,7 @@ import { poolFromConfig } from '../platform/db.js';
 import { listen } from '../platform/http.js';
 import { purgeExpiredIdempotencyKeys } from '../platform/idempotency.js';
 import { createKafka } from '../platform/kafka.js';
+import { ensureOrderPartitions } from '../platform/orderPartitions.js';
 import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { createCommandApp } from './app.js';
@@ -40,16 +41,29 @@ await runService('command-service', async ({ logger, onStop }) => {
   const server = await listen(app, config.host, config.port);
   logger.info({ port: server.port, host: config.host }, 'command service listening');
 
-  // Housekeeping: Idempotency-Keys live at least IDEMPOTENCY_TTL_HOURS, then go.
-  const purge = setInterval(() => {
-    purgeExpiredIdempotencyKeys(pool)
-      .then((purged) => purged > 0 && logger.info({ purged }, 'expired idempotency keys purged'))
-      .catch((error: unknown) => logger.warn({ err: error }, 'idempotency key purge failed'));
-  }, 10 * 60_000);
-  purge.unref();
+  // Housekeeping: Idempotency-Keys live at least IDEMPOTENCY_TTL_HOURS, then go; order partitions are
+  // kept ORDER_PARTITIONS_AHEAD_MONTHS ahead.
+  const housekeeping = [
+    every(10 * 60_000, async () => {
+      const purged = await purgeExpiredIdempotencyKeys(pool);
+      if (purged > 0) logger.info({ purged }, 'expired idempotency keys purged');
+    }),
+    every(24 * 3_600_000, async () => {
+      const created = await ensureOrderPartitions(pool, config.orderPartitionsAheadMonths);
+      if (created > 0) logger.info({ created }, 'order partitions created');
+    }),
+  ];
+
+  function every(ms: number, task: () => Promise<void>): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      task().catch((error: unknown) => logger.warn({ err: error }, 'housekeeping task failed'));
+    }, ms);
+    timer.unref();
+    return timer;
+  }
 
   onStop(async () => {
-    clearInterval(purge);
+    housekeeping.forEach(clearInterval);
     await server.close();
     await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect()]);
   });

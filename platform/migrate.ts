@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { migrations } from '../db/migrations/index.js';
+import { ensureOrderPartitions } from './orderPartitions.js';
 
 const migrationSource: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
   getMigrations: async () => [...migrations],
@@ -34,26 +35,19 @@ export async function migrateLatest(options: MigrateOptions): Promise<MigrateRes
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await lock.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
     const knex = createKnex(options);
+    let applied: string[];
     try {
-      const [, applied] = (await knex.migrate.latest()) as [number, string[]];
-      const partitionsCreated = await ensureOrderPartitions(knex, options.partitionsAheadMonths ?? 3);
-      return { applied, partitionsCreated };
+      [, applied] = (await knex.migrate.latest()) as [number, string[]];
     } finally {
       await knex.destroy();
     }
+    await lock.query(`SET search_path TO ${quoteIdent(options.schema)}`);
+    const partitionsCreated = await ensureOrderPartitions(lock, options.partitionsAheadMonths ?? 3);
+    return { applied, partitionsCreated };
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await lock.end();
   }
-}
-
-/** The partition maintenance routine: this month and the next `monthsAhead` months. */
-export async function ensureOrderPartitions(db: Pick<Knex, 'raw'>, monthsAhead: number): Promise<number> {
-  const result = await db.raw<{ rows: Array<{ created: number }> }>(
-    'SELECT ensure_order_partitions(current_date, ?) AS created',
-    [monthsAhead + 1],
-  );
-  return result.rows[0]?.created ?? 0;
 }
 
 export function createKnex(options: Pick<MigrateOptions, 'databaseUrl' | 'schema'>): Knex {

@@ -7,4 +7,8 @@ import { prepareSystem } from './prepare.js';
  * when SEED_DEMO_CATALOG is true. Starts nothing.
  */
 const config = loadConfig();
-await prepareSystem(config, { startLocalServices: false, seed: config.seedDemoCatalog, say: (line) => console.log(`setup: ${line}`) });
+await prepareSystem(config, {
+  startLocalServices: false,
+  seed: config.seedDemoCatalog,
+  say: (line) => console.log(`setup: ${line}`),
+});
