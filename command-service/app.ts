@@ -5,6 +5,7 @@ import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
 import { problems } from '../platform/problem.js';
+import { listStuckSagas } from '../platform/stuckSagas.js';
 import { compileValidator } from '../platform/validation.js';
 import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';
@@ -36,6 +37,17 @@ const validate = Object.freeze({
   inventoryParams: compileValidator<{ warehouse_id: string; sku: string }>(catalog.inventoryParams, 'parameter'),
   orderIdParams: compileValidator<{ order_id: string }>(orders.orderIdParams, 'parameter'),
   cartIdParams: compileValidator<{ cart_id: string }>(orders.cartIdParams, 'parameter'),
+  sagaQuery: compileValidator<{ stuck?: string; limit?: string }>(
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        stuck: { type: 'string', enum: ['true', 'false'] },
+        limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' },
+      },
+    },
+    'parameter',
+  ),
 });
 
 /** The write API (contract §2–§4). Routes stay thin: validate, then one handler in one transaction. */
@@ -92,7 +104,7 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
 
   app.post('/api/v1/orders', async (req, res) => {
     const body = validate.placeOrder(req.body);
-    await run(req, res, (tx) => placeOrder(tx, body));
+    await run(req, res, (tx) => placeOrder(tx, body, deps.config.sagaLeaseMs));
   });
 
   app.get('/api/v1/orders/:order_id', async (req, res) => {
@@ -100,6 +112,15 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
     const order = await getOrder(deps.pool, order_id);
     if (order === undefined) throw problems.notFound('Order', order_id);
     res.json(order);
+  });
+
+  app.get('/api/v1/admin/sagas', async (req, res) => {
+    const query = validate.sagaQuery({ ...req.query });
+    if (query.stuck !== 'true') {
+      throw problems.validation([{ parameter: 'stuck', detail: 'only stuck=true listings exist for now' }]);
+    }
+    const sagas = await listStuckSagas(deps.pool, deps.config.sagaStuckAfterMs, Number(query.limit ?? 100));
+    res.json({ stuck_after_ms: deps.config.sagaStuckAfterMs, sagas });
   });
 
   app.use(routeNotFound);

@@ -6,6 +6,7 @@ export const OrderEventType = Object.freeze({
   inventoryReserved: 'inventory.reserved',
   inventoryReleased: 'inventory.released',
   paymentAuthorized: 'payment.authorized',
+  paymentDeclined: 'payment.declined',
   paymentVoided: 'payment.voided',
   fraudChecked: 'fraud.checked',
   orderConfirmed: 'order.confirmed',

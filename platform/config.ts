@@ -18,6 +18,35 @@ export interface Config {
   readonly idempotencyLockTimeoutMs: number;
   readonly orderPartitionsAheadMonths: number;
   readonly seedDemoCatalog: boolean;
+  /** Kafka topic the relay publishes order events to. */
+  readonly orderEventsTopic: string;
+  /** Prefix of every Redis key this system writes (streams, dead letters, relay epoch). */
+  readonly redisPrefix: string;
+  /** Redis streams the events are spread over, by a hash of the order id. */
+  readonly redisStreamPartitions: number;
+  readonly relayBatchSize: number;
+  /** Fallback poll when no NOTIFY arrives (a commit that was held back by an older transaction). */
+  readonly relayPollMs: number;
+  /** How often the relay measures what consumer groups acknowledged, trims streams, checks Redis. */
+  readonly relayAckScanMs: number;
+  /** A pending stream entry idle this long is claimed again (its consumer died or its handler failed). */
+  readonly consumerClaimIdleMs: number;
+  /** Deliveries after which an entry goes to the dead-letter stream. */
+  readonly consumerMaxDeliveries: number;
+  readonly pspUrl: string;
+  readonly pspPort: number;
+  readonly pspDatabaseSchema: string;
+  /** One PSP call's timeout; beyond it the call counts as failed for the circuit breaker. */
+  readonly pspTimeoutMs: number;
+  /** How long a saga keeps retrying a PSP that does not answer before it gives up (and compensates). */
+  readonly pspRetryDeadlineMs: number;
+  /** A saga with no progress for this long is reported as stuck and re-driven. */
+  readonly sagaStuckAfterMs: number;
+  readonly sagaPollMs: number;
+  /** A running saga untouched this long is picked up again by the due-saga poller (its worker died). */
+  readonly sagaLeaseMs: number;
+  /** Simulated processing time of each PSP sandbox call. */
+  readonly pspLatencyMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -62,5 +91,22 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyLockTimeoutMs: intFrom(env, 'IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000, 1),
     orderPartitionsAheadMonths: intFrom(env, 'ORDER_PARTITIONS_AHEAD_MONTHS', 3, 1),
     seedDemoCatalog: boolFrom(env, 'SEED_DEMO_CATALOG', true),
+    orderEventsTopic: env.KAFKA_ORDER_EVENTS_TOPIC ?? 'order-events',
+    redisPrefix: env.REDIS_PREFIX ?? 'oms',
+    redisStreamPartitions: intFrom(env, 'REDIS_STREAM_PARTITIONS', 8, 1),
+    relayBatchSize: intFrom(env, 'RELAY_BATCH_SIZE', 500, 1),
+    relayPollMs: intFrom(env, 'RELAY_POLL_MS', 200, 1),
+    relayAckScanMs: intFrom(env, 'RELAY_ACK_SCAN_MS', 1_000, 10),
+    consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),
+    consumerMaxDeliveries: intFrom(env, 'CONSUMER_MAX_DELIVERIES', 5, 1),
+    pspUrl: env.PSP_URL ?? `http://127.0.0.1:${intFrom(env, 'PSP_PORT', 8091, 0)}`,
+    pspPort: intFrom(env, 'PSP_PORT', 8091, 0),
+    pspDatabaseSchema: env.PSP_DATABASE_SCHEMA ?? 'psp',
+    pspTimeoutMs: intFrom(env, 'PSP_TIMEOUT_MS', 2_000, 1),
+    pspRetryDeadlineMs: intFrom(env, 'PSP_RETRY_DEADLINE_MS', 30_000, 0),
+    sagaStuckAfterMs: intFrom(env, 'SAGA_STUCK_AFTER_MS', 5 * 60_000, 1),
+    sagaPollMs: intFrom(env, 'SAGA_POLL_MS', 250, 1),
+    sagaLeaseMs: intFrom(env, 'SAGA_LEASE_MS', 30_000, 1),
+    pspLatencyMs: intFrom(env, 'PSP_LATENCY_MS', 5, 0),
   });
 }

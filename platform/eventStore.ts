@@ -65,3 +65,26 @@ export async function appendOrderEvents(
   );
   return stored;
 }
+
+/**
+ * Appends events to an existing order: bumps its version by the number of events (locking the order
+ * row, so concurrent writers take turns and seq has no gaps) and optionally sets its status, then
+ * appends the events and their outbox rows. Returns the stored events; the last one's seq is the
+ * order's new version.
+ */
+export async function appendToOrder(
+  tx: Queryable,
+  orderId: string,
+  events: readonly NewEvent[],
+  options: { status?: string; occurredAt?: Date } = {},
+): Promise<StoredEvent[]> {
+  const bumped = await tx.query<{ version: number }>(
+    `UPDATE orders SET version = version + $2, status = coalesce($3::order_status, status), updated_at = now()
+      WHERE order_id = $1 AND created_at = uuid7_time($1)
+      RETURNING version`,
+    [orderId, events.length, options.status ?? null],
+  );
+  const version = bumped.rows[0]?.version;
+  if (version === undefined) throw new Error(`order ${orderId} does not exist`);
+  return appendOrderEvents(tx, orderId, version - events.length, events, options.occurredAt);
+}

@@ -13,7 +13,14 @@ const say = (line: string) => console.log(`oms: ${line}`);
 
 await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCatalog, say });
 
-const services: ServiceSpec[] = [{ name: 'command-service', script: `${repoRoot}dist/command-service/main.js` }];
+/** Every service of the system, each its own process. */
+export const SERVICES: readonly ServiceSpec[] = [
+  { name: 'command-service', script: `${repoRoot}dist/command-service/main.js` },
+  { name: 'relay', script: `${repoRoot}dist/relay/main.js` },
+  { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js` },
+  { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
+];
+const services = SERVICES;
 const supervisor = new Supervisor(logger);
 supervisor.start(services);
 say(`running ${services.map((s) => s.name).join(', ')}; API on http://${config.host}:${config.port} (Ctrl-C stops)`);

@@ -15,7 +15,7 @@ import type { PlaceOrderBody } from '../schemas/orders.js';
  * POST /api/v1/orders. In ONE transaction: the order, its items, its saga row, the `order.placed` event
  * and its outbox row, so an order is never half-written and never placed without its event.
  */
-export async function placeOrder(tx: Queryable, body: PlaceOrderBody): Promise<CommandResult> {
+export async function placeOrder(tx: Queryable, body: PlaceOrderBody, sagaLeaseMs: number): Promise<CommandResult> {
   if ((body.cart_id === undefined) === (body.items === undefined)) {
     throw problems.validation([{ pointer: '/items', detail: 'give exactly one of cart_id and items' }]);
   }
@@ -92,9 +92,17 @@ export async function placeOrder(tx: Queryable, body: PlaceOrderBody): Promise<C
     ]);
   }
   await tx.query(
-    `INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, created_at, updated_at)
-     VALUES ($1, $2, 'placement', $3, $4, $5, $5)`,
-    [event.saga_id, orderId, PlacementStep.reserveInventory, SagaStatus.running, placedAt],
+    // next_attempt_at: if no worker drives the saga from its event within the lease, the due poller will.
+    `INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, created_at, updated_at, next_attempt_at)
+     VALUES ($1, $2, 'placement', $3, $4, $5, $5, $6)`,
+    [
+      event.saga_id,
+      orderId,
+      PlacementStep.reserveInventory,
+      SagaStatus.running,
+      placedAt,
+      new Date(placedAt.getTime() + sagaLeaseMs),
+    ],
   );
   const [stored] = await appendOrderEvents(
     tx,

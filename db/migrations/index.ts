@@ -1,8 +1,12 @@
 import type { Knex } from 'knex';
 import * as core from './0001_core.js';
+import * as relayAndSagaScheduling from './0002_relay_and_saga_scheduling.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
  * carries them and their order is reviewable. Never edit an entry once it has landed: add a new one.
  */
-export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [['0001_core', core]];
+export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
+  ['0001_core', core],
+  ['0002_relay_and_saga_scheduling', relayAndSagaScheduling],
+];

@@ -1,0 +1,181 @@
+import CircuitBreaker from 'opossum';
+
+/** The PSP could not give an answer (timeout, breaker open, network, 5xx): the outcome is unknown. */
+export class PspUnavailable extends Error {
+  constructor(
+    message: string,
+    readonly breakerOpen: boolean,
+  ) {
+    super(message);
+    this.name = 'PspUnavailable';
+  }
+}
+
+export type RiskLevel = 'normal' | 'elevated' | 'highest';
+
+export type AuthorizeOutcome =
+  | { readonly kind: 'authorized'; readonly authorizationId: string; readonly riskLevel: RiskLevel }
+  | { readonly kind: 'declined'; readonly code: string };
+
+export type VoidOutcome =
+  { readonly kind: 'voided' } | { readonly kind: 'not-found' } | { readonly kind: 'refused'; readonly reason: string };
+
+export type CaptureOutcome =
+  | { readonly kind: 'captured'; readonly captureId: string; readonly amount: number }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+export type RefundOutcome =
+  | { readonly kind: 'refunded'; readonly refundId: string; readonly amount: number }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+export interface PspAuthorization {
+  readonly authorization_id: string;
+  readonly reference: string;
+  readonly amount: number;
+  readonly status: string;
+  readonly amount_captured: number;
+}
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+class PspServerError extends Error {}
+
+export interface PspClientOptions {
+  readonly baseUrl: string;
+  /** Per call; a call that takes longer fails and counts against the breaker. */
+  readonly timeoutMs: number;
+  /** Breaker tuning; defaults suit the sandbox. */
+  readonly breaker?: Partial<CircuitBreaker.Options>;
+}
+
+/**
+ * Calls the payment service provider over HTTP through one opossum circuit breaker. Business answers
+ * (declined, refused) are results, not failures; only timeouts, network errors and 5xx open the
+ * breaker. While it is open, calls fail at once with PspUnavailable (breakerOpen = true), and callers
+ * retry later with the same Idempotency-Key.
+ */
+export class PspClient {
+  readonly breaker: CircuitBreaker<[string, string, unknown, string | undefined], HttpAnswer>;
+
+  constructor(private readonly options: PspClientOptions) {
+    this.breaker = new CircuitBreaker(
+      (method: string, path: string, body: unknown, key: string | undefined) => this.call(method, path, body, key),
+      {
+        timeout: options.timeoutMs,
+        errorThresholdPercentage: 50,
+        volumeThreshold: 4,
+        resetTimeout: 2_000,
+        rollingCountTimeout: 10_000,
+        ...options.breaker,
+      },
+    );
+  }
+
+  async authorize(request: {
+    amount: number;
+    currency: string;
+    token: string;
+    reference: string;
+    idempotencyKey: string;
+  }): Promise<AuthorizeOutcome> {
+    const answer = await this.fire(
+      'POST',
+      '/v1/authorizations',
+      {
+        amount: request.amount,
+        currency: request.currency,
+        token: request.token,
+        reference: request.reference,
+      },
+      request.idempotencyKey,
+    );
+    if (answer.status === 201) {
+      return {
+        kind: 'authorized',
+        authorizationId: String(answer.body.authorization_id),
+        riskLevel: answer.body.risk_level as RiskLevel,
+      };
+    }
+    if (answer.status === 402) return { kind: 'declined', code: String(answer.body.decline_code ?? 'declined') };
+    throw new Error(`PSP refused the authorization request: ${answer.status} ${JSON.stringify(answer.body)}`);
+  }
+
+  /** Authorizations made for a reference (our saga id): how an unknown outcome is resolved. */
+  async authorizationsFor(reference: string): Promise<PspAuthorization[]> {
+    const answer = await this.fire('GET', `/v1/authorizations?reference=${encodeURIComponent(reference)}`, undefined, undefined);
+    return (answer.body.authorizations ?? []) as PspAuthorization[];
+  }
+
+  async voidAuthorization(authorizationId: string, idempotencyKey: string): Promise<VoidOutcome> {
+    const answer = await this.fire('POST', `/v1/authorizations/${authorizationId}/void`, {}, idempotencyKey);
+    if (answer.status === 200) return { kind: 'voided' };
+    if (answer.status === 404) return { kind: 'not-found' };
+    return { kind: 'refused', reason: String(answer.body.error ?? answer.status) };
+  }
+
+  async capture(authorizationId: string, amount: number, idempotencyKey: string): Promise<CaptureOutcome> {
+    const answer = await this.fire('POST', `/v1/authorizations/${authorizationId}/captures`, { amount }, idempotencyKey);
+    if (answer.status === 201) return { kind: 'captured', captureId: String(answer.body.capture_id), amount };
+    return { kind: 'refused', reason: String(answer.body.error ?? answer.status) };
+  }
+
+  async refund(captureId: string, amount: number, idempotencyKey: string): Promise<RefundOutcome> {
+    const answer = await this.fire('POST', `/v1/captures/${captureId}/refunds`, { amount }, idempotencyKey);
+    if (answer.status === 201) return { kind: 'refunded', refundId: String(answer.body.refund_id), amount };
+    return { kind: 'refused', reason: String(answer.body.error ?? answer.status) };
+  }
+
+  async assessRisk(token: string): Promise<RiskLevel> {
+    const answer = await this.fire('POST', '/v1/risk-assessments', { token }, undefined);
+    if (answer.status !== 200) throw new Error(`PSP risk assessment failed: ${answer.status}`);
+    return answer.body.risk_level as RiskLevel;
+  }
+
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+
+  private async fire(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
+    try {
+      return await this.breaker.fire(method, path, body, key);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EOPENBREAKER') throw new PspUnavailable('PSP circuit breaker is open', true);
+      if (code === 'ETIMEDOUT') throw new PspUnavailable(`PSP did not answer within ${this.options.timeoutMs} ms`, false);
+      if (
+        error instanceof PspServerError ||
+        error instanceof TypeError ||
+        (error as Error).name === 'AbortError' ||
+        (error as Error).name === 'TimeoutError'
+      ) {
+        throw new PspUnavailable(`PSP unavailable: ${(error as Error).message}`, false);
+      }
+      throw error;
+    }
+  }
+
+  private async call(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (key !== undefined) headers['Idempotency-Key'] = key;
+    const response = await fetch(this.options.baseUrl + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // The breaker's timeout rejects the call; this also frees the socket.
+      signal: AbortSignal.timeout(this.options.timeoutMs + 50),
+    });
+    const text = await response.text();
+    if (response.status >= 500) throw new PspServerError(`PSP answered ${response.status}`);
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      throw new PspServerError('PSP answered with a body that is not JSON');
+    }
+    return { status: response.status, body: parsed };
+  }
+}

@@ -1,0 +1,254 @@
+import { hostname } from 'node:os';
+import type { Logger } from './logger.js';
+import type { Redis } from './redis.js';
+import { allStreams, deadLetterStream, parseFields, type StreamLayout } from './streams.js';
+
+/** The event envelope every entry carries (the outbox payload). */
+export interface EventEnvelope {
+  readonly event_id: string;
+  readonly order_id: string;
+  readonly seq: number;
+  readonly type: string;
+  readonly occurred_at: string;
+  readonly payload: Record<string, unknown>;
+}
+
+export interface StreamMessage {
+  readonly stream: string;
+  readonly id: string;
+  /** How many times this entry has been delivered to the group, this delivery included. */
+  readonly deliveries: number;
+  readonly event: EventEnvelope;
+}
+
+export type MessageHandler = (message: StreamMessage) => Promise<void>;
+
+export interface StreamConsumerOptions {
+  /** Blocking reads hold their connection, so the consumer takes two: one to read, one for everything else. */
+  readonly reader: Redis;
+  readonly commands: Redis;
+  readonly layout: StreamLayout;
+  readonly group: string;
+  readonly consumer?: string;
+  readonly handler: MessageHandler;
+  readonly logger: Logger;
+  readonly batchSize?: number;
+  readonly blockMs?: number;
+  readonly claimIdleMs: number;
+  readonly maxDeliveries: number;
+}
+
+type RawEntry = [id: string, fields: string[]];
+type RawRead = Array<[stream: string, entries: RawEntry[]]> | null;
+
+/**
+ * A Redis Streams consumer-group member. On start it re-reads its own pending entries; then it reads
+ * new entries (XREADGROUP), acknowledging each after its handler succeeds. Entries left pending (a
+ * handler failed, or a consumer died) are claimed again once idle for claimIdleMs (XAUTOCLAIM), and
+ * after maxDeliveries deliveries go to the group's dead-letter stream instead. One order's entries are
+ * handled one after another; different orders concurrently.
+ */
+export class StreamConsumer {
+  readonly consumer: string;
+  private running = false;
+  private readonly streams: string[];
+  private readonly lastErrors = new Map<string, string>();
+  private loops: Array<Promise<void>> = [];
+  private claimTimer: NodeJS.Timeout | undefined;
+  private handled = 0;
+
+  constructor(private readonly options: StreamConsumerOptions) {
+    this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${options.group}`;
+    this.streams = allStreams(options.layout);
+  }
+
+  get handledCount(): number {
+    return this.handled;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.ensureGroups();
+    await this.recoverOwnPending();
+    this.loops.push(this.readLoop());
+    this.scheduleClaims();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.claimTimer);
+    // The blocking read returns within blockMs; wait for the loop to finish its current batch.
+    await Promise.allSettled(this.loops);
+  }
+
+  private async ensureGroups(): Promise<void> {
+    for (const stream of this.streams) {
+      await this.options.commands.xgroup('CREATE', stream, this.options.group, '0', 'MKSTREAM').catch((error: unknown) => {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      });
+    }
+  }
+
+  private async recoverOwnPending(): Promise<void> {
+    for (;;) {
+      const read = (await this.options.commands.xreadgroup(
+        'GROUP',
+        this.options.group,
+        this.consumer,
+        'COUNT',
+        this.options.batchSize ?? 100,
+        'STREAMS',
+        ...this.streams,
+        ...this.streams.map(() => '0'),
+      )) as RawRead;
+      const entries = (read ?? []).flatMap(([stream, list]) => list.map((entry) => ({ stream, entry })));
+      if (entries.length === 0) return;
+      const before = this.handled;
+      await this.handleBatch(entries.map(({ stream, entry }) => ({ stream, entry, deliveries: 2 })));
+      if (this.handled === before) return; // all failed again: leave them to the claim loop
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    const { reader, group, logger } = this.options;
+    while (this.running) {
+      try {
+        const read = (await reader.xreadgroup(
+          'GROUP',
+          group,
+          this.consumer,
+          'COUNT',
+          this.options.batchSize ?? 100,
+          'BLOCK',
+          this.options.blockMs ?? 1_000,
+          'STREAMS',
+          ...this.streams,
+          ...this.streams.map(() => '>'),
+        )) as RawRead;
+        if (read === null) continue;
+        await this.handleBatch(read.flatMap(([stream, list]) => list.map((entry) => ({ stream, entry, deliveries: 1 }))));
+      } catch (error) {
+        if (!this.running) return;
+        if (String(error).includes('NOGROUP')) {
+          logger.warn({ group }, 'consumer group missing (Redis lost its data?); recreating it');
+          await this.ensureGroups().catch(() => undefined);
+        } else {
+          logger.warn({ err: error, group }, 'stream read failed; retrying');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private scheduleClaims(): void {
+    const interval = Math.max(50, Math.floor(this.options.claimIdleMs / 2));
+    const tick = async () => {
+      if (!this.running) return;
+      try {
+        await this.claimIdle();
+      } catch (error) {
+        if (String(error).includes('NOGROUP')) await this.ensureGroups().catch(() => undefined);
+        else this.options.logger.warn({ err: error }, 'claiming idle entries failed');
+      }
+      if (this.running) this.claimTimer = setTimeout(() => void tick(), interval);
+    };
+    this.claimTimer = setTimeout(() => void tick(), interval);
+  }
+
+  /** Takes over entries idle for claimIdleMs (a dead consumer's, or our own failed ones) and retries them. */
+  private async claimIdle(): Promise<void> {
+    const { commands, group, claimIdleMs } = this.options;
+    for (const stream of this.streams) {
+      let cursor = '0-0';
+      do {
+        const [next, entries] = (await commands.xautoclaim(stream, group, this.consumer, claimIdleMs, cursor, 'COUNT', 100)) as [
+          string,
+          RawEntry[],
+          string[],
+        ];
+        cursor = next;
+        const claimed: Array<{ stream: string; entry: RawEntry; deliveries: number }> = [];
+        for (const entry of entries) {
+          const info = (await commands.xpending(stream, group, entry[0], entry[0], 1)) as Array<[string, string, number, number]>;
+          claimed.push({ stream, entry, deliveries: info[0]?.[3] ?? 1 });
+        }
+        if (claimed.length > 0) await this.handleBatch(claimed);
+      } while (cursor !== '0-0' && this.running);
+    }
+  }
+
+  private async handleBatch(batch: ReadonlyArray<{ stream: string; entry: RawEntry; deliveries: number }>): Promise<void> {
+    const byOrder = new Map<string, Array<{ stream: string; entry: RawEntry; deliveries: number }>>();
+    for (const item of batch) {
+      const orderId = parseFields(item.entry[1]).order_id ?? item.entry[0];
+      const list = byOrder.get(orderId) ?? [];
+      list.push(item);
+      byOrder.set(orderId, list);
+    }
+    await Promise.all(
+      [...byOrder.values()].map(async (items) => {
+        for (const item of items) await this.handleOne(item.stream, item.entry, item.deliveries);
+      }),
+    );
+  }
+
+  private async handleOne(stream: string, [id, rawFields]: RawEntry, deliveries: number): Promise<void> {
+    const { commands, group, logger, maxDeliveries } = this.options;
+    const key = `${stream}/${id}`;
+    const fields = parseFields(rawFields);
+    if (deliveries > maxDeliveries) {
+      await this.deadLetter(stream, id, fields, deliveries, this.lastErrors.get(key) ?? 'too many deliveries');
+      return;
+    }
+    let event: EventEnvelope;
+    try {
+      event = JSON.parse(fields.envelope ?? '') as EventEnvelope;
+      if (typeof event.event_id !== 'string' || typeof event.type !== 'string') throw new Error('not an event envelope');
+    } catch (error) {
+      // A malformed entry can never succeed: straight to the dead letters, never crash the worker.
+      await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${String(error)}`);
+      return;
+    }
+    try {
+      await this.options.handler({ stream, id, deliveries, event });
+      await commands.xack(stream, group, id);
+      this.lastErrors.delete(key);
+      this.handled++;
+    } catch (error) {
+      this.lastErrors.set(key, error instanceof Error ? error.message : String(error));
+      logger.warn(
+        { err: error, event_id: event.event_id, order_id: event.order_id, type: event.type, deliveries },
+        'handler failed; the entry stays pending and will be retried',
+      );
+    }
+  }
+
+  private async deadLetter(
+    stream: string,
+    id: string,
+    fields: Record<string, string>,
+    deliveries: number,
+    reason: string,
+  ): Promise<void> {
+    const { commands, group, layout, logger } = this.options;
+    await commands.xadd(
+      deadLetterStream(layout, group),
+      '*',
+      'source_stream',
+      stream,
+      'source_id',
+      id,
+      'deliveries',
+      String(deliveries),
+      'reason',
+      reason,
+      ...Object.entries(fields).flat(),
+    );
+    await commands.xack(stream, group, id);
+    this.lastErrors.delete(`${stream}/${id}`);
+    logger.error(
+      { stream, entry_id: id, event_id: fields.event_id, order_id: fields.order_id, deliveries, reason },
+      'entry dead-lettered',
+    );
+  }
+}

@@ -1,0 +1,30 @@
+import type { Producer } from 'kafkajs';
+import type { OutboxRow } from './outbox.js';
+
+/**
+ * Publishes outbox rows to Kafka as Debezium's outbox event router would: key = aggregateid (the order
+ * id, so one order's events stay in one partition, in order), value = payload (the event envelope),
+ * headers `id` (event id), `eventType` and `aggregatetype`.
+ */
+export class KafkaSink {
+  readonly name: string;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+  ) {
+    this.name = `kafka:${topic}`;
+  }
+
+  async publish(rows: readonly OutboxRow[]): Promise<void> {
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: rows.map((row) => ({
+        key: row.aggregateid,
+        value: JSON.stringify(row.payload),
+        headers: { id: row.id, eventType: row.type, aggregatetype: row.aggregatetype },
+      })),
+    });
+  }
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from '../platform/redis.js';
+import { allStreams, entryFields, epochKey, parseFields, streamForOrder, type StreamLayout } from '../platform/streams.js';
+import { comparePositions, formatPosition, parsePosition, type OutboxPosition, type OutboxRow } from './outbox.js';
+
+export interface AckScan {
+  /** The oldest outbox position some group has not acknowledged; null when every entry is acknowledged. */
+  readonly oldestUnacked: OutboxPosition | null;
+  readonly trimmedEntries: number;
+}
+
+/**
+ * Publishes outbox rows to Redis Streams (one stream per hash partition of the order id) and keeps the
+ * streams safe to trim: an entry is removed only once every consumer group has acknowledged it.
+ * Redis is never the source of truth: an epoch key marks the streams this relay built, and when it is
+ * gone (a restart without data, FLUSHALL) the relay rebuilds and re-publishes (see Relay).
+ */
+export class RedisSink {
+  readonly name: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly layout: StreamLayout,
+    private readonly groups: readonly string[],
+  ) {
+    this.name = `redis:${layout.prefix}`;
+  }
+
+  /** The current epoch, or null when Redis lost what the relay built. */
+  async epoch(): Promise<string | null> {
+    return this.redis.get(epochKey(this.layout));
+  }
+
+  /** Creates every stream and consumer group (from the start of the stream), then a new epoch. */
+  async rebuild(): Promise<string> {
+    for (const stream of allStreams(this.layout)) {
+      for (const group of this.groups) {
+        await this.redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM').catch((error: unknown) => {
+          if (!String(error).includes('BUSYGROUP')) throw error;
+        });
+      }
+    }
+    const epoch = randomUUID();
+    await this.redis.set(epochKey(this.layout), epoch);
+    return epoch;
+  }
+
+  async publish(rows: readonly OutboxRow[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const row of rows) {
+      const envelope = row.payload as { seq?: number };
+      pipeline.xadd(
+        streamForOrder(this.layout, row.aggregateid),
+        '*',
+        ...entryFields({
+          event_id: row.id,
+          order_id: row.aggregateid,
+          seq: String(envelope.seq ?? 0),
+          type: row.type,
+          pos: formatPosition({ txId: row.tx_id, id: row.id }),
+          envelope: JSON.stringify(row.payload),
+        }),
+      );
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+  }
+
+  /**
+   * Measures, per stream, the oldest entry some group has not acknowledged (pending, or not yet
+   * delivered), trims everything before it, and returns the oldest such entry's outbox position.
+   */
+  async scanAcks(): Promise<AckScan> {
+    let oldest: OutboxPosition | null = null;
+    let trimmedEntries = 0;
+    for (const stream of allStreams(this.layout)) {
+      const groups = await this.groupsOf(stream);
+      if (groups === undefined) continue;
+      let oldestId: string | undefined;
+      for (const group of groups) {
+        if (group.pending > 0) {
+          const summary = (await this.redis.xpending(stream, group.name)) as [number, string | null, string | null, unknown];
+          if (summary[1] !== null) oldestId = minStreamId(oldestId, summary[1]);
+        }
+        const next = await this.redis.xrange(stream, `(${group.lastDeliveredId}`, '+', 'COUNT', 1);
+        if (next[0] !== undefined) oldestId = minStreamId(oldestId, next[0][0]);
+      }
+      if (oldestId !== undefined) {
+        const entry = await this.redis.xrange(stream, oldestId, oldestId);
+        const pos = entry[0] ? parseFields(entry[0][1]).pos : undefined;
+        if (pos !== undefined) {
+          const position = parsePosition(pos);
+          if (oldest === null || comparePositions(position, oldest) < 0) oldest = position;
+        }
+        trimmedEntries += await this.redis.xtrim(stream, 'MINID', oldestId);
+      } else if (groups.length > 0) {
+        const last = await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+        if (last[0] !== undefined) trimmedEntries += await this.redis.xtrim(stream, 'MINID', last[0][0]);
+      }
+    }
+    return { oldestUnacked: oldest, trimmedEntries };
+  }
+
+  private async groupsOf(stream: string): Promise<Array<{ name: string; pending: number; lastDeliveredId: string }> | undefined> {
+    let raw: unknown[];
+    try {
+      raw = (await this.redis.xinfo('GROUPS', stream)) as unknown[];
+    } catch (error) {
+      if (String(error).includes('no such key')) return undefined;
+      throw error;
+    }
+    return raw.map((group) => {
+      const fields = parseFields((group as unknown[]).map((v) => String(v)));
+      return {
+        name: fields.name ?? '',
+        pending: Number(fields.pending ?? 0),
+        lastDeliveredId: fields['last-delivered-id'] ?? '0-0',
+      };
+    });
+  }
+}
+
+/** Stream ids `ms-seq` compared numerically. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = '0', as = '0'] = a.split('-');
+  const [bm = '0', bs = '0'] = b.split('-');
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
+
+function minStreamId(current: string | undefined, candidate: string): string {
+  return current === undefined || compareStreamIds(candidate, current) < 0 ? candidate : current;
+}

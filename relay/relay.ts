@@ -1,0 +1,182 @@
+import pg from 'pg';
+import type { Pool } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
+import { Wakeup } from '../platform/wakeup.js';
+import type { KafkaSink } from './kafkaSink.js';
+import {
+  loadCheckpoint,
+  positionOf,
+  readOutbox,
+  saveAckedFloor,
+  saveCheckpoint,
+  type OutboxPosition,
+  type OutboxRow,
+} from './outbox.js';
+import type { RedisSink } from './redisSink.js';
+
+export interface RelayOptions {
+  readonly pool: Pool;
+  /** For the LISTEN connection. */
+  readonly databaseUrl: string;
+  readonly schema: string;
+  readonly logger: Logger;
+  readonly kafka?: KafkaSink;
+  readonly redis?: RedisSink;
+  readonly batchSize: number;
+  readonly pollMs: number;
+  readonly ackScanMs: number;
+}
+
+interface SinkLoop {
+  readonly name: string;
+  readonly wakeup: Wakeup;
+  cursor: OutboxPosition;
+  /** Re-publish the row at the cursor too (after Redis lost data, the floor itself is unacknowledged). */
+  inclusive: boolean;
+  published: number;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * The outbox relay: each sink (Kafka, Redis Streams) follows the outbox on its own cursor and
+ * checkpoint, woken by NOTIFY with a timer as fallback, in batches. Delivery is at least once per
+ * sink; consumers dedupe by event id. The Redis sink also rebuilds streams and re-publishes from the
+ * oldest unacknowledged position when Redis loses its data.
+ */
+export class Relay {
+  private running = false;
+  private listener: pg.Client | undefined;
+  private readonly loops: SinkLoop[] = [];
+  private readonly tasks: Array<Promise<void>> = [];
+  private redisEpoch: string | null = null;
+
+  constructor(private readonly options: RelayOptions) {}
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.listen();
+    const { kafka, redis } = this.options;
+    if (kafka) this.tasks.push(this.runLoop(await this.newLoop(kafka.name), (rows) => kafka.publish(rows)));
+    if (redis) {
+      const loop = await this.newLoop(redis.name);
+      this.tasks.push(
+        this.runLoop(
+          loop,
+          (rows) => redis.publish(rows),
+          () => this.checkRedis(loop, redis),
+        ),
+      );
+      this.tasks.push(this.runAckScanner(loop, redis));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const loop of this.loops) loop.wakeup.wake();
+    await Promise.allSettled(this.tasks);
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** How many rows each sink published since start (for logs and tests). */
+  stats(): Record<string, number> {
+    return Object.fromEntries(this.loops.map((loop) => [loop.name, loop.published]));
+  }
+
+  private async newLoop(name: string): Promise<SinkLoop> {
+    const checkpoint = await loadCheckpoint(this.options.pool, name);
+    const loop: SinkLoop = { name, wakeup: new Wakeup(), cursor: checkpoint.position, inclusive: false, published: 0 };
+    this.loops.push(loop);
+    this.options.logger.info({ sink: name, cursor: checkpoint.position }, 'relay sink starting');
+    return loop;
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'oms-relay-listen' });
+    client.on('notification', () => this.loops.forEach((loop) => loop.wakeup.wake()));
+    client.on('error', (error) => {
+      this.options.logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
+      this.listener = undefined;
+      setTimeout(() => this.running && this.listen().catch(() => undefined), 1_000);
+    });
+    await client.connect();
+    await client.query(`LISTEN "outbox_${this.options.schema}"`);
+    this.listener = client;
+  }
+
+  private async runLoop(
+    loop: SinkLoop,
+    publish: (rows: readonly OutboxRow[]) => Promise<void>,
+    beforeBatch?: () => Promise<void>,
+  ): Promise<void> {
+    const { pool, batchSize, pollMs, logger } = this.options;
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (beforeBatch) await beforeBatch();
+        const rows = await readOutbox(pool, loop.cursor, batchSize, loop.inclusive);
+        if (rows.length === 0) {
+          await loop.wakeup.wait(pollMs);
+          continue;
+        }
+        await publish(rows);
+        const last = rows[rows.length - 1] as OutboxRow;
+        loop.cursor = positionOf(last);
+        loop.inclusive = false;
+        await saveCheckpoint(pool, loop.name, loop.cursor);
+        loop.published += rows.length;
+        failures = 0;
+      } catch (error) {
+        failures++;
+        const backoff = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
+        logger.warn({ err: error, sink: loop.name, retry_in_ms: backoff }, 'relay sink failed; retrying the batch');
+        await loop.wakeup.wait(backoff);
+      }
+    }
+  }
+
+  /** Before each Redis batch: if Redis lost the streams, rebuild them and rewind to the acked floor. */
+  private async checkRedis(loop: SinkLoop, redis: RedisSink): Promise<void> {
+    const epoch = await redis.epoch();
+    if (epoch !== null && epoch === this.redisEpoch) return;
+    if (epoch !== null && this.redisEpoch === null) {
+      // First look after start: the streams are there; keep the checkpoint.
+      this.redisEpoch = epoch;
+      return;
+    }
+    const { ackedFloor } = await loadCheckpoint(this.options.pool, loop.name);
+    const rewindTo = ackedFloor ?? { txId: '0', id: '00000000-0000-0000-0000-000000000000' };
+    this.redisEpoch = await redis.rebuild();
+    this.options.logger.warn(
+      { sink: loop.name, from: rewindTo, was_at: loop.cursor },
+      epoch === null
+        ? 'redis lost its streams; rebuilt them, re-publishing from the oldest unacknowledged event'
+        : 'redis streams rebuilt by another relay; re-publishing',
+    );
+    loop.cursor = rewindTo;
+    loop.inclusive = ackedFloor !== null;
+  }
+
+  /** Measures acknowledgements, trims streams, and records the acked floor while Redis is intact. */
+  private async runAckScanner(loop: SinkLoop, redis: RedisSink): Promise<void> {
+    const { pool, ackScanMs, logger } = this.options;
+    const pause = new Wakeup();
+    this.loops.push({ name: `${loop.name}:acks`, wakeup: pause, cursor: loop.cursor, inclusive: false, published: 0 });
+    while (this.running) {
+      await pause.wait(ackScanMs);
+      if (!this.running) break;
+      try {
+        const epochBefore = await redis.epoch();
+        if (epochBefore === null || epochBefore !== this.redisEpoch || loop.inclusive) continue;
+        const publishedThrough = loop.cursor;
+        const scan = await redis.scanAcks();
+        // Only a scan of one unbroken epoch proves anything: a flush during the scan would look acknowledged.
+        if ((await redis.epoch()) !== epochBefore) continue;
+        await saveAckedFloor(pool, loop.name, scan.oldestUnacked ?? publishedThrough);
+        if (scan.trimmedEntries > 0) logger.debug({ trimmed: scan.trimmedEntries }, 'acknowledged stream entries trimmed');
+      } catch (error) {
+        logger.warn({ err: error }, 'acknowledgement scan failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { loadConfig } from '../../platform/config.js';
+import { createPool } from '../../platform/db.js';
+import { listen } from '../../platform/http.js';
+import { runService } from '../../platform/service.js';
+import { createPspApp } from './app.js';
+import { ensurePspSchema } from './store.js';
+
+/** The PSP sandbox process: its own HTTP port (PSP_PORT) and its own schema (PSP_DATABASE_SCHEMA). */
+await runService('psp-sandbox', async ({ logger, onStop }) => {
+  const config = loadConfig();
+  const pool = createPool({
+    databaseUrl: config.databaseUrl,
+    schema: config.pspDatabaseSchema,
+    max: 10,
+    applicationName: 'psp-sandbox',
+  });
+  await ensurePspSchema(pool, config.pspDatabaseSchema);
+  const { app, hanging } = createPspApp({ pool, logger, latencyMs: config.pspLatencyMs });
+  const server = await listen(app, config.host, config.pspPort);
+  logger.info({ port: server.port }, 'PSP sandbox listening');
+  onStop(async () => {
+    for (const res of hanging) res.destroy();
+    await server.close();
+    await pool.end();
+  });
+});

@@ -1,0 +1,79 @@
+import { OrderEventType } from '../../domain/events.js';
+import type { Pool } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
+import type { PspClient } from '../../platform/psp.js';
+import type { Redis } from '../../platform/redis.js';
+import { StreamConsumer, type StreamMessage } from '../../platform/streamConsumer.js';
+import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import { onOrderPlaced } from './handlers/orderPlaced.js';
+import { PlacementSagaRunner } from './placementSagaRunner.js';
+import { SagaScheduler } from './sagaScheduler.js';
+
+export interface SagaWorkerOptions {
+  readonly pool: Pool;
+  readonly reader: Redis;
+  readonly commands: Redis;
+  readonly layout: StreamLayout;
+  readonly psp: PspClient;
+  readonly logger: Logger;
+  readonly claimIdleMs: number;
+  readonly maxDeliveries: number;
+  readonly retryDeadlineMs: number;
+  readonly leaseMs: number;
+  readonly pollMs: number;
+  readonly stuckAfterMs: number;
+  readonly consumerName?: string;
+  readonly now?: () => Date;
+}
+
+/** The saga worker: the `saga` consumer group on the order event streams, plus the due-saga scheduler. */
+export class SagaWorker {
+  readonly runner: PlacementSagaRunner;
+  readonly consumer: StreamConsumer;
+  readonly scheduler: SagaScheduler;
+
+  constructor(options: SagaWorkerOptions) {
+    this.runner = new PlacementSagaRunner(
+      {
+        pool: options.pool,
+        psp: options.psp,
+        logger: options.logger,
+        now: options.now ?? (() => new Date()),
+        leaseMs: options.leaseMs,
+      },
+      options.retryDeadlineMs,
+    );
+    const handlers: Record<string, (message: StreamMessage) => Promise<void>> = {
+      [OrderEventType.orderPlaced]: (message) => onOrderPlaced(this.runner, message),
+    };
+    this.consumer = new StreamConsumer({
+      reader: options.reader,
+      commands: options.commands,
+      layout: options.layout,
+      group: ConsumerGroup.saga,
+      ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
+      logger: options.logger,
+      claimIdleMs: options.claimIdleMs,
+      maxDeliveries: options.maxDeliveries,
+      // Events this worker does not react to are acknowledged and skipped.
+      handler: async (message) => handlers[message.event.type]?.(message),
+    });
+    this.scheduler = new SagaScheduler({
+      pool: options.pool,
+      runner: this.runner,
+      logger: options.logger,
+      pollMs: options.pollMs,
+      leaseMs: options.leaseMs,
+      stuckAfterMs: options.stuckAfterMs,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.start();
+    this.scheduler.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.consumer.stop(), this.scheduler.stop()]);
+  }
+}
