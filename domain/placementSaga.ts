@@ -185,19 +185,25 @@ export function nextPlacementAction(state: PlacementSagaState, timing: Timing): 
   return steps.confirm_order === undefined ? { kind: 'confirm_order' } : { kind: 'done' };
 }
 
-/** Backoff before retrying a partner call: 250 ms doubling, at most 5 s. */
+/**
+ * Backoff before retrying a partner call: 250 ms doubling, at most 2 s, so a saga notices within 2 s
+ * that the partner (or its circuit breaker) lets calls through again.
+ */
 export function retryDelayMs(attempts: number): number {
-  return Math.min(250 * 2 ** Math.max(0, attempts - 1), 5_000);
+  return Math.min(250 * 2 ** Math.max(0, attempts - 1), 2_000);
 }
 
-/** The record of one more failed attempt at a partner call. */
-export function nextRetry(previous: Retrying | undefined, error: string, now: Date): Retrying {
+/**
+ * The record of one more failed attempt at a partner call. `retryAfterMs`, when the caller knows it
+ * (an open circuit breaker says when it will let a call through), replaces the backoff.
+ */
+export function nextRetry(previous: Retrying | undefined, error: string, now: Date, retryAfterMs?: number): Retrying {
   const attempts = (previous?.attempts ?? 0) + 1;
   return {
     status: 'retrying',
     attempts,
     first_failure_at: previous?.first_failure_at ?? now.toISOString(),
-    next_attempt_at: new Date(now.getTime() + retryDelayMs(attempts)).toISOString(),
+    next_attempt_at: new Date(now.getTime() + (retryAfterMs ?? retryDelayMs(attempts))).toISOString(),
     last_error: error,
   };
 }

@@ -3,10 +3,6 @@ import type { Kafka as KafkaClient, Admin, ITopicConfig } from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;
 
-/** Topics this system owns, with their partition counts (contract §7: order-events has 64). */
-export const Topics = Object.freeze({
-  orderEvents: 'order-events',
-} as const);
 
 export function createKafka(brokers: readonly string[], clientId: string): KafkaClient {
   return new Kafka({
@@ -28,6 +24,7 @@ export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]
   return missing.map((t) => t.topic);
 }
 
-export function systemTopics(orderEventPartitions: number): ITopicConfig[] {
-  return [{ topic: Topics.orderEvents, numPartitions: orderEventPartitions, replicationFactor: 1 }];
+/** Topics this system owns, with their partition counts (contract §7: order-events has 64). */
+export function systemTopics(config: { orderEventsTopic: string; kafkaTopicPartitions: number }): ITopicConfig[] {
+  return [{ topic: config.orderEventsTopic, numPartitions: config.kafkaTopicPartitions, replicationFactor: 1 }];
 }

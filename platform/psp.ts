@@ -5,6 +5,8 @@ export class PspUnavailable extends Error {
   constructor(
     message: string,
     readonly breakerOpen: boolean,
+    /** When the breaker will let a call through again, if it is open: retry then, not before. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'PspUnavailable';
@@ -59,8 +61,11 @@ export interface PspClientOptions {
  */
 export class PspClient {
   readonly breaker: CircuitBreaker<[string, string, unknown, string | undefined], HttpAnswer>;
+  private openedAt = 0;
+  private readonly resetTimeoutMs: number;
 
   constructor(private readonly options: PspClientOptions) {
+    this.resetTimeoutMs = options.breaker?.resetTimeout ?? 2_000;
     this.breaker = new CircuitBreaker(
       (method: string, path: string, body: unknown, key: string | undefined) => this.call(method, path, body, key),
       {
@@ -143,7 +148,11 @@ export class PspClient {
       return await this.breaker.fire(method, path, body, key);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'EOPENBREAKER') throw new PspUnavailable('PSP circuit breaker is open', true);
+      if (code === 'EOPENBREAKER') {
+        // Half-open lets one trial call through; the others come back shortly after it.
+        const untilHalfOpen = this.breaker.halfOpen ? 0 : this.openedAt + this.resetTimeoutMs - Date.now();
+        throw new PspUnavailable('PSP circuit breaker is open', true, Math.max(100, untilHalfOpen + 20));
+      }
       if (code === 'ETIMEDOUT') throw new PspUnavailable(`PSP did not answer within ${this.options.timeoutMs} ms`, false);
       if (
         error instanceof PspServerError ||

@@ -26,7 +26,7 @@ export async function prepareSystem(
     const admin = createKafka(config.kafkaBrokers, 'oms-prepare').admin();
     await admin.connect();
     try {
-      return await ensureTopics(admin, systemTopics(config.kafkaTopicPartitions));
+      return await ensureTopics(admin, systemTopics(config));
     } finally {
       await admin.disconnect();
     }

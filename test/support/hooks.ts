@@ -17,7 +17,7 @@ export const mochaHooks = {
       const admin = createKafka(config.kafkaBrokers, 'oms-tests').admin();
       await admin.connect();
       try {
-        await ensureTopics(admin, systemTopics(config.kafkaTopicPartitions));
+        await ensureTopics(admin, systemTopics(config));
       } finally {
         await admin.disconnect();
       }

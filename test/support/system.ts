@@ -1,0 +1,230 @@
+import type { Express } from 'express';
+import { createCommandApp } from '../../command-service/app.js';
+import { KafkaSink } from '../../relay/kafkaSink.js';
+import { RedisSink } from '../../relay/redisSink.js';
+import { Relay } from '../../relay/relay.js';
+import { createPspApp } from '../../simulators/psp/app.js';
+import { ensurePspSchema } from '../../simulators/psp/store.js';
+import { SagaWorker } from '../../workers/saga/sagaWorker.js';
+import type { Config } from '../../platform/config.js';
+import { createPool, type Pool } from '../../platform/db.js';
+import { listen } from '../../platform/http.js';
+import { createKafka } from '../../platform/kafka.js';
+import { createLogger, type Logger } from '../../platform/logger.js';
+import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
+import { PspClient } from '../../platform/psp.js';
+import { createRedis, type Redis } from '../../platform/redis.js';
+import { CONSUMER_GROUPS, parseFields, type StreamLayout } from '../../platform/streams.js';
+import { compareStreamIds } from '../../relay/redisSink.js';
+import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
+import type { ApiResponse } from './commandApi.js';
+import { eventually, testConfig, testDatabaseUrl, uniqueId } from './env.js';
+
+/**
+ * A whole placement pipeline of the test's own: its own PostgreSQL schema (migrated), Redis key
+ * prefix, Kafka topic and PSP ledger schema, with the command API, the relay, the PSP sandbox and a
+ * saga worker running in this process against the real services. stop() removes all of it.
+ */
+export interface TestSystem {
+  readonly schema: string;
+  readonly pool: Pool;
+  readonly config: Config;
+  readonly layout: StreamLayout;
+  readonly topic: string;
+  readonly redis: Redis;
+  readonly psp: PspClient;
+  readonly pspUrl: string;
+  readonly relay: Relay;
+  /** The saga workers running in this process (tests may run several of one group). */
+  readonly sagaWorkers: SagaWorker[];
+  readonly logger: Logger;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  get(path: string): Promise<ApiResponse>;
+  catalog(options: { prices: number[]; stock: number[][] }): Promise<TestCatalog>;
+  placeOrder(customer: string, items: Array<{ sku: string; quantity: number }>, extra?: Record<string, unknown>): Promise<ApiResponse>;
+  waitForFinalStatus(orderId: string, deadlineMs?: number): Promise<string>;
+  startSagaWorker(): Promise<SagaWorker>;
+  stopSagaWorkers(): Promise<void>;
+  /** Waits until the saga group has acknowledged everything up to this entry of the stream. */
+  waitUntilAcknowledged(stream: string, entryId: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TestSystemOptions {
+  readonly pspLatencyMs?: number;
+  readonly pspTimeoutMs?: number;
+  readonly pspRetryDeadlineMs?: number;
+  readonly claimIdleMs?: number;
+  readonly startSagaWorker?: boolean;
+  readonly env?: Record<string, string>;
+}
+
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const id = uniqueId('t').toLowerCase().replace(/[^a-z0-9]/g, '_');
+  const schema = `sys_${id}`;
+  const topic = `test-order-events-${id}`;
+  const config = testConfig({
+    DATABASE_SCHEMA: schema,
+    REDIS_PREFIX: `test:${id}`,
+    REDIS_STREAM_PARTITIONS: '4',
+    KAFKA_ORDER_EVENTS_TOPIC: topic,
+    PSP_TIMEOUT_MS: String(options.pspTimeoutMs ?? 1_000),
+    PSP_RETRY_DEADLINE_MS: String(options.pspRetryDeadlineMs ?? 5_000),
+    CONSUMER_CLAIM_IDLE_MS: String(options.claimIdleMs ?? 1_000),
+    RELAY_ACK_SCAN_MS: '200',
+    SAGA_POLL_MS: '100',
+    SAGA_LEASE_MS: '3000',
+    ...options.env,
+  });
+  const logger = createLogger(`test-${id}`, process.env.TEST_LOG_LEVEL ?? 'silent');
+  await migrateLatest({ databaseUrl: testDatabaseUrl, schema });
+  const pool = createPool({ databaseUrl: testDatabaseUrl, schema, max: 20 });
+  const pspPool = createPool({ databaseUrl: testDatabaseUrl, schema: `${schema}_psp`, max: 10 });
+  await ensurePspSchema(pspPool, `${schema}_psp`);
+  const layout: StreamLayout = { prefix: config.redisPrefix, partitions: config.redisStreamPartitions };
+
+  const kafka = createKafka(config.kafkaBrokers, `test-${id}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+
+  const redis = createRedis(config.redisUrl, `test-${id}`);
+  const readers: Redis[] = [];
+
+  const { app: pspApp, hanging } = createPspApp({ pool: pspPool, logger, latencyMs: options.pspLatencyMs ?? 0 });
+  const pspServer = await listen(pspApp, '127.0.0.1', 0);
+  const pspUrl = `http://127.0.0.1:${pspServer.port}`;
+  const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
+
+  const commandApp: Express = createCommandApp({ pool, config, logger, healthChecks: {} });
+  const commandServer = await listen(commandApp, '127.0.0.1', 0);
+  const baseUrl = `http://127.0.0.1:${commandServer.port}`;
+
+  const relay = new Relay({
+    pool,
+    databaseUrl: testDatabaseUrl,
+    schema,
+    logger,
+    kafka: new KafkaSink(producer, topic),
+    redis: new RedisSink(redis, layout, CONSUMER_GROUPS),
+    batchSize: 200,
+    pollMs: 100,
+    ackScanMs: config.relayAckScanMs,
+  });
+  await relay.start();
+
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> => {
+    const response = await fetch(baseUrl + path, {
+      method,
+      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  };
+
+  const system: TestSystem = {
+    schema,
+    pool,
+    config,
+    layout,
+    topic,
+    redis,
+    psp,
+    pspUrl,
+    relay,
+    sagaWorkers: [],
+    logger,
+    post: (path, body, headers) => request('POST', path, body, headers),
+    get: (path) => request('GET', path),
+    catalog: (o) => createCatalog(pool, o),
+    placeOrder: (customer, items, extra) => request('POST', '/api/v1/orders', orderBody(customer, items, extra)),
+    async waitForFinalStatus(orderId, deadlineMs = 15_000) {
+      return eventually(
+        `order ${orderId} confirmed or rejected`,
+        async () => {
+          const row = await pool.query<{ status: string }>('SELECT status::text FROM orders WHERE order_id = $1', [orderId]);
+          const status = row.rows[0]?.status;
+          return status === 'confirmed' || status === 'rejected' ? status : undefined;
+        },
+        deadlineMs,
+      );
+    },
+    async startSagaWorker() {
+      const reader = createRedis(config.redisUrl, `test-${id}-reader`);
+      readers.push(reader);
+      const worker = new SagaWorker({
+        pool,
+        reader,
+        commands: redis,
+        layout,
+        psp,
+        logger,
+        claimIdleMs: config.consumerClaimIdleMs,
+        maxDeliveries: config.consumerMaxDeliveries,
+        retryDeadlineMs: config.pspRetryDeadlineMs,
+        leaseMs: config.sagaLeaseMs,
+        pollMs: config.sagaPollMs,
+        stuckAfterMs: config.sagaStuckAfterMs,
+      });
+      await worker.start();
+      system.sagaWorkers.push(worker);
+      return worker;
+    },
+    async stopSagaWorkers() {
+      await Promise.all(system.sagaWorkers.splice(0).map((w) => w.stop()));
+    },
+    async waitUntilAcknowledged(stream, entryId) {
+      await eventually(`${stream} ${entryId} acknowledged by the saga group`, async () => {
+        const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+        const saga = groups.map((g) => parseFields(g.map(String))).find((g) => g.name === 'saga');
+        if (saga === undefined || saga.pending !== '0') return undefined;
+        return compareStreamIds(saga['last-delivered-id'] ?? '0-0', entryId) >= 0 ? true : undefined;
+      });
+    },
+    async stop() {
+      await system.stopSagaWorkers();
+      await relay.stop();
+      for (const res of hanging) res.destroy();
+      psp.shutdown();
+      await Promise.allSettled([commandServer.close(), pspServer.close()]);
+      await producer.disconnect().catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      const keys = await redis.keys(`${config.redisPrefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      for (const reader of readers) reader.disconnect();
+      redis.disconnect();
+      await pool.end();
+      await pspPool.end();
+      const cleanup = createPool({ databaseUrl: testDatabaseUrl, schema: 'public', max: 1 });
+      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);
+      await cleanup.end();
+    },
+  };
+  if (options.startSagaWorker ?? true) await system.startSagaWorker();
+  return system;
+}
+
+/** The event types of an order, in seq order. */
+export async function eventTypes(pool: Pool, orderId: string): Promise<string[]> {
+  const result = await pool.query<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId]);
+  return result.rows.map((r) => r.type);
+}
+
+/** on_hand and reserved of one SKU at one warehouse. */
+export async function stockOf(pool: Pool, warehouseId: string, sku: string): Promise<{ on_hand: number; reserved: number }> {
+  const result = await pool.query<{ on_hand: number; reserved: number }>('SELECT on_hand, reserved FROM inventory WHERE warehouse_id = $1 AND sku = $2', [
+    warehouseId,
+    sku,
+  ]);
+  return result.rows[0] ?? { on_hand: 0, reserved: 0 };
+}
+
+/** Authorizations the PSP sandbox holds for a saga (its reference). */
+export async function pspAuthorizations(system: TestSystem, sagaId: string): Promise<Array<{ status: string; amount: number }>> {
+  return (await system.psp.authorizationsFor(sagaId)) as unknown as Array<{ status: string; amount: number }>;
+}
