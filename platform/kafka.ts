@@ -3,7 +3,6 @@ import type { Kafka as KafkaClient, Admin, ITopicConfig } from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;
 
-
 export function createKafka(brokers: readonly string[], clientId: string): KafkaClient {
   return new Kafka({
     clientId,

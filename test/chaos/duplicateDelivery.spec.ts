@@ -24,7 +24,8 @@ describe('the same stream entry delivered twice', function () {
   }
 
   const effects = async (orderId: string, sagaId: string) => ({
-    reservations: (await system.pool.query('SELECT count(*)::int AS n FROM reservations WHERE order_id = $1', [orderId])).rows[0].n,
+    reservations: (await system.pool.query('SELECT count(*)::int AS n FROM reservations WHERE order_id = $1', [orderId])).rows[0]
+      .n,
     payments: (await system.pool.query('SELECT count(*)::int AS n FROM payments WHERE order_id = $1', [orderId])).rows[0].n,
     authorizations: (await pspAuthorizations(system, sagaId)).length,
     events: await eventTypes(system.pool, orderId),

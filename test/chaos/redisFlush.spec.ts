@@ -39,7 +39,10 @@ describe('Redis losing everything (FLUSHALL) while orders flow', function () {
       60_000,
       100,
     );
-    const confirmed = await system.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1::uuid[]) AND status = 'confirmed'`, [orderIds]);
+    const confirmed = await system.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1::uuid[]) AND status = 'confirmed'`,
+      [orderIds],
+    );
     expect(confirmed.rows[0]?.n).to.equal(orderIds.length);
     const perOrder = await system.pool.query<{ reservations: number; payments: number; confirmations: number }>(
       `SELECT (SELECT count(*) FROM reservations r WHERE r.order_id = o.order_id)::int AS reservations,

@@ -11,7 +11,8 @@ describe('placement saga: placed → confirmed or rejected (contract §5)', func
   after(() => system.stop());
 
   const sagaOf = async (orderId: string) =>
-    (await system.pool.query('SELECT saga_id, status, current_step, step_results FROM sagas WHERE order_id = $1', [orderId])).rows[0];
+    (await system.pool.query('SELECT saga_id, status, current_step, step_results FROM sagas WHERE order_id = $1', [orderId]))
+      .rows[0];
 
   it('confirms an order with stock, a good card and no fraud signal, recording every step', async () => {
     const { skus, warehouses } = await system.catalog({ prices: [1500, 700], stock: [[5, 5]] });
@@ -32,7 +33,12 @@ describe('placement saga: placed → confirmed or rejected (contract §5)', func
 
     const saga = await sagaOf(orderId);
     expect(saga).to.include({ status: 'completed', current_step: 'confirm_order' });
-    expect(Object.keys(saga.step_results)).to.have.members(['reserve_inventory', 'authorize_payment', 'check_fraud', 'confirm_order']);
+    expect(Object.keys(saga.step_results)).to.have.members([
+      'reserve_inventory',
+      'authorize_payment',
+      'check_fraud',
+      'confirm_order',
+    ]);
     expect(await stockOf(system.pool, warehouses[0]!, skus[0]!)).to.deep.equal({ on_hand: 5, reserved: 2 });
     const auths = await pspAuthorizations(system, saga.saga_id);
     expect(auths.map((a) => [a.status, a.amount])).to.deep.equal([['authorized', 3700]]);
@@ -57,7 +63,9 @@ describe('placement saga: placed → confirmed or rejected (contract §5)', func
     expect(saga.status).to.equal('failed');
     expect(saga.step_results.reject_order.reason).to.equal('payment-declined');
     expect(await pspAuthorizations(system, saga.saga_id)).to.deep.equal([]);
-    const held = await system.pool.query(`SELECT count(*)::int AS n FROM reservations WHERE order_id = $1 AND status = 'held'`, [orderId]);
+    const held = await system.pool.query(`SELECT count(*)::int AS n FROM reservations WHERE order_id = $1 AND status = 'held'`, [
+      orderId,
+    ]);
     expect(held.rows[0].n).to.equal(0);
   });
 

@@ -9,7 +9,9 @@ import { freePort, startNode, type RunningProcess } from '../support/processes.j
 
 describe('the system as npm start runs it (supervisor and service processes)', function () {
   this.timeout(120_000);
-  const id = uniqueId('npmstart').toLowerCase().replace(/[^a-z0-9]/g, '_');
+  const id = uniqueId('npmstart')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '_');
   const env = {
     DATABASE_URL: testDatabaseUrl,
     DATABASE_SCHEMA: id,
@@ -27,7 +29,12 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     const [port, pspPort] = [await freePort(), await freePort()];
     baseUrl = `http://127.0.0.1:${port}`;
     system = startNode('dist/scripts/start.js', { ...env, PORT: String(port), PSP_PORT: String(pspPort) });
-    await eventually('GET /health answers 200', async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined), 90_000, 200);
+    await eventually(
+      'GET /health answers 200',
+      async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined),
+      90_000,
+      200,
+    );
   });
 
   after(async () => {
@@ -86,18 +93,28 @@ describe('the system as npm start runs it (supervisor and service processes)', f
 
   it('restarts a service process that was killed', async () => {
     const started = () =>
-      system.lines.filter((l): l is Record<string, unknown> => typeof l === 'object' && l.msg === 'service started' && l.child === 'command-service');
+      system.lines.filter(
+        (l): l is Record<string, unknown> =>
+          typeof l === 'object' && l.msg === 'service started' && l.child === 'command-service',
+      );
     const first = started()[0];
     expect(first).to.not.equal(undefined);
     process.kill(first!.child_pid as number, 'SIGKILL');
     await eventually('a second command-service process', async () => (started().length >= 2 ? true : undefined), 20_000);
-    await eventually('GET /health answers 200 again', async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 100);
+    await eventually(
+      'GET /health answers 200 again',
+      async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined),
+      20_000,
+      100,
+    );
   });
 
   it('stops every process cleanly on SIGINT', async () => {
     system.child.kill('SIGINT');
     expect(await system.exited).to.equal(0);
-    const stopped = system.lines.filter((l) => typeof l === 'object' && l.msg === 'stopped').map((l) => (l as Record<string, unknown>).service);
+    const stopped = system.lines
+      .filter((l) => typeof l === 'object' && l.msg === 'stopped')
+      .map((l) => (l as Record<string, unknown>).service);
     expect(stopped).to.include.members(['command-service', 'relay', 'saga-worker', 'psp-sandbox']);
     const refused = await fetch(`${baseUrl}/health`).then(
       () => false,

@@ -47,7 +47,10 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
   }
 
   const appendOne = (orderId: string, type: string) =>
-    withTransaction(system.pool, async (tx) => (await appendOrderEvents(tx, orderId, 0, [{ type, payload: { n: 1 } }]))[0]!.event_id);
+    withTransaction(
+      system.pool,
+      async (tx) => (await appendOrderEvents(tx, orderId, 0, [{ type, payload: { n: 1 } }]))[0]!.event_id,
+    );
 
   it('publishes the message the Debezium outbox router would: key, value and headers', async () => {
     const orderId = uuidv7();
@@ -55,7 +58,13 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
     const message = await eventually('message on Kafka', async () => kafkaSeen.get(eventId));
     expect(message.key).to.equal(orderId);
     expect(message.headers).to.deep.equal({ id: eventId, eventType: 'order.placed', aggregatetype: 'order' });
-    expect(message.value).to.deep.include({ event_id: eventId, order_id: orderId, seq: 1, type: 'order.placed', payload: { n: 1 } });
+    expect(message.value).to.deep.include({
+      event_id: eventId,
+      order_id: orderId,
+      seq: 1,
+      type: 'order.placed',
+      payload: { n: 1 },
+    });
     await eventually('entry on Redis', async () => ((await redisEventIds()).has(eventId) ? true : undefined));
   });
 
@@ -71,12 +80,18 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
       await early.query('COMMIT');
       for (const id of [late!.event_id, newer]) {
         await eventually(`${id} on Kafka`, async () => kafkaSeen.get(id));
-        await eventually(`${id} on Redis`, async () => ((await redisEventIds()).has(id) ? true : undefined)).catch(async (error: unknown) => {
-          // Diagnostics for a rare failure seen once in a full run.
-          const checkpoints = await system.pool.query('SELECT sink, tx_id::text, id, acked_tx_id::text, acked_id FROM relay_checkpoints');
-          const row = await system.pool.query('SELECT tx_id::text, id FROM outbox WHERE id = $1', [id]);
-          throw new Error(`${String(error)}; stats ${JSON.stringify(system.relay.stats())}; row ${JSON.stringify(row.rows)}; checkpoints ${JSON.stringify(checkpoints.rows)}`);
-        });
+        await eventually(`${id} on Redis`, async () => ((await redisEventIds()).has(id) ? true : undefined)).catch(
+          async (error: unknown) => {
+            // Diagnostics for a rare failure seen once in a full run.
+            const checkpoints = await system.pool.query(
+              'SELECT sink, tx_id::text, id, acked_tx_id::text, acked_id FROM relay_checkpoints',
+            );
+            const row = await system.pool.query('SELECT tx_id::text, id FROM outbox WHERE id = $1', [id]);
+            throw new Error(
+              `${String(error)}; stats ${JSON.stringify(system.relay.stats())}; row ${JSON.stringify(row.rows)}; checkpoints ${JSON.stringify(checkpoints.rows)}`,
+            );
+          },
+        );
       }
     } finally {
       early.release();

@@ -41,7 +41,11 @@ export interface TestSystem {
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   get(path: string): Promise<ApiResponse>;
   catalog(options: { prices: number[]; stock: number[][] }): Promise<TestCatalog>;
-  placeOrder(customer: string, items: Array<{ sku: string; quantity: number }>, extra?: Record<string, unknown>): Promise<ApiResponse>;
+  placeOrder(
+    customer: string,
+    items: Array<{ sku: string; quantity: number }>,
+    extra?: Record<string, unknown>,
+  ): Promise<ApiResponse>;
   waitForFinalStatus(orderId: string, deadlineMs?: number): Promise<string>;
   startSagaWorker(): Promise<SagaWorker>;
   stopSagaWorkers(): Promise<void>;
@@ -60,7 +64,9 @@ export interface TestSystemOptions {
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
-  const id = uniqueId('t').toLowerCase().replace(/[^a-z0-9]/g, '_');
+  const id = uniqueId('t')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '_');
   const schema = `sys_${id}`;
   const topic = `test-order-events-${id}`;
   const config = testConfig({
@@ -115,7 +121,12 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   });
   await relay.start();
 
-  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> => {
+  const request = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> => {
     const response = await fetch(baseUrl + path, {
       method,
       headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
@@ -217,10 +228,10 @@ export async function eventTypes(pool: Pool, orderId: string): Promise<string[]>
 
 /** on_hand and reserved of one SKU at one warehouse. */
 export async function stockOf(pool: Pool, warehouseId: string, sku: string): Promise<{ on_hand: number; reserved: number }> {
-  const result = await pool.query<{ on_hand: number; reserved: number }>('SELECT on_hand, reserved FROM inventory WHERE warehouse_id = $1 AND sku = $2', [
-    warehouseId,
-    sku,
-  ]);
+  const result = await pool.query<{ on_hand: number; reserved: number }>(
+    'SELECT on_hand, reserved FROM inventory WHERE warehouse_id = $1 AND sku = $2',
+    [warehouseId, sku],
+  );
   return result.rows[0] ?? { on_hand: 0, reserved: 0 };
 }
 

@@ -44,7 +44,12 @@ export async function authorizePayment(context: StepContext, saga: SagaRecord): 
     const at = context.now();
 
     if (unavailable !== undefined || outcome === undefined) {
-      const result = nextRetry(previous as Retrying | undefined, unavailable?.message ?? 'no answer', at, unavailable?.retryAfterMs);
+      const result = nextRetry(
+        previous as Retrying | undefined,
+        unavailable?.message ?? 'no answer',
+        at,
+        unavailable?.retryAfterMs,
+      );
       await recordStep(tx, saga.saga_id, {
         step: PlacementStepId.authorizePayment,
         result,

@@ -77,7 +77,12 @@ export async function checkFraud(context: StepContext, saga: SagaRecord): Promis
     const previous = state.steps.check_fraud;
     if (previous !== undefined && previous.status !== 'retrying') return;
     if (result === undefined) {
-      const retry = nextRetry(previous as Retrying | undefined, unavailable?.message ?? 'no answer', context.now(), unavailable?.retryAfterMs);
+      const retry = nextRetry(
+        previous as Retrying | undefined,
+        unavailable?.message ?? 'no answer',
+        context.now(),
+        unavailable?.retryAfterMs,
+      );
       await recordStep(tx, saga.saga_id, {
         step: PlacementStepId.checkFraud,
         result: retry,

@@ -44,7 +44,12 @@ export async function voidAuthorization(context: StepContext, saga: SagaRecord):
     const previous = state.steps.void_authorization;
     if (previous !== undefined && previous.status !== 'retrying') return;
     if (outcome === undefined) {
-      const retry = nextRetry(previous as Retrying | undefined, unavailable?.message ?? 'no answer', context.now(), unavailable?.retryAfterMs);
+      const retry = nextRetry(
+        previous as Retrying | undefined,
+        unavailable?.message ?? 'no answer',
+        context.now(),
+        unavailable?.retryAfterMs,
+      );
       await recordStep(tx, saga.saga_id, {
         step: PlacementStepId.voidAuthorization,
         result: retry,

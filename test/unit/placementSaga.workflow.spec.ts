@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import {
+  failureReason,
+  nextPlacementAction,
+  nextRetry,
+  retryDelayMs,
+  type PlacementSagaState,
+  type PlacementSteps,
+  type Retrying,
+} from '../../domain/placementSaga.js';
+
+const now = new Date('2026-01-01T12:00:00.000Z');
+const timing = { now, retryDeadlineMs: 30_000 };
+const at = now.toISOString();
+const reserved = { status: 'succeeded', at, reservations: [] } as const;
+const authorized = {
+  status: 'succeeded',
+  at,
+  payment_id: 'p',
+  authorization_id: 'a',
+  amount: 100,
+  risk_level: 'normal',
+} as const;
+const fraudOk = { status: 'succeeded', at, score: 0, reasons: [] } as const;
+const done = { status: 'succeeded', at } as const;
+const retrying = (secondsAgo: number, dueInMs: number): Retrying => ({
+  status: 'retrying',
+  attempts: 2,
+  first_failure_at: new Date(now.getTime() - secondsAgo * 1000).toISOString(),
+  next_attempt_at: new Date(now.getTime() + dueInMs).toISOString(),
+  last_error: 'timeout',
+});
+
+const running = (steps: PlacementSteps): PlacementSagaState => ({ status: 'running', steps });
+
+describe('placement saga workflow (domain)', () => {
+  it('given a new saga, reserves inventory first', () => {
+    expect(nextPlacementAction(running({}), timing)).to.deep.equal({ kind: 'reserve_inventory' });
+  });
+
+  it('given stock reserved, runs payment authorization and the fraud check side by side', () => {
+    expect(nextPlacementAction(running({ reserve_inventory: reserved }), timing)).to.deep.equal({
+      kind: 'run',
+      steps: ['authorize_payment', 'check_fraud'],
+    });
+  });
+
+  it('runs only the step still missing after the other finished', () => {
+    expect(nextPlacementAction(running({ reserve_inventory: reserved, authorize_payment: authorized }), timing)).to.deep.equal({
+      kind: 'run',
+      steps: ['check_fraud'],
+    });
+  });
+
+  it('confirms once payment is authorized and fraud accepted or skipped', () => {
+    expect(
+      nextPlacementAction(running({ reserve_inventory: reserved, authorize_payment: authorized, check_fraud: fraudOk }), timing),
+    ).to.deep.equal({
+      kind: 'confirm_order',
+    });
+    const skipped = { status: 'skipped', at, reason: 'repeat customer' } as const;
+    expect(
+      nextPlacementAction(running({ reserve_inventory: reserved, authorize_payment: authorized, check_fraud: skipped }), timing)
+        .kind,
+    ).to.equal('confirm_order');
+  });
+
+  it('rejects without compensation when no stock could be reserved', () => {
+    const failed = { status: 'failed', at, reason: 'insufficient-stock', shortages: [] } as const;
+    expect(nextPlacementAction(running({ reserve_inventory: failed }), timing)).to.deep.equal({
+      kind: 'reject_order',
+      reason: 'insufficient-stock',
+    });
+  });
+
+  it('after a decline, releases the stock (nothing to void) and rejects', () => {
+    const declined = { status: 'failed', at, reason: 'payment-declined', code: 'card_declined' } as const;
+    const steps: PlacementSteps = { reserve_inventory: reserved, authorize_payment: declined, check_fraud: fraudOk };
+    expect(nextPlacementAction(running(steps), timing)).to.deep.equal({ kind: 'release_inventory' });
+    expect(nextPlacementAction(running({ ...steps, release_inventory: done }), timing)).to.deep.equal({
+      kind: 'reject_order',
+      reason: 'payment-declined',
+    });
+  });
+
+  it('after a fraud rejection, voids the authorization before releasing the stock (reverse order)', () => {
+    const rejected = { status: 'failed', at, reason: 'fraud-rejected', score: 100, reasons: ['x'] } as const;
+    const steps: PlacementSteps = { reserve_inventory: reserved, authorize_payment: authorized, check_fraud: rejected };
+    expect(nextPlacementAction(running(steps), timing)).to.deep.equal({ kind: 'void_authorization' });
+    const voided = { status: 'succeeded', at, outcome: 'voided', authorization_ids: ['a'] } as const;
+    expect(nextPlacementAction(running({ ...steps, void_authorization: voided }), timing)).to.deep.equal({
+      kind: 'release_inventory',
+    });
+    expect(nextPlacementAction(running({ ...steps, void_authorization: voided, release_inventory: done }), timing)).to.deep.equal(
+      {
+        kind: 'reject_order',
+        reason: 'fraud-rejected',
+      },
+    );
+  });
+
+  it('waits for a retry that is not yet due, and retries it once due', () => {
+    const waiting = running({ reserve_inventory: reserved, authorize_payment: retrying(1, 500), check_fraud: fraudOk });
+    expect(nextPlacementAction(waiting, timing)).to.deep.equal({
+      kind: 'wait',
+      until: new Date(now.getTime() + 500).toISOString(),
+    });
+    const due = running({ reserve_inventory: reserved, authorize_payment: retrying(1, -1), check_fraud: fraudOk });
+    expect(nextPlacementAction(due, timing)).to.deep.equal({ kind: 'run', steps: ['authorize_payment'] });
+  });
+
+  it('gives up on a partner past the retry deadline, voiding whatever it may have authorized', () => {
+    const steps: PlacementSteps = { reserve_inventory: reserved, authorize_payment: retrying(31, 500), check_fraud: fraudOk };
+    expect(failureReason(steps, timing)).to.equal('payment-unavailable');
+    expect(nextPlacementAction(running(steps), timing)).to.deep.equal({ kind: 'void_authorization' });
+  });
+
+  it('keeps retrying a compensation with no deadline', () => {
+    const rejected = { status: 'failed', at, reason: 'fraud-rejected', score: 100, reasons: [] } as const;
+    const steps: PlacementSteps = {
+      reserve_inventory: reserved,
+      authorize_payment: authorized,
+      check_fraud: rejected,
+      void_authorization: retrying(3600, 1000),
+    };
+    expect(nextPlacementAction({ status: 'compensating', steps }, timing).kind).to.equal('wait');
+  });
+
+  it('is done once completed or failed', () => {
+    expect(nextPlacementAction({ status: 'completed', steps: {} }, timing)).to.deep.equal({ kind: 'done' });
+    expect(nextPlacementAction({ status: 'failed', steps: {} }, timing)).to.deep.equal({ kind: 'done' });
+  });
+
+  it('backs off 250 ms doubling to 2 s, or as long as a partner says', () => {
+    expect([1, 2, 3, 4, 5, 9].map(retryDelayMs)).to.deep.equal([250, 500, 1000, 2000, 2000, 2000]);
+    const first = nextRetry(undefined, 'timeout', now);
+    expect(first).to.deep.include({
+      attempts: 1,
+      first_failure_at: at,
+      next_attempt_at: new Date(now.getTime() + 250).toISOString(),
+    });
+    const later = new Date(now.getTime() + 1000);
+    const second = nextRetry(first, 'open', later, 1500);
+    expect(second).to.deep.include({
+      attempts: 2,
+      first_failure_at: at,
+      next_attempt_at: new Date(later.getTime() + 1500).toISOString(),
+    });
+  });
+});

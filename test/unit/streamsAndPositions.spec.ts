@@ -1,0 +1,30 @@
+import { expect } from 'chai';
+import { allStreams, streamForOrder } from '../../platform/streams.js';
+import { comparePositions, formatPosition, parsePosition } from '../../relay/outbox.js';
+import { compareStreamIds } from '../../relay/redisSink.js';
+
+describe('stream layout and outbox positions', () => {
+  const layout = { prefix: 'oms', partitions: 8 };
+
+  it('sends one order always to the same stream, and spreads orders over all of them', () => {
+    expect(streamForOrder(layout, 'order-1')).to.equal(streamForOrder(layout, 'order-1'));
+    const used = new Set(Array.from({ length: 400 }, (_, i) => streamForOrder(layout, `order-${i}`)));
+    expect([...used].sort()).to.deep.equal(allStreams(layout).sort());
+  });
+
+  it('orders outbox positions by transaction id numerically, then by row id', () => {
+    const a = { txId: '9', id: 'ffffffff-0000-0000-0000-000000000000' };
+    const b = { txId: '10', id: '00000000-0000-0000-0000-000000000000' };
+    expect(comparePositions(a, b)).to.equal(-1);
+    expect(comparePositions(b, a)).to.equal(1);
+    expect(comparePositions(a, { ...a })).to.equal(0);
+    expect(parsePosition(formatPosition(b))).to.deep.equal(b);
+    expect(() => parsePosition('nonsense')).to.throw();
+  });
+
+  it('compares stream ids numerically, not as text', () => {
+    expect(compareStreamIds('999-5', '1000-0')).to.equal(-1);
+    expect(compareStreamIds('1000-10', '1000-9')).to.equal(1);
+    expect(compareStreamIds('1-1', '1-1')).to.equal(0);
+  });
+});
