@@ -6,15 +6,25 @@ export interface PricedOrder {
   readonly currency: string;
   readonly lines: readonly PricedLine[];
   readonly total: number;
+  /** Stock on hand minus reserved, over all warehouses, per SKU of the order. */
+  readonly availableBySku: ReadonlyMap<string, number>;
 }
 
-/** Prices lines from the catalog (domain/pricing), turning a refusal into a 422 that names the reason. */
+/**
+ * Prices lines from the catalog (domain/pricing), turning a refusal into a 422 that names the reason.
+ * One query reads the prices and the stock available in all warehouses together.
+ */
 export async function priceFromCatalog(db: Queryable, lines: readonly RequestedLine[], currency?: string): Promise<PricedOrder> {
   const skus = [...new Set(lines.map((l) => l.sku))];
-  const result = await db.query<CatalogPrice>('SELECT sku, price, currency FROM products WHERE sku = ANY($1::text[])', [skus]);
+  const result = await db.query<CatalogPrice & { available: number }>(
+    `SELECT p.sku, p.price, p.currency, coalesce(sum(i.on_hand - i.reserved), 0)::bigint AS available
+       FROM products p LEFT JOIN inventory i ON i.sku = p.sku
+      WHERE p.sku = ANY($1::text[]) GROUP BY p.sku`,
+    [skus],
+  );
   const catalog = new Map(result.rows.map((row) => [row.sku, row]));
   const outcome = priceOrder(lines, catalog, currency);
-  if (outcome.ok) return outcome;
+  if (outcome.ok) return { ...outcome, availableBySku: new Map(result.rows.map((row) => [row.sku, row.available])) };
   const refusal = outcome.refusal;
   switch (refusal.kind) {
     case 'unknown-sku':
@@ -47,13 +57,8 @@ export async function priceFromCatalog(db: Queryable, lines: readonly RequestedL
  * Refuses at once an order that no warehouse stock could fill (409), so the client hears it now rather
  * than from a rejected saga. Advisory only: the saga's reservation under row locks is what decides.
  */
-export async function assertStockExists(db: Queryable, lines: readonly RequestedLine[]): Promise<void> {
-  const result = await db.query<{ sku: string; available: number }>(
-    `SELECT sku, sum(on_hand - reserved)::bigint AS available
-       FROM inventory WHERE sku = ANY($1::text[]) GROUP BY sku`,
-    [lines.map((l) => l.sku)],
-  );
-  const shortages = findShortages(lines, new Map(result.rows.map((r) => [r.sku, r.available])));
+export function assertStockExists(order: PricedOrder): void {
+  const shortages = findShortages(order.lines, order.availableBySku);
   if (shortages.length === 0) return;
   throw new Problem(
     409,

@@ -27,6 +27,8 @@ export interface Config {
   readonly relayBatchSize: number;
   /** Fallback poll when no NOTIFY arrives (a commit that was held back by an older transaction). */
   readonly relayPollMs: number;
+  /** Reads of one relay sink are at least this far apart, so small commits are published in batches. */
+  readonly relayMinBatchIntervalMs: number;
   /** How often the relay measures what consumer groups acknowledged, trims streams, checks Redis. */
   readonly relayAckScanMs: number;
   /** A pending stream entry idle this long is claimed again (its consumer died or its handler failed). */
@@ -96,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisStreamPartitions: intFrom(env, 'REDIS_STREAM_PARTITIONS', 8, 1),
     relayBatchSize: intFrom(env, 'RELAY_BATCH_SIZE', 500, 1),
     relayPollMs: intFrom(env, 'RELAY_POLL_MS', 200, 1),
+    relayMinBatchIntervalMs: intFrom(env, 'RELAY_MIN_BATCH_INTERVAL_MS', 10, 0),
     relayAckScanMs: intFrom(env, 'RELAY_ACK_SCAN_MS', 1_000, 10),
     consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),
     consumerMaxDeliveries: intFrom(env, 'CONSUMER_MAX_DELIVERIES', 5, 1),

@@ -17,13 +17,55 @@ export interface StoredEvent {
 }
 
 /**
- * Appends an order's events to the event log and, in the same statement, to the outbox, so business
- * code never writes outbox rows itself (the Watermill forwarder's idea). Must run inside the caller's
- * transaction, which also moved the order's version from `afterSeq` to `afterSeq + events.length`;
- * the unique (order_id, seq) key turns a lost race into an error rather than a gap or a fork.
- *
- * The outbox payload is the whole envelope (ids, seq, type, time, payload): it is the Kafka message
- * value and the Redis Streams entry, and consumers need `seq` to apply events in order.
+ * The one statement that writes events: numbered after `after_seq` (from the CTE the caller puts
+ * first), into the event log and, with the same ids, into the outbox. The outbox payload is the whole
+ * envelope (ids, seq, type, time, payload): it is the Kafka message value and the Redis Streams entry,
+ * and consumers need `seq` to apply events in order. Business code never writes outbox rows itself
+ * (the Watermill forwarder's idea).
+ */
+const WRITE_EVENTS = `
+  input AS (
+    SELECT t.event_id, b.after_seq + t.ord::int AS seq, t.type, t.payload
+      FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS t(event_id, type, payload, ord), base b
+  ), logged AS (
+    INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
+    SELECT event_id, $1::uuid, seq, type, payload, $5::timestamptz FROM input
+  )
+  INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
+  SELECT event_id, $6, $1::text, type,
+         jsonb_build_object('event_id', event_id, 'order_id', $1::uuid, 'seq', seq, 'type', type,
+                            'occurred_at', $5::text, 'payload', payload)
+    FROM input ORDER BY seq
+  RETURNING id, (payload->>'seq')::int AS seq`;
+
+function eventParams(orderId: string, events: readonly NewEvent[], ids: readonly string[], occurred: string): unknown[] {
+  return [orderId, ids, events.map((e) => e.type), events.map((e) => JSON.stringify(e.payload)), occurred, ORDER_AGGREGATE];
+}
+
+function toStored(
+  orderId: string,
+  events: readonly NewEvent[],
+  ids: readonly string[],
+  seqs: ReadonlyMap<string, number>,
+  occurred: string,
+): StoredEvent[] {
+  return events.map((event, index) => {
+    const eventId = ids[index] as string;
+    return {
+      event_id: eventId,
+      order_id: orderId,
+      seq: seqs.get(eventId) ?? 0,
+      type: event.type,
+      occurred_at: occurred,
+      payload: event.payload,
+    };
+  });
+}
+
+/**
+ * Appends an order's events after `afterSeq` to the event log and the outbox, in one statement. Must
+ * run inside the caller's transaction; the unique (order_id, seq) key turns a lost race into an error
+ * rather than a gap or a fork. Used where the caller knows the order's version (a new order: 0).
  */
 export async function appendOrderEvents(
   tx: Queryable,
@@ -34,43 +76,18 @@ export async function appendOrderEvents(
 ): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
   const occurred = occurredAt.toISOString();
-  const stored: StoredEvent[] = events.map((event, index) => ({
-    event_id: uuidv7(occurredAt.getTime()),
-    order_id: orderId,
-    seq: afterSeq + index + 1,
-    type: event.type,
-    occurred_at: occurred,
-    payload: event.payload,
-  }));
-  await tx.query(
-    `WITH input AS (
-       SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[])
-         AS t(event_id, seq, type, payload, envelope)
-     ), logged AS (
-       INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
-       SELECT event_id, $6::uuid, seq, type, payload, $7::timestamptz FROM input
-     )
-     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-     SELECT event_id, $8, $6::text, type, envelope FROM input ORDER BY seq`,
-    [
-      stored.map((e) => e.event_id),
-      stored.map((e) => e.seq),
-      stored.map((e) => e.type),
-      stored.map((e) => JSON.stringify(e.payload)),
-      stored.map((e) => JSON.stringify(e)),
-      orderId,
-      occurred,
-      ORDER_AGGREGATE,
-    ],
-  );
-  return stored;
+  const ids = events.map(() => uuidv7(occurredAt.getTime()));
+  const result = await tx.query<{ id: string; seq: number }>(`WITH base AS (SELECT $7::int AS after_seq), ${WRITE_EVENTS}`, [
+    ...eventParams(orderId, events, ids, occurred),
+    afterSeq,
+  ]);
+  return toStored(orderId, events, ids, new Map(result.rows.map((r) => [r.id, r.seq])), occurred);
 }
 
 /**
- * Appends events to an existing order: bumps its version by the number of events (locking the order
- * row, so concurrent writers take turns and seq has no gaps) and optionally sets its status, then
- * appends the events and their outbox rows. Returns the stored events; the last one's seq is the
- * order's new version.
+ * Appends events to an existing order in one statement: bumps its version by the number of events
+ * (locking the order row, so concurrent writers take turns and seq has no gaps), optionally sets its
+ * status, and writes the events and their outbox rows. The last event's seq is the order's new version.
  */
 export async function appendToOrder(
   tx: Queryable,
@@ -78,13 +95,18 @@ export async function appendToOrder(
   events: readonly NewEvent[],
   options: { status?: string; occurredAt?: Date } = {},
 ): Promise<StoredEvent[]> {
-  const bumped = await tx.query<{ version: number }>(
-    `UPDATE orders SET version = version + $2, status = coalesce($3::order_status, status), updated_at = now()
-      WHERE order_id = $1 AND created_at = uuid7_time($1)
-      RETURNING version`,
-    [orderId, events.length, options.status ?? null],
+  if (events.length === 0) return [];
+  const occurredAt = options.occurredAt ?? new Date();
+  const occurred = occurredAt.toISOString();
+  const ids = events.map(() => uuidv7(occurredAt.getTime()));
+  const result = await tx.query<{ id: string; seq: number }>(
+    `WITH base AS (
+       UPDATE orders SET version = version + $7, status = coalesce($8::order_status, status), updated_at = now()
+        WHERE order_id = $1 AND created_at = uuid7_time($1)
+        RETURNING version - $7 AS after_seq
+     ), ${WRITE_EVENTS}`,
+    [...eventParams(orderId, events, ids, occurred), events.length, options.status ?? null],
   );
-  const version = bumped.rows[0]?.version;
-  if (version === undefined) throw new Error(`order ${orderId} does not exist`);
-  return appendOrderEvents(tx, orderId, version - events.length, events, options.occurredAt);
+  if (result.rows.length !== events.length) throw new Error(`order ${orderId} does not exist`);
+  return toStored(orderId, events, ids, new Map(result.rows.map((r) => [r.id, r.seq])), occurred);
 }

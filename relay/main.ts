@@ -26,6 +26,7 @@ await runService('relay', async ({ logger, onStop }) => {
     batchSize: config.relayBatchSize,
     pollMs: config.relayPollMs,
     ackScanMs: config.relayAckScanMs,
+    minBatchIntervalMs: config.relayMinBatchIntervalMs,
   });
   await relay.start();
   logger.info({ topic: config.orderEventsTopic, redis_prefix: config.redisPrefix }, 'relay running');

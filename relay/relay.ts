@@ -25,6 +25,11 @@ export interface RelayOptions {
   readonly batchSize: number;
   readonly pollMs: number;
   readonly ackScanMs: number;
+  /**
+   * Reads of one sink are at least this far apart, so a stream of small commits is published in
+   * batches rather than one query, one Kafka request and one checkpoint write per commit.
+   */
+  readonly minBatchIntervalMs?: number;
 }
 
 interface SinkLoop {
@@ -110,10 +115,15 @@ export class Relay {
     beforeBatch?: () => Promise<void>,
   ): Promise<void> {
     const { pool, batchSize, pollMs, logger } = this.options;
+    const minInterval = this.options.minBatchIntervalMs ?? 10;
     let failures = 0;
+    let lastRead = 0;
     while (this.running) {
       try {
+        const sinceLast = performance.now() - lastRead;
+        if (sinceLast < minInterval) await new Promise((resolve) => setTimeout(resolve, minInterval - sinceLast));
         if (beforeBatch) await beforeBatch();
+        lastRead = performance.now();
         const rows = await readOutbox(pool, loop.cursor, batchSize, loop.inclusive);
         if (rows.length === 0) {
           await loop.wakeup.wait(pollMs);

@@ -25,7 +25,7 @@ export async function placeOrder(tx: Queryable, body: PlaceOrderBody, sagaLeaseM
       : { lines: mergeLines(body.items ?? []), currency: body.currency };
 
   const priced = await priceFromCatalog(tx, lines, currency);
-  await assertStockExists(tx, priced.lines);
+  assertStockExists(priced);
 
   const orderId = uuidv7() as OrderId;
   const placedAt = uuidv7Time(orderId);
@@ -52,55 +52,41 @@ export async function placeOrder(tx: Queryable, body: PlaceOrderBody, sagaLeaseM
     },
   );
 
+  // The order, its lines and its saga in one statement; the events and outbox rows in the next.
+  // next_attempt_at: if no worker drives the saga from its event within the lease, the due poller will.
   await tx.query(
-    `INSERT INTO orders (order_id, customer_id, channel, external_order_id, cart_id, status, version, total_amount,
-                         currency, shipping_address, billing_address, payment_method, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10, $11, $12, $12)`,
+    `WITH o AS (
+       INSERT INTO orders (order_id, customer_id, channel, external_order_id, cart_id, status, version, total_amount,
+                           currency, shipping_address, billing_address, payment_method, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'placed', 1, $6, $7, $8, $9, $10, $11, $11)
+     ), i AS (
+       INSERT INTO order_items (item_id, order_id, order_created_at, line_no, sku, quantity, unit_price)
+       SELECT item_id, $1, $11, line_no, sku, quantity, unit_price
+         FROM unnest($12::uuid[], $13::text[], $14::int[], $15::bigint[]) WITH ORDINALITY AS t(item_id, sku, quantity, unit_price, line_no)
+     ), c AS (
+       UPDATE carts SET status = 'ordered', order_id = $1, updated_at = now() WHERE cart_id = $5
+     )
+     INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, created_at, updated_at, next_attempt_at)
+     VALUES ($16, $1, 'placement', $17, $18, $11, $11, $19)`,
     [
       orderId,
       event.customer_id,
       event.channel,
       event.external_order_id,
       event.cart_id,
-      OrderStatus.placed,
       event.total_amount,
       event.currency,
       JSON.stringify(event.shipping_address),
       event.billing_address === null ? null : JSON.stringify(event.billing_address),
       JSON.stringify(body.payment_method),
       placedAt,
-    ],
-  );
-  await tx.query(
-    `INSERT INTO order_items (item_id, order_id, order_created_at, line_no, sku, quantity, unit_price)
-     SELECT item_id, $1, $2, line_no, sku, quantity, unit_price
-       FROM unnest($3::uuid[], $4::text[], $5::int[], $6::bigint[]) WITH ORDINALITY
-         AS t(item_id, sku, quantity, unit_price, line_no)`,
-    [
-      orderId,
-      placedAt,
       event.items.map((i) => i.item_id),
       event.items.map((i) => i.sku),
       event.items.map((i) => i.quantity),
       event.items.map((i) => i.unit_price),
-    ],
-  );
-  if (event.cart_id !== null) {
-    await tx.query(`UPDATE carts SET status = 'ordered', order_id = $2, updated_at = now() WHERE cart_id = $1`, [
-      event.cart_id,
-      orderId,
-    ]);
-  }
-  await tx.query(
-    // next_attempt_at: if no worker drives the saga from its event within the lease, the due poller will.
-    `INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, created_at, updated_at, next_attempt_at)
-     VALUES ($1, $2, 'placement', $3, $4, $5, $5, $6)`,
-    [
       event.saga_id,
-      orderId,
       PlacementStep.reserveInventory,
       SagaStatus.running,
-      placedAt,
       new Date(placedAt.getTime() + sagaLeaseMs),
     ],
   );

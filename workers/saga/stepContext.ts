@@ -1,6 +1,10 @@
-import type { Pool } from '../../platform/db.js';
+import type { OrderStatusName, SagaStatusName } from '../../domain/order.js';
+import type { PlacementSagaState, PlacementStepIdName } from '../../domain/placementSaga.js';
+import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PspClient } from '../../platform/psp.js';
+import { lockSaga, recordSteps, type SagaRecord } from './sagaStore.js';
 
 /** What every saga step needs; time is passed in so tests can move it. */
 export interface StepContext {
@@ -12,6 +16,70 @@ export interface StepContext {
   readonly leaseMs: number;
 }
 
-export function leaseFrom(context: StepContext): Date {
-  return new Date(context.now().getTime() + context.leaseMs);
+/** What a step records: its result, its events, and what it changes of the saga and the order. */
+export interface StepApplied {
+  readonly result: unknown;
+  readonly events?: readonly NewEvent[];
+  readonly status?: SagaStatusName;
+  readonly orderStatus?: OrderStatusName;
+  /** A retry's due time. Otherwise the lease (running) or never (finished). */
+  readonly nextAttemptAt?: Date;
+}
+
+/** A step's writes inside the commit transaction (the saga row is locked; `state` is as recorded). */
+export type StepApply = (tx: PoolClient, state: PlacementSagaState) => Promise<StepApplied>;
+
+export interface StepToCommit {
+  readonly step: PlacementStepIdName;
+  readonly apply: StepApply;
+}
+
+/**
+ * The one way steps record their outcome: in one transaction holding the saga's row lock, each step
+ * not yet recorded (a `retrying` record may be replaced) makes its writes; then, if `then` names a
+ * step that now follows (the workflow asked again with the new state), that one too; then all results
+ * are recorded in step_results and all events appended in order. A step already recorded — by another
+ * delivery or worker — is skipped, which is what makes a redelivered message harmless. Returns the
+ * saga's state as committed.
+ */
+export async function commitSteps(
+  context: StepContext,
+  saga: SagaRecord,
+  steps: readonly StepToCommit[],
+  then?: (state: PlacementSagaState) => StepToCommit | undefined,
+): Promise<PlacementSagaState> {
+  return withTransaction(context.pool, async (tx) => {
+    let state = await lockSaga(tx, saga.saga_id);
+    const records: Array<readonly [PlacementStepIdName, StepApplied]> = [];
+    const run = async ({ step, apply }: StepToCommit) => {
+      const previous = state.steps[step] as { status?: string } | undefined;
+      if (previous !== undefined && previous.status !== 'retrying') return;
+      const applied = await apply(tx, state);
+      records.push([step, applied]);
+      state = { status: applied.status ?? state.status, steps: { ...state.steps, [step]: applied.result } };
+    };
+    for (const step of steps) await run(step);
+    const follow = records.length > 0 ? then?.(state) : undefined;
+    if (follow) await run(follow);
+    if (records.length === 0) return state;
+
+    const finished = state.status === 'completed' || state.status === 'failed';
+    const retries = records.flatMap(([, a]) => (a.nextAttemptAt ? [a.nextAttemptAt.getTime()] : []));
+    const nextAttemptAt = finished ? null : retries.length > 0 ? new Date(Math.min(...retries)) : new Date(context.now().getTime() + context.leaseMs);
+    await recordSteps(tx, saga.saga_id, {
+      results: Object.fromEntries(records.map(([step, a]) => [step, a.result])),
+      currentStep: records[records.length - 1]?.[0] ?? '',
+      status: state.status,
+      nextAttemptAt,
+    });
+    const events = records.flatMap(([, a]) => a.events ?? []);
+    const orderStatus = records.map(([, a]) => a.orderStatus).findLast((s) => s !== undefined);
+    if (events.length > 0) await appendToOrder(tx, saga.order_id, events, orderStatus === undefined ? {} : { status: orderStatus });
+    return state;
+  });
+}
+
+/** One step alone. */
+export function commitStep(context: StepContext, saga: SagaRecord, step: PlacementStepIdName, apply: StepApply): Promise<PlacementSagaState> {
+  return commitSteps(context, saga, [{ step, apply }]);
 }

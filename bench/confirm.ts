@@ -1,0 +1,159 @@
+import { percentile, runPgbench, say, startBenchSystem, type PgbenchResult } from './support.js';
+
+export interface ConfirmOptions {
+  readonly rate: number;
+  readonly seconds: number;
+}
+
+const SKUS = 20;
+const WAREHOUSES = 4;
+
+/** The placement transaction's writes, as pgbench runs them: the baseline for one placement. */
+const PGBENCH_PLACEMENT = `
+\\set line random(0, ${SKUS - 1})
+BEGIN;
+SELECT bench_uuidv7() AS oid, bench_uuidv7() AS sid, bench_uuidv7() AS eid, bench_uuidv7() AS i1, bench_uuidv7() AS i2 \\gset
+INSERT INTO orders (order_id, customer_id, channel, status, version, total_amount, currency, shipping_address, payment_method, created_at, updated_at)
+  VALUES (':oid', 'pgbench', 'web', 'placed', 1, 3000, 'USD', '{"country":"US"}', '{"type":"card","token":"tok_visa"}', uuid7_time(':oid'), uuid7_time(':oid'));
+INSERT INTO order_items (item_id, order_id, order_created_at, line_no, sku, quantity, unit_price)
+  VALUES (':i1', ':oid', uuid7_time(':oid'), 1, 'BENCH-' || :line, 1, 1000), (':i2', ':oid', uuid7_time(':oid'), 2, 'BENCH-' || ((:line + 1) % ${SKUS}), 2, 1000);
+INSERT INTO sagas (saga_id, order_id, current_step, status, next_attempt_at) VALUES (':sid', ':oid', 'reserve_inventory', 'running', now() + interval '1 hour');
+INSERT INTO order_events (event_id, order_id, seq, type, payload) VALUES (':eid', ':oid', 1, 'bench.placed', '{"bench":true}');
+INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (':eid', 'bench', ':oid', 'bench.placed', '{"bench":true}');
+END;
+`;
+
+/**
+ * `npm run bench -- confirm [--rate 200] [--seconds 20]`: places orders at a fixed rate through the
+ * HTTP API of the whole system and measures placement → final status (from the event log's times),
+ * next to pgbench running the placement transaction's writes at the same rate.
+ */
+export async function benchConfirm(options: ConfirmOptions): Promise<void> {
+  const system = await startBenchSystem('confirm');
+  try {
+    await system.pool.query(
+      `INSERT INTO products (sku, name, price, currency) SELECT 'BENCH-' || n, 'Bench ' || n, 1000, 'USD' FROM generate_series(0, ${SKUS - 1}) n;
+       INSERT INTO warehouses (warehouse_id, name, lat, lon, capacity_per_day, carriers)
+         SELECT 'BW-' || n, 'Bench ' || n, 40 + n, -74 + n, 100000, '{ups}' FROM generate_series(0, ${WAREHOUSES - 1}) n;
+       INSERT INTO inventory (warehouse_id, sku, on_hand)
+         SELECT 'BW-' || w, 'BENCH-' || s, 10000000 FROM generate_series(0, ${WAREHOUSES - 1}) w, generate_series(0, ${SKUS - 1}) s;`,
+    );
+    say(`catalog: ${SKUS} products in ${WAREHOUSES} warehouses; placing ${options.rate} orders/s for ${options.seconds} s`);
+
+    const total = options.rate * options.seconds;
+    const orderIds: string[] = [];
+    const httpLatencies: number[] = [];
+    let failed = 0;
+    const started = performance.now();
+    const inFlight: Array<Promise<void>> = [];
+    for (let i = 0; i < total; i++) {
+      const due = started + (i * 1000) / options.rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const line = i % SKUS;
+      const sent = performance.now();
+      inFlight.push(
+        fetch(`${system.baseUrl}/api/v1/orders`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            customer_id: `bench-${i}`,
+            channel: 'web',
+            items: [
+              { sku: `BENCH-${line}`, quantity: 1 },
+              { sku: `BENCH-${(line + 1) % SKUS}`, quantity: 2 },
+            ],
+            shipping_address: { name: 'Bench', line1: '1 Main St', city: 'Boston', postal_code: '02110', country: 'US' },
+            payment_method: { type: 'card', token: 'tok_visa' },
+          }),
+        }).then(
+          async (response) => {
+            httpLatencies.push(performance.now() - sent);
+            const body = (await response.json()) as { order_id?: string };
+            if (response.status === 202 && body.order_id) orderIds.push(body.order_id);
+            else failed++;
+          },
+          () => {
+            failed++;
+          },
+        ),
+      );
+      if ((i + 1) % options.rate === 0)
+        say(`${Math.round((i + 1) / options.rate)} s: ${i + 1} sent, ${orderIds.length} accepted, ${failed} failed`);
+    }
+    await Promise.all(inFlight);
+    const sendSeconds = (performance.now() - started) / 1000;
+
+    say(`waiting for ${orderIds.length} orders to reach a final status`);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const open = await system.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM orders WHERE order_id = ANY($1::uuid[]) AND status NOT IN ('confirmed', 'rejected')`,
+        [orderIds],
+      );
+      const remaining = open.rows[0]?.n ?? 0;
+      if (remaining === 0) break;
+      if (Date.now() > deadline) throw new Error(`${remaining} orders still not final after 120 s`);
+      say(`${remaining} orders not final yet`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+
+    const latencies = await system.pool.query<{ ms: number; status: string }>(
+      `SELECT extract(epoch FROM f.occurred_at - p.occurred_at) * 1000 AS ms, o.status::text AS status
+         FROM orders o
+         JOIN order_events p ON p.order_id = o.order_id AND p.type = 'order.placed'
+         JOIN order_events f ON f.order_id = o.order_id AND f.type IN ('order.confirmed', 'order.rejected')
+        WHERE o.order_id = ANY($1::uuid[])`,
+      [orderIds],
+    );
+    const confirmMs = latencies.rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+    const confirmed = latencies.rows.filter((r) => r.status === 'confirmed').length;
+    httpLatencies.sort((a, b) => a - b);
+
+    await system.stopProcesses();
+    say(`baseline: pgbench running the placement transaction's writes at ${options.rate}/s for ${options.seconds} s`);
+    await system.pool.query(`
+      CREATE FUNCTION bench_uuidv7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
+        SELECT (lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7'
+                || substr(md5(random()::text), 1, 3) || to_hex(8 + floor(random() * 4)::int)
+                || substr(md5(random()::text), 1, 15))::uuid $$`);
+    const baseline: PgbenchResult | undefined = runPgbench(PGBENCH_PLACEMENT, system.schema, [
+      '-c',
+      '4',
+      '-j',
+      '2',
+      '-R',
+      String(options.rate),
+      '-T',
+      String(options.seconds),
+    ]);
+
+    const p50 = percentile(confirmMs, 50);
+    const p99 = percentile(confirmMs, 99);
+    console.log('');
+    console.log(`confirm benchmark — ${options.rate} orders/s offered for ${options.seconds} s`);
+    console.log(
+      `  orders accepted           ${orderIds.length} (${failed} failed), rate reached ${(orderIds.length / sendSeconds).toFixed(1)}/s`,
+    );
+    console.log(`  final status              ${confirmed} confirmed, ${confirmMs.length - confirmed} rejected`);
+    console.log(
+      `  placement → final         p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(confirmMs.at(-1) ?? 0).toFixed(1)} ms`,
+    );
+    console.log(
+      `  POST /api/v1/orders       p50 ${percentile(httpLatencies, 50).toFixed(1)} ms, p99 ${percentile(httpLatencies, 99).toFixed(1)} ms`,
+    );
+    if (baseline) {
+      console.log(
+        `  baseline: pgbench placement transaction at the same rate: p50 ${baseline.p50Ms.toFixed(2)} ms, p99 ${baseline.p99Ms.toFixed(2)} ms (${baseline.tps.toFixed(0)} tps)`,
+      );
+      console.log(`  ratio: placement → final p99 is ${(p99 / baseline.p99Ms).toFixed(1)}× the bare placement transaction's p99`);
+    } else {
+      console.log('  baseline: pgbench not installed; no ratio');
+    }
+    console.log(
+      `  aim: p99 < 1000 ms at 200 orders/s — ${p99 < 1000 && orderIds.length / sendSeconds >= options.rate * 0.95 ? 'met' : 'not met'}`,
+    );
+  } finally {
+    await system.stop();
+  }
+}

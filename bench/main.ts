@@ -1,0 +1,21 @@
+import { benchConfirm } from './confirm.js';
+
+/** `npm run bench -- <name> [--option value]`: one benchmark per name; none is part of npm test. */
+function option(args: readonly string[], name: string, fallback: number): number {
+  const index = args.indexOf(`--${name}`);
+  if (index < 0) return fallback;
+  const value = Number(args[index + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
+  return value;
+}
+
+const [name, ...args] = process.argv.slice(2);
+switch (name) {
+  case 'confirm':
+    await benchConfirm({ rate: option(args, 'rate', 200), seconds: option(args, 'seconds', 20) });
+    break;
+  default:
+    console.error('usage: npm run bench -- confirm [--rate 200] [--seconds 20]');
+    process.exitCode = 2;
+}
+process.exit();

@@ -1,0 +1,159 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPool, type Pool } from '../platform/db.js';
+import { ensureDatabase, quoteIdent } from '../platform/migrate.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const benchDatabaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms_bench';
+
+export function say(line: string): void {
+  console.log(`bench: ${line}`);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BenchSystem {
+  readonly baseUrl: string;
+  readonly schema: string;
+  readonly pool: Pool;
+  readonly env: Record<string, string>;
+  /** Stops every service process; the schema stays for measuring. */
+  stopProcesses(): Promise<void>;
+  /** Stops what still runs and drops the benchmark's schemas. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system as `npm start` runs it (supervisor and one process per service), on a database,
+ * schema, Redis prefix and Kafka topic of the benchmark's own, removed again by stop().
+ */
+export async function startBenchSystem(name: string, extraEnv: Record<string, string> = {}): Promise<BenchSystem> {
+  await ensureDatabase(benchDatabaseUrl);
+  const schema = `bench_${name}_${Date.now().toString(36)}`;
+  const [port, pspPort] = [await freePort(), await freePort()];
+  const env = {
+    DATABASE_URL: benchDatabaseUrl,
+    DATABASE_SCHEMA: schema,
+    PSP_DATABASE_SCHEMA: `${schema}_psp`,
+    REDIS_PREFIX: `bench:${schema}`,
+    KAFKA_ORDER_EVENTS_TOPIC: `bench-${schema}`,
+    KAFKA_TOPIC_PARTITIONS: '64',
+    PORT: String(port),
+    PSP_PORT: String(pspPort),
+    SEED_DEMO_CATALOG: 'false',
+    LOG_LEVEL: 'warn',
+    DB_POOL_SIZE: '20',
+    ...extraEnv,
+  };
+  say(`starting the system (schema ${schema}) as npm start would`);
+  const child: ChildProcess = spawn(process.execPath, [`${repoRoot}dist/scripts/start.js`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const ok = await fetch(`${baseUrl}/health`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the system did not come up');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const pool = createPool({ databaseUrl: benchDatabaseUrl, schema, max: 4 });
+  return {
+    baseUrl,
+    schema,
+    pool,
+    env,
+    async stopProcesses() {
+      if (child.exitCode === null) child.kill('SIGINT');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGINT');
+      await exited;
+      await pool.end();
+      const admin = createPool({ databaseUrl: benchDatabaseUrl, schema: 'public', max: 1 });
+      await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);
+      await admin.end();
+      say('system stopped and its schema dropped');
+    },
+  };
+}
+
+export interface PgbenchResult {
+  readonly transactions: number;
+  readonly tps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/**
+ * Runs pgbench with a custom script against the benchmark database and schema, and reads per
+ * transaction latencies from its log for percentiles. Undefined when pgbench is not installed.
+ */
+export function runPgbench(script: string, schema: string, args: readonly string[]): PgbenchResult | undefined {
+  if (spawnSync('pgbench', ['--version']).status !== 0) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'oms-pgbench-'));
+  try {
+    const file = join(dir, 'script.sql');
+    spawnSync('bash', ['-c', `cat > ${JSON.stringify(file)}`], { input: script });
+    const url = new URL(benchDatabaseUrl);
+    const result = spawnSync(
+      'pgbench',
+      [
+        '-n',
+        '-h',
+        url.hostname,
+        '-p',
+        url.port || '5432',
+        '-U',
+        decodeURIComponent(url.username || 'postgres'),
+        '-f',
+        file,
+        '-l',
+        `--log-prefix=${join(dir, 'log')}`,
+        ...args,
+        url.pathname.slice(1),
+      ],
+      { env: { ...process.env, PGOPTIONS: `-c search_path=${schema}` }, encoding: 'utf8' },
+    );
+    if (result.status !== 0) throw new Error(`pgbench failed: ${result.stderr}`);
+    const latencies: number[] = [];
+    for (const log of readdirSync(dir).filter((f) => f.startsWith('log'))) {
+      for (const line of readFileSync(join(dir, log), 'utf8').split('\n')) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length >= 3) latencies.push(Number(fields[2]) / 1000);
+      }
+    }
+    latencies.sort((a, b) => a - b);
+    const tps = Number(/tps = ([\d.]+)/.exec(result.stdout)?.[1] ?? Number.NaN);
+    return { transactions: latencies.length, tps, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
