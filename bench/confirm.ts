@@ -107,6 +107,18 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
       [orderIds],
     );
     const confirmMs = latencies.rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
+    // Where the time goes: to the saga's first step (relay + stream + queue), then the saga itself.
+    const stages = await system.pool.query<{ to_reserved: number; to_final: number }>(
+      `SELECT extract(epoch FROM r.occurred_at - p.occurred_at) * 1000 AS to_reserved,
+              extract(epoch FROM f.occurred_at - r.occurred_at) * 1000 AS to_final
+         FROM order_events p
+         JOIN order_events r ON r.order_id = p.order_id AND r.type = 'inventory.reserved'
+         JOIN order_events f ON f.order_id = p.order_id AND f.type IN ('order.confirmed', 'order.rejected')
+        WHERE p.type = 'order.placed' AND p.order_id = ANY($1::uuid[])`,
+      [orderIds],
+    );
+    const toReserved = stages.rows.map((r) => Number(r.to_reserved)).sort((a, b) => a - b);
+    const toFinal = stages.rows.map((r) => Number(r.to_final)).sort((a, b) => a - b);
     const confirmed = latencies.rows.filter((r) => r.status === 'confirmed').length;
     httpLatencies.sort((a, b) => a - b);
 
@@ -138,6 +150,12 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
     console.log(`  final status              ${confirmed} confirmed, ${confirmMs.length - confirmed} rejected`);
     console.log(
       `  placement → final         p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(confirmMs.at(-1) ?? 0).toFixed(1)} ms`,
+    );
+    console.log(
+      `    placed → reserved       p50 ${percentile(toReserved, 50).toFixed(1)} ms, p99 ${percentile(toReserved, 99).toFixed(1)} ms`,
+    );
+    console.log(
+      `    reserved → final        p50 ${percentile(toFinal, 50).toFixed(1)} ms, p99 ${percentile(toFinal, 99).toFixed(1)} ms`,
     );
     console.log(
       `  POST /api/v1/orders       p50 ${percentile(httpLatencies, 50).toFixed(1)} ms, p99 ${percentile(httpLatencies, 99).toFixed(1)} ms`,

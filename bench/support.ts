@@ -68,7 +68,7 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
   say(`starting the system (schema ${schema}) as npm start would`);
   const child: ChildProcess = spawn(process.execPath, [`${repoRoot}dist/scripts/start.js`], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_LOG === undefined ? 'ignore' : 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import CircuitBreaker from 'opossum';
 
 /** The PSP could not give an answer (timeout, breaker open, network, 5xx): the outcome is unknown. */
@@ -63,6 +64,7 @@ export class PspClient {
   readonly breaker: CircuitBreaker<[string, string, unknown, string | undefined], HttpAnswer>;
   private openedAt = 0;
   private readonly resetTimeoutMs: number;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(private readonly options: PspClientOptions) {
     this.resetTimeoutMs = options.breaker?.resetTimeout ?? 2_000;
@@ -141,6 +143,7 @@ export class PspClient {
 
   shutdown(): void {
     this.breaker.shutdown();
+    this.agent.destroy();
   }
 
   private async fire(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
@@ -166,25 +169,41 @@ export class PspClient {
     }
   }
 
-  private async call(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
+  /**
+   * One HTTP call on a keep-alive connection (node:http rather than fetch: on this machine fetch's
+   * web streams cost a fifth of a saga worker's CPU).
+   */
+  private call(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (key !== undefined) headers['Idempotency-Key'] = key;
-    const response = await fetch(this.options.baseUrl + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      // The breaker's timeout rejects the call; this also frees the socket.
-      signal: AbortSignal.timeout(this.options.timeoutMs + 50),
-    });
-    const text = await response.text();
-    if (response.status >= 500) throw new PspServerError(`PSP answered ${response.status}`);
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-    } catch {
-      throw new PspServerError('PSP answered with a body that is not JSON');
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
-    return { status: response.status, body: parsed };
+    if (key !== undefined) headers['Idempotency-Key'] = key;
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      const request = http.request(new URL(path, this.options.baseUrl), { method, headers, agent: this.agent }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          if (status >= 500) {
+            reject(new PspServerError(`PSP answered ${status}`));
+            return;
+          }
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) });
+          } catch {
+            reject(new PspServerError('PSP answered with a body that is not JSON'));
+          }
+        });
+      });
+      // The breaker's timeout rejects the call; this also frees the socket.
+      request.setTimeout(this.options.timeoutMs + 50, () => request.destroy(new PspServerError('PSP call timed out')));
+      request.on('error', (error) => reject(error instanceof PspServerError ? error : new PspServerError(error.message)));
+      request.end(payload);
+    });
   }
 }

@@ -9,6 +9,8 @@ export function createRedis(url: string, name: string): Redis {
     lazyConnect: false,
     maxRetriesPerRequest: 3,
     enableOfflineQueue: true,
+    // Commands issued in the same tick go out in one write: socket writes are what costs most here.
+    enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(times * 100, 2_000),
   });
   client.on('error', () => undefined); // reconnects on its own; health reports the outage

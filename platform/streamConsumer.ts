@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
 import { allStreams, deadLetterStream, parseFields, type StreamLayout } from './streams.js';
+import { Wakeup } from './wakeup.js';
 
 /** The event envelope every entry carries (the outbox payload). */
 export interface EventEnvelope {
@@ -31,11 +32,15 @@ export interface StreamConsumerOptions {
   readonly group: string;
   readonly consumer?: string;
   readonly handler: MessageHandler;
+  /** Event types the handler reacts to; entries of other types are acknowledged at once, unhandled. */
+  readonly handles?: (eventType: string) => boolean;
   readonly logger: Logger;
   readonly batchSize?: number;
   readonly blockMs?: number;
   readonly claimIdleMs: number;
   readonly maxDeliveries: number;
+  /** Entries handled at once (different orders run side by side; one order's entries in turn). */
+  readonly maxInFlight?: number;
 }
 
 type RawEntry = [id: string, fields: string[]];
@@ -46,7 +51,8 @@ type RawRead = Array<[stream: string, entries: RawEntry[]]> | null;
  * new entries (XREADGROUP), acknowledging each after its handler succeeds. Entries left pending (a
  * handler failed, or a consumer died) are claimed again once idle for claimIdleMs (XAUTOCLAIM), and
  * after maxDeliveries deliveries go to the group's dead-letter stream instead. One order's entries are
- * handled one after another; different orders concurrently.
+ * handled one after another; different orders concurrently, up to maxInFlight at once, without
+ * waiting for a whole batch (a slow saga does not hold up the orders read with it).
  */
 export class StreamConsumer {
   readonly consumer: string;
@@ -56,6 +62,11 @@ export class StreamConsumer {
   private loops: Array<Promise<void>> = [];
   private claimTimer: NodeJS.Timeout | undefined;
   private handled = 0;
+  /** The last entry queued per order: the next one of that order waits for it. */
+  private readonly orderTails = new Map<string, Promise<void>>();
+  /** Entries being handled here, by stream/id: a claim of them is skipped. */
+  private readonly inFlight = new Set<string>();
+  private readonly slotFreed = new Wakeup();
 
   constructor(private readonly options: StreamConsumerOptions) {
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${options.group}`;
@@ -77,8 +88,9 @@ export class StreamConsumer {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.claimTimer);
-    // The blocking read returns within blockMs; wait for the loop to finish its current batch.
+    // The blocking read returns within blockMs; then the entries in flight finish.
     await Promise.allSettled(this.loops);
+    await Promise.allSettled([...this.orderTails.values()]);
   }
 
   private async ensureGroups(): Promise<void> {
@@ -104,21 +116,26 @@ export class StreamConsumer {
       const entries = (read ?? []).flatMap(([stream, list]) => list.map((entry) => ({ stream, entry })));
       if (entries.length === 0) return;
       const before = this.handled;
-      await this.handleBatch(entries.map(({ stream, entry }) => ({ stream, entry, deliveries: 2 })));
+      await Promise.all(entries.map(({ stream, entry }) => this.dispatch(stream, entry, 2)));
       if (this.handled === before) return; // all failed again: leave them to the claim loop
     }
   }
 
   private async readLoop(): Promise<void> {
     const { reader, group, logger } = this.options;
+    const maxInFlight = this.options.maxInFlight ?? 64;
     while (this.running) {
       try {
+        if (this.inFlight.size >= maxInFlight) {
+          await this.slotFreed.wait(100);
+          continue;
+        }
         const read = (await reader.xreadgroup(
           'GROUP',
           group,
           this.consumer,
           'COUNT',
-          this.options.batchSize ?? 100,
+          Math.min(this.options.batchSize ?? 100, maxInFlight - this.inFlight.size),
           'BLOCK',
           this.options.blockMs ?? 1_000,
           'STREAMS',
@@ -126,7 +143,14 @@ export class StreamConsumer {
           ...this.streams.map(() => '>'),
         )) as RawRead;
         if (read === null) continue;
-        await this.handleBatch(read.flatMap(([stream, list]) => list.map((entry) => ({ stream, entry, deliveries: 1 }))));
+        for (const [stream, list] of read) {
+          const skipped: string[] = [];
+          for (const entry of list) {
+            if (this.wants(entry)) void this.dispatch(stream, entry, 1);
+            else skipped.push(entry[0]);
+          }
+          if (skipped.length > 0) await this.options.commands.xack(stream, group, ...skipped);
+        }
       } catch (error) {
         if (!this.running) return;
         if (String(error).includes('NOGROUP')) {
@@ -155,41 +179,67 @@ export class StreamConsumer {
     this.claimTimer = setTimeout(() => void tick(), interval);
   }
 
-  /** Takes over entries idle for claimIdleMs (a dead consumer's, or our own failed ones) and retries them. */
+  /**
+   * Takes over entries idle for claimIdleMs (a dead consumer's, or our own failed ones) and retries
+   * them. Ids are claimed first without counting a delivery (JUSTID), so entries still being handled
+   * here are left alone; the others are claimed for real, which counts the delivery.
+   */
   private async claimIdle(): Promise<void> {
     const { commands, group, claimIdleMs } = this.options;
     for (const stream of this.streams) {
       let cursor = '0-0';
       do {
-        const [next, entries] = (await commands.xautoclaim(stream, group, this.consumer, claimIdleMs, cursor, 'COUNT', 100)) as [
-          string,
-          RawEntry[],
-          string[],
-        ];
+        const [next, ids] = (await commands.xautoclaim(
+          stream,
+          group,
+          this.consumer,
+          claimIdleMs,
+          cursor,
+          'COUNT',
+          100,
+          'JUSTID',
+        )) as [string, string[]];
         cursor = next;
-        const claimed: Array<{ stream: string; entry: RawEntry; deliveries: number }> = [];
-        for (const entry of entries) {
-          const info = (await commands.xpending(stream, group, entry[0], entry[0], 1)) as Array<[string, string, number, number]>;
-          claimed.push({ stream, entry, deliveries: info[0]?.[3] ?? 1 });
+        const idle = ids.filter((id) => !this.inFlight.has(`${stream}/${id}`));
+        if (idle.length > 0) {
+          const entries = (await commands.xclaim(stream, group, this.consumer, 0, ...idle)) as RawEntry[];
+          const handled: Array<Promise<void>> = [];
+          for (const entry of entries) {
+            const info = (await commands.xpending(stream, group, entry[0], entry[0], 1)) as Array<
+              [string, string, number, number]
+            >;
+            handled.push(this.dispatch(stream, entry, info[0]?.[3] ?? 1));
+          }
+          await Promise.all(handled);
         }
-        if (claimed.length > 0) await this.handleBatch(claimed);
       } while (cursor !== '0-0' && this.running);
     }
   }
 
-  private async handleBatch(batch: ReadonlyArray<{ stream: string; entry: RawEntry; deliveries: number }>): Promise<void> {
-    const byOrder = new Map<string, Array<{ stream: string; entry: RawEntry; deliveries: number }>>();
-    for (const item of batch) {
-      const orderId = parseFields(item.entry[1]).order_id ?? item.entry[0];
-      const list = byOrder.get(orderId) ?? [];
-      list.push(item);
-      byOrder.set(orderId, list);
-    }
-    await Promise.all(
-      [...byOrder.values()].map(async (items) => {
-        for (const item of items) await this.handleOne(item.stream, item.entry, item.deliveries);
-      }),
-    );
+  private wants(entry: RawEntry): boolean {
+    const type = parseFields(entry[1]).type;
+    return this.options.handles === undefined || type === undefined || this.options.handles(type);
+  }
+
+  /** Queues an entry behind its order's previous one; resolves when it has been handled. */
+  private dispatch(stream: string, entry: RawEntry, deliveries: number): Promise<void> {
+    const key = `${stream}/${entry[0]}`;
+    if (this.inFlight.has(key)) return Promise.resolve();
+    this.inFlight.add(key);
+    const orderId = parseFields(entry[1]).order_id ?? entry[0];
+    const previous = this.orderTails.get(orderId) ?? Promise.resolve();
+    const done = previous
+      .then(() => this.handleOne(stream, entry, deliveries))
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, stream, entry_id: entry[0] }, 'stream entry handling failed'),
+      )
+      .finally(() => {
+        this.inFlight.delete(key);
+        if (this.orderTails.get(orderId) === done) this.orderTails.delete(orderId);
+        this.slotFreed.wake();
+      });
+    this.orderTails.set(orderId, done);
+    return done;
   }
 
   private async handleOne(stream: string, [id, rawFields]: RawEntry, deliveries: number): Promise<void> {

@@ -24,7 +24,14 @@ export class Supervisor {
   private readonly running = new Map<string, Running>();
   private stopping = false;
 
-  constructor(private readonly logger: Logger) {}
+  /**
+   * @param nodeArgs extra Node flags for every service process (OMS_NODE_ARGS, e.g. `--cpu-prof
+   *   --cpu-prof-dir=/tmp/prof` to profile each service; Node refuses those in NODE_OPTIONS).
+   */
+  constructor(
+    private readonly logger: Logger,
+    private readonly nodeArgs: readonly string[] = [],
+  ) {}
 
   start(specs: readonly ServiceSpec[]): void {
     for (const spec of specs) {
@@ -35,7 +42,7 @@ export class Supervisor {
   }
 
   private launch(entry: Running): void {
-    const child = spawn(process.execPath, ['--enable-source-maps', entry.spec.script], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, entry.spec.script], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, ...entry.spec.env },
     });

@@ -95,8 +95,10 @@ export class RedisSink {
         }
         trimmedEntries += await this.redis.xtrim(stream, 'MINID', oldestId);
       } else if (groups.length > 0) {
-        const last = await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1);
-        if (last[0] !== undefined) trimmedEntries += await this.redis.xtrim(stream, 'MINID', last[0][0]);
+        // Every group has read and acknowledged everything up to its last delivered id. Trim to the
+        // lowest of those, not to the stream's end: entries added since XINFO are not yet delivered.
+        const floor = groups.map((g) => g.lastDeliveredId).reduce((a, b) => (compareStreamIds(a, b) <= 0 ? a : b));
+        trimmedEntries += await this.redis.xtrim(stream, 'MINID', floor);
       }
     }
     return { oldestUnacked: oldest, trimmedEntries };

@@ -21,7 +21,10 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
 ];
 const services = SERVICES;
-const supervisor = new Supervisor(logger);
+const supervisor = new Supervisor(
+  logger,
+  (process.env.OMS_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0),
+);
 supervisor.start(services);
 say(`running ${services.map((s) => s.name).join(', ')}; API on http://${config.host}:${config.port} (Ctrl-C stops)`);
 

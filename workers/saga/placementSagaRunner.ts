@@ -1,16 +1,21 @@
-import { nextPlacementAction, PlacementStepId, type PlacementAction, type PlacementSagaState } from '../../domain/placementSaga.js';
+import {
+  nextPlacementAction,
+  PlacementStepId,
+  type PlacementAction,
+  type PlacementSagaState,
+} from '../../domain/placementSaga.js';
 import { loadSaga, type SagaRecord } from './sagaStore.js';
 import { commitStep, commitSteps, type StepContext, type StepToCommit } from './stepContext.js';
 import { applyAuthorization, requestAuthorization } from './steps/authorizePayment.js';
 import { applyFraudCheck, assessOrderFraud } from './steps/checkFraud.js';
 import { releaseInventory, voidAuthorization } from './steps/compensations.js';
 import { applyConfirmation, applyRejection } from './steps/finish.js';
-import { reserveInventory } from './steps/reserveInventory.js';
+import { reserveInventory, StockMoved } from './steps/reserveInventory.js';
 
 export type DriveOutcome = 'completed' | 'failed' | 'waiting' | 'missing';
 
 /** Guards against a workflow bug looping forever: a placement saga needs far fewer steps than this. */
-const MAX_STEPS_PER_DRIVE = 20;
+const MAX_STEPS_PER_DRIVE = 50;
 
 /**
  * Drives a placement saga as far as it can go now: load its recorded state once, ask the pure workflow
@@ -44,7 +49,13 @@ export class PlacementSagaRunner {
           await this.context.pool.query('UPDATE sagas SET next_attempt_at = $2 WHERE saga_id = $1', [sagaId, action.until]);
           return 'waiting';
         case 'reserve_inventory':
-          advance(await reserveInventory(this.context, saga));
+          try {
+            advance(await reserveInventory(this.context, saga));
+          } catch (error) {
+            // Another order took the stock between our read and our reservation: read again.
+            if (!(error instanceof StockMoved)) throw error;
+            this.context.logger.debug({ saga_id: sagaId, order_id: saga.order_id }, 'stock moved; reserving again');
+          }
           break;
         case 'run':
           advance(await this.authorizeAndCheck(saga, action.steps));
@@ -59,7 +70,9 @@ export class PlacementSagaRunner {
           advance(await commitStep(this.context, saga, PlacementStepId.confirmOrder, applyConfirmation(this.context, saga)));
           break;
         case 'reject_order':
-          advance(await commitStep(this.context, saga, PlacementStepId.rejectOrder, applyRejection(this.context, saga, action.reason)));
+          advance(
+            await commitStep(this.context, saga, PlacementStepId.rejectOrder, applyRejection(this.context, saga, action.reason)),
+          );
           break;
         default:
           assertNever(action);
@@ -82,9 +95,12 @@ export class PlacementSagaRunner {
     if (authorization !== undefined) {
       toCommit.push({ step: PlacementStepId.authorizePayment, apply: applyAuthorization(this.context, saga, authorization) });
     }
-    if (fraud !== undefined) toCommit.push({ step: PlacementStepId.checkFraud, apply: applyFraudCheck(this.context, saga, fraud) });
+    if (fraud !== undefined)
+      toCommit.push({ step: PlacementStepId.checkFraud, apply: applyFraudCheck(this.context, saga, fraud) });
     return commitSteps(this.context, saga, toCommit, (state) =>
-      this.next(state).kind === 'confirm_order' ? { step: PlacementStepId.confirmOrder, apply: applyConfirmation(this.context, saga) } : undefined,
+      this.next(state).kind === 'confirm_order'
+        ? { step: PlacementStepId.confirmOrder, apply: applyConfirmation(this.context, saga) }
+        : undefined,
     );
   }
 }

@@ -56,6 +56,7 @@ export class SagaWorker {
       claimIdleMs: options.claimIdleMs,
       maxDeliveries: options.maxDeliveries,
       // Events this worker does not react to are acknowledged and skipped.
+      handles: (type) => type in handlers,
       handler: async (message) => handlers[message.event.type]?.(message),
     });
     this.scheduler = new SagaScheduler({

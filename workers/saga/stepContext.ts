@@ -1,10 +1,10 @@
 import type { OrderStatusName, SagaStatusName } from '../../domain/order.js';
 import type { PlacementSagaState, PlacementStepIdName } from '../../domain/placementSaga.js';
-import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import type { Pool, PoolClient } from '../../platform/db.js';
 import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PspClient } from '../../platform/psp.js';
-import { lockSaga, recordSteps, type SagaRecord } from './sagaStore.js';
+import { recordSteps, withLockedSaga, type SagaRecord } from './sagaStore.js';
 
 /** What every saga step needs; time is passed in so tests can move it. */
 export interface StepContext {
@@ -24,6 +24,11 @@ export interface StepApplied {
   readonly orderStatus?: OrderStatusName;
   /** A retry's due time. Otherwise the lease (running) or never (finished). */
   readonly nextAttemptAt?: Date;
+  /**
+   * Writes to make last, just before COMMIT, so row locks on hot rows (stock) are held as briefly as
+   * possible. Throwing here rolls everything back.
+   */
+  readonly lastly?: (tx: PoolClient) => Promise<void>;
 }
 
 /** A step's writes inside the commit transaction (the saga row is locked; `state` is as recorded). */
@@ -48,8 +53,8 @@ export async function commitSteps(
   steps: readonly StepToCommit[],
   then?: (state: PlacementSagaState) => StepToCommit | undefined,
 ): Promise<PlacementSagaState> {
-  return withTransaction(context.pool, async (tx) => {
-    let state = await lockSaga(tx, saga.saga_id);
+  return withLockedSaga(context.pool, saga.saga_id, async (tx, locked) => {
+    let state = locked;
     const records: Array<readonly [PlacementStepIdName, StepApplied]> = [];
     const run = async ({ step, apply }: StepToCommit) => {
       const previous = state.steps[step] as { status?: string } | undefined;
@@ -65,7 +70,11 @@ export async function commitSteps(
 
     const finished = state.status === 'completed' || state.status === 'failed';
     const retries = records.flatMap(([, a]) => (a.nextAttemptAt ? [a.nextAttemptAt.getTime()] : []));
-    const nextAttemptAt = finished ? null : retries.length > 0 ? new Date(Math.min(...retries)) : new Date(context.now().getTime() + context.leaseMs);
+    const nextAttemptAt = finished
+      ? null
+      : retries.length > 0
+        ? new Date(Math.min(...retries))
+        : new Date(context.now().getTime() + context.leaseMs);
     await recordSteps(tx, saga.saga_id, {
       results: Object.fromEntries(records.map(([step, a]) => [step, a.result])),
       currentStep: records[records.length - 1]?.[0] ?? '',
@@ -74,12 +83,19 @@ export async function commitSteps(
     });
     const events = records.flatMap(([, a]) => a.events ?? []);
     const orderStatus = records.map(([, a]) => a.orderStatus).findLast((s) => s !== undefined);
-    if (events.length > 0) await appendToOrder(tx, saga.order_id, events, orderStatus === undefined ? {} : { status: orderStatus });
+    if (events.length > 0)
+      await appendToOrder(tx, saga.order_id, events, orderStatus === undefined ? {} : { status: orderStatus });
+    for (const [, applied] of records) if (applied.lastly) await applied.lastly(tx);
     return state;
   });
 }
 
 /** One step alone. */
-export function commitStep(context: StepContext, saga: SagaRecord, step: PlacementStepIdName, apply: StepApply): Promise<PlacementSagaState> {
+export function commitStep(
+  context: StepContext,
+  saga: SagaRecord,
+  step: PlacementStepIdName,
+  apply: StepApply,
+): Promise<PlacementSagaState> {
   return commitSteps(context, saga, [{ step, apply }]);
 }

@@ -1,5 +1,11 @@
 import { OrderEventType } from '../../../domain/events.js';
-import { nextRetry, PlacementStepId, RejectionReason, type AuthorizeResult, type Retrying } from '../../../domain/placementSaga.js';
+import {
+  nextRetry,
+  PlacementStepId,
+  RejectionReason,
+  type AuthorizeResult,
+  type Retrying,
+} from '../../../domain/placementSaga.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import { PspUnavailable, type AuthorizeOutcome } from '../../../platform/psp.js';
 import type { SagaRecord } from '../sagaStore.js';
@@ -29,7 +35,11 @@ export async function requestAuthorization(context: StepContext, saga: SagaRecor
 }
 
 /** Step 2a, the record: the payment row and `payment.authorized`, a decline, or a retry. */
-export function applyAuthorization(context: StepContext, saga: SagaRecord, outcome: AuthorizeOutcome | PspUnavailable): StepApply {
+export function applyAuthorization(
+  context: StepContext,
+  saga: SagaRecord,
+  outcome: AuthorizeOutcome | PspUnavailable,
+): StepApply {
   return async (tx, state) => {
     const at = context.now();
     if (outcome instanceof PspUnavailable) {
@@ -41,7 +51,12 @@ export function applyAuthorization(context: StepContext, saga: SagaRecord, outco
       return { result: retry, nextAttemptAt: new Date(retry.next_attempt_at) };
     }
     if (outcome.kind === 'declined') {
-      const result: AuthorizeResult = { status: 'failed', at: at.toISOString(), reason: RejectionReason.paymentDeclined, code: outcome.code };
+      const result: AuthorizeResult = {
+        status: 'failed',
+        at: at.toISOString(),
+        reason: RejectionReason.paymentDeclined,
+        code: outcome.code,
+      };
       const payload = { saga_id: saga.saga_id, amount: saga.order.total_amount, code: outcome.code };
       return { result, events: [{ type: OrderEventType.paymentDeclined, payload }] };
     }

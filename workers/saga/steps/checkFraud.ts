@@ -41,13 +41,23 @@ export async function assessOrderFraud(context: StepContext, saga: SagaRecord): 
 export function applyFraudCheck(context: StepContext, saga: SagaRecord, outcome: FraudOutcome): StepApply {
   return async (_tx, state) => {
     if (outcome instanceof PspUnavailable) {
-      const retry = nextRetry(state.steps.check_fraud as Retrying | undefined, outcome.message, context.now(), outcome.retryAfterMs);
+      const retry = nextRetry(
+        state.steps.check_fraud as Retrying | undefined,
+        outcome.message,
+        context.now(),
+        outcome.retryAfterMs,
+      );
       return { result: retry, nextAttemptAt: new Date(retry.next_attempt_at) };
     }
     const payload =
       outcome.status === 'skipped'
         ? { saga_id: saga.saga_id, decision: 'skipped', reason: outcome.reason }
-        : { saga_id: saga.saga_id, decision: outcome.status === 'succeeded' ? 'accept' : 'reject', score: outcome.score, reasons: outcome.reasons };
+        : {
+            saga_id: saga.saga_id,
+            decision: outcome.status === 'succeeded' ? 'accept' : 'reject',
+            score: outcome.score,
+            reasons: outcome.reasons,
+          };
     return { result: outcome, events: [{ type: OrderEventType.fraudChecked, payload }] };
   };
 }

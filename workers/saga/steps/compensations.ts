@@ -1,6 +1,12 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { SagaStatus } from '../../../domain/order.js';
-import { nextRetry, PlacementStepId, type PlacementSagaState, type Retrying, type VoidResult } from '../../../domain/placementSaga.js';
+import {
+  nextRetry,
+  PlacementStepId,
+  type PlacementSagaState,
+  type Retrying,
+  type VoidResult,
+} from '../../../domain/placementSaga.js';
 import { PspUnavailable } from '../../../platform/psp.js';
 import type { SagaRecord } from '../sagaStore.js';
 import { commitStep, type StepContext } from '../stepContext.js';
@@ -18,9 +24,12 @@ export async function voidAuthorization(context: StepContext, saga: SagaRecord):
     const ids =
       auth?.status === 'succeeded'
         ? [auth.authorization_id]
-        : (await context.psp.authorizationsFor(saga.saga_id)).filter((a) => a.status === 'authorized').map((a) => a.authorization_id);
+        : (await context.psp.authorizationsFor(saga.saga_id))
+            .filter((a) => a.status === 'authorized')
+            .map((a) => a.authorization_id);
     const results = [];
-    for (const id of ids) results.push(await context.psp.voidAuthorization(id, `${saga.saga_id}:${PlacementStepId.voidAuthorization}:${id}`));
+    for (const id of ids)
+      results.push(await context.psp.voidAuthorization(id, `${saga.saga_id}:${PlacementStepId.voidAuthorization}:${id}`));
     const refused = results.some((r) => r.kind === 'refused');
     if (refused) context.logger.error({ saga_id: saga.saga_id, order_id: saga.order_id }, 'PSP refused to void an authorization');
     outcome = {
@@ -36,11 +45,18 @@ export async function voidAuthorization(context: StepContext, saga: SagaRecord):
 
   return commitStep(context, saga, PlacementStepId.voidAuthorization, async (tx, state) => {
     if (outcome instanceof PspUnavailable) {
-      const retry = nextRetry(state.steps.void_authorization as Retrying | undefined, outcome.message, context.now(), outcome.retryAfterMs);
+      const retry = nextRetry(
+        state.steps.void_authorization as Retrying | undefined,
+        outcome.message,
+        context.now(),
+        outcome.retryAfterMs,
+      );
       return { result: retry, status: SagaStatus.compensating, nextAttemptAt: new Date(retry.next_attempt_at) };
     }
     if (outcome.status === 'succeeded' && outcome.outcome === 'voided') {
-      await tx.query(`UPDATE payments SET status = 'voided', updated_at = now() WHERE order_id = $1 AND status = 'authorized'`, [saga.order_id]);
+      await tx.query(`UPDATE payments SET status = 'voided', updated_at = now() WHERE order_id = $1 AND status = 'authorized'`, [
+        saga.order_id,
+      ]);
       const payload = { saga_id: saga.saga_id, authorization_ids: outcome.authorization_ids };
       return { result: outcome, status: SagaStatus.compensating, events: [{ type: OrderEventType.paymentVoided, payload }] };
     }
@@ -79,7 +95,8 @@ export async function releaseInventory(context: StepContext, saga: SagaRecord): 
       );
     }
     const result = { status: 'succeeded', at: context.now().toISOString(), released };
-    const events = rows.length > 0 ? [{ type: OrderEventType.inventoryReleased, payload: { saga_id: saga.saga_id, released } }] : [];
+    const events =
+      rows.length > 0 ? [{ type: OrderEventType.inventoryReleased, payload: { saga_id: saga.saga_id, released } }] : [];
     return { result, status: SagaStatus.compensating, events };
   });
 }

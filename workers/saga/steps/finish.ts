@@ -27,7 +27,9 @@ export function applyConfirmation(context: StepContext, saga: SagaRecord): StepA
 /** After compensation: the order is rejected with the reason, and the saga failed. */
 export function applyRejection(context: StepContext, saga: SagaRecord, reason: RejectionReasonName): StepApply {
   return async (tx) => {
-    await tx.query(`UPDATE order_items SET status = 'cancelled', quantity_cancelled = quantity WHERE order_id = $1`, [saga.order_id]);
+    await tx.query(`UPDATE order_items SET status = 'cancelled', quantity_cancelled = quantity WHERE order_id = $1`, [
+      saga.order_id,
+    ]);
     return {
       result: { status: 'succeeded', at: context.now().toISOString(), reason },
       status: SagaStatus.failed,
