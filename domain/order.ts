@@ -28,15 +28,6 @@ export const ItemStatus = Object.freeze({
 } as const);
 export type ItemStatusName = (typeof ItemStatus)[keyof typeof ItemStatus];
 
-/** The placement saga's steps, in order (contract §5): payment and fraud run side by side. */
-export const PlacementStep = Object.freeze({
-  reserveInventory: 'reserve_inventory',
-  authorizePayment: 'authorize_payment',
-  checkFraud: 'check_fraud',
-  confirmOrder: 'confirm_order',
-} as const);
-export type PlacementStepName = (typeof PlacementStep)[keyof typeof PlacementStep];
-
 export const SagaStatus = Object.freeze({
   running: 'running',
   compensating: 'compensating',

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from './logger.js';
 import { Problem, problems } from './problem.js';
@@ -105,5 +106,18 @@ export async function listen(
       });
     });
     server.keepAliveTimeout = 65_000;
+  });
+}
+
+/** A TCP port nothing listens on right now (for tests and benchmarks that start servers). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
   });
 }

@@ -1,6 +1,7 @@
 import { OrderEventType } from '../../domain/events.js';
 import type { ItemId, OrderId, SagaId } from '../../domain/ids.js';
-import { OrderStatus, PlacementStep, SagaStatus } from '../../domain/order.js';
+import { OrderStatus, SagaStatus } from '../../domain/order.js';
+import { PlacementStepId } from '../../domain/placementSaga.js';
 import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import type { Queryable } from '../../platform/db.js';
@@ -85,7 +86,7 @@ export async function placeOrder(tx: Queryable, body: PlaceOrderBody, sagaLeaseM
       event.items.map((i) => i.quantity),
       event.items.map((i) => i.unit_price),
       event.saga_id,
-      PlacementStep.reserveInventory,
+      PlacementStepId.reserveInventory,
       SagaStatus.running,
       new Date(placedAt.getTime() + sagaLeaseMs),
     ],
@@ -111,7 +112,7 @@ export async function placeOrder(tx: Queryable, body: PlaceOrderBody, sagaLeaseM
       total_amount: event.total_amount,
       currency: event.currency,
       items: event.items,
-      saga: { saga_id: event.saga_id, status: SagaStatus.running, current_step: PlacementStep.reserveInventory },
+      saga: { saga_id: event.saga_id, status: SagaStatus.running, current_step: PlacementStepId.reserveInventory },
       created_at: event.placed_at,
     },
   };

@@ -5,7 +5,7 @@ import { RedisSink } from '../../relay/redisSink.js';
 import { Relay } from '../../relay/relay.js';
 import { createPspApp } from '../../simulators/psp/app.js';
 import { ensurePspSchema } from '../../simulators/psp/store.js';
-import { SagaWorker } from '../../workers/saga/sagaWorker.js';
+import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js';
 import type { Config } from '../../platform/config.js';
 import { createPool, type Pool } from '../../platform/db.js';
 import { listen } from '../../platform/http.js';
@@ -166,20 +166,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     async startSagaWorker() {
       const reader = createRedis(config.redisUrl, `test-${id}-reader`);
       readers.push(reader);
-      const worker = new SagaWorker({
-        pool,
-        reader,
-        commands: redis,
-        layout,
-        psp,
-        logger,
-        claimIdleMs: config.consumerClaimIdleMs,
-        maxDeliveries: config.consumerMaxDeliveries,
-        retryDeadlineMs: config.pspRetryDeadlineMs,
-        leaseMs: config.sagaLeaseMs,
-        pollMs: config.sagaPollMs,
-        stuckAfterMs: config.sagaStuckAfterMs,
-      });
+      const worker = new SagaWorker({ pool, reader, commands: redis, psp, logger, ...sagaWorkerSettings(config) });
       await worker.start();
       system.sagaWorkers.push(worker);
       return worker;

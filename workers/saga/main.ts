@@ -3,7 +3,7 @@ import { poolFromConfig } from '../../platform/db.js';
 import { PspClient } from '../../platform/psp.js';
 import { createRedis } from '../../platform/redis.js';
 import { runService } from '../../platform/service.js';
-import { SagaWorker } from './sagaWorker.js';
+import { SagaWorker, sagaWorkerSettings } from './sagaWorker.js';
 
 /** The saga worker process. */
 await runService('saga-worker', async ({ logger, onStop }) => {
@@ -16,20 +16,7 @@ await runService('saga-worker', async ({ logger, onStop }) => {
   psp.breaker.on('halfOpen', () => logger.info('PSP circuit breaker half-open: trying the PSP again'));
   psp.breaker.on('close', () => logger.info('PSP circuit breaker closed'));
 
-  const worker = new SagaWorker({
-    pool,
-    reader,
-    commands,
-    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
-    psp,
-    logger,
-    claimIdleMs: config.consumerClaimIdleMs,
-    maxDeliveries: config.consumerMaxDeliveries,
-    retryDeadlineMs: config.pspRetryDeadlineMs,
-    leaseMs: config.sagaLeaseMs,
-    pollMs: config.sagaPollMs,
-    stuckAfterMs: config.sagaStuckAfterMs,
-  });
+  const worker = new SagaWorker({ pool, reader, commands, psp, logger, ...sagaWorkerSettings(config) });
   await worker.start();
   logger.info({ consumer: worker.consumer.consumer }, 'saga worker running');
   onStop(async () => {

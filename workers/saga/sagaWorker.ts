@@ -1,4 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
+import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PspClient } from '../../platform/psp.js';
@@ -24,6 +25,19 @@ export interface SagaWorkerOptions {
   readonly stuckAfterMs: number;
   readonly consumerName?: string;
   readonly now?: () => Date;
+}
+
+/** The worker's settings as the configuration gives them. */
+export function sagaWorkerSettings(config: Config) {
+  return {
+    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
+    claimIdleMs: config.consumerClaimIdleMs,
+    maxDeliveries: config.consumerMaxDeliveries,
+    retryDeadlineMs: config.pspRetryDeadlineMs,
+    leaseMs: config.sagaLeaseMs,
+    pollMs: config.sagaPollMs,
+    stuckAfterMs: config.sagaStuckAfterMs,
+  } satisfies Partial<SagaWorkerOptions>;
 }
 
 /** The saga worker: the `saga` consumer group on the order event streams, plus the due-saga scheduler. */
