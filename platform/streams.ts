@@ -11,6 +11,7 @@ export interface StreamLayout {
 /** The consumer groups the relay creates with every stream, so no event is trimmed before they read it. */
 export const ConsumerGroup = Object.freeze({
   saga: 'saga',
+  projector: 'projector',
 } as const);
 export type ConsumerGroupName = (typeof ConsumerGroup)[keyof typeof ConsumerGroup];
 export const CONSUMER_GROUPS: readonly ConsumerGroupName[] = Object.freeze(Object.values(ConsumerGroup));

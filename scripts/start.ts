@@ -19,6 +19,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'relay', script: `${repoRoot}dist/relay/main.js` },
   { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js` },
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
+  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js` },
 ];
 const services = SERVICES;
 const supervisor = new Supervisor(

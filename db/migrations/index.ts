@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as core from './0001_core.js';
 import * as relayAndSagaScheduling from './0002_relay_and_saga_scheduling.js';
+import * as orderView from './0003_order_view.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -9,4 +10,5 @@ import * as relayAndSagaScheduling from './0002_relay_and_saga_scheduling.js';
 export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
   ['0001_core', core],
   ['0002_relay_and_saga_scheduling', relayAndSagaScheduling],
+  ['0003_order_view', orderView],
 ];

@@ -24,7 +24,7 @@ describe('schema migrations (own schema)', () => {
 
   it('migrates a fresh schema, and a second run is a no-op', async () => {
     const first = await migrateLatest({ databaseUrl: testDatabaseUrl, schema });
-    expect(first.applied).to.deep.equal(['0001_core', '0002_relay_and_saga_scheduling']);
+    expect(first.applied).to.deep.equal(['0001_core', '0002_relay_and_saga_scheduling', '0003_order_view']);
     const tablesAfterFirst = await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [schema]);
 
     const second = await migrateLatest({ databaseUrl: testDatabaseUrl, schema });
@@ -41,7 +41,7 @@ describe('schema migrations (own schema)', () => {
         migrateLatest({ databaseUrl: testDatabaseUrl, schema: other }),
         migrateLatest({ databaseUrl: testDatabaseUrl, schema: other }),
       ]);
-      expect(results.map((r) => r.applied.length).sort()).to.deep.equal([0, 2]);
+      expect(results.map((r) => r.applied.length).sort()).to.deep.equal([0, 3]);
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(other)} CASCADE`);
     }

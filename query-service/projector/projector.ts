@@ -1,0 +1,65 @@
+import type { Config } from '../../platform/config.js';
+import { withTransaction, type Pool } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Redis } from '../../platform/redis.js';
+import { StreamConsumer } from '../../platform/streamConsumer.js';
+import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import { projectEvent } from '../projections/orderView/project.js';
+
+export interface ProjectorOptions {
+  readonly pool: Pool;
+  readonly reader: Redis;
+  readonly commands: Redis;
+  readonly layout: StreamLayout;
+  readonly logger: Logger;
+  readonly claimIdleMs: number;
+  readonly maxDeliveries: number;
+}
+
+export function projectorSettings(config: Config): Pick<ProjectorOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries'> {
+  return {
+    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
+    claimIdleMs: config.consumerClaimIdleMs,
+    maxDeliveries: config.consumerMaxDeliveries,
+  };
+}
+
+/**
+ * The projector: the `projector` consumer group on the order event streams, keeping the read tables
+ * (query-service/projections) up to date. Idempotent by per-order seq, so redeliveries, duplicates and
+ * re-published streams are harmless, and gaps are filled from the event log.
+ */
+export class Projector {
+  readonly consumer: StreamConsumer;
+  private projected = 0;
+
+  constructor(options: ProjectorOptions) {
+    this.consumer = new StreamConsumer({
+      reader: options.reader,
+      commands: options.commands,
+      layout: options.layout,
+      group: ConsumerGroup.projector,
+      logger: options.logger,
+      claimIdleMs: options.claimIdleMs,
+      maxDeliveries: options.maxDeliveries,
+      handler: async ({ event }) => {
+        const outcome = await withTransaction(options.pool, (tx) => projectEvent(tx, event));
+        if (outcome !== 'duplicate') this.projected++;
+        if (outcome === 'gap-filled')
+          options.logger.info({ order_id: event.order_id, seq: event.seq }, 'gap in the stream filled from the event log');
+      },
+    });
+  }
+
+  get projectedCount(): number {
+    return this.projected;
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
+  }
+}

@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { withTransaction } from '../../platform/db.js';
+import { appendOrderEvents, type StoredEvent } from '../../platform/eventStore.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { fold } from '../../query-service/projections/orderView/evolve.js';
+import { projectEvent } from '../../query-service/projections/orderView/project.js';
+import { testPool, uniqueId } from '../support/env.js';
+import { prng, randomLifecycle } from '../support/lifecycles.js';
+
+describe('projector: order view from events (idempotent by seq)', function () {
+  this.timeout(60_000);
+
+  async function store(orderId: string, events: ReturnType<typeof randomLifecycle>): Promise<StoredEvent[]> {
+    const stored: StoredEvent[] = [];
+    let seq = 0;
+    for (const event of events) {
+      // One event per transaction and distinct times, as the saga writes them.
+      const [one] = await withTransaction(testPool(), (tx) =>
+        appendOrderEvents(tx, orderId, seq, [event], new Date(Date.now() + seq)),
+      );
+      stored.push(one!);
+      seq++;
+    }
+    return stored;
+  }
+
+  const project = (event: StoredEvent) => withTransaction(testPool(), (tx) => projectEvent(tx, event));
+  const viewOf = async (orderId: string) =>
+    (await testPool().query('SELECT version, status, doc FROM order_view WHERE order_id = $1', [orderId])).rows[0];
+
+  it('for random lifecycles delivered shuffled and duplicated, the view equals the fold of the events', async () => {
+    const seed = 20261126;
+    const random = prng(seed);
+    for (let round = 0; round < 30; round++) {
+      const orderId = uuidv7();
+      const events = await store(orderId, randomLifecycle(random, uniqueId('cust')));
+      // Deliveries: every event at least once, some twice, in a shuffled order.
+      const deliveries = [...events, ...events.filter(() => random() < 0.3)];
+      for (let i = deliveries.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+      }
+      for (const delivery of deliveries) await project(delivery);
+      const row = await viewOf(orderId);
+      const expected = JSON.parse(JSON.stringify(fold(events)));
+      expect(row?.doc, `seed ${seed}, round ${round}`).to.deep.equal(expected);
+      expect(row?.version).to.equal(events.length);
+    }
+  });
+
+  it('ignores a duplicate and an older event, and fills a gap from the event log', async () => {
+    const orderId = uuidv7();
+    const events = await store(orderId, randomLifecycle(prng(7), uniqueId('cust')));
+    expect(await project(events[0]!)).to.equal('applied');
+    expect(await project(events[0]!)).to.equal('duplicate');
+    const last = events[events.length - 1]!;
+    expect(await project(last)).to.equal('gap-filled');
+    expect(await project(events[1]!)).to.equal('duplicate');
+    expect((await viewOf(orderId))?.version).to.equal(events.length);
+  });
+});

@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { evolve, fold, type OrderViewEvent } from '../../query-service/projections/orderView/evolve.js';
+
+const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
+const e = (seq: number, type: string, payload: Record<string, unknown> = {}): OrderViewEvent => ({
+  event_id: `e${seq}`,
+  order_id: 'o1',
+  seq,
+  type,
+  occurred_at: at(seq),
+  payload: { saga_id: 's1', ...payload },
+});
+const placed = e(1, 'order.placed', {
+  customer_id: 'c1',
+  channel: 'web',
+  currency: 'USD',
+  total_amount: 500,
+  items: [{ item_id: 'i1', sku: 'A', quantity: 2, unit_price: 250 }],
+});
+
+describe('order view projection (evolve)', () => {
+  it('starts with order.placed: status placed, items pending, version 1', () => {
+    const view = fold([placed]);
+    expect(view).to.deep.include({
+      order_id: 'o1',
+      status: 'placed',
+      version: 1,
+      customer_id: 'c1',
+      total_amount: 500,
+      created_at: at(1),
+    });
+    expect(view?.items).to.deep.equal([
+      {
+        item_id: 'i1',
+        sku: 'A',
+        quantity: 2,
+        unit_price: 250,
+        status: 'pending',
+        quantity_shipped: 0,
+        quantity_cancelled: 0,
+        quantity_refunded: 0,
+      },
+    ]);
+  });
+
+  it('ignores anything before order.placed', () => {
+    expect(evolve(undefined, e(2, 'order.confirmed'))).to.equal(undefined);
+  });
+
+  it('follows a confirmed placement: reserved, authorized, fraud checked, confirmed', () => {
+    const view = fold([
+      placed,
+      e(2, 'inventory.reserved'),
+      e(3, 'payment.authorized', { payment_id: 'p1', amount: 500 }),
+      e(4, 'fraud.checked', { decision: 'accept', score: 0, reasons: [] }),
+      e(5, 'order.confirmed'),
+    ]);
+    expect(view).to.deep.include({ status: 'confirmed', version: 5, updated_at: at(5) });
+    expect(view?.payments).to.deep.equal([
+      { payment_id: 'p1', amount_authorized: 500, amount_captured: 0, amount_refunded: 0, status: 'authorized' },
+    ]);
+    expect(view?.saga.status).to.equal('completed');
+    expect(view?.saga.steps.map((s) => [s.name, s.status])).to.deep.equal([
+      ['reserve_inventory', 'succeeded'],
+      ['authorize_payment', 'succeeded'],
+      ['check_fraud', 'succeeded'],
+      ['confirm_order', 'succeeded'],
+    ]);
+    expect(view?.items[0]?.status).to.equal('reserved');
+  });
+
+  it('follows a fraud rejection: payment voided, items cancelled, saga failed', () => {
+    const view = fold([
+      placed,
+      e(2, 'inventory.reserved'),
+      e(3, 'payment.authorized', { payment_id: 'p1', amount: 500 }),
+      e(4, 'fraud.checked', { decision: 'reject', score: 100, reasons: ['card risk level highest'] }),
+      e(5, 'payment.voided'),
+      e(6, 'inventory.released'),
+      e(7, 'order.rejected', { reason: 'fraud-rejected' }),
+    ]);
+    expect(view).to.deep.include({ status: 'rejected', version: 7 });
+    expect(view?.payments[0]?.status).to.equal('voided');
+    expect(view?.items[0]).to.deep.include({ status: 'cancelled', quantity_cancelled: 2 });
+    expect(view?.saga).to.deep.include({ status: 'failed', current_step: 'reject_order' });
+  });
+
+  it('moves the version on an event type it does not show', () => {
+    expect(fold([placed, e(2, 'shipment.created')])?.version).to.equal(2);
+  });
+});
