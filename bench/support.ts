@@ -38,7 +38,7 @@ export interface BenchSystem {
 export async function startBenchSystem(name: string, extraEnv: Record<string, string> = {}): Promise<BenchSystem> {
   await ensureDatabase(benchDatabaseUrl);
   const schema = `bench_${name}_${Date.now().toString(36)}`;
-  const [port, pspPort] = [await freePort(), await freePort()];
+  const [port, commandPort, queryPort, pspPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const env = {
     DATABASE_URL: benchDatabaseUrl,
     DATABASE_SCHEMA: schema,
@@ -47,6 +47,8 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
     KAFKA_ORDER_EVENTS_TOPIC: `bench-${schema}`,
     KAFKA_TOPIC_PARTITIONS: '64',
     PORT: String(port),
+    COMMAND_PORT: String(commandPort),
+    QUERY_PORT: String(queryPort),
     PSP_PORT: String(pspPort),
     SEED_DEMO_CATALOG: 'false',
     LOG_LEVEL: 'warn',

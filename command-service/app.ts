@@ -9,7 +9,6 @@ import { listStuckSagas } from '../platform/stuckSagas.js';
 import { compileValidator } from '../platform/validation.js';
 import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';
-import { getOrder } from './handlers/getOrder.js';
 import { placeOrder } from './handlers/placeOrder.js';
 import { setInventory } from './handlers/setInventory.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
@@ -35,7 +34,6 @@ const validate = Object.freeze({
   skuParams: compileValidator<{ sku: string }>(catalog.skuParams, 'parameter'),
   warehouseParams: compileValidator<{ warehouse_id: string }>(catalog.warehouseParams, 'parameter'),
   inventoryParams: compileValidator<{ warehouse_id: string; sku: string }>(catalog.inventoryParams, 'parameter'),
-  orderIdParams: compileValidator<{ order_id: string }>(orders.orderIdParams, 'parameter'),
   cartIdParams: compileValidator<{ cart_id: string }>(orders.cartIdParams, 'parameter'),
   sagaQuery: compileValidator<{ stuck?: string; limit?: string }>(
     {
@@ -105,13 +103,6 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
   app.post('/api/v1/orders', async (req, res) => {
     const body = validate.placeOrder(req.body);
     await run(req, res, (tx) => placeOrder(tx, body, deps.config.sagaLeaseMs));
-  });
-
-  app.get('/api/v1/orders/:order_id', async (req, res) => {
-    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
-    const order = await getOrder(deps.pool, order_id);
-    if (order === undefined) throw problems.notFound('Order', order_id);
-    res.json(order);
   });
 
   app.get('/api/v1/admin/sagas', async (req, res) => {

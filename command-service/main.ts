@@ -38,7 +38,7 @@ await runService('command-service', async ({ logger, onStop }) => {
       },
     },
   });
-  const server = await listen(app, config.host, config.port);
+  const server = await listen(app, config.host, config.commandPort);
   logger.info({ port: server.port, host: config.host }, 'command service listening');
 
   // Housekeeping: Idempotency-Keys live at least IDEMPOTENCY_TTL_HOURS, then go; order partitions are

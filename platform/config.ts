@@ -11,7 +11,10 @@ export interface Config {
   readonly kafkaBrokers: readonly string[];
   readonly kafkaTopicPartitions: number;
   readonly host: string;
+  /** The API's one entry (the gateway): writes go to the command service, reads to the query service. */
   readonly port: number;
+  readonly commandPort: number;
+  readonly queryPort: number;
   readonly logLevel: string;
   readonly idempotencyTtlHours: number;
   /** An in-flight Idempotency-Key whose request never finished (a crashed process) may be retried after this. */
@@ -88,6 +91,8 @@ export function loadConfig(env: Env = process.env): Config {
     kafkaTopicPartitions: intFrom(env, 'KAFKA_TOPIC_PARTITIONS', 64, 1),
     host: env.HOST ?? '127.0.0.1',
     port: intFrom(env, 'PORT', 8080, 0),
+    commandPort: intFrom(env, 'COMMAND_PORT', 8081, 0),
+    queryPort: intFrom(env, 'QUERY_PORT', 8082, 0),
     logLevel: env.LOG_LEVEL ?? 'info',
     idempotencyTtlHours: intFrom(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24),
     idempotencyLockTimeoutMs: intFrom(env, 'IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000, 1),

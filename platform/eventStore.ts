@@ -34,7 +34,8 @@ const WRITE_EVENTS = `
   INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
   SELECT event_id, $6, $1::text, type,
          jsonb_build_object('event_id', event_id, 'order_id', $1::uuid, 'seq', seq, 'type', type,
-                            'occurred_at', $5::text, 'payload', payload)
+                            'occurred_at', to_char($5::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                            'payload', payload)
     FROM input ORDER BY seq
   RETURNING id, (payload->>'seq')::int AS seq`;
 

@@ -15,7 +15,9 @@ await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCat
 
 /** Every service of the system, each its own process. */
 export const SERVICES: readonly ServiceSpec[] = [
+  { name: 'gateway', script: `${repoRoot}dist/gateway/main.js` },
   { name: 'command-service', script: `${repoRoot}dist/command-service/main.js` },
+  { name: 'query-service', script: `${repoRoot}dist/query-service/main.js` },
   { name: 'relay', script: `${repoRoot}dist/relay/main.js` },
   { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js` },
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },

@@ -57,12 +57,6 @@ export const placeOrderBody = {
   },
 } as const;
 
-export const orderIdParams = {
-  type: 'object',
-  required: ['order_id'],
-  properties: { order_id: uuid },
-} as const;
-
 export const cartIdParams = {
   type: 'object',
   required: ['cart_id'],

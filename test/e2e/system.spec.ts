@@ -26,9 +26,15 @@ describe('the system as npm start runs it (supervisor and service processes)', f
   let baseUrl: string;
 
   before(async () => {
-    const [port, pspPort] = [await freePort(), await freePort()];
+    const [port, commandPort, queryPort, pspPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     baseUrl = `http://127.0.0.1:${port}`;
-    system = startNode('dist/scripts/start.js', { ...env, PORT: String(port), PSP_PORT: String(pspPort) });
+    system = startNode('dist/scripts/start.js', {
+      ...env,
+      PORT: String(port),
+      COMMAND_PORT: String(commandPort),
+      QUERY_PORT: String(queryPort),
+      PSP_PORT: String(pspPort),
+    });
     await eventually(
       'GET /health answers 200',
       async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined),
@@ -115,7 +121,15 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     const stopped = system.lines
       .filter((l) => typeof l === 'object' && l.msg === 'stopped')
       .map((l) => (l as Record<string, unknown>).service);
-    expect(stopped).to.include.members(['command-service', 'relay', 'saga-worker', 'psp-sandbox']);
+    expect(stopped).to.include.members([
+      'gateway',
+      'command-service',
+      'query-service',
+      'projector',
+      'relay',
+      'saga-worker',
+      'psp-sandbox',
+    ]);
     const refused = await fetch(`${baseUrl}/health`).then(
       () => false,
       () => true,

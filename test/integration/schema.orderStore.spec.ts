@@ -67,6 +67,9 @@ describe('order store (PostgreSQL schema)', () => {
       payload: { x: 1 },
     });
     expect(Number(row.tx_id)).to.be.greaterThan(0);
+    expect(row.payload.occurred_at)
+      .to.equal(event?.occurred_at)
+      .and.to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
   it("puts an order in its month's partition, found by id through partition pruning", async () => {

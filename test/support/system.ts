@@ -1,5 +1,8 @@
 import type { Express } from 'express';
 import { createCommandApp } from '../../command-service/app.js';
+import { upstreamFor } from '../../gateway/routes.js';
+import { createQueryApp } from '../../query-service/app.js';
+import { Projector, projectorSettings } from '../../query-service/projector/projector.js';
 import { KafkaSink } from '../../relay/kafkaSink.js';
 import { RedisSink } from '../../relay/redisSink.js';
 import { Relay } from '../../relay/relay.js';
@@ -34,6 +37,8 @@ export interface TestSystem {
   readonly redis: Redis;
   readonly psp: PspClient;
   readonly pspUrl: string;
+  /** The query service's own address (the gateway would route reads there). */
+  readonly queryUrl: string;
   readonly relay: Relay;
   /** The saga workers running in this process (tests may run several of one group). */
   readonly sagaWorkers: SagaWorker[];
@@ -106,7 +111,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 
   const commandApp: Express = createCommandApp({ pool, config, logger, healthChecks: {} });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
-  const baseUrl = `http://127.0.0.1:${commandServer.port}`;
+  const queryServer = await listen(createQueryApp({ pool, logger, healthChecks: {} }), '127.0.0.1', 0);
+  // Requests go where the gateway would send them.
+  const urlFor = (method: string, path: string) =>
+    `http://127.0.0.1:${upstreamFor(method, path.split('?')[0] ?? path) === 'query' ? queryServer.port : commandServer.port}`;
 
   const relay = new Relay({
     pool,
@@ -127,7 +135,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse> => {
-    const response = await fetch(baseUrl + path, {
+    const response = await fetch(urlFor(method, path) + path, {
       method,
       headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -145,6 +153,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     redis,
     psp,
     pspUrl,
+    queryUrl: `http://127.0.0.1:${queryServer.port}`,
     relay,
     sagaWorkers: [],
     logger,
@@ -187,7 +196,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await relay.stop();
       for (const res of hanging) res.destroy();
       psp.shutdown();
-      await Promise.allSettled([commandServer.close(), pspServer.close()]);
+      await projector.stop();
+      await Promise.allSettled([commandServer.close(), queryServer.close(), pspServer.close()]);
       await producer.disconnect().catch(() => undefined);
       await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
@@ -203,6 +213,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await cleanup.end();
     },
   };
+  const projectorReader = createRedis(config.redisUrl, `test-${id}-projector`);
+  readers.push(projectorReader);
+  const projector = new Projector({ pool, reader: projectorReader, commands: redis, logger, ...projectorSettings(config) });
+  await projector.start();
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
   return system;
 }

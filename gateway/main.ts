@@ -1,0 +1,74 @@
+import http from 'node:http';
+import { loadConfig } from '../platform/config.js';
+import { runService } from '../platform/service.js';
+import { upstreamFor } from './routes.js';
+
+/**
+ * The API's single entry on PORT (8080): a small reverse proxy that sends writes to the command service
+ * and order reads to the query service, so clients see one API. `/health` is the command service's,
+ * which checks PostgreSQL, Redis and Kafka, and fails while the query service does not answer.
+ */
+await runService('gateway', async ({ logger, onStop }) => {
+  const config = loadConfig();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const ports = { command: config.commandPort, query: config.queryPort };
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, port: number) => {
+    const upstream = http.request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', (error) => {
+      logger.warn({ err: error, port }, 'upstream unavailable');
+      if (!res.headersSent) {
+        res.writeHead(503, { 'Content-Type': 'application/problem+json' });
+        res.end(
+          JSON.stringify({
+            type: '/problems/service-unavailable',
+            title: 'Service unavailable',
+            status: 503,
+            detail: 'A service behind the API does not answer; retry.',
+          }),
+        );
+      } else res.destroy();
+    });
+    req.pipe(upstream);
+  };
+
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/health') {
+      http
+        .get({ host: '127.0.0.1', port: ports.query, path: '/health', agent }, (answer) => {
+          answer.resume();
+          if (answer.statusCode === 200) forward(req, res, ports.command);
+          else {
+            res.writeHead(503, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify({ status: 'unavailable', dependencies: { 'query-service': { status: 'down' } } }));
+          }
+        })
+        .on('error', () => {
+          res.writeHead(503, { 'Content-Type': 'application/json' });
+          res.end(
+            JSON.stringify({ status: 'unavailable', dependencies: { 'query-service': { status: 'down', detail: 'no answer' } } }),
+          );
+        });
+      return;
+    }
+    forward(req, res, ports[upstreamFor(req.method ?? 'GET', path)]);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  logger.info({ port: config.port, command_port: ports.command, query_port: ports.query }, 'gateway listening');
+  onStop(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    agent.destroy();
+  });
+});

@@ -1,0 +1,171 @@
+import express, { type Request, type Response } from 'express';
+import { ORDER_STATUSES } from '../domain/order.js';
+import { CLIENT_ID_PATTERN } from '../domain/ids.js';
+import type { Pool } from '../platform/db.js';
+import { checkHealth, type HealthCheck } from '../platform/health.js';
+import { param, problemHandler, routeNotFound } from '../platform/http.js';
+import { uuidv7Time } from '../platform/ids.js';
+import type { Logger } from '../platform/logger.js';
+import { problems } from '../platform/problem.js';
+import { compileValidator } from '../platform/validation.js';
+import type { OrderView } from './projections/orderView/evolve.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  findOrderView,
+  listOrderEvents,
+  listOrderSummaries,
+  orderHasEvents,
+  type PageCursor,
+} from './projections/orderView/queries.js';
+
+export interface QueryServiceDeps {
+  readonly pool: Pool;
+  readonly logger: Logger;
+  readonly healthChecks: Readonly<Record<string, HealthCheck>>;
+  /** How long a read waits for its projection to catch up (contract §2: 2 s). */
+  readonly maxWaitMs?: number;
+}
+
+const limit = { type: 'string', pattern: '^(?:[1-9][0-9]?|1[0-9][0-9]|200)$' } as const;
+const validate = Object.freeze({
+  orderId: compileValidator<{ order_id: string }>(
+    { type: 'object', required: ['order_id'], properties: { order_id: { type: 'string', format: 'uuid' } } },
+    'parameter',
+  ),
+  customerId: compileValidator<{ customer_id: string }>(
+    { type: 'object', required: ['customer_id'], properties: { customer_id: { type: 'string', pattern: CLIENT_ID_PATTERN } } },
+    'parameter',
+  ),
+  orderQuery: compileValidator<{ min_version?: string }>(
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: { min_version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
+    },
+    'parameter',
+  ),
+  eventsQuery: compileValidator<{ after_seq?: string; limit?: string }>(
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: { after_seq: { type: 'string', pattern: '^(?:0|[1-9][0-9]{0,8})$' }, limit },
+    },
+    'parameter',
+  ),
+  pageQuery: compileValidator<{ limit?: string; cursor?: string; status?: string }>(
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: { limit, cursor: { type: 'string', maxLength: 200 }, status: { type: 'string', enum: [...ORDER_STATUSES] } },
+    },
+    'parameter',
+  ),
+});
+
+/** How recent an order id must be for a missing view to be waited for (it may not be projected yet). */
+const NEW_ORDER_WINDOW_MS = 10_000;
+
+/**
+ * The read API (contract §6), from the query service's read tables only. Reads after a write may pass
+ * `min_version`: the answer waits up to 2 s for the projection, then comes with `Projection-Lag`.
+ * A brand-new order (its UUIDv7 time says so) is waited for the same way, so a client that reads
+ * right after placing finds its order.
+ */
+export function createQueryApp(deps: QueryServiceDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const maxWaitMs = deps.maxWaitMs ?? 2_000;
+
+  app.get('/health', async (_req, res) => {
+    const report = await checkHealth(deps.healthChecks);
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  });
+
+  app.get('/api/v1/orders/:order_id', async (req, res) => {
+    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const query = validate.orderQuery({ ...req.query });
+    const wanted = query.min_version === undefined ? undefined : Number(query.min_version);
+    const fresh = Date.now() - uuidv7Time(order_id).getTime() < NEW_ORDER_WINDOW_MS;
+    const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs);
+    if (view === undefined) {
+      if (wanted !== undefined) res.setHeader('Projection-Lag', String(wanted));
+      throw problems.notFound('Order', order_id);
+    }
+    if (wanted !== undefined && view.version < wanted) res.setHeader('Projection-Lag', String(wanted - view.version));
+    sendVersioned(req, res, view);
+  });
+
+  app.get('/api/v1/orders/:order_id/events', async (req, res) => {
+    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const query = validate.eventsQuery({ ...req.query });
+    const afterSeq = Number(query.after_seq ?? 0);
+    const pageSize = Number(query.limit ?? 100);
+    const events = await listOrderEvents(deps.pool, order_id, afterSeq, pageSize);
+    if (events.length === 0 && !(await orderHasEvents(deps.pool, order_id))) throw problems.notFound('Order', order_id);
+    const last = events[events.length - 1];
+    res.json({ events, next_after_seq: events.length === pageSize && last ? last.seq : null });
+  });
+
+  app.get('/api/v1/customers/:customer_id/orders', async (req, res) => {
+    const { customer_id } = validate.customerId({ customer_id: param(req, 'customer_id') });
+    const query = validate.pageQuery({ ...req.query });
+    if (query.status !== undefined)
+      throw problems.validation([{ parameter: 'status', detail: 'filter customer history by status is not supported' }]);
+    await sendPage(res, { customerId: customer_id }, query);
+  });
+
+  app.get('/api/v1/orders', async (req, res) => {
+    const query = validate.pageQuery({ ...req.query });
+    await sendPage(res, query.status === undefined ? {} : { status: query.status }, query);
+  });
+
+  async function sendPage(
+    res: Response,
+    filter: { customerId?: string; status?: string },
+    query: { limit?: string; cursor?: string },
+  ) {
+    let after: PageCursor | undefined;
+    if (query.cursor !== undefined) {
+      after = decodeCursor(query.cursor);
+      if (after === undefined) throw problems.validation([{ parameter: 'cursor', detail: 'is not a cursor this API gave out' }]);
+    }
+    const page = await listOrderSummaries(deps.pool, filter, Number(query.limit ?? 20), after);
+    res.json({ orders: page.orders, next_cursor: page.next === undefined ? null : encodeCursor(page.next) });
+  }
+
+  app.use(routeNotFound);
+  app.use(problemHandler(deps.logger));
+  return app;
+}
+
+/** The view, once it reaches `minVersion` (if given) or the wait runs out; polls with a deadline. */
+async function waitForView(
+  pool: Pool,
+  orderId: string,
+  minVersion: number | undefined,
+  maxWaitMs: number,
+): Promise<OrderView | undefined> {
+  const deadline = Date.now() + maxWaitMs;
+  let delay = 5;
+  for (;;) {
+    const view = await findOrderView(pool, orderId);
+    if (minVersion === undefined || (view !== undefined && view.version >= minVersion) || Date.now() >= deadline) return view;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/** An order's answer with its version as ETag; `If-None-Match` with that version → 304. */
+function sendVersioned(req: Request, res: Response, view: OrderView): void {
+  const etag = `"${view.order_id}:${view.version}"`;
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', 'no-cache');
+  const match = req.get('If-None-Match');
+  if (match !== undefined && match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
+    res.status(304).end();
+    return;
+  }
+  res.json(view);
+}

@@ -1,0 +1,108 @@
+import type { Queryable } from '../../../platform/db.js';
+import type { OrderView } from './evolve.js';
+
+export async function findOrderView(db: Queryable, orderId: string): Promise<OrderView | undefined> {
+  const result = await db.query<{ doc: OrderView }>('SELECT doc FROM order_view WHERE order_id = $1', [orderId]);
+  return result.rows[0]?.doc;
+}
+
+export interface OrderSummary {
+  readonly order_id: string;
+  readonly status: string;
+  readonly version: number;
+  readonly customer_id: string;
+  readonly channel: string;
+  readonly currency: string;
+  readonly total_amount: number;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+/** Where a page ends: the last row's sort key. Opaque to clients (base64url JSON). */
+export interface PageCursor {
+  readonly created_at: string;
+  readonly order_id: string;
+}
+
+export function encodeCursor(cursor: PageCursor): string {
+  return Buffer.from(JSON.stringify([cursor.created_at, cursor.order_id])).toString('base64url');
+}
+
+export function decodeCursor(text: string): PageCursor | undefined {
+  try {
+    const [createdAt, orderId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt !== 'string' || typeof orderId !== 'string' || Number.isNaN(Date.parse(createdAt))) return undefined;
+    if (!/^[0-9a-f-]{36}$/i.test(orderId)) return undefined;
+    return { created_at: createdAt, order_id: orderId };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Orders newest first, keyset-paginated on (created_at, order_id): a page never repeats or skips an
+ * order, however many orders arrive meanwhile (new ones sort before the cursor).
+ */
+export async function listOrderSummaries(
+  db: Queryable,
+  filter: { customerId?: string; status?: string },
+  limit: number,
+  after?: PageCursor,
+): Promise<{ orders: OrderSummary[]; next: PageCursor | undefined }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.customerId !== undefined) {
+    params.push(filter.customerId);
+    where.push(`customer_id = $${params.length}`);
+  }
+  if (filter.status !== undefined) {
+    params.push(filter.status);
+    where.push(`status = $${params.length}`);
+  }
+  if (after !== undefined) {
+    params.push(after.created_at, after.order_id);
+    where.push(`(created_at, order_id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(limit + 1);
+  const result = await db.query<OrderSummary & { cursor_at: string }>(
+    `SELECT order_id, status, version, customer_id, doc->>'channel' AS channel, doc->>'currency' AS currency,
+            (doc->>'total_amount')::bigint AS total_amount, doc->>'created_at' AS created_at, doc->>'updated_at' AS updated_at,
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+       FROM order_view ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, order_id DESC
+      LIMIT $${params.length}`,
+    params,
+  );
+  const rows = result.rows.slice(0, limit);
+  const last = rows[rows.length - 1];
+  const next = result.rows.length > limit && last ? { created_at: last.cursor_at, order_id: last.order_id } : undefined;
+  return { orders: rows.map(({ cursor_at: _cursorAt, ...summary }) => summary), next };
+}
+
+export interface StoredOrderEvent {
+  readonly event_id: string;
+  readonly seq: number;
+  readonly type: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly occurred_at: string;
+}
+
+/** An order's events after a seq, oldest first, straight from the append-only event table. */
+export async function listOrderEvents(
+  db: Queryable,
+  orderId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<StoredOrderEvent[]> {
+  const result = await db.query<StoredOrderEvent>(
+    `SELECT event_id, seq, type, payload, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
+       FROM order_events WHERE order_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [orderId, afterSeq, limit],
+  );
+  return result.rows;
+}
+
+export async function orderHasEvents(db: Queryable, orderId: string): Promise<boolean> {
+  const result = await db.query('SELECT 1 FROM order_events WHERE order_id = $1 LIMIT 1', [orderId]);
+  return (result.rowCount ?? 0) > 0;
+}
