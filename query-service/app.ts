@@ -6,9 +6,10 @@ import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
 import { uuidv7Time } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
-import { problems } from '../platform/problem.js';
+import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
 import type { OrderView } from './projections/orderView/evolve.js';
+import { orderAsOf } from './projections/orderView/rebuild.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -37,11 +38,14 @@ const validate = Object.freeze({
     { type: 'object', required: ['customer_id'], properties: { customer_id: { type: 'string', pattern: CLIENT_ID_PATTERN } } },
     'parameter',
   ),
-  orderQuery: compileValidator<{ min_version?: string }>(
+  orderQuery: compileValidator<{ min_version?: string; as_of?: string }>(
     {
       type: 'object',
       additionalProperties: false,
-      properties: { min_version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } },
+      properties: {
+        min_version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },
+        as_of: { type: 'string', format: 'date-time' },
+      },
     },
     'parameter',
   ),
@@ -86,6 +90,14 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   app.get('/api/v1/orders/:order_id', async (req, res) => {
     const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
     const query = validate.orderQuery({ ...req.query });
+    if (query.as_of !== undefined) {
+      // The order as it was then, folded from the event log (the replay tool's --as-of).
+      const past = await orderAsOf(deps.pool, order_id, new Date(query.as_of));
+      if (past === undefined)
+        throw new Problem(404, 'not-found', 'Order not found', `Order ${order_id} did not exist at ${query.as_of}.`);
+      res.json(past);
+      return;
+    }
     const wanted = query.min_version === undefined ? undefined : Number(query.min_version);
     const fresh = Date.now() - uuidv7Time(order_id).getTime() < NEW_ORDER_WINDOW_MS;
     const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs);

@@ -53,6 +53,8 @@ export interface TestSystem {
   ): Promise<ApiResponse>;
   waitForFinalStatus(orderId: string, deadlineMs?: number): Promise<string>;
   startSagaWorker(): Promise<SagaWorker>;
+  /** Stops the projector (as a crash would, between entries) and starts a new one. */
+  restartProjector(between?: () => Promise<void>): Promise<void>;
   stopSagaWorkers(): Promise<void>;
   /** Waits until the saga group has acknowledged everything up to this entry of the stream. */
   waitUntilAcknowledged(stream: string, entryId: string): Promise<void>;
@@ -180,6 +182,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       system.sagaWorkers.push(worker);
       return worker;
     },
+    restartProjector: async () => undefined,
     async stopSagaWorkers() {
       await Promise.all(system.sagaWorkers.splice(0).map((w) => w.stop()));
     },
@@ -215,8 +218,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   };
   const projectorReader = createRedis(config.redisUrl, `test-${id}-projector`);
   readers.push(projectorReader);
-  const projector = new Projector({ pool, reader: projectorReader, commands: redis, logger, ...projectorSettings(config) });
+  let projector = new Projector({ pool, reader: projectorReader, commands: redis, logger, ...projectorSettings(config) });
   await projector.start();
+  system.restartProjector = async (between) => {
+    await projector.stop();
+    await between?.();
+    projector = new Projector({ pool, reader: projectorReader, commands: redis, logger, ...projectorSettings(config) });
+    await projector.start();
+  };
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
   return system;
 }
