@@ -1,4 +1,5 @@
 import { benchConfirm } from './confirm.js';
+import { benchStatus } from './status.js';
 
 /** `npm run bench -- <name> [--option value]`: one benchmark per name; none is part of npm test. */
 function option(args: readonly string[], name: string, fallback: number): number {
@@ -14,8 +15,20 @@ switch (name) {
   case 'confirm':
     await benchConfirm({ rate: option(args, 'rate', 200), seconds: option(args, 'seconds', 20) });
     break;
+  case 'status':
+    await benchStatus({
+      orders: option(args, 'orders', 100_000),
+      seconds: option(args, 'seconds', 10),
+      connections: option(args, 'connections', 32),
+    });
+    break;
+  case 'replay':
+    await benchStatus({ orders: option(args, 'orders', 100_000), seconds: 1, connections: 1 });
+    break;
   default:
-    console.error('usage: npm run bench -- confirm [--rate 200] [--seconds 20]');
+    console.error(
+      'usage: npm run bench -- confirm [--rate 200] [--seconds 20] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000]',
+    );
     process.exitCode = 2;
 }
 process.exit();

@@ -8,7 +8,6 @@ import { uuidv7Time } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
-import type { OrderView } from './projections/orderView/evolve.js';
 import { orderAsOf } from './projections/orderView/rebuild.js';
 import {
   decodeCursor,
@@ -18,6 +17,7 @@ import {
   listOrderSummaries,
   orderHasEvents,
   type PageCursor,
+  type StoredView,
 } from './projections/orderView/queries.js';
 
 export interface QueryServiceDeps {
@@ -106,7 +106,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
       throw problems.notFound('Order', order_id);
     }
     if (wanted !== undefined && view.version < wanted) res.setHeader('Projection-Lag', String(wanted - view.version));
-    sendVersioned(req, res, view);
+    sendVersioned(req, res, order_id, view);
   });
 
   app.get('/api/v1/orders/:order_id/events', async (req, res) => {
@@ -158,7 +158,7 @@ async function waitForView(
   orderId: string,
   minVersion: number | undefined,
   maxWaitMs: number,
-): Promise<OrderView | undefined> {
+): Promise<StoredView | undefined> {
   const deadline = Date.now() + maxWaitMs;
   let delay = 5;
   for (;;) {
@@ -170,8 +170,8 @@ async function waitForView(
 }
 
 /** An order's answer with its version as ETag; `If-None-Match` with that version → 304. */
-function sendVersioned(req: Request, res: Response, view: OrderView): void {
-  const etag = `"${view.order_id}:${view.version}"`;
+function sendVersioned(req: Request, res: Response, orderId: string, view: StoredView): void {
+  const etag = `"${orderId}:${view.version}"`;
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'no-cache');
   const match = req.get('If-None-Match');
@@ -179,5 +179,5 @@ function sendVersioned(req: Request, res: Response, view: OrderView): void {
     res.status(304).end();
     return;
   }
-  res.json(view);
+  res.type('application/json').send(view.json);
 }

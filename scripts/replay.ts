@@ -19,7 +19,11 @@ const USAGE = `usage: npm run replay -- --projection order_view | --all      reb
 
 function progressBar(label: string): (p: RebuildProgress) => void {
   const started = performance.now();
+  let shown = 0;
   return ({ events, total, orders }) => {
+    // At most four redraws a second, and always the last one.
+    if (events < total && performance.now() - shown < 250) return;
+    shown = performance.now();
     const share = total === 0 ? 1 : Math.min(1, events / total);
     const width = 30;
     const filled = Math.round(share * width);

@@ -1,9 +1,15 @@
 import type { Queryable } from '../../../platform/db.js';
 import type { OrderView } from './evolve.js';
 
-export async function findOrderView(db: Queryable, orderId: string): Promise<OrderView | undefined> {
-  const result = await db.query<{ doc: OrderView }>('SELECT doc FROM order_view WHERE order_id = $1', [orderId]);
-  return result.rows[0]?.doc;
+/** The stored view as JSON text with its version: the hot read path sends it without parsing it. */
+export interface StoredView {
+  readonly version: number;
+  readonly json: string;
+}
+
+export async function findOrderView(db: Queryable, orderId: string): Promise<StoredView | undefined> {
+  const result = await db.query<StoredView>('SELECT version, doc::text AS json FROM order_view WHERE order_id = $1', [orderId]);
+  return result.rows[0];
 }
 
 export interface OrderSummary {
