@@ -1,5 +1,4 @@
 import type { Queryable } from '../../../platform/db.js';
-import type { OrderView } from './evolve.js';
 
 /** The stored view as JSON text with its version: the hot read path sends it without parsing it. */
 export interface StoredView {
