@@ -11,18 +11,18 @@ import { upstreamFor } from './routes.js';
 await runService('gateway', async ({ logger, onStop }) => {
   const config = loadConfig();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const ports = { command: config.commandPort, query: config.queryPort };
+  const upstreams = {
+    command: { host: config.commandHost, port: config.commandPort },
+    query: { host: config.queryHost, port: config.queryPort },
+  };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, port: number) => {
-    const upstream = http.request(
-      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers, agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, target: { host: string; port: number }) => {
+    const upstream = http.request({ ...target, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     upstream.on('error', (error) => {
-      logger.warn({ err: error, port }, 'upstream unavailable');
+      logger.warn({ err: error, upstream: target }, 'upstream unavailable');
       if (!res.headersSent) {
         res.writeHead(503, { 'Content-Type': 'application/problem+json' });
         res.end(
@@ -42,9 +42,9 @@ await runService('gateway', async ({ logger, onStop }) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/health') {
       http
-        .get({ host: '127.0.0.1', port: ports.query, path: '/health', agent }, (answer) => {
+        .get({ ...upstreams.query, path: '/health', agent }, (answer) => {
           answer.resume();
-          if (answer.statusCode === 200) forward(req, res, ports.command);
+          if (answer.statusCode === 200) forward(req, res, upstreams.command);
           else {
             res.writeHead(503, { 'Content-Type': 'application/json' });
             res.end(JSON.stringify({ status: 'unavailable', dependencies: { 'query-service': { status: 'down' } } }));
@@ -58,14 +58,14 @@ await runService('gateway', async ({ logger, onStop }) => {
         });
       return;
     }
-    forward(req, res, ports[upstreamFor(req.method ?? 'GET', path)]);
+    forward(req, res, upstreams[upstreamFor(req.method ?? 'GET', path)]);
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
-  logger.info({ port: config.port, command_port: ports.command, query_port: ports.query }, 'gateway listening');
+  logger.info({ port: config.port, upstreams }, 'gateway listening');
   onStop(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();

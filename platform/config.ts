@@ -15,6 +15,9 @@ export interface Config {
   readonly port: number;
   readonly commandPort: number;
   readonly queryPort: number;
+  /** Where the gateway finds the command and query services (other hosts in a deployment). */
+  readonly commandHost: string;
+  readonly queryHost: string;
   readonly logLevel: string;
   readonly idempotencyTtlHours: number;
   /** An in-flight Idempotency-Key whose request never finished (a crashed process) may be retried after this. */
@@ -93,6 +96,8 @@ export function loadConfig(env: Env = process.env): Config {
     port: intFrom(env, 'PORT', 8080, 0),
     commandPort: intFrom(env, 'COMMAND_PORT', 8081, 0),
     queryPort: intFrom(env, 'QUERY_PORT', 8082, 0),
+    commandHost: env.COMMAND_HOST ?? '127.0.0.1',
+    queryHost: env.QUERY_HOST ?? '127.0.0.1',
     logLevel: env.LOG_LEVEL ?? 'info',
     idempotencyTtlHours: intFrom(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24),
     idempotencyLockTimeoutMs: intFrom(env, 'IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000, 1),
