@@ -67,6 +67,8 @@ export interface TestSystemOptions {
   readonly pspRetryDeadlineMs?: number;
   readonly claimIdleMs?: number;
   readonly startSagaWorker?: boolean;
+  /** Run the projector in this process (default); a test may run it as a process of its own instead. */
+  readonly startProjector?: boolean;
   readonly env?: Record<string, string>;
 }
 
@@ -219,7 +221,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const projectorReader = createRedis(config.redisUrl, `test-${id}-projector`);
   readers.push(projectorReader);
   let projector = new Projector({ pool, reader: projectorReader, commands: redis, logger, ...projectorSettings(config) });
-  await projector.start();
+  if (options.startProjector ?? true) await projector.start();
   system.restartProjector = async (between) => {
     await projector.stop();
     await between?.();
