@@ -25,3 +25,18 @@ export type OrderEventTypeName = (typeof OrderEventType)[keyof typeof OrderEvent
 
 /** The aggregate type written to the outbox (Debezium's `aggregatetype`, and so the routing key). */
 export const ORDER_AGGREGATE = 'order';
+
+/**
+ * One stored event as every reader sees it: the event log row, the outbox payload, the Kafka message
+ * value and the Redis Streams entry all carry this envelope.
+ */
+export interface EventEnvelope {
+  readonly event_id: string;
+  readonly order_id: string;
+  /** Position in the order's history, from 1, without gaps. */
+  readonly seq: number;
+  readonly type: string;
+  /** ISO 8601, UTC, milliseconds. */
+  readonly occurred_at: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+}

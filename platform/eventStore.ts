@@ -1,4 +1,4 @@
-import { ORDER_AGGREGATE } from '../domain/events.js';
+import { ORDER_AGGREGATE, type EventEnvelope } from '../domain/events.js';
 import type { Queryable } from './db.js';
 import { uuidv7 } from './ids.js';
 
@@ -7,14 +7,8 @@ export interface NewEvent {
   readonly payload: Readonly<Record<string, unknown>>;
 }
 
-export interface StoredEvent {
-  readonly event_id: string;
-  readonly order_id: string;
-  readonly seq: number;
-  readonly type: string;
-  readonly occurred_at: string;
-  readonly payload: Readonly<Record<string, unknown>>;
-}
+/** An event as written: its envelope. */
+export type StoredEvent = EventEnvelope;
 
 /**
  * The one statement that writes events: numbered after `after_seq` (from the CTE the caller puts

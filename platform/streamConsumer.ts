@@ -1,18 +1,11 @@
+import type { EventEnvelope } from '../domain/events.js';
 import { hostname } from 'node:os';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
 import { allStreams, deadLetterStream, parseFields, type StreamLayout } from './streams.js';
 import { Wakeup } from './wakeup.js';
 
-/** The event envelope every entry carries (the outbox payload). */
-export interface EventEnvelope {
-  readonly event_id: string;
-  readonly order_id: string;
-  readonly seq: number;
-  readonly type: string;
-  readonly occurred_at: string;
-  readonly payload: Record<string, unknown>;
-}
+export type { EventEnvelope };
 
 export interface StreamMessage {
   readonly stream: string;

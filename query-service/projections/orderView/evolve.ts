@@ -1,15 +1,11 @@
+import type { EventEnvelope } from '../../../domain/events.js';
+
 /**
  * The order view read model (contract §6) as a fold over the order's events: `evolve(view, event)`.
  * Pure: no I/O, no clock. The projector applies it to stored documents; replay folds a whole history.
  */
-export interface OrderViewEvent {
-  readonly event_id: string;
-  readonly order_id: string;
-  readonly seq: number;
-  readonly type: string;
-  readonly occurred_at: string;
-  readonly payload: Readonly<Record<string, unknown>>;
-}
+/** The view folds order event envelopes. */
+export type OrderViewEvent = EventEnvelope;
 
 export interface OrderViewItem {
   readonly item_id: string;
