@@ -36,6 +36,29 @@ describe('query service: reads from the read tables (contract §6, §2 min_versi
     expect(again.status).to.equal(304);
   });
 
+  it('answers an older order on the fast path with the same document, ETag and 304', async () => {
+    const { skus } = await system.catalog({ prices: [100], stock: [[5]] });
+    const placed = await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }]);
+    await system.waitForFinalStatus(placed.body.order_id);
+    const viaApp = await system.get(`/api/v1/orders/${placed.body.order_id}?min_version=5`);
+    // The same document under an id from last year: no longer "new", so the plain read takes the fast path.
+    const oldId = createUuidv7Generator()(Date.UTC(2025, 5, 1));
+    await system.pool.query(
+      `INSERT INTO order_view (order_id, version, status, customer_id, created_at, updated_at, doc)
+       SELECT $1::uuid, version, status, customer_id, created_at, updated_at, jsonb_set(doc, '{order_id}', to_jsonb($1::text)) FROM order_view WHERE order_id = $2`,
+      [oldId, placed.body.order_id],
+    );
+    const fast = await fetch(`${system.queryUrl}/api/v1/orders/${oldId}`);
+    expect(fast.status).to.equal(200);
+    expect(fast.headers.get('etag')).to.equal(`"${oldId}:5"`);
+    expect(await fast.json()).to.deep.equal({ ...viaApp.body, order_id: oldId });
+    const cached = await fetch(`${system.queryUrl}/api/v1/orders/${oldId}`, { headers: { 'If-None-Match': `"${oldId}:5"` } });
+    expect(cached.status).to.equal(304);
+    const missing = await fetch(`${system.queryUrl}/api/v1/orders/${createUuidv7Generator()(Date.UTC(2025, 5, 2))}`);
+    expect(missing.status).to.equal(404);
+    expect(missing.headers.get('content-type')).to.match(/problem\+json/);
+  });
+
   it('waits for min_version, then answers with what it has and Projection-Lag', async () => {
     const { skus } = await system.catalog({ prices: [100], stock: [[5]] });
     const placed = await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }]);

@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { createCommandApp } from '../../command-service/app.js';
 import { upstreamFor } from '../../gateway/routes.js';
 import { createQueryApp } from '../../query-service/app.js';
+import { createQueryServer, listenQueryServer } from '../../query-service/server.js';
 import { Projector, projectorSettings } from '../../query-service/projector/projector.js';
 import { KafkaSink } from '../../relay/kafkaSink.js';
 import { RedisSink } from '../../relay/redisSink.js';
@@ -115,7 +116,16 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 
   const commandApp: Express = createCommandApp({ pool, config, logger, healthChecks: {} });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
-  const queryServer = await listen(createQueryApp({ pool, logger, healthChecks: {} }), '127.0.0.1', 0);
+  // The query service's own server: the fast order read on node:http, the rest on express.
+  const queryHttp = createQueryServer(pool, createQueryApp({ pool, logger, healthChecks: {} }));
+  const queryServer = {
+    port: await listenQueryServer(queryHttp, '127.0.0.1', 0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        queryHttp.close(() => resolve());
+        queryHttp.closeAllConnections();
+      }),
+  };
   // Requests go where the gateway would send them.
   const urlFor = (method: string, path: string) =>
     `http://127.0.0.1:${upstreamFor(method, path.split('?')[0] ?? path) === 'query' ? queryServer.port : commandServer.port}`;
