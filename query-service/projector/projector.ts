@@ -1,5 +1,5 @@
 import type { Config } from '../../platform/config.js';
-import { withTransaction, type Pool } from '../../platform/db.js';
+import type { Pool } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Redis } from '../../platform/redis.js';
 import { StreamConsumer } from '../../platform/streamConsumer.js';
@@ -43,7 +43,7 @@ export class Projector {
       claimIdleMs: options.claimIdleMs,
       maxDeliveries: options.maxDeliveries,
       handler: async ({ event }) => {
-        const outcome = await withTransaction(options.pool, (tx) => projectEvent(tx, event));
+        const outcome = await projectEvent(options.pool, event);
         if (outcome !== 'duplicate') this.projected++;
         if (outcome === 'gap-filled')
           options.logger.info({ order_id: event.order_id, seq: event.seq }, 'gap in the stream filled from the event log');

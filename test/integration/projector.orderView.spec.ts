@@ -24,7 +24,7 @@ describe('projector: order view from events (idempotent by seq)', function () {
     return stored;
   }
 
-  const project = (event: StoredEvent) => withTransaction(testPool(), (tx) => projectEvent(tx, event));
+  const project = (event: StoredEvent) => projectEvent(testPool(), event);
   const viewOf = async (orderId: string) =>
     (await testPool().query('SELECT version, status, doc FROM order_view WHERE order_id = $1', [orderId])).rows[0];
 
