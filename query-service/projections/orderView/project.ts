@@ -14,7 +14,10 @@ const MAX_ATTEMPTS = 10;
  */
 export async function projectEvent(db: Queryable, event: OrderViewEvent): Promise<ProjectOutcome> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const current = await db.query<{ version: number; doc: OrderView }>('SELECT version, doc FROM order_view WHERE order_id = $1', [event.order_id]);
+    const current = await db.query<{ version: number; doc: OrderView }>(
+      'SELECT version, doc FROM order_view WHERE order_id = $1',
+      [event.order_id],
+    );
     const row = current.rows[0];
     const version = row?.version ?? 0;
     if (event.seq <= version) return 'duplicate';
@@ -37,7 +40,15 @@ export async function projectEvent(db: Queryable, event: OrderViewEvent): Promis
 
 /** Writes the view if the stored one is still at `expected` (null: there is none yet). */
 async function writeIfUnchanged(db: Queryable, view: OrderView, expected: number | null): Promise<boolean> {
-  const values = [view.order_id, view.version, view.status, view.customer_id, view.created_at, view.updated_at, JSON.stringify(view)];
+  const values = [
+    view.order_id,
+    view.version,
+    view.status,
+    view.customer_id,
+    view.created_at,
+    view.updated_at,
+    JSON.stringify(view),
+  ];
   const result =
     expected === null
       ? await db.query(
