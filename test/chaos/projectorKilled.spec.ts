@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { verify } from '../../scripts/replay.js';
-import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
-import { startNode, type RunningProcess } from '../support/processes.js';
-import { startTestSystem, type TestSystem } from '../support/system.js';
+import { eventually, uniqueId } from '../support/env.js';
+import type { RunningProcess } from '../support/processes.js';
+import { startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
 
 describe('a projector process killed with SIGKILL while orders flow', function () {
   this.timeout(90_000);
@@ -19,18 +19,8 @@ describe('a projector process killed with SIGKILL while orders flow', function (
   });
 
   async function startProjectorProcess(): Promise<RunningProcess> {
-    const projector = startNode('dist/query-service/projector/main.js', {
-      DATABASE_URL: testDatabaseUrl,
-      DATABASE_SCHEMA: system.schema,
-      REDIS_PREFIX: system.config.redisPrefix,
-      REDIS_STREAM_PARTITIONS: String(system.config.redisStreamPartitions),
-      CONSUMER_CLAIM_IDLE_MS: '500',
-      LOG_LEVEL: 'info',
-    });
+    const projector = await startServiceProcess(system, 'dist/query-service/projector/main.js', 'projector running');
     processes.push(projector);
-    await eventually('projector running', async () =>
-      projector.lines.some((l) => typeof l === 'object' && l.msg === 'projector running') ? true : undefined,
-    );
     return projector;
   }
 

@@ -1,7 +1,14 @@
 import { expect } from 'chai';
-import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
-import { startNode, type RunningProcess } from '../support/processes.js';
-import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
+import { eventually, uniqueId } from '../support/env.js';
+import type { RunningProcess } from '../support/processes.js';
+import {
+  eventTypes,
+  pspAuthorizations,
+  startServiceProcess,
+  startTestSystem,
+  stockOf,
+  type TestSystem,
+} from '../support/system.js';
 
 describe('a saga worker killed with SIGKILL in the middle of a step', function () {
   this.timeout(90_000);
@@ -19,22 +26,12 @@ describe('a saga worker killed with SIGKILL in the middle of a step', function (
   });
 
   async function startWorkerProcess(): Promise<RunningProcess> {
-    const worker = startNode('dist/workers/saga/main.js', {
-      DATABASE_URL: testDatabaseUrl,
-      DATABASE_SCHEMA: system.schema,
-      REDIS_PREFIX: system.config.redisPrefix,
-      REDIS_STREAM_PARTITIONS: String(system.config.redisStreamPartitions),
-      PSP_URL: system.pspUrl,
+    const worker = await startServiceProcess(system, 'dist/workers/saga/main.js', 'saga worker running', {
       PSP_TIMEOUT_MS: '5000',
-      CONSUMER_CLAIM_IDLE_MS: '500',
       SAGA_LEASE_MS: '2000',
       SAGA_POLL_MS: '100',
-      LOG_LEVEL: 'info',
     });
     workers.push(worker);
-    await eventually('saga worker running', async () =>
-      worker.lines.some((l) => typeof l === 'object' && l.msg === 'saga worker running') ? true : undefined,
-    );
     return worker;
   }
 

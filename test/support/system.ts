@@ -23,6 +23,7 @@ import { compareStreamIds } from '../../relay/redisSink.js';
 import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
 import { eventually, testConfig, testDatabaseUrl, uniqueId } from './env.js';
+import { startNode, type RunningProcess } from './processes.js';
 
 /**
  * A whole placement pipeline of the test's own: its own PostgreSQL schema (migrated), Redis key
@@ -260,4 +261,30 @@ export async function stockOf(pool: Pool, warehouseId: string, sku: string): Pro
 /** Authorizations the PSP sandbox holds for a saga (its reference). */
 export async function pspAuthorizations(system: TestSystem, sagaId: string): Promise<Array<{ status: string; amount: number }>> {
   return (await system.psp.authorizationsFor(sagaId)) as unknown as Array<{ status: string; amount: number }>;
+}
+
+/**
+ * Starts one service of the system as its own process against this test system's schema, Redis
+ * prefix and PSP, and resolves once it logs `readyMessage`. The caller kills it (or the test's after hook).
+ */
+export async function startServiceProcess(
+  system: TestSystem,
+  script: string,
+  readyMessage: string,
+  extraEnv: Record<string, string> = {},
+): Promise<RunningProcess> {
+  const child = startNode(script, {
+    DATABASE_URL: testDatabaseUrl,
+    DATABASE_SCHEMA: system.schema,
+    REDIS_PREFIX: system.config.redisPrefix,
+    REDIS_STREAM_PARTITIONS: String(system.config.redisStreamPartitions),
+    PSP_URL: system.pspUrl,
+    CONSUMER_CLAIM_IDLE_MS: '500',
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  });
+  await eventually(readyMessage, async () =>
+    child.lines.some((l) => typeof l === 'object' && l.msg === readyMessage) ? true : undefined,
+  );
+  return child;
 }
