@@ -4,7 +4,9 @@ import type { Logger } from '../platform/logger.js';
 import { Wakeup } from '../platform/wakeup.js';
 import type { KafkaSink } from './kafkaSink.js';
 import {
+  comparePositions,
   loadCheckpoint,
+  OUTBOX_START,
   positionOf,
   readOutbox,
   saveAckedFloor,
@@ -155,14 +157,16 @@ export class Relay {
       return;
     }
     const { ackedFloor } = await loadCheckpoint(this.options.pool, loop.name);
-    const rewindTo = ackedFloor ?? { txId: '0', id: '00000000-0000-0000-0000-000000000000' };
+    const rewindTo = ackedFloor ?? OUTBOX_START;
     this.redisEpoch = await redis.rebuild();
-    this.options.logger.warn(
-      { sink: loop.name, from: rewindTo, was_at: loop.cursor },
-      epoch === null
-        ? 'redis lost its streams; rebuilt them, re-publishing from the oldest unacknowledged event'
-        : 'redis streams rebuilt by another relay; re-publishing',
-    );
+    const firstStart = ackedFloor === null && comparePositions(loop.cursor, OUTBOX_START) === 0;
+    const message =
+      epoch !== null
+        ? 'redis streams rebuilt by another relay; re-publishing'
+        : firstStart
+          ? 'redis streams and consumer groups created'
+          : 'redis lost its streams; rebuilt them, re-publishing from the oldest unacknowledged event';
+    this.options.logger[firstStart ? 'info' : 'warn']({ sink: loop.name, from: rewindTo, was_at: loop.cursor }, message);
     loop.cursor = rewindTo;
     loop.inclusive = ackedFloor !== null;
   }
