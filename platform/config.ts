@@ -37,6 +37,8 @@ export interface Config {
   readonly relayMinBatchIntervalMs: number;
   /** How often the relay measures what consumer groups acknowledged, trims streams, checks Redis. */
   readonly relayAckScanMs: number;
+  /** Outbox rows every sink has delivered (and every consumer group acknowledged) are deleted after this. */
+  readonly outboxRetentionMs: number;
   /** A pending stream entry idle this long is claimed again (its consumer died or its handler failed). */
   readonly consumerClaimIdleMs: number;
   /** Deliveries after which an entry goes to the dead-letter stream. */
@@ -110,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     relayPollMs: intFrom(env, 'RELAY_POLL_MS', 200, 1),
     relayMinBatchIntervalMs: intFrom(env, 'RELAY_MIN_BATCH_INTERVAL_MS', 10, 0),
     relayAckScanMs: intFrom(env, 'RELAY_ACK_SCAN_MS', 1_000, 10),
+    outboxRetentionMs: intFrom(env, 'OUTBOX_RETENTION_MS', 3_600_000, 0),
     consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),
     consumerMaxDeliveries: intFrom(env, 'CONSUMER_MAX_DELIVERIES', 5, 1),
     pspUrl: env.PSP_URL ?? `http://127.0.0.1:${intFrom(env, 'PSP_PORT', 8091, 0)}`,

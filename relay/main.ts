@@ -27,6 +27,7 @@ await runService('relay', async ({ logger, onStop }) => {
     pollMs: config.relayPollMs,
     ackScanMs: config.relayAckScanMs,
     minBatchIntervalMs: config.relayMinBatchIntervalMs,
+    outboxRetentionMs: config.outboxRetentionMs,
   });
   await relay.start();
   logger.info({ topic: config.orderEventsTopic, redis_prefix: config.redisPrefix }, 'relay running');

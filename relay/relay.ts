@@ -32,6 +32,8 @@ export interface RelayOptions {
    * batches rather than one query, one Kafka request and one checkpoint write per commit.
    */
   readonly minBatchIntervalMs?: number;
+  /** Delivered rows older than this are deleted from the outbox (never without a Redis sink's acked floor). */
+  readonly outboxRetentionMs?: number;
 }
 
 interface SinkLoop {
@@ -171,6 +173,28 @@ export class Relay {
     loop.inclusive = ackedFloor !== null;
   }
 
+  /**
+   * Deletes outbox rows that every sink has published and every consumer group has acknowledged
+   * (below the Redis floor just measured), once older than the retention, in bounded batches.
+   */
+  private async pruneOutbox(redisFloor: OutboxPosition): Promise<void> {
+    const retentionMs = this.options.outboxRetentionMs;
+    if (retentionMs === undefined) return;
+    let below = redisFloor;
+    for (const loop of this.loops) {
+      if (loop.name.endsWith(':acks') || loop.name === this.options.redis?.name) continue;
+      if (comparePositions(loop.cursor, below) < 0) below = loop.cursor;
+    }
+    const deleted = await this.options.pool.query(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox
+          WHERE (tx_id, id) < ($1::xid8, $2::uuid) AND created_at < now() - make_interval(secs => $3::double precision / 1000)
+          ORDER BY tx_id, id LIMIT 5000)`,
+      [below.txId, below.id, retentionMs],
+    );
+    if ((deleted.rowCount ?? 0) > 0) this.options.logger.debug({ deleted: deleted.rowCount }, 'delivered outbox rows deleted');
+  }
+
   /** Measures acknowledgements, trims streams, and records the acked floor while Redis is intact. */
   private async runAckScanner(loop: SinkLoop, redis: RedisSink): Promise<void> {
     const { pool, ackScanMs, logger } = this.options;
@@ -186,7 +210,9 @@ export class Relay {
         const scan = await redis.scanAcks();
         // Only a scan of one unbroken epoch proves anything: a flush during the scan would look acknowledged.
         if ((await redis.epoch()) !== epochBefore) continue;
-        await saveAckedFloor(pool, loop.name, scan.oldestUnacked ?? publishedThrough);
+        const floor = scan.oldestUnacked ?? publishedThrough;
+        await saveAckedFloor(pool, loop.name, floor);
+        await this.pruneOutbox(floor);
         if (scan.trimmedEntries > 0) logger.debug({ trimmed: scan.trimmedEntries }, 'acknowledged stream entries trimmed');
       } catch (error) {
         logger.warn({ err: error }, 'acknowledgement scan failed');

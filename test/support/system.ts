@@ -141,6 +141,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     batchSize: 200,
     pollMs: 100,
     ackScanMs: config.relayAckScanMs,
+    outboxRetentionMs: config.outboxRetentionMs,
   });
   await relay.start();
 
