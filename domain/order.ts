@@ -18,16 +18,6 @@ export const Channel = Object.freeze({ web: 'web', mobile: 'mobile', pos: 'pos',
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 export const CHANNELS: readonly ChannelName[] = Object.freeze(Object.values(Channel));
 
-export const ItemStatus = Object.freeze({
-  pending: 'pending',
-  reserved: 'reserved',
-  allocated: 'allocated',
-  shipped: 'shipped',
-  delivered: 'delivered',
-  cancelled: 'cancelled',
-} as const);
-export type ItemStatusName = (typeof ItemStatus)[keyof typeof ItemStatus];
-
 export const SagaStatus = Object.freeze({
   running: 'running',
   compensating: 'compensating',

@@ -61,20 +61,3 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     client.release();
   }
 }
-
-/** PostgreSQL error codes the code branches on. */
-export const PgErrorCode = Object.freeze({
-  uniqueViolation: '23505',
-  foreignKeyViolation: '23503',
-  checkViolation: '23514',
-  serializationFailure: '40001',
-  deadlockDetected: '40P01',
-} as const);
-
-export function pgErrorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}

@@ -66,10 +66,6 @@ export class StreamConsumer {
     this.streams = allStreams(options.layout);
   }
 
-  get handledCount(): number {
-    return this.handled;
-  }
-
   async start(): Promise<void> {
     this.running = true;
     await this.ensureGroups();

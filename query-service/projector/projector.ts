@@ -31,7 +31,6 @@ export function projectorSettings(config: Config): Pick<ProjectorOptions, 'layou
  */
 export class Projector {
   readonly consumer: StreamConsumer;
-  private projected = 0;
 
   constructor(options: ProjectorOptions) {
     this.consumer = new StreamConsumer({
@@ -44,15 +43,10 @@ export class Projector {
       maxDeliveries: options.maxDeliveries,
       handler: async ({ event }) => {
         const outcome = await projectEvent(options.pool, event);
-        if (outcome !== 'duplicate') this.projected++;
         if (outcome === 'gap-filled')
           options.logger.info({ order_id: event.order_id, seq: event.seq }, 'gap in the stream filled from the event log');
       },
     });
-  }
-
-  get projectedCount(): number {
-    return this.projected;
   }
 
   start(): Promise<void> {
