@@ -48,10 +48,29 @@ export function poolFromConfig(config: Config, applicationName: string): Pool {
 
 /** Runs fn in one transaction: COMMIT when it resolves, ROLLBACK when it throws. */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withTransactionOpenedBy(pool, undefined, (client) => fn(client));
+}
+
+/**
+ * Like withTransaction, but the transaction's first statement travels in the same message as BEGIN
+ * (a simple query: no parameters, so the caller inlines only values it has checked), saving a round
+ * trip; fn gets that statement's rows.
+ */
+export async function withTransactionOpenedBy<T, R extends pg.QueryResultRow = pg.QueryResultRow>(
+  pool: Pool,
+  opening: string | undefined,
+  fn: (client: PoolClient, openingRows: R[]) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    const result = await fn(client);
+    let rows: R[] = [];
+    if (opening === undefined) await client.query('BEGIN');
+    else {
+      // A multi-statement simple query answers one result per statement: BEGIN's, then the opening's.
+      const results = (await client.query(`BEGIN; ${opening}`)) as unknown as Array<pg.QueryResult<R>>;
+      rows = results[1]?.rows ?? [];
+    }
+    const result = await fn(client, rows);
     await client.query('COMMIT');
     return result;
   } catch (error) {

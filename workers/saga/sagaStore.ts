@@ -1,6 +1,6 @@
 import type { PlacementSteps, PlacementSagaState } from '../../domain/placementSaga.js';
 import type { Address } from '../../domain/order.js';
-import type { Pool, PoolClient, Queryable } from '../../platform/db.js';
+import { withTransactionOpenedBy, type Pool, type PoolClient, type Queryable } from '../../platform/db.js';
 import { isUuid } from '../../platform/ids.js';
 
 export interface SagaRecord {
@@ -95,22 +95,14 @@ export async function withLockedSaga<T>(
   fn: (tx: PoolClient, state: PlacementSagaState) => Promise<T>,
 ): Promise<T> {
   if (!isUuid(sagaId)) throw new Error(`not a saga id: ${sagaId}`);
-  const client = await pool.connect();
-  try {
-    const results = (await client.query(
-      `BEGIN; SELECT status, step_results FROM sagas WHERE saga_id = '${sagaId}' FOR UPDATE`,
-    )) as unknown as Array<{ rows: Array<{ status: PlacementSagaState['status']; step_results: PlacementSteps }> }>;
-    const row = results[1]?.rows[0];
-    if (row === undefined) throw new Error(`saga ${sagaId} does not exist`);
-    const value = await fn(client, { status: row.status, steps: row.step_results });
-    await client.query('COMMIT');
-    return value;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  return withTransactionOpenedBy<T, { status: PlacementSagaState['status']; step_results: PlacementSteps }>(
+    pool,
+    `SELECT status, step_results FROM sagas WHERE saga_id = '${sagaId}' FOR UPDATE`,
+    async (tx, [row]) => {
+      if (row === undefined) throw new Error(`saga ${sagaId} does not exist`);
+      return fn(tx, { status: row.status, steps: row.step_results });
+    },
+  );
 }
 
 export interface StepsRecord {
