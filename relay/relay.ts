@@ -57,6 +57,8 @@ export class Relay {
   private running = false;
   private listener: pg.Client | undefined;
   private readonly loops: SinkLoop[] = [];
+  /** Paces the acknowledgement scanner; woken on stop. */
+  private readonly scanPause = new Wakeup();
   private readonly tasks: Array<Promise<void>> = [];
   private redisEpoch: string | null = null;
 
@@ -83,6 +85,7 @@ export class Relay {
   async stop(): Promise<void> {
     this.running = false;
     for (const loop of this.loops) loop.wakeup.wake();
+    this.scanPause.wake();
     await Promise.allSettled(this.tasks);
     await this.listener?.end().catch(() => undefined);
   }
@@ -181,10 +184,7 @@ export class Relay {
     const retentionMs = this.options.outboxRetentionMs;
     if (retentionMs === undefined) return;
     let below = redisFloor;
-    for (const loop of this.loops) {
-      if (loop.name.endsWith(':acks') || loop.name === this.options.redis?.name) continue;
-      if (comparePositions(loop.cursor, below) < 0) below = loop.cursor;
-    }
+    for (const loop of this.loops) if (comparePositions(loop.cursor, below) < 0) below = loop.cursor;
     const deleted = await this.options.pool.query(
       `DELETE FROM outbox WHERE id IN (
          SELECT id FROM outbox
@@ -198,10 +198,8 @@ export class Relay {
   /** Measures acknowledgements, trims streams, and records the acked floor while Redis is intact. */
   private async runAckScanner(loop: SinkLoop, redis: RedisSink): Promise<void> {
     const { pool, ackScanMs, logger } = this.options;
-    const pause = new Wakeup();
-    this.loops.push({ name: `${loop.name}:acks`, wakeup: pause, cursor: loop.cursor, inclusive: false, published: 0 });
     while (this.running) {
-      await pause.wait(ackScanMs);
+      await this.scanPause.wait(ackScanMs);
       if (!this.running) break;
       try {
         const epochBefore = await redis.epoch();
