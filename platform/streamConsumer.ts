@@ -92,22 +92,30 @@ export class StreamConsumer {
 
   private async recoverOwnPending(): Promise<void> {
     for (;;) {
-      const read = (await this.options.commands.xreadgroup(
-        'GROUP',
-        this.options.group,
-        this.consumer,
-        'COUNT',
-        this.options.batchSize ?? 100,
-        'STREAMS',
-        ...this.streams,
-        ...this.streams.map(() => '0'),
-      )) as RawRead;
+      const read = await this.readGroup(this.options.commands, '0', this.options.batchSize ?? 100);
       const entries = (read ?? []).flatMap(([stream, list]) => list.map((entry) => ({ stream, entry })));
       if (entries.length === 0) return;
       const before = this.handled;
       await Promise.all(entries.map(({ stream, entry }) => this.dispatch(stream, entry, 2)));
       if (this.handled === before) return; // all failed again: leave them to the claim loop
     }
+  }
+
+  /** XREADGROUP over every stream: '0' re-reads this consumer's pending entries, '>' reads new ones. */
+  private async readGroup(client: Redis, from: '0' | '>', count: number, blockMs?: number): Promise<RawRead> {
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+    const args = [
+      'GROUP',
+      this.options.group,
+      this.consumer,
+      'COUNT',
+      count,
+      ...block,
+      'STREAMS',
+      ...this.streams,
+      ...this.streams.map(() => from),
+    ];
+    return (await client.call('XREADGROUP', ...args)) as RawRead;
   }
 
   private async readLoop(): Promise<void> {
@@ -119,18 +127,8 @@ export class StreamConsumer {
           await this.slotFreed.wait(100);
           continue;
         }
-        const read = (await reader.xreadgroup(
-          'GROUP',
-          group,
-          this.consumer,
-          'COUNT',
-          Math.min(this.options.batchSize ?? 100, maxInFlight - this.inFlight.size),
-          'BLOCK',
-          this.options.blockMs ?? 1_000,
-          'STREAMS',
-          ...this.streams,
-          ...this.streams.map(() => '>'),
-        )) as RawRead;
+        const count = Math.min(this.options.batchSize ?? 100, maxInFlight - this.inFlight.size);
+        const read = await this.readGroup(reader, '>', count, this.options.blockMs ?? 1_000);
         if (read === null) continue;
         for (const [stream, list] of read) {
           const skipped: string[] = [];
