@@ -1,9 +1,9 @@
 import type { OrderStatusName, SagaStatusName } from '../../domain/order.js';
-import type { PlacementSagaState, PlacementStepIdName } from '../../domain/placementSaga.js';
+import { nextRetry, type PlacementSagaState, type PlacementStepIdName, type Retrying } from '../../domain/placementSaga.js';
 import type { Pool, PoolClient } from '../../platform/db.js';
 import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
-import type { PspClient } from '../../platform/psp.js';
+import type { PspClient, PspUnavailable } from '../../platform/psp.js';
 import { recordSteps, withLockedSaga, type SagaRecord } from './sagaStore.js';
 
 /** What every saga step needs; time is passed in so tests can move it. */
@@ -29,6 +29,19 @@ export interface StepApplied {
    * possible. Throwing here rolls everything back.
    */
   readonly lastly?: (tx: PoolClient) => Promise<void>;
+}
+
+/**
+ * What a step records when its partner did not answer: one more attempt, due when the backoff says or,
+ * with an open circuit breaker, when the breaker will let a call through.
+ */
+export function retryLater(
+  context: StepContext,
+  previous: unknown,
+  unavailable: PspUnavailable,
+): StepApplied & { readonly result: Retrying } {
+  const retry = nextRetry(previous as Retrying | undefined, unavailable.message, context.now(), unavailable.retryAfterMs);
+  return { result: retry, nextAttemptAt: new Date(retry.next_attempt_at) };
 }
 
 /** A step's writes inside the commit transaction (the saga row is locked; `state` is as recorded). */

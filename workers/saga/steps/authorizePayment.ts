@@ -1,15 +1,9 @@
 import { OrderEventType } from '../../../domain/events.js';
-import {
-  nextRetry,
-  PlacementStepId,
-  RejectionReason,
-  type AuthorizeResult,
-  type Retrying,
-} from '../../../domain/placementSaga.js';
+import { PlacementStepId, RejectionReason, type AuthorizeResult } from '../../../domain/placementSaga.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import { PspUnavailable, type AuthorizeOutcome } from '../../../platform/psp.js';
 import type { SagaRecord } from '../sagaStore.js';
-import type { StepApply, StepContext } from '../stepContext.js';
+import { retryLater, type StepApply, type StepContext } from '../stepContext.js';
 
 /** The PSP idempotency key of a saga's authorization: every retry of the step sends the same one. */
 export const authorizationKey = (sagaId: string) => `${sagaId}:${PlacementStepId.authorizePayment}`;
@@ -43,12 +37,12 @@ export function applyAuthorization(
   return async (tx, state) => {
     const at = context.now();
     if (outcome instanceof PspUnavailable) {
-      const retry = nextRetry(state.steps.authorize_payment as Retrying | undefined, outcome.message, at, outcome.retryAfterMs);
+      const later = retryLater(context, state.steps.authorize_payment, outcome);
       context.logger.warn(
-        { saga_id: saga.saga_id, order_id: saga.order_id, attempts: retry.attempts, err: outcome },
+        { saga_id: saga.saga_id, order_id: saga.order_id, attempts: later.result.attempts, err: outcome },
         'PSP unavailable; authorization will be retried',
       );
-      return { result: retry, nextAttemptAt: new Date(retry.next_attempt_at) };
+      return later;
     }
     if (outcome.kind === 'declined') {
       const result: AuthorizeResult = {

@@ -1,9 +1,9 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { assessFraud } from '../../../domain/fraudRules.js';
-import { nextRetry, RejectionReason, type FraudResult, type Retrying } from '../../../domain/placementSaga.js';
+import { RejectionReason, type FraudResult, type Retrying } from '../../../domain/placementSaga.js';
 import { PspUnavailable } from '../../../platform/psp.js';
 import type { SagaRecord } from '../sagaStore.js';
-import type { StepApply, StepContext } from '../stepContext.js';
+import { retryLater, type StepApply, type StepContext } from '../stepContext.js';
 
 export const FAST_PATH_REASON = 'repeat customer with a previously confirmed order on this payment method';
 
@@ -41,13 +41,7 @@ export async function assessOrderFraud(context: StepContext, saga: SagaRecord): 
 export function applyFraudCheck(context: StepContext, saga: SagaRecord, outcome: FraudOutcome): StepApply {
   return async (_tx, state) => {
     if (outcome instanceof PspUnavailable) {
-      const retry = nextRetry(
-        state.steps.check_fraud as Retrying | undefined,
-        outcome.message,
-        context.now(),
-        outcome.retryAfterMs,
-      );
-      return { result: retry, nextAttemptAt: new Date(retry.next_attempt_at) };
+      return retryLater(context, state.steps.check_fraud, outcome);
     }
     const payload =
       outcome.status === 'skipped'

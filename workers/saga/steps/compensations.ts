@@ -1,15 +1,9 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { SagaStatus } from '../../../domain/order.js';
-import {
-  nextRetry,
-  PlacementStepId,
-  type PlacementSagaState,
-  type Retrying,
-  type VoidResult,
-} from '../../../domain/placementSaga.js';
+import { PlacementStepId, type PlacementSagaState, type VoidResult } from '../../../domain/placementSaga.js';
 import { PspUnavailable } from '../../../platform/psp.js';
 import type { SagaRecord } from '../sagaStore.js';
-import { commitStep, type StepContext } from '../stepContext.js';
+import { commitStep, retryLater, type StepContext } from '../stepContext.js';
 
 /**
  * Compensation of the authorization: void it at the PSP. When the authorization's outcome is unknown
@@ -45,13 +39,7 @@ export async function voidAuthorization(context: StepContext, saga: SagaRecord):
 
   return commitStep(context, saga, PlacementStepId.voidAuthorization, async (tx, state) => {
     if (outcome instanceof PspUnavailable) {
-      const retry = nextRetry(
-        state.steps.void_authorization as Retrying | undefined,
-        outcome.message,
-        context.now(),
-        outcome.retryAfterMs,
-      );
-      return { result: retry, status: SagaStatus.compensating, nextAttemptAt: new Date(retry.next_attempt_at) };
+      return { ...retryLater(context, state.steps.void_authorization, outcome), status: SagaStatus.compensating };
     }
     if (outcome.status === 'succeeded' && outcome.outcome === 'voided') {
       await tx.query(`UPDATE payments SET status = 'voided', updated_at = now() WHERE order_id = $1 AND status = 'authorized'`, [
