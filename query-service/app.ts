@@ -4,7 +4,6 @@ import { CLIENT_ID_PATTERN } from '../domain/ids.js';
 import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
-import { uuidv7Time } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
@@ -13,6 +12,7 @@ import {
   decodeCursor,
   encodeCursor,
   findOrderView,
+  isNewOrder,
   listOrderEvents,
   listOrderSummaries,
   orderHasEvents,
@@ -67,9 +67,6 @@ const validate = Object.freeze({
   ),
 });
 
-/** How recent an order id must be for a missing view to be waited for (it may not be projected yet). */
-const NEW_ORDER_WINDOW_MS = 10_000;
-
 /**
  * The read API (contract §6), from the query service's read tables only. Reads after a write may pass
  * `min_version`: the answer waits up to 2 s for the projection, then comes with `Projection-Lag`.
@@ -99,7 +96,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
       return;
     }
     const wanted = query.min_version === undefined ? undefined : Number(query.min_version);
-    const fresh = Date.now() - uuidv7Time(order_id).getTime() < NEW_ORDER_WINDOW_MS;
+    const fresh = isNewOrder(order_id);
     const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs);
     if (view === undefined) {
       if (wanted !== undefined) res.setHeader('Projection-Lag', String(wanted));

@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from '../platform/db.js';
-import { isUuid, uuidv7Time } from '../platform/ids.js';
-import { findOrderView } from './projections/orderView/queries.js';
+import { isUuid } from '../platform/ids.js';
+import { findOrderView, isNewOrder } from './projections/orderView/queries.js';
 
 const PLAIN_ORDER_READ = /^\/api\/v1\/orders\/([0-9a-fA-F-]{36})$/;
-const NEW_ORDER_WINDOW_MS = 10_000;
 
 /**
  * The hot read, `GET /api/v1/orders/{id}` with no query, answered on node:http directly: one
@@ -18,7 +17,7 @@ export function createFastOrderRead(pool: Pool): (req: IncomingMessage, res: Ser
     const match = PLAIN_ORDER_READ.exec(req.url ?? '');
     const orderId = match?.[1];
     if (orderId === undefined || !isUuid(orderId)) return false;
-    if (Date.now() - uuidv7Time(orderId).getTime() < NEW_ORDER_WINDOW_MS) return false;
+    if (isNewOrder(orderId)) return false;
     let view;
     try {
       view = await findOrderView(pool, orderId);

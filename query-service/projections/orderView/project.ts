@@ -1,5 +1,6 @@
 import type { Queryable } from '../../../platform/db.js';
 import { evolve, type OrderView, type OrderViewEvent } from './evolve.js';
+import { EVENT_ENVELOPE_COLUMNS } from './queries.js';
 
 export type ProjectOutcome = 'applied' | 'duplicate' | 'gap-filled';
 
@@ -24,7 +25,7 @@ export async function projectEvent(db: Queryable, event: OrderViewEvent): Promis
     let events: OrderViewEvent[] = [event];
     if (event.seq > version + 1) {
       const missing = await db.query<OrderViewEvent>(
-        `SELECT event_id, order_id, seq, type, payload, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
+        `SELECT ${EVENT_ENVELOPE_COLUMNS}
            FROM order_events WHERE order_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq`,
         [event.order_id, version, event.seq],
       );

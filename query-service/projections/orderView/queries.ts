@@ -1,4 +1,19 @@
 import type { Queryable } from '../../../platform/db.js';
+import { uuidv7Time } from '../../../platform/ids.js';
+
+/** occurred_at as event envelopes carry it: ISO 8601, UTC, milliseconds. */
+const OCCURRED_AT_ISO = `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
+
+/** The columns of order_events that make an event envelope (domain/events EventEnvelope). */
+export const EVENT_ENVELOPE_COLUMNS = `event_id, order_id, seq, type, payload, ${OCCURRED_AT_ISO}`;
+
+/** How recent an order id must be for a missing or early view to be waited for: it may not be projected yet. */
+const NEW_ORDER_WINDOW_MS = 10_000;
+
+/** Whether the order was placed so recently (its UUIDv7 time says) that the projector may still be behind. */
+export function isNewOrder(orderId: string, now: number = Date.now()): boolean {
+  return now - uuidv7Time(orderId).getTime() < NEW_ORDER_WINDOW_MS;
+}
 
 /** The stored view as JSON text with its version: the hot read path sends it without parsing it. */
 export interface StoredView {
@@ -100,7 +115,7 @@ export async function listOrderEvents(
   limit: number,
 ): Promise<StoredOrderEvent[]> {
   const result = await db.query<StoredOrderEvent>(
-    `SELECT event_id, seq, type, payload, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
+    `SELECT event_id, seq, type, payload, ${OCCURRED_AT_ISO}
        FROM order_events WHERE order_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     [orderId, afterSeq, limit],
   );

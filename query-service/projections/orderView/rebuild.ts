@@ -1,8 +1,6 @@
 import { withTransaction, type Pool, type Queryable } from '../../../platform/db.js';
 import { fold, type OrderView, type OrderViewEvent } from './evolve.js';
-
-const EVENT_COLUMNS = `event_id, order_id, seq, type, payload,
-  to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
+import { EVENT_ENVELOPE_COLUMNS } from './queries.js';
 
 export interface RebuildProgress {
   readonly events: number;
@@ -34,7 +32,7 @@ export async function rebuildInto(
   let orders = 0;
   for (;;) {
     const page = await pool.query<OrderViewEvent>(
-      `SELECT ${EVENT_COLUMNS} FROM order_events WHERE (order_id, seq) > ($1::uuid, $2) ORDER BY order_id, seq LIMIT $3`,
+      `SELECT ${EVENT_ENVELOPE_COLUMNS} FROM order_events WHERE (order_id, seq) > ($1::uuid, $2) ORDER BY order_id, seq LIMIT $3`,
       [after.orderId, after.seq, pageSize],
     );
     const rows = page.rows;
@@ -84,7 +82,7 @@ export async function catchUp(db: Queryable, table: string): Promise<number> {
   const ids = behind.rows.map((r) => r.order_id);
   if (ids.length === 0) return 0;
   const events = await db.query<OrderViewEvent>(
-    `SELECT ${EVENT_COLUMNS} FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, seq`,
+    `SELECT ${EVENT_ENVELOPE_COLUMNS} FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, seq`,
     [ids],
   );
   const byOrder = new Map<string, OrderViewEvent[]>();
@@ -135,7 +133,7 @@ export async function compareWithLive(pool: Pool, table: string): Promise<ViewDi
     expected.delete(row.order_id);
     if (want === undefined || want.version !== row.version) {
       const events = await pool.query<OrderViewEvent>(
-        `SELECT ${EVENT_COLUMNS} FROM order_events WHERE order_id = $1 AND seq <= $2 ORDER BY seq`,
+        `SELECT ${EVENT_ENVELOPE_COLUMNS} FROM order_events WHERE order_id = $1 AND seq <= $2 ORDER BY seq`,
         [row.order_id, row.version],
       );
       want = fold(events.rows);
@@ -164,7 +162,7 @@ function canonical(value: unknown): unknown {
 /** The order as it was at a moment: its events up to then, folded. Undefined before it was placed. */
 export async function orderAsOf(db: Queryable, orderId: string, at: Date): Promise<OrderView | undefined> {
   const events = await db.query<OrderViewEvent>(
-    `SELECT ${EVENT_COLUMNS} FROM order_events WHERE order_id = $1 AND occurred_at <= $2 ORDER BY seq`,
+    `SELECT ${EVENT_ENVELOPE_COLUMNS} FROM order_events WHERE order_id = $1 AND occurred_at <= $2 ORDER BY seq`,
     [orderId, at],
   );
   return fold(events.rows);
