@@ -84,6 +84,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new Error(`configuration: DATABASE_SCHEMA must be a plain lower-case identifier, got "${schema}"`);
   }
+  const pspPort = intFrom(env, 'PSP_PORT', 8091, 0);
   return Object.freeze({
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms',
     databaseSchema: schema,
@@ -115,8 +116,8 @@ export function loadConfig(env: Env = process.env): Config {
     outboxRetentionMs: intFrom(env, 'OUTBOX_RETENTION_MS', 3_600_000, 0),
     consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),
     consumerMaxDeliveries: intFrom(env, 'CONSUMER_MAX_DELIVERIES', 5, 1),
-    pspUrl: env.PSP_URL ?? `http://127.0.0.1:${intFrom(env, 'PSP_PORT', 8091, 0)}`,
-    pspPort: intFrom(env, 'PSP_PORT', 8091, 0),
+    pspUrl: env.PSP_URL ?? `http://127.0.0.1:${pspPort}`,
+    pspPort,
     pspDatabaseSchema: env.PSP_DATABASE_SCHEMA ?? 'psp',
     pspTimeoutMs: intFrom(env, 'PSP_TIMEOUT_MS', 2_000, 1),
     pspRetryDeadlineMs: intFrom(env, 'PSP_RETRY_DEADLINE_MS', 30_000, 0),
