@@ -12,9 +12,18 @@ export const OrderEventType = Object.freeze({
   orderConfirmed: 'order.confirmed',
   orderRejected: 'order.rejected',
   shipmentCreated: 'shipment.created',
+  shipmentPicked: 'shipment.picked',
+  /** Part of a shipment could not be picked: the router re-routes or cancels the missing units. */
+  shipmentShortPicked: 'shipment.short_picked',
+  shipmentPacked: 'shipment.packed',
   shipmentShipped: 'shipment.shipped',
+  shipmentCancelled: 'shipment.cancelled',
+  shipmentInTransit: 'shipment.in_transit',
   shipmentDelivered: 'shipment.delivered',
+  /** Units of lines that will not ship (nothing left anywhere after a short pick). */
+  itemCancelled: 'item.cancelled',
   paymentCaptured: 'payment.captured',
+  paymentCaptureFailed: 'payment.capture_failed',
   invoiceIssued: 'invoice.issued',
   orderModified: 'order.modified',
   orderCancelled: 'order.cancelled',

@@ -227,3 +227,15 @@ export function planShipments(
     .map((id) => ({ warehouse_id: id, items: items.get(id) ?? [] }));
   return { ok: true, shipments, scores };
 }
+
+/**
+ * The carrier a shipment from this warehouse goes with: the first of the warehouse's carriers (in the
+ * order it lists them: its preference) that serves the destination country; else its first carrier.
+ */
+export function chooseCarrier(carriers: readonly string[], country: string, coverage: CarrierCoverage): string | null {
+  const serving = carriers.find((c) => {
+    const countries = coverage.get(c) ?? [];
+    return countries.includes('*') || countries.includes(country);
+  });
+  return serving ?? carriers[0] ?? null;
+}

@@ -57,6 +57,31 @@ export interface Config {
   readonly sagaLeaseMs: number;
   /** Simulated processing time of each PSP sandbox call. */
   readonly pspLatencyMs: number;
+  /** The router's inventory snapshot is taken again after this long (sooner when the catalog changes). */
+  readonly routerSnapshotMs: number;
+  /** Kafka topic the WMS answers on (picked, packed, shipped, short picks). */
+  readonly wmsEventsTopic: string;
+  /** Kafka consumer group of the WMS simulator on the order events topic. */
+  readonly wmsConsumerGroup: string;
+  readonly wmsDatabaseSchema: string;
+  /** Time the WMS simulator spends on each of pick, pack and ship. */
+  readonly wmsSimStepMs: number;
+  /** Deterministic short picks for tests and demos: `SKU=missing` or `WAREHOUSE:SKU=missing`, comma-separated. */
+  readonly wmsShortPick: string;
+  /** Kafka consumer group of the fulfillment worker on the WMS topic. */
+  readonly fulfillmentConsumerGroup: string;
+  readonly carrierUrl: string;
+  readonly carrierPort: number;
+  /** Time the carrier simulator takes for each leg: label → in transit → delivered. */
+  readonly carrierSimStepMs: number;
+  /** The tracker's first poll after shipping, doubled while nothing changes, up to trackingMaxPollMs. */
+  readonly trackingPollMs: number;
+  readonly trackingMaxPollMs: number;
+  readonly carrierTimeoutMs: number;
+  /** Who issues the invoices. */
+  readonly sellerName: string;
+  readonly sellerAddress: string;
+  readonly sellerTaxId: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -85,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new Error(`configuration: DATABASE_SCHEMA must be a plain lower-case identifier, got "${schema}"`);
   }
   const pspPort = intFrom(env, 'PSP_PORT', 8091, 0);
+  const carrierPort = intFrom(env, 'CARRIER_PORT', 8092, 0);
   return Object.freeze({
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms',
     databaseSchema: schema,
@@ -125,5 +151,21 @@ export function loadConfig(env: Env = process.env): Config {
     sagaPollMs: intFrom(env, 'SAGA_POLL_MS', 250, 1),
     sagaLeaseMs: intFrom(env, 'SAGA_LEASE_MS', 30_000, 1),
     pspLatencyMs: intFrom(env, 'PSP_LATENCY_MS', 5, 0),
+    routerSnapshotMs: intFrom(env, 'ROUTER_SNAPSHOT_MS', 30_000, 0),
+    wmsEventsTopic: env.KAFKA_WMS_EVENTS_TOPIC ?? 'wms-events',
+    wmsConsumerGroup: env.WMS_CONSUMER_GROUP ?? 'oms-wms-sim',
+    wmsDatabaseSchema: env.WMS_DATABASE_SCHEMA ?? 'wms',
+    wmsSimStepMs: intFrom(env, 'WMS_SIM_STEP_MS', 3_000, 0),
+    wmsShortPick: env.WMS_SHORT_PICK ?? '',
+    fulfillmentConsumerGroup: env.FULFILLMENT_CONSUMER_GROUP ?? 'oms-fulfillment',
+    carrierUrl: env.CARRIER_URL ?? `http://127.0.0.1:${carrierPort}`,
+    carrierPort,
+    carrierSimStepMs: intFrom(env, 'CARRIER_SIM_STEP_MS', 5_000, 0),
+    trackingPollMs: intFrom(env, 'TRACKING_POLL_MS', 1_000, 1),
+    trackingMaxPollMs: intFrom(env, 'TRACKING_MAX_POLL_MS', 8_000, 1),
+    carrierTimeoutMs: intFrom(env, 'CARRIER_TIMEOUT_MS', 2_000, 1),
+    sellerName: env.SELLER_NAME ?? 'OMS Demo Store Inc.',
+    sellerAddress: env.SELLER_ADDRESS ?? '1 Market Street; 94105 San Francisco; US',
+    sellerTaxId: env.SELLER_TAX_ID ?? 'US-00-0000000',
   });
 }

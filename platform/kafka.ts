@@ -24,6 +24,16 @@ export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]
 }
 
 /** Topics this system owns, with their partition counts (contract §7: order-events has 64). */
-export function systemTopics(config: { orderEventsTopic: string; kafkaTopicPartitions: number }): ITopicConfig[] {
-  return [{ topic: config.orderEventsTopic, numPartitions: config.kafkaTopicPartitions, replicationFactor: 1 }];
+export function systemTopics(config: {
+  orderEventsTopic: string;
+  wmsEventsTopic: string;
+  kafkaTopicPartitions: number;
+}): ITopicConfig[] {
+  return [
+    { topic: config.orderEventsTopic, numPartitions: config.kafkaTopicPartitions, replicationFactor: 1 },
+    // The WMS answers are keyed by order id too; fewer partitions suit their volume.
+    { topic: config.wmsEventsTopic, numPartitions: WMS_TOPIC_PARTITIONS, replicationFactor: 1 },
+  ];
 }
+
+export const WMS_TOPIC_PARTITIONS = 8;

@@ -12,6 +12,7 @@ export interface StreamLayout {
 export const ConsumerGroup = Object.freeze({
   saga: 'saga',
   projector: 'projector',
+  router: 'router',
 } as const);
 export type ConsumerGroupName = (typeof ConsumerGroup)[keyof typeof ConsumerGroup];
 export const CONSUMER_GROUPS: readonly ConsumerGroupName[] = Object.freeze(Object.values(ConsumerGroup));

@@ -7,6 +7,8 @@ import { param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
 import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
+import { findInvoice, listOrderInvoices } from './invoices/queries.js';
+import { renderInvoiceHtml, renderInvoicePdf } from './invoices/render.js';
 import { orderAsOf } from './projections/orderView/rebuild.js';
 import {
   decodeCursor,
@@ -32,6 +34,10 @@ const limit = { type: 'string', pattern: '^(?:[1-9][0-9]?|1[0-9][0-9]|200)$' } a
 const validate = Object.freeze({
   orderId: compileValidator<{ order_id: string }>(
     { type: 'object', required: ['order_id'], properties: { order_id: { type: 'string', format: 'uuid' } } },
+    'parameter',
+  ),
+  invoiceId: compileValidator<{ invoice_id: string }>(
+    { type: 'object', required: ['invoice_id'], properties: { invoice_id: { type: 'string', format: 'uuid' } } },
     'parameter',
   ),
   customerId: compileValidator<{ customer_id: string }>(
@@ -143,6 +149,34 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const page = await listOrderSummaries(deps.pool, filter, Number(query.limit ?? 20), after);
     res.json({ orders: page.orders, next_cursor: page.next === undefined ? null : encodeCursor(page.next) });
   }
+
+  app.get('/api/v1/orders/:order_id/invoices', async (req, res) => {
+    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const invoices = await listOrderInvoices(deps.pool, order_id);
+    if (invoices.length === 0 && (await findOrderView(deps.pool, order_id)) === undefined)
+      throw problems.notFound('Order', order_id);
+    res.json({ invoices });
+  });
+
+  app.get('/api/v1/invoices/:invoice_id', async (req, res) => {
+    const { invoice_id } = validate.invoiceId({ invoice_id: param(req, 'invoice_id') });
+    const invoice = await findInvoice(deps.pool, invoice_id);
+    if (invoice === undefined) throw problems.notFound('Invoice', invoice_id);
+    res.setHeader('Vary', 'Accept');
+    switch (req.accepts(['application/json', 'text/html', 'application/pdf'])) {
+      case 'application/pdf':
+        res
+          .type('application/pdf')
+          .setHeader('Content-Disposition', `inline; filename="${invoice.number}.pdf"`)
+          .send(renderInvoicePdf(invoice));
+        return;
+      case 'text/html':
+        res.type('text/html').send(renderInvoiceHtml(invoice));
+        return;
+      default:
+        res.json(invoice);
+    }
+  });
 
   app.use(routeNotFound);
   app.use(problemHandler(deps.logger));

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as core from './0001_core.js';
 import * as relayAndSagaScheduling from './0002_relay_and_saga_scheduling.js';
 import * as orderView from './0003_order_view.js';
+import * as fulfillment from './0004_fulfillment.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -11,4 +12,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0001_core', core],
   ['0002_relay_and_saga_scheduling', relayAndSagaScheduling],
   ['0003_order_view', orderView],
+  ['0004_fulfillment', fulfillment],
 ];

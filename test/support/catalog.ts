@@ -12,7 +12,7 @@ export interface TestCatalog {
  */
 export async function createCatalog(
   db: Queryable,
-  options: { prices: number[]; stock: number[][]; currency?: string },
+  options: { prices: number[]; stock: number[][]; currency?: string; locations?: Array<{ lat: number; lon: number }> },
 ): Promise<TestCatalog> {
   const skus = options.prices.map(() => uniqueId('SKU'));
   const warehouses = options.stock.map(() => uniqueId('WH'));
@@ -23,8 +23,12 @@ export async function createCatalog(
   );
   await db.query(
     `INSERT INTO warehouses (warehouse_id, name, lat, lon, capacity_per_day, carriers, shipping_cost_per_kg)
-     SELECT id, 'Test ' || id, 40.0, -74.0, 1000, '{ups}', 400 FROM unnest($1::text[]) AS t(id)`,
-    [warehouses],
+     SELECT id, 'Test ' || id, lat, lon, 1000, '{ups,dhl}', 400 FROM unnest($1::text[], $2::float8[], $3::float8[]) AS t(id, lat, lon)`,
+    [
+      warehouses,
+      warehouses.map((_, w) => options.locations?.[w]?.lat ?? 40.0),
+      warehouses.map((_, w) => options.locations?.[w]?.lon ?? -74.0),
+    ],
   );
   for (const [w, row] of options.stock.entries()) {
     for (const [s, onHand] of row.entries()) {

@@ -10,6 +10,14 @@ import { Relay } from '../../relay/relay.js';
 import { createPspApp } from '../../simulators/psp/app.js';
 import { ensurePspSchema } from '../../simulators/psp/store.js';
 import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js';
+import { RouterWorker, routerWorkerSettings } from '../../workers/router/routerWorker.js';
+import { FulfillmentWorker, fulfillmentSettings } from '../../workers/fulfillment/fulfillmentWorker.js';
+import { Tracker, trackerSettings } from '../../workers/tracking/tracker.js';
+import { createCarrierApp } from '../../simulators/carrier/app.js';
+import { parseShortPicks } from '../../simulators/wms/shortPick.js';
+import { ensureWmsSchema } from '../../simulators/wms/store.js';
+import { WmsSimulator } from '../../simulators/wms/wms.js';
+import { CarrierClient } from '../../platform/carrier.js';
 import type { Config } from '../../platform/config.js';
 import { createPool, type Pool } from '../../platform/db.js';
 import { listen } from '../../platform/http.js';
@@ -18,7 +26,7 @@ import { createLogger, type Logger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
 import { PspClient } from '../../platform/psp.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import { CONSUMER_GROUPS, parseFields, type StreamLayout } from '../../platform/streams.js';
+import { CONSUMER_GROUPS, ConsumerGroup, parseFields, type StreamLayout } from '../../platform/streams.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
@@ -47,13 +55,16 @@ export interface TestSystem {
   readonly logger: Logger;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   get(path: string): Promise<ApiResponse>;
-  catalog(options: { prices: number[]; stock: number[][] }): Promise<TestCatalog>;
+  catalog(options: Parameters<typeof createCatalog>[1]): Promise<TestCatalog>;
   placeOrder(
     customer: string,
     items: Array<{ sku: string; quantity: number }>,
     extra?: Record<string, unknown>,
   ): Promise<ApiResponse>;
   waitForFinalStatus(orderId: string, deadlineMs?: number): Promise<string>;
+  /** Waits until the order's status (in the write model) is one of these. */
+  waitForStatus(orderId: string, statuses: readonly string[], deadlineMs?: number): Promise<string>;
+  readonly fulfillment: TestFulfillment | undefined;
   startSagaWorker(): Promise<SagaWorker>;
   /** Stops the projector (as a crash would, between entries) and starts a new one. */
   restartProjector(between?: () => Promise<void>): Promise<void>;
@@ -71,7 +82,26 @@ export interface TestSystemOptions {
   readonly startSagaWorker?: boolean;
   /** Run the projector in this process (default); a test may run it as a process of its own instead. */
   readonly startProjector?: boolean;
+  /** Run the router worker (without the rest of fulfillment). */
+  readonly router?: boolean;
+  /**
+   * Run the whole fulfillment pipeline: router, WMS sandbox (unless `wms: false`, for a test that runs
+   * it as a process), fulfillment worker, carrier sandbox and tracker, at test pacing.
+   */
+  readonly fulfillment?: { readonly wms?: boolean; readonly shortPick?: string };
   readonly env?: Record<string, string>;
+}
+
+/** The fulfillment side of a test system (present when started with `fulfillment` or `router`). */
+export interface TestFulfillment {
+  readonly router: RouterWorker;
+  readonly wms: WmsSimulator | undefined;
+  readonly worker: FulfillmentWorker | undefined;
+  readonly wmsSchema: string;
+  readonly wmsTopic: string;
+  readonly carrierUrl: string;
+  /** Environment for a WMS sandbox process of this system's own. */
+  readonly wmsEnv: Record<string, string>;
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
@@ -80,6 +110,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     .replace(/[^a-z0-9]/g, '_');
   const schema = `sys_${id}`;
   const topic = `test-order-events-${id}`;
+  const wmsTopic = `test-wms-events-${id}`;
+  let stopFulfillment = async () => undefined as void;
   const config = testConfig({
     DATABASE_SCHEMA: schema,
     REDIS_PREFIX: `test:${id}`,
@@ -89,6 +121,11 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     PSP_RETRY_DEADLINE_MS: String(options.pspRetryDeadlineMs ?? 5_000),
     CONSUMER_CLAIM_IDLE_MS: String(options.claimIdleMs ?? 1_000),
     RELAY_ACK_SCAN_MS: '200',
+    KAFKA_WMS_EVENTS_TOPIC: wmsTopic,
+    WMS_SIM_STEP_MS: '50',
+    CARRIER_SIM_STEP_MS: '100',
+    TRACKING_POLL_MS: '50',
+    TRACKING_MAX_POLL_MS: '200',
     SAGA_POLL_MS: '100',
     SAGA_LEASE_MS: '3000',
     ...options.env,
@@ -103,7 +140,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const kafka = createKafka(config.kafkaBrokers, `test-${id}`);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.createTopics({
+    topics: [
+      { topic, numPartitions: 4, replicationFactor: 1 },
+      { topic: wmsTopic, numPartitions: 4, replicationFactor: 1 },
+    ],
+    waitForLeaders: true,
+  });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
 
@@ -137,7 +180,12 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     schema,
     logger,
     kafka: new KafkaSink(producer, topic),
-    redis: new RedisSink(redis, layout, CONSUMER_GROUPS),
+    // Only the groups this system runs: a group nobody reads would hold every entry (and outbox row) forever.
+    redis: new RedisSink(
+      redis,
+      layout,
+      CONSUMER_GROUPS.filter((g) => g !== ConsumerGroup.router || options.router === true || options.fulfillment !== undefined),
+    ),
     batchSize: 200,
     pollMs: 100,
     ackScanMs: config.relayAckScanMs,
@@ -177,6 +225,18 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     get: (path) => request('GET', path),
     catalog: (o) => createCatalog(pool, o),
     placeOrder: (customer, items, extra) => request('POST', '/api/v1/orders', orderBody(customer, items, extra)),
+    fulfillment: undefined,
+    async waitForStatus(orderId, statuses, deadlineMs = 20_000) {
+      return eventually(
+        `order ${orderId} ${statuses.join(' or ')}`,
+        async () => {
+          const row = await pool.query<{ status: string }>('SELECT status::text FROM orders WHERE order_id = $1', [orderId]);
+          const status = row.rows[0]?.status;
+          return status !== undefined && statuses.includes(status) ? status : undefined;
+        },
+        deadlineMs,
+      );
+    },
     async waitForFinalStatus(orderId, deadlineMs = 15_000) {
       return eventually(
         `order ${orderId} confirmed or rejected`,
@@ -209,6 +269,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       });
     },
     async stop() {
+      await stopFulfillment();
       await system.stopSagaWorkers();
       await relay.stop();
       for (const res of hanging) res.destroy();
@@ -216,7 +277,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await projector.stop();
       await Promise.allSettled([commandServer.close(), queryServer.close(), pspServer.close()]);
       await producer.disconnect().catch(() => undefined);
-      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.deleteTopics({ topics: [topic, wmsTopic] }).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       const keys = await redis.keys(`${config.redisPrefix}:*`);
       if (keys.length > 0) await redis.del(...keys);
@@ -227,6 +288,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       const cleanup = createPool({ databaseUrl: testDatabaseUrl, schema: 'public', max: 1 });
       await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);
+      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_wms`)} CASCADE`);
       await cleanup.end();
     },
   };
@@ -241,6 +303,78 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     await projector.start();
   };
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
+
+  // Fulfillment at test pacing: every simulated step takes tens of milliseconds, not seconds.
+  const stops: Array<() => Promise<void>> = [];
+  stopFulfillment = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+  if (options.router || options.fulfillment) {
+    const routerReader = createRedis(config.redisUrl, `test-${id}-router`);
+    readers.push(routerReader);
+    const router = new RouterWorker({ pool, reader: routerReader, commands: redis, logger, ...routerWorkerSettings(config) });
+    await router.start();
+    stops.push(() => router.stop());
+    let wms: WmsSimulator | undefined;
+    let worker: FulfillmentWorker | undefined;
+    let carrierUrl = '';
+    const wmsSchema = `${schema}_wms`;
+    const wmsEnv = {
+      DATABASE_URL: testDatabaseUrl,
+      KAFKA_ORDER_EVENTS_TOPIC: topic,
+      KAFKA_WMS_EVENTS_TOPIC: wmsTopic,
+      WMS_DATABASE_SCHEMA: wmsSchema,
+      WMS_CONSUMER_GROUP: `test-wms-${id}`,
+      WMS_SIM_STEP_MS: config.wmsSimStepMs.toString(),
+      WMS_SHORT_PICK: options.fulfillment?.shortPick ?? '',
+      LOG_LEVEL: 'info',
+    };
+    if (options.fulfillment) {
+      const carrierServer = await listen(createCarrierApp({ logger, stepMs: config.carrierSimStepMs }), '127.0.0.1', 0);
+      carrierUrl = `http://127.0.0.1:${carrierServer.port}`;
+      stops.push(() => carrierServer.close());
+      const carrier = new CarrierClient(carrierUrl, 1_000);
+      const tracker = new Tracker({ pool, carrier, logger, ...trackerSettings(config), tickMs: 50 });
+      tracker.start();
+      stops.push(async () => {
+        await tracker.stop();
+        carrier.shutdown();
+      });
+      worker = new FulfillmentWorker({ pool, kafka, psp, logger, ...fulfillmentSettings(config), capturePollMs: 200 });
+      await worker.start();
+      stops.push(() => worker?.stop() ?? Promise.resolve());
+      if (options.fulfillment.wms ?? true) {
+        const wmsPool = createPool({ databaseUrl: testDatabaseUrl, schema: wmsSchema, max: 4 });
+        await ensureWmsSchema(wmsPool, wmsSchema);
+        wms = new WmsSimulator({
+          pool: wmsPool,
+          kafka,
+          requestsTopic: topic,
+          answersTopic: wmsTopic,
+          groupId: wmsEnv.WMS_CONSUMER_GROUP,
+          stepMs: config.wmsSimStepMs,
+          shortPicks: parseShortPicks(wmsEnv.WMS_SHORT_PICK),
+          logger,
+        });
+        await wms.start();
+        stops.push(async () => {
+          await wms?.stop();
+          await wmsPool.end();
+        });
+        await wms.joined;
+      }
+      await worker.joined;
+    }
+    (system as { fulfillment: TestFulfillment | undefined }).fulfillment = {
+      router,
+      wms,
+      worker,
+      wmsSchema,
+      wmsTopic,
+      carrierUrl,
+      wmsEnv,
+    };
+  }
   return system;
 }
 

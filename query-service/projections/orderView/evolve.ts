@@ -26,6 +26,26 @@ export interface OrderViewPayment {
   readonly status: string;
 }
 
+export interface OrderViewShipment {
+  readonly shipment_id: string;
+  readonly warehouse_id: string;
+  readonly carrier: string | null;
+  readonly tracking_number: string | null;
+  readonly status: string;
+  readonly items: ReadonlyArray<{ readonly item_id: string; readonly sku: string; readonly quantity: number }>;
+  readonly shipped_at: string | null;
+  readonly delivered_at: string | null;
+}
+
+export interface OrderViewInvoice {
+  readonly invoice_id: string;
+  readonly number: string;
+  readonly shipment_id: string | null;
+  readonly total: number;
+  readonly currency: string;
+  readonly issued_at: string;
+}
+
 export interface OrderViewSagaStep {
   readonly name: string;
   readonly status: string;
@@ -43,8 +63,9 @@ export interface OrderView {
   readonly currency: string;
   readonly total_amount: number;
   readonly items: readonly OrderViewItem[];
-  readonly shipments: readonly Readonly<Record<string, unknown>>[];
+  readonly shipments: readonly OrderViewShipment[];
   readonly payments: readonly OrderViewPayment[];
+  readonly invoices: readonly OrderViewInvoice[];
   readonly saga: {
     readonly saga_id: string;
     readonly status: string;
@@ -93,6 +114,7 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
       })),
       shipments: [],
       payments: [],
+      invoices: [],
       saga: { saga_id: str(p, 'saga_id'), status: 'running', current_step: 'reserve_inventory', steps: [] },
       created_at: event.occurred_at,
       updated_at: event.occurred_at,
@@ -147,7 +169,145 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
         saga: { ...step(view, event, 'reject_order', 'succeeded', { reason: p.reason }), status: 'failed' },
       };
     default:
-      // An event this view does not show yet still moves its version: reads can wait for it.
+      return evolveFulfillment(
+        view,
+        { ...base, status: typeof p.order_status === 'string' ? p.order_status : base.status },
+        event,
+      );
+  }
+}
+
+type Units = ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
+
+const units = (value: unknown): Units =>
+  (Array.isArray(value) ? (value as Array<Record<string, unknown>>) : []).map((u) => ({
+    item_id: str(u, 'item_id'),
+    sku: str(u, 'sku'),
+    quantity: num(u, 'quantity'),
+  }));
+
+function updateShipment(view: OrderView, shipmentId: string, change: Partial<OrderViewShipment>): OrderViewShipment[] {
+  return view.shipments.map((s) => (s.shipment_id === shipmentId ? { ...s, ...change } : s));
+}
+
+/** Each line's quantity by item id. */
+function byItem(list: Units): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const u of list) totals.set(u.item_id, (totals.get(u.item_id) ?? 0) + u.quantity);
+  return totals;
+}
+
+/**
+ * Fulfillment events (issue 4): shipments, their picks, carriers and arrivals, captures and invoices.
+ * `base` already carries the order status the event states (`order_status` in its payload).
+ */
+function evolveFulfillment(view: OrderView, base: OrderView, event: OrderViewEvent): OrderView {
+  const p = event.payload;
+  const shipmentId = str(p, 'shipment_id');
+  switch (event.type) {
+    case 'shipment.created': {
+      const items = units(p.items);
+      const routed = byItem(items);
+      const shipment: OrderViewShipment = {
+        shipment_id: shipmentId,
+        warehouse_id: str(p, 'warehouse_id'),
+        carrier: typeof p.carrier === 'string' ? p.carrier : null,
+        tracking_number: null,
+        status: 'created',
+        items,
+        shipped_at: null,
+        delivered_at: null,
+      };
+      return {
+        ...base,
+        shipments: [...view.shipments, shipment],
+        items: view.items.map((i) => (routed.has(i.item_id) && i.quantity_shipped === 0 ? { ...i, status: 'allocated' } : i)),
+      };
+    }
+    case 'shipment.picked':
+      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'picked', items: units(p.items) }) };
+    case 'shipment.packed':
+      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'packed' }) };
+    case 'shipment.cancelled':
+      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'cancelled', items: [] }) };
+    case 'shipment.shipped': {
+      const shipped = byItem(units(p.items));
+      return {
+        ...base,
+        shipments: updateShipment(view, shipmentId, {
+          status: 'shipped',
+          carrier: str(p, 'carrier'),
+          tracking_number: str(p, 'tracking_number'),
+          shipped_at: event.occurred_at,
+          items: units(p.items),
+        }),
+        items: view.items.map((i) => {
+          const more = shipped.get(i.item_id) ?? 0;
+          if (more === 0) return i;
+          const quantityShipped = i.quantity_shipped + more;
+          const done = quantityShipped + i.quantity_cancelled >= i.quantity;
+          return { ...i, quantity_shipped: quantityShipped, status: done ? 'shipped' : 'partially_shipped' };
+        }),
+      };
+    }
+    case 'shipment.in_transit':
+      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'in_transit' }) };
+    case 'shipment.delivered': {
+      const shipments = updateShipment(view, shipmentId, { status: 'delivered', delivered_at: event.occurred_at });
+      const arrived = (itemId: string) =>
+        shipments.every(
+          (s) => s.status === 'delivered' || s.status === 'cancelled' || !s.items.some((u) => u.item_id === itemId),
+        );
+      return {
+        ...base,
+        shipments,
+        items: view.items.map((i) =>
+          i.quantity_shipped > 0 && i.quantity_shipped + i.quantity_cancelled >= i.quantity && arrived(i.item_id)
+            ? { ...i, status: 'delivered' }
+            : i,
+        ),
+      };
+    }
+    case 'item.cancelled': {
+      const cancelled = byItem(units(p.items));
+      return {
+        ...base,
+        items: view.items.map((i) => {
+          const more = cancelled.get(i.item_id) ?? 0;
+          if (more === 0) return i;
+          const quantityCancelled = i.quantity_cancelled + more;
+          const status = quantityCancelled >= i.quantity ? 'cancelled' : i.status;
+          return { ...i, quantity_cancelled: quantityCancelled, status };
+        }),
+      };
+    }
+    case 'payment.captured':
+      return {
+        ...base,
+        payments: view.payments.map((pay) =>
+          pay.payment_id === str(p, 'payment_id')
+            ? { ...pay, amount_captured: num(p, 'amount_captured'), status: str(p, 'payment_status') }
+            : pay,
+        ),
+      };
+    case 'invoice.issued':
+      return {
+        ...base,
+        invoices: [
+          // Documents stored before invoices existed have none.
+          ...(view.invoices ?? []),
+          {
+            invoice_id: str(p, 'invoice_id'),
+            number: str(p, 'number'),
+            shipment_id: typeof p.shipment_id === 'string' ? p.shipment_id : null,
+            total: num(p, 'total'),
+            currency: str(p, 'currency'),
+            issued_at: event.occurred_at,
+          },
+        ],
+      };
+    default:
+      // An event this view does not show still moves its version: reads can wait for it.
       return base;
   }
 }

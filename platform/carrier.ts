@@ -1,0 +1,63 @@
+import CircuitBreaker from 'opossum';
+import { CarrierStatus, type CarrierStatusName } from '../domain/fulfillment.js';
+
+/** The carrier API gave no usable answer (timeout, network, 5xx, breaker open): ask again later. */
+export class CarrierUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CarrierUnavailable';
+  }
+}
+
+export type TrackingAnswer = { readonly kind: 'status'; readonly status: CarrierStatusName } | { readonly kind: 'unknown' };
+
+const KNOWN: readonly string[] = Object.values(CarrierStatus);
+
+/**
+ * Asks carriers where a parcel is, over HTTP, through one opossum circuit breaker: while the carrier
+ * API fails, polls fail at once and the tracker backs off instead of piling up timeouts.
+ */
+export class CarrierClient {
+  readonly breaker: CircuitBreaker<[string, string], TrackingAnswer>;
+
+  constructor(
+    private readonly baseUrl: string,
+    timeoutMs: number,
+  ) {
+    this.breaker = new CircuitBreaker(
+      (carrier: string, trackingNumber: string) => this.call(carrier, trackingNumber, timeoutMs),
+      {
+        timeout: timeoutMs,
+        errorThresholdPercentage: 50,
+        volumeThreshold: 4,
+        resetTimeout: 5_000,
+      },
+    );
+  }
+
+  async track(carrier: string, trackingNumber: string): Promise<TrackingAnswer> {
+    try {
+      return await this.breaker.fire(carrier, trackingNumber);
+    } catch (error) {
+      throw new CarrierUnavailable(`carrier API: ${(error as Error).message}`);
+    }
+  }
+
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+
+  private async call(carrier: string, trackingNumber: string, timeoutMs: number): Promise<TrackingAnswer> {
+    const url = new URL(
+      `/v1/carriers/${encodeURIComponent(carrier)}/tracking/${encodeURIComponent(trackingNumber)}`,
+      this.baseUrl,
+    );
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status === 404) return { kind: 'unknown' };
+    if (!response.ok) throw new Error(`answered ${response.status}`);
+    const body = (await response.json()) as { status?: unknown };
+    return typeof body.status === 'string' && KNOWN.includes(body.status)
+      ? { kind: 'status', status: body.status as CarrierStatusName }
+      : { kind: 'unknown' };
+  }
+}

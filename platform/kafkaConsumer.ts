@@ -1,0 +1,78 @@
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from './logger.js';
+
+export interface KafkaRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The value parsed as JSON; undefined when it is not JSON (the handler decides what that means). */
+  readonly value: unknown;
+}
+
+export interface KafkaConsumerOptions {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topic: string;
+  readonly logger: Logger;
+  /** Must be idempotent: a message is delivered again after a crash before its offset was committed. */
+  readonly handler: (record: KafkaRecord) => Promise<void>;
+  /** Partitions handled side by side; one partition's messages (one key's) always in order. */
+  readonly concurrency?: number;
+}
+
+export interface RunningKafkaConsumer {
+  /** Resolves when this member first joined its group (partitions assigned). */
+  readonly joined: Promise<void>;
+  stop(): Promise<void>;
+}
+
+function toRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? String(value[0]) : String(value);
+  }
+  let value: unknown;
+  try {
+    value = message.value === null ? undefined : JSON.parse(message.value.toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  return { topic, partition, offset: message.offset, key: message.key?.toString('utf8'), headers, value };
+}
+
+/**
+ * A kafkajs consumer-group member: each message goes to the handler, and its offset is committed only
+ * after the handler resolved (at least once). A handler that throws is retried by kafkajs with
+ * backoff from the same offset, so nothing is skipped; handlers dedupe by message id.
+ */
+export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<RunningKafkaConsumer> {
+  const consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: 10_000,
+    rebalanceTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    maxWaitTimeInMs: 100,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+  });
+  consumer.on(consumer.events.CRASH, (event) =>
+    options.logger.warn({ err: event.payload.error, group: options.groupId }, 'kafka consumer crashed; it restarts'),
+  );
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: options.concurrency ?? 8,
+    eachMessage: async ({ topic, partition, message }) => {
+      const record = toRecord(topic, partition, message);
+      try {
+        await options.handler(record);
+      } catch (error) {
+        options.logger.warn({ err: error, topic, partition, offset: message.offset }, 'message handler failed; retrying');
+        throw error;
+      }
+    },
+  });
+  return { joined, stop: () => consumer.disconnect() };
+}

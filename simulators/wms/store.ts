@@ -1,0 +1,49 @@
+import { withTransaction, type Pool } from '../../platform/db.js';
+
+/**
+ * The WMS simulator's own ledger, in its own schema (as a partner's storage would be; our migrations
+ * do not know it): every shipment it was asked for, how far it got (step), and which step's message it
+ * has published. A shipment advances only after its previous step's message went out, and a restart
+ * publishes what was left unpublished: nothing is skipped, nothing walked twice.
+ */
+export const WmsStep = Object.freeze({ received: 0, picked: 1, packed: 2, shipped: 3 } as const);
+
+export interface WmsShipment {
+  readonly shipment_id: string;
+  readonly order_id: string;
+  readonly warehouse_id: string;
+  readonly carrier: string | null;
+  readonly items: ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
+  readonly short: ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
+  readonly step: number;
+  readonly published: number;
+  readonly stopped: boolean;
+  readonly tracking_number: string | null;
+  readonly updated_at: Date;
+}
+
+export async function ensureWmsSchema(pool: Pool, schema: string): Promise<void> {
+  await withTransaction(pool, async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('wms-schema:' || $1))`, [schema]);
+    await tx.query(`
+      CREATE SCHEMA IF NOT EXISTS "${schema}";
+      CREATE TABLE IF NOT EXISTS "${schema}".shipments (
+        shipment_id      uuid PRIMARY KEY,
+        order_id         uuid NOT NULL,
+        warehouse_id     text NOT NULL,
+        carrier          text,
+        items            jsonb NOT NULL,
+        short            jsonb NOT NULL DEFAULT '[]',
+        step             integer NOT NULL DEFAULT 0,
+        published        integer NOT NULL DEFAULT 0,
+        stopped          boolean NOT NULL DEFAULT false,
+        tracking_number  text,
+        next_step_at     timestamptz NOT NULL,
+        created_at       timestamptz NOT NULL DEFAULT now(),
+        updated_at       timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS shipments_due_idx ON "${schema}".shipments (next_step_at) WHERE step < 3 AND NOT stopped;
+      CREATE INDEX IF NOT EXISTS shipments_unpublished_idx ON "${schema}".shipments (updated_at) WHERE published < step;
+    `);
+  });
+}

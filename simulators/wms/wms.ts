@@ -1,0 +1,210 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { makeTrackingNumber } from '../../domain/trackingNumber.js';
+import { withTransaction, type Pool } from '../../platform/db.js';
+import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
+import type { Logger } from '../../platform/logger.js';
+import { shortOf, type ShortPickRule } from './shortPick.js';
+import { WmsStep, type WmsShipment } from './store.js';
+
+export interface WmsOptions {
+  readonly pool: Pool;
+  readonly kafka: Kafka;
+  /** Where shipment requests arrive: the order events topic (`shipment.created`). */
+  readonly requestsTopic: string;
+  /** Where the WMS answers: picked, packed, shipped. */
+  readonly answersTopic: string;
+  readonly groupId: string;
+  readonly stepMs: number;
+  readonly shortPicks: readonly ShortPickRule[];
+  readonly logger: Logger;
+}
+
+/** The WMS's answer on the answers topic (the fulfillment worker's contract with any WMS). */
+export interface WmsMessage {
+  readonly message_id: string;
+  readonly type: 'picked' | 'packed' | 'shipped';
+  readonly shipment_id: string;
+  readonly order_id: string;
+  readonly warehouse_id: string;
+  readonly occurred_at: string;
+  /** Units picked (picked, shipped). */
+  readonly items?: ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
+  /** Units the pick came up short (picked). */
+  readonly short?: ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
+  readonly carrier?: string;
+  readonly tracking_number?: string;
+}
+
+const STEP_NAMES = ['received', 'picked', 'packed', 'shipped'] as const;
+
+/**
+ * The warehouse management system sandbox: a Kafka consumer group on the order events topic takes each
+ * `shipment.created` into its own ledger (once: a redelivered request finds it there), then walks it
+ * through picked → packed → shipped, one step every `stepMs`, answering on the WMS topic keyed by
+ * order id. Picks come up short where WMS_SHORT_PICK says; a shipment with nothing picked stops there.
+ */
+export class WmsSimulator {
+  private consumer: RunningKafkaConsumer | undefined;
+  private producer: Producer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private ticking: Promise<void> = Promise.resolve();
+  private shortPicks: readonly ShortPickRule[];
+
+  constructor(private readonly options: WmsOptions) {
+    this.shortPicks = options.shortPicks;
+  }
+
+  /** Changes the short-pick rules of a running simulator (tests whose SKUs exist only after start). */
+  setShortPicks(rules: readonly ShortPickRule[]): void {
+    this.shortPicks = rules;
+  }
+
+  get joined(): Promise<void> {
+    return this.consumer?.joined ?? Promise.resolve();
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    this.consumer = await runKafkaConsumer({
+      kafka: this.options.kafka,
+      groupId: this.options.groupId,
+      topic: this.options.requestsTopic,
+      logger: this.options.logger,
+      handler: (record) => this.receive(record),
+    });
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.consumer?.stop();
+    await this.ticking;
+    await this.producer?.disconnect();
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    const every = Math.max(20, Math.min(250, Math.floor(this.options.stepMs / 2)));
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick()
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'WMS tick failed; trying again'))
+        .finally(() => this.schedule());
+    }, every);
+  }
+
+  /** A shipment request: recorded once; every other event on the topic is not for the WMS. */
+  private async receive(record: KafkaRecord): Promise<void> {
+    const envelope = record.value as { type?: string; order_id?: string; payload?: Record<string, unknown> } | undefined;
+    if (envelope?.type !== 'shipment.created' || typeof envelope.order_id !== 'string') return;
+    const p = envelope.payload ?? {};
+    const items = Array.isArray(p.items) ? (p.items as Array<{ item_id: string; sku: string; quantity: number }>) : [];
+    if (typeof p.shipment_id !== 'string' || typeof p.warehouse_id !== 'string' || items.length === 0) {
+      this.options.logger.warn({ offset: record.offset }, 'shipment request without shipment, warehouse or items; ignored');
+      return;
+    }
+    const inserted = await this.options.pool.query(
+      `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items, next_step_at)
+       VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision / 1000))
+       ON CONFLICT (shipment_id) DO NOTHING`,
+      [
+        p.shipment_id,
+        envelope.order_id,
+        p.warehouse_id,
+        typeof p.carrier === 'string' ? p.carrier : null,
+        JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
+        this.options.stepMs,
+      ],
+    );
+    if (inserted.rowCount === 1)
+      this.options.logger.info({ shipment_id: p.shipment_id, order_id: envelope.order_id }, 'shipment received');
+  }
+
+  /** Publishes what is unpublished, then moves every due shipment one step (and publishes that). */
+  private async tick(): Promise<void> {
+    await this.publishPending();
+    const advanced = await withTransaction(this.options.pool, async (tx) => {
+      const due = await tx.query<WmsShipment>(
+        `SELECT * FROM shipments
+          WHERE step < 3 AND NOT stopped AND published = step AND next_step_at <= now()
+          ORDER BY next_step_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
+      );
+      for (const s of due.rows) {
+        const step = s.step + 1;
+        let short = s.short;
+        let stopped = false;
+        let tracking: string | null = s.tracking_number;
+        if (step === WmsStep.picked) {
+          short = s.items
+            .map((i) => ({ ...i, quantity: shortOf(this.shortPicks, s.warehouse_id, i.sku, i.quantity) }))
+            .filter((i) => i.quantity > 0);
+          stopped = picked(s.items, short).length === 0;
+        }
+        if (step === WmsStep.shipped) tracking = makeTrackingNumber(s.carrier ?? 'dhl', Date.now());
+        await tx.query(
+          `UPDATE shipments SET step = $2, short = $3, stopped = $4, tracking_number = $5, updated_at = now(),
+                  next_step_at = now() + make_interval(secs => $6::double precision / 1000)
+            WHERE shipment_id = $1`,
+          [s.shipment_id, step, JSON.stringify(short), stopped, tracking, this.options.stepMs],
+        );
+      }
+      return due.rows.length;
+    });
+    if (advanced > 0) await this.publishPending();
+  }
+
+  private async publishPending(): Promise<void> {
+    const pending = await this.options.pool.query<WmsShipment>(
+      'SELECT * FROM shipments WHERE published < step ORDER BY updated_at LIMIT 500',
+    );
+    if (pending.rows.length === 0 || this.producer === undefined) return;
+    const messages = pending.rows.flatMap((s) => {
+      const out: WmsMessage[] = [];
+      for (let step = s.published + 1; step <= s.step; step++) out.push(messageFor(s, step));
+      return out;
+    });
+    await this.producer.send({
+      topic: this.options.answersTopic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.order_id, value: JSON.stringify(m), headers: { id: m.message_id } })),
+    });
+    for (const s of pending.rows) {
+      await this.options.pool.query('UPDATE shipments SET published = $2 WHERE shipment_id = $1 AND published < $2', [
+        s.shipment_id,
+        s.step,
+      ]);
+      this.options.logger.info(
+        { shipment_id: s.shipment_id, order_id: s.order_id, step: STEP_NAMES[s.step] },
+        'shipment step published',
+      );
+    }
+  }
+}
+
+function picked(
+  items: WmsShipment['items'],
+  short: WmsShipment['short'],
+): Array<{ item_id: string; sku: string; quantity: number }> {
+  return items
+    .map((i) => ({ ...i, quantity: i.quantity - (short.find((s) => s.item_id === i.item_id)?.quantity ?? 0) }))
+    .filter((i) => i.quantity > 0);
+}
+
+function messageFor(s: WmsShipment, step: number): WmsMessage {
+  const type = STEP_NAMES[step] as WmsMessage['type'];
+  const base = {
+    message_id: `${s.shipment_id}:${type}`,
+    type,
+    shipment_id: s.shipment_id,
+    order_id: s.order_id,
+    warehouse_id: s.warehouse_id,
+    occurred_at: new Date().toISOString(),
+  };
+  if (step === WmsStep.picked) return { ...base, items: picked(s.items, s.short), short: s.short };
+  if (step === WmsStep.shipped)
+    return { ...base, items: picked(s.items, s.short), carrier: s.carrier ?? 'dhl', tracking_number: s.tracking_number ?? '' };
+  return base;
+}

@@ -1,0 +1,83 @@
+import { OrderEventType } from '../../../domain/events.js';
+import { captureAmount, ShipmentStatus, shipmentValue } from '../../../domain/fulfillment.js';
+import type { PoolClient } from '../../../platform/db.js';
+import type { NewEvent } from '../../../platform/eventStore.js';
+import { uuidv7 } from '../../../platform/ids.js';
+import { shipmentItems, type ShipmentRow } from '../shipmentStore.js';
+import type { WmsMessage } from '../wmsMessage.js';
+
+const OPEN = [ShipmentStatus.created, ShipmentStatus.picked, ShipmentStatus.packed] as readonly string[];
+
+/**
+ * `shipped`: the parcel left the warehouse with its carrier. Its reserved stock is consumed (on hand
+ * and reserved drop), its lines count as shipped, the tracker is scheduled, and a capture of exactly
+ * its value is written `pending` (unique per shipment): the capture processor takes the money after
+ * commit, and a redelivered `shipped` finds the shipment shipped and does nothing.
+ */
+export async function onShipmentShipped(
+  tx: PoolClient,
+  shipment: ShipmentRow,
+  message: WmsMessage,
+  firstTrackingPollMs: number,
+): Promise<{ events: NewEvent[]; captureId?: string }> {
+  if (!OPEN.includes(shipment.status)) return { events: [] };
+  const items = await shipmentItems(tx, shipment.shipment_id);
+  await tx.query(
+    `UPDATE shipments SET status = 'shipped', carrier = $2, tracking_number = $3, shipped_at = now(), updated_at = now(),
+            tracking_next_poll_at = now() + make_interval(secs => $4::double precision / 1000), tracking_attempts = 0
+      WHERE shipment_id = $1`,
+    [shipment.shipment_id, message.carrier, message.tracking_number, firstTrackingPollMs],
+  );
+  await tx.query(
+    `UPDATE order_items i
+        SET quantity_shipped = i.quantity_shipped + s.quantity,
+            status = CASE WHEN i.quantity_shipped + s.quantity + i.quantity_cancelled >= i.quantity THEN 'shipped' ELSE 'partially_shipped' END
+       FROM shipment_items s
+      WHERE s.shipment_id = $1 AND s.item_id = i.item_id AND s.quantity > 0`,
+    [shipment.shipment_id],
+  );
+  await tx.query(
+    `WITH used AS (
+       UPDATE reservations SET status = 'consumed', updated_at = now()
+        WHERE shipment_id = $1 AND status = 'held'
+        RETURNING warehouse_id, sku, quantity
+     ), by_stock AS (
+       SELECT warehouse_id, sku, sum(quantity)::int AS quantity FROM used GROUP BY warehouse_id, sku
+     )
+     UPDATE inventory i SET on_hand = i.on_hand - b.quantity, reserved = i.reserved - b.quantity, updated_at = now()
+       FROM by_stock b WHERE i.warehouse_id = b.warehouse_id AND i.sku = b.sku`,
+    [shipment.shipment_id],
+  );
+
+  const events: NewEvent[] = [
+    {
+      type: OrderEventType.shipmentShipped,
+      payload: {
+        shipment_id: shipment.shipment_id,
+        warehouse_id: shipment.warehouse_id,
+        carrier: message.carrier,
+        tracking_number: message.tracking_number,
+        items: items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity })),
+      },
+    },
+  ];
+
+  const payment = await tx.query<{ payment_id: string; amount: number; currency: string; committed: number }>(
+    `SELECT p.payment_id, p.amount, p.currency,
+            (SELECT coalesce(sum(c.amount), 0) FROM captures c WHERE c.payment_id = p.payment_id AND c.status <> 'failed')::bigint AS committed
+       FROM payments p
+      WHERE p.order_id = $1 AND p.status IN ('authorized', 'partially_captured')
+      ORDER BY p.created_at LIMIT 1 FOR UPDATE`,
+    [shipment.order_id],
+  );
+  const pay = payment.rows[0];
+  const amount = pay === undefined ? 0 : captureAmount(shipmentValue(items), pay.amount, pay.committed);
+  if (pay === undefined || amount === 0) return { events };
+  const captureId = uuidv7();
+  await tx.query(
+    `INSERT INTO captures (capture_id, order_id, payment_id, shipment_id, amount, currency, status)
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending')`,
+    [captureId, shipment.order_id, pay.payment_id, shipment.shipment_id, amount, pay.currency],
+  );
+  return { events, captureId };
+}

@@ -1,0 +1,68 @@
+import { OrderEventType } from '../../domain/events.js';
+import type { Config } from '../../platform/config.js';
+import type { Pool } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Redis } from '../../platform/redis.js';
+import { StreamConsumer, type StreamMessage } from '../../platform/streamConsumer.js';
+import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import { onOrderConfirmed } from './handlers/orderConfirmed.js';
+import { onShipmentShortPicked } from './handlers/shipmentShortPicked.js';
+import { InventorySnapshot } from './inventorySnapshot.js';
+import { Router } from './router.js';
+
+export interface RouterWorkerOptions {
+  readonly pool: Pool;
+  readonly reader: Redis;
+  readonly commands: Redis;
+  readonly layout: StreamLayout;
+  readonly logger: Logger;
+  readonly claimIdleMs: number;
+  readonly maxDeliveries: number;
+  readonly snapshotMs: number;
+  readonly consumerName?: string;
+}
+
+export function routerWorkerSettings(config: Config) {
+  return {
+    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
+    claimIdleMs: config.consumerClaimIdleMs,
+    maxDeliveries: config.consumerMaxDeliveries,
+    snapshotMs: config.routerSnapshotMs,
+  } satisfies Partial<RouterWorkerOptions>;
+}
+
+/** The router worker: the `router` consumer group on the order event streams. */
+export class RouterWorker {
+  readonly router: Router;
+  readonly snapshot: InventorySnapshot;
+  readonly consumer: StreamConsumer;
+
+  constructor(options: RouterWorkerOptions) {
+    this.snapshot = new InventorySnapshot(options.pool, options.snapshotMs);
+    this.router = new Router({ pool: options.pool, snapshot: this.snapshot, logger: options.logger });
+    const handlers: Record<string, (message: StreamMessage) => Promise<void>> = {
+      [OrderEventType.orderConfirmed]: (message) => onOrderConfirmed(this.router, message),
+      [OrderEventType.shipmentShortPicked]: (message) => onShipmentShortPicked(this.router, message),
+    };
+    this.consumer = new StreamConsumer({
+      reader: options.reader,
+      commands: options.commands,
+      layout: options.layout,
+      group: ConsumerGroup.router,
+      ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
+      logger: options.logger,
+      claimIdleMs: options.claimIdleMs,
+      maxDeliveries: options.maxDeliveries,
+      handles: (type) => type in handlers,
+      handler: async (message) => handlers[message.event.type]?.(message),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
+  }
+}

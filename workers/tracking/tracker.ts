@@ -1,0 +1,158 @@
+import { OrderEventType } from '../../domain/events.js';
+import { ShipmentStatus, trackingBackoffMs, trackingUpdate } from '../../domain/fulfillment.js';
+import { CarrierUnavailable, type CarrierClient } from '../../platform/carrier.js';
+import type { Config } from '../../platform/config.js';
+import { withTransaction, type Pool } from '../../platform/db.js';
+import { appendToOrder } from '../../platform/eventStore.js';
+import type { Logger } from '../../platform/logger.js';
+import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
+
+export interface TrackerOptions {
+  readonly pool: Pool;
+  readonly carrier: CarrierClient;
+  readonly logger: Logger;
+  /** First poll after a change; doubled per poll that saw nothing new, up to maxPollMs. */
+  readonly pollMs: number;
+  readonly maxPollMs: number;
+  /** How often the tracker looks for shipments due a poll. */
+  readonly tickMs?: number;
+}
+
+export function trackerSettings(config: Config) {
+  return { pollMs: config.trackingPollMs, maxPollMs: config.trackingMaxPollMs } satisfies Partial<TrackerOptions>;
+}
+
+interface DueShipment {
+  readonly shipment_id: string;
+  readonly order_id: string;
+  readonly carrier: string;
+  readonly tracking_number: string;
+  readonly status: string;
+  readonly tracking_attempts: number;
+}
+
+/** While a shipment is being polled it is leased this long, so two trackers never poll it at once. */
+const LEASE_MS = 30_000;
+
+/**
+ * The tracking aggregator (contract §5): polls the carrier for every shipment that left a warehouse
+ * and has not arrived, each on its own schedule (tracking_next_poll_at) with backoff while nothing
+ * changes; records `shipment.in_transit` and `shipment.delivered`, and the order's status follows from
+ * its shipments (`shipped` → `delivered` once every shipment that left has arrived).
+ */
+export class Tracker {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private polling: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: TrackerOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.polling;
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(
+      () => {
+        this.polling = this.pollDue()
+          .catch((error: unknown) => this.options.logger.warn({ err: error }, 'tracking poll failed'))
+          .finally(() => this.schedule());
+      },
+      this.options.tickMs ?? Math.min(500, this.options.pollMs),
+    );
+  }
+
+  /** Polls every shipment that is due; returns how many. */
+  async pollDue(): Promise<number> {
+    const due = await this.options.pool.query<DueShipment>(
+      `UPDATE shipments s SET tracking_next_poll_at = now() + make_interval(secs => $1::double precision / 1000)
+         FROM (SELECT shipment_id FROM shipments
+                WHERE status IN ('shipped', 'in_transit') AND tracking_next_poll_at <= now()
+                ORDER BY tracking_next_poll_at LIMIT 100 FOR UPDATE SKIP LOCKED) d
+        WHERE s.shipment_id = d.shipment_id
+        RETURNING s.shipment_id, s.order_id, s.carrier, s.tracking_number, s.status, s.tracking_attempts`,
+      [LEASE_MS],
+    );
+    await Promise.all(due.rows.map((s) => this.poll(s)));
+    return due.rows.length;
+  }
+
+  private async poll(shipment: DueShipment): Promise<void> {
+    const log = { shipment_id: shipment.shipment_id, order_id: shipment.order_id };
+    let answer;
+    try {
+      answer = await this.options.carrier.track(shipment.carrier, shipment.tracking_number);
+    } catch (error) {
+      if (!(error instanceof CarrierUnavailable)) throw error;
+      this.options.logger.warn({ ...log, err: error.message }, 'carrier unavailable; polling later');
+      await this.later(shipment);
+      return;
+    }
+    const reported = answer.kind === 'status' ? answer.status : undefined;
+    const next = reported === undefined ? undefined : trackingUpdate(shipment.status, reported);
+    if (reported === undefined || next === undefined) {
+      await this.later(shipment);
+      return;
+    }
+    await withTransaction(this.options.pool, async (tx) => {
+      const order = await lockOrder(tx, shipment.order_id);
+      const current = await tx.query<{ status: string }>('SELECT status FROM shipments WHERE shipment_id = $1 FOR UPDATE', [
+        shipment.shipment_id,
+      ]);
+      const status = current.rows[0]?.status;
+      if (order === undefined || status === undefined || trackingUpdate(status, reported) === undefined) return;
+      const delivered = next === ShipmentStatus.delivered;
+      await tx.query(
+        `UPDATE shipments SET status = $2, updated_at = now(), tracking_attempts = 0,
+                in_transit_at = coalesce(in_transit_at, now()),
+                delivered_at = CASE WHEN $3 THEN now() ELSE delivered_at END,
+                tracking_next_poll_at = CASE WHEN $3 THEN NULL ELSE now() + make_interval(secs => $4::double precision / 1000) END
+          WHERE shipment_id = $1`,
+        [shipment.shipment_id, next, delivered, this.options.pollMs],
+      );
+      if (delivered) {
+        await tx.query(
+          `UPDATE order_items i SET status = 'delivered'
+            WHERE i.order_id = $1 AND i.quantity_shipped + i.quantity_cancelled >= i.quantity
+              AND NOT EXISTS (SELECT 1 FROM shipment_items si JOIN shipments s ON s.shipment_id = si.shipment_id
+                               WHERE si.item_id = i.item_id AND si.quantity > 0 AND s.status <> 'delivered' AND s.status <> 'cancelled')`,
+          [shipment.order_id],
+        );
+      }
+      const orderStatus = await currentFulfillmentStatus(tx, shipment.order_id);
+      const payload = {
+        shipment_id: shipment.shipment_id,
+        carrier: shipment.carrier,
+        tracking_number: shipment.tracking_number,
+        order_status: orderStatus,
+      };
+      await appendToOrder(
+        tx,
+        shipment.order_id,
+        [{ type: delivered ? OrderEventType.shipmentDelivered : OrderEventType.shipmentInTransit, payload }],
+        {
+          ...(orderStatus === order.status ? {} : { status: orderStatus }),
+        },
+      );
+      this.options.logger.info({ ...log, status: next }, 'shipment tracked');
+    });
+  }
+
+  private async later(shipment: DueShipment): Promise<void> {
+    const waitMs = trackingBackoffMs(shipment.tracking_attempts + 1, this.options.pollMs, this.options.maxPollMs);
+    await this.options.pool.query(
+      `UPDATE shipments SET tracking_attempts = tracking_attempts + 1,
+              tracking_next_poll_at = now() + make_interval(secs => $2::double precision / 1000)
+        WHERE shipment_id = $1 AND status IN ('shipped', 'in_transit')`,
+      [shipment.shipment_id, waitMs],
+    );
+  }
+}
