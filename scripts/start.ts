@@ -22,6 +22,11 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js` },
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
   { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js` },
+  { name: 'router', script: `${repoRoot}dist/workers/router/main.js` },
+  { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js` },
+  { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js` },
+  { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js` },
+  { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js` },
 ];
 const services = SERVICES;
 const supervisor = new Supervisor(
