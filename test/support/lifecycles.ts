@@ -80,6 +80,104 @@ export function randomLifecycle(random: () => number, customerId: string): Lifec
     });
   } else {
     events.push({ type: 'order.confirmed', payload: { saga_id: sagaId, payment_id: paymentId } });
+    if (random() < 0.7) events.push(...randomFulfillment(random, items, paymentId, total));
   }
+  return events;
+}
+
+/**
+ * What fulfillment appends after confirmation: one or two shipments, each created → picked (the first
+ * line sometimes short, its missing units cancelled) → packed → shipped → captured and invoiced → in
+ * transit → delivered, every event carrying the order status it leads to.
+ */
+function randomFulfillment(
+  random: () => number,
+  items: ReadonlyArray<{ item_id: string; sku: string; quantity: number; unit_price: number }>,
+  paymentId: string,
+  total: number,
+): LifecycleEvent[] {
+  const events: LifecycleEvent[] = [];
+  const groups = items.length > 1 && random() < 0.5 ? [items.slice(0, 1), items.slice(1)] : [items];
+  const shipments = groups.map((lines) => ({ shipment_id: uuidv7(), lines: lines.map((l) => ({ ...l })) }));
+  for (const s of shipments) {
+    const units = s.lines.map((l) => ({ item_id: l.item_id, sku: l.sku, quantity: l.quantity, unit_price: l.unit_price }));
+    events.push({
+      type: 'shipment.created',
+      payload: { shipment_id: s.shipment_id, warehouse_id: 'WH-1', carrier: 'ups', items: units, order_status: 'processing' },
+    });
+  }
+  let cancelled = 0;
+  for (const s of shipments) {
+    const first = s.lines[0]!;
+    const short = first.quantity > 1 && random() < 0.3 ? 1 : 0;
+    first.quantity -= short;
+    cancelled += short * first.unit_price;
+    const units = s.lines.map((l) => ({ item_id: l.item_id, sku: l.sku, quantity: l.quantity }));
+    events.push({
+      type: 'shipment.picked',
+      payload: {
+        shipment_id: s.shipment_id,
+        items: units,
+        short: short > 0 ? [{ item_id: first.item_id, sku: first.sku, quantity: short }] : [],
+        order_status: 'processing',
+      },
+    });
+    if (short > 0) {
+      events.push({
+        type: 'item.cancelled',
+        payload: {
+          items: [{ item_id: first.item_id, sku: first.sku, quantity: short }],
+          reason: 'out_of_stock_after_short_pick',
+          order_status: 'processing',
+        },
+      });
+    }
+  }
+  let captured = 0;
+  shipments.forEach((s, index) => {
+    const last = index === shipments.length - 1;
+    const units = s.lines.map((l) => ({ item_id: l.item_id, sku: l.sku, quantity: l.quantity }));
+    const value = s.lines.reduce((sum, l) => sum + l.quantity * l.unit_price, 0);
+    captured += value;
+    const status = last ? 'shipped' : 'partially_shipped';
+    events.push({ type: 'shipment.packed', payload: { shipment_id: s.shipment_id, order_status: 'processing' } });
+    events.push({
+      type: 'shipment.shipped',
+      payload: {
+        shipment_id: s.shipment_id,
+        carrier: 'ups',
+        tracking_number: `UPS-${index}`,
+        items: units,
+        order_status: status,
+      },
+    });
+    events.push({
+      type: 'payment.captured',
+      payload: {
+        payment_id: paymentId,
+        shipment_id: s.shipment_id,
+        amount: value,
+        amount_captured: captured,
+        payment_status: captured + cancelled >= total ? 'captured' : 'partially_captured',
+        order_status: status,
+      },
+    });
+    events.push({
+      type: 'invoice.issued',
+      payload: {
+        invoice_id: uuidv7(),
+        number: `INV-2026-${index}`,
+        shipment_id: s.shipment_id,
+        total: value,
+        currency: 'USD',
+        order_status: status,
+      },
+    });
+  });
+  shipments.forEach((s, index) => {
+    const status = index === shipments.length - 1 ? 'delivered' : 'shipped';
+    events.push({ type: 'shipment.in_transit', payload: { shipment_id: s.shipment_id, order_status: 'shipped' } });
+    events.push({ type: 'shipment.delivered', payload: { shipment_id: s.shipment_id, order_status: status } });
+  });
   return events;
 }

@@ -88,4 +88,67 @@ describe('order view projection (evolve)', () => {
   it('moves the version on an event type it does not show', () => {
     expect(fold([placed, e(2, 'shipment.created')])?.version).to.equal(2);
   });
+
+  it('follows fulfillment: shipment created, short pick cancelled, shipped, captured, invoiced, delivered', () => {
+    const unit = (quantity: number) => [{ item_id: 'i1', sku: 'A', quantity }];
+    const view = fold([
+      placed,
+      e(2, 'inventory.reserved'),
+      e(3, 'payment.authorized', { payment_id: 'p1', amount: 500 }),
+      e(4, 'fraud.checked', { decision: 'accept', score: 0, reasons: [] }),
+      e(5, 'order.confirmed'),
+      e(6, 'shipment.created', {
+        shipment_id: 's1',
+        warehouse_id: 'W',
+        carrier: 'ups',
+        items: unit(2),
+        order_status: 'processing',
+      }),
+      e(7, 'shipment.picked', { shipment_id: 's1', items: unit(1), short: unit(1), order_status: 'processing' }),
+      e(8, 'item.cancelled', { items: unit(1), order_status: 'processing' }),
+      e(9, 'shipment.packed', { shipment_id: 's1', order_status: 'processing' }),
+      e(10, 'shipment.shipped', {
+        shipment_id: 's1',
+        carrier: 'ups',
+        tracking_number: 'UPS-1',
+        items: unit(1),
+        order_status: 'shipped',
+      }),
+      e(11, 'payment.captured', {
+        payment_id: 'p1',
+        amount: 250,
+        amount_captured: 250,
+        payment_status: 'partially_captured',
+        order_status: 'shipped',
+      }),
+      e(12, 'invoice.issued', {
+        invoice_id: 'inv1',
+        number: 'INV-2026-000001',
+        shipment_id: 's1',
+        total: 250,
+        currency: 'USD',
+        order_status: 'shipped',
+      }),
+      e(13, 'shipment.in_transit', { shipment_id: 's1', order_status: 'shipped' }),
+      e(14, 'shipment.delivered', { shipment_id: 's1', order_status: 'delivered' }),
+    ]);
+    expect(view).to.deep.include({ status: 'delivered', version: 14 });
+    expect(view?.items[0]).to.deep.include({ status: 'delivered', quantity_shipped: 1, quantity_cancelled: 1 });
+    expect(view?.shipments).to.deep.equal([
+      {
+        shipment_id: 's1',
+        warehouse_id: 'W',
+        carrier: 'ups',
+        tracking_number: 'UPS-1',
+        status: 'delivered',
+        items: unit(1),
+        shipped_at: at(10),
+        delivered_at: at(14),
+      },
+    ]);
+    expect(view?.payments[0]).to.deep.include({ amount_authorized: 500, amount_captured: 250, status: 'partially_captured' });
+    expect(view?.invoices).to.deep.equal([
+      { invoice_id: 'inv1', number: 'INV-2026-000001', shipment_id: 's1', total: 250, currency: 'USD', issued_at: at(12) },
+    ]);
+  });
 });
