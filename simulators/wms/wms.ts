@@ -3,6 +3,8 @@ import { makeTrackingNumber } from '../../domain/trackingNumber.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
+import { PollLoop } from '../../platform/pollLoop.js';
+import type { WmsMessage } from '../../platform/wmsProtocol.js';
 import { shortOf, type ShortPickRule } from './shortPick.js';
 import { WmsStep, type WmsShipment } from './store.js';
 
@@ -19,22 +21,6 @@ export interface WmsOptions {
   readonly logger: Logger;
 }
 
-/** The WMS's answer on the answers topic (the fulfillment worker's contract with any WMS). */
-export interface WmsMessage {
-  readonly message_id: string;
-  readonly type: 'picked' | 'packed' | 'shipped';
-  readonly shipment_id: string;
-  readonly order_id: string;
-  readonly warehouse_id: string;
-  readonly occurred_at: string;
-  /** Units picked (picked, shipped). */
-  readonly items?: ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
-  /** Units the pick came up short (picked). */
-  readonly short?: ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
-  readonly carrier?: string;
-  readonly tracking_number?: string;
-}
-
 const STEP_NAMES = ['received', 'picked', 'packed', 'shipped'] as const;
 
 /**
@@ -46,13 +32,13 @@ const STEP_NAMES = ['received', 'picked', 'packed', 'shipped'] as const;
 export class WmsSimulator {
   private consumer: RunningKafkaConsumer | undefined;
   private producer: Producer | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private ticking: Promise<void> = Promise.resolve();
+  private readonly loop: PollLoop;
   private shortPicks: readonly ShortPickRule[];
 
   constructor(private readonly options: WmsOptions) {
     this.shortPicks = options.shortPicks;
+    const every = Math.max(20, Math.min(250, Math.floor(options.stepMs / 2)));
+    this.loop = new PollLoop('WMS tick', every, () => this.tick(), options.logger);
   }
 
   /** Changes the short-pick rules of a running simulator (tests whose SKUs exist only after start). */
@@ -65,7 +51,6 @@ export class WmsSimulator {
   }
 
   async start(): Promise<void> {
-    this.running = true;
     this.producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     this.consumer = await runKafkaConsumer({
@@ -75,25 +60,13 @@ export class WmsSimulator {
       logger: this.options.logger,
       handler: (record) => this.receive(record),
     });
-    this.schedule();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
     await this.consumer?.stop();
-    await this.ticking;
+    await this.loop.stop();
     await this.producer?.disconnect();
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    const every = Math.max(20, Math.min(250, Math.floor(this.options.stepMs / 2)));
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick()
-        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'WMS tick failed; trying again'))
-        .finally(() => this.schedule());
-    }, every);
   }
 
   /** A shipment request: recorded once; every other event on the topic is not for the WMS. */

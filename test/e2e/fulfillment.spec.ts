@@ -1,18 +1,8 @@
 import { expect } from 'chai';
 import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import { eventually, uniqueId } from '../support/env.js';
+import { newYorkAddress } from '../support/catalog.js';
 import { eventTypes, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
-
-/** Addresses with coordinates, so distances are what the test says. */
-const NEW_YORK = {
-  name: 'Grace Hopper',
-  line1: '1 Broadway',
-  city: 'New York',
-  postal_code: '10004',
-  country: 'US',
-  lat: 40.7,
-  lon: -74.0,
-};
 
 describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (contract §5)', function () {
   this.timeout(90_000);
@@ -59,7 +49,7 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
         { sku: skus[0]!, quantity: 2 },
         { sku: skus[1]!, quantity: 3 },
       ],
-      { shipping_address: NEW_YORK },
+      { shipping_address: newYorkAddress },
     );
     const orderId = placed.body.order_id as string;
     expect(await system.waitForStatus(orderId, ['delivered', 'rejected'], 30_000)).to.equal('delivered');
@@ -129,8 +119,9 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
 
   it('renders an invoice as HTML or PDF on request', async () => {
     const { skus } = await system.catalog({ prices: [990], stock: [[3]] });
-    const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }], { shipping_address: NEW_YORK }))
-      .body.order_id as string;
+    const orderId = (
+      await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }], { shipping_address: newYorkAddress })
+    ).body.order_id as string;
     // The invoice follows the capture, which follows the shipment.
     const invoice = await eventually('an invoice', async () => {
       const found = (await system.get(`/api/v1/orders/${orderId}/invoices`)).body.invoices as Array<{
@@ -166,8 +157,9 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
     });
     // The near warehouse finds one unit fewer than it should.
     system.fulfillment!.wms!.setShortPicks(parseShortPicks(`${warehouses[0]}:${skus[0]}=1`));
-    const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 3 }], { shipping_address: NEW_YORK }))
-      .body.order_id as string;
+    const orderId = (
+      await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 3 }], { shipping_address: newYorkAddress })
+    ).body.order_id as string;
     expect(await system.waitForStatus(orderId, ['delivered'], 30_000)).to.equal('delivered');
 
     const shipments = await shipmentsOf(orderId);
@@ -199,7 +191,7 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
           { sku: skus[0]!, quantity: 3 },
           { sku: skus[1]!, quantity: 2 },
         ],
-        { shipping_address: NEW_YORK },
+        { shipping_address: newYorkAddress },
       )
     ).body.order_id as string;
     expect(await system.waitForStatus(orderId, ['delivered'], 30_000)).to.equal('delivered');

@@ -1,16 +1,8 @@
 import { expect } from 'chai';
 import { uniqueId } from '../support/env.js';
+import { newYorkAddress } from '../support/catalog.js';
 import { eventTypes, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
-const NEW_YORK = {
-  name: 'Grace Hopper',
-  line1: '1 Broadway',
-  city: 'New York',
-  postal_code: '10004',
-  country: 'US',
-  lat: 40.7,
-  lon: -74.0,
-};
 const LOCATIONS = {
   newark: { lat: 40.73, lon: -74.17 },
   chicago: { lat: 41.88, lon: -87.63 },
@@ -50,8 +42,9 @@ describe('router: confirmed orders become shipments (contract §5, real PostgreS
       stock: [[5], [6], [50]],
       locations: [LOCATIONS.newark, LOCATIONS.chicago, LOCATIONS.losAngeles],
     });
-    const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 2 }], { shipping_address: NEW_YORK }))
-      .body.order_id as string;
+    const orderId = (
+      await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 2 }], { shipping_address: newYorkAddress })
+    ).body.order_id as string;
     expect(await system.waitForStatus(orderId, ['processing', 'rejected'])).to.equal('processing');
 
     expect(await shipmentsOf(orderId)).to.deep.equal([{ warehouse_id: warehouses[0], items: [{ sku: skus[0], quantity: 2 }] }]);
@@ -90,8 +83,9 @@ describe('router: confirmed orders become shipments (contract §5, real PostgreS
       stock: [[4], [3], [2]],
       locations: [LOCATIONS.losAngeles, LOCATIONS.newark, LOCATIONS.chicago],
     });
-    const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 7 }], { shipping_address: NEW_YORK }))
-      .body.order_id as string;
+    const orderId = (
+      await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 7 }], { shipping_address: newYorkAddress })
+    ).body.order_id as string;
     await system.waitForStatus(orderId, ['processing']);
     const shipments = await shipmentsOf(orderId);
     // Two shipments suffice (4 + 3); Chicago's 2 would need a third.
@@ -114,8 +108,9 @@ describe('router: confirmed orders become shipments (contract §5, real PostgreS
     snapshot.set({ ...fresh, available });
     const refreshes = snapshot.refreshes;
 
-    const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 2 }], { shipping_address: NEW_YORK }))
-      .body.order_id as string;
+    const orderId = (
+      await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 2 }], { shipping_address: newYorkAddress })
+    ).body.order_id as string;
     await system.waitForStatus(orderId, ['processing']);
     expect(await shipmentsOf(orderId)).to.deep.equal([{ warehouse_id: warehouses[1], items: [{ sku: skus[0], quantity: 2 }] }]);
     expect(snapshot.refreshes).to.be.greaterThan(refreshes);

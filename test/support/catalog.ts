@@ -60,3 +60,14 @@ export function orderBody(
     ...extra,
   };
 }
+
+/** A New York address with its coordinates, so routing distances are what a test says. */
+export const newYorkAddress = Object.freeze({
+  name: 'Grace Hopper',
+  line1: '1 Broadway',
+  city: 'New York',
+  postal_code: '10004',
+  country: 'US',
+  lat: 40.7,
+  lon: -74.0,
+});

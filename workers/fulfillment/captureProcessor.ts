@@ -7,6 +7,7 @@ import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { lockOrder } from '../../platform/orderProgress.js';
+import { PollLoop } from '../../platform/pollLoop.js';
 import { PspUnavailable, type PspClient } from '../../platform/psp.js';
 
 export interface CaptureProcessorOptions {
@@ -41,30 +42,18 @@ const RETRY_MAX_MS = 60_000;
  * again with backoff; a refusal is recorded (`payment.capture_failed`) and logged for a human.
  */
 export class CaptureProcessor {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private polling: Promise<void> = Promise.resolve();
+  private readonly loop: PollLoop;
 
-  constructor(private readonly options: CaptureProcessorOptions) {}
+  constructor(private readonly options: CaptureProcessorOptions) {
+    this.loop = new PollLoop('capture poll', options.pollMs, () => this.captureDue(), options.logger);
+  }
 
   start(): void {
-    this.running = true;
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    await this.polling;
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.polling = this.captureDue()
-        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'capture poll failed'))
-        .finally(() => this.schedule());
-    }, this.options.pollMs);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Every pending capture that is due, oldest first. */

@@ -12,7 +12,7 @@ import { onShipmentPacked } from './handlers/shipmentPacked.js';
 import { onShipmentPicked } from './handlers/shipmentPicked.js';
 import { onShipmentShipped } from './handlers/shipmentShipped.js';
 import { lockShipment } from './shipmentStore.js';
-import { validWmsMessage, type WmsMessage } from './wmsMessage.js';
+import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
 
 export const FULFILLMENT_CONSUMER = 'fulfillment';
 

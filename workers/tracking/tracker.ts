@@ -6,6 +6,7 @@ import { withTransaction, type Pool } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
+import { PollLoop } from '../../platform/pollLoop.js';
 
 export interface TrackerOptions {
   readonly pool: Pool;
@@ -41,33 +42,23 @@ const LEASE_MS = 30_000;
  * its shipments (`shipped` → `delivered` once every shipment that left has arrived).
  */
 export class Tracker {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private polling: Promise<unknown> = Promise.resolve();
+  private readonly loop: PollLoop;
 
-  constructor(private readonly options: TrackerOptions) {}
+  constructor(private readonly options: TrackerOptions) {
+    this.loop = new PollLoop(
+      'tracking poll',
+      options.tickMs ?? Math.min(500, options.pollMs),
+      () => this.pollDue(),
+      options.logger,
+    );
+  }
 
   start(): void {
-    this.running = true;
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    await this.polling;
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    this.timer = setTimeout(
-      () => {
-        this.polling = this.pollDue()
-          .catch((error: unknown) => this.options.logger.warn({ err: error }, 'tracking poll failed'))
-          .finally(() => this.schedule());
-      },
-      this.options.tickMs ?? Math.min(500, this.options.pollMs),
-    );
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Polls every shipment that is due; returns how many. */

@@ -4,7 +4,7 @@ import type { PoolClient } from '../../../platform/db.js';
 import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import { shipmentItems, type ShipmentRow } from '../shipmentStore.js';
-import type { WmsMessage } from '../wmsMessage.js';
+import type { WmsMessage } from '../../../platform/wmsProtocol.js';
 
 const OPEN = [ShipmentStatus.created, ShipmentStatus.picked, ShipmentStatus.packed] as readonly string[];
 

@@ -1,6 +1,10 @@
-import { compileValidator } from '../../platform/validation.js';
+import { compileValidator } from './validation.js';
 
-/** What a WMS answers on the WMS topic (simulators/wms speaks it; so could a real WMS adapter). */
+/**
+ * The WMS protocol: what a WMS answers on the WMS topic, keyed by order id, one message per shipment
+ * step with a stable `message_id` (`<shipment_id>:<step>`) for the receiver's inbox. The WMS sandbox
+ * speaks it; so could an adapter for a real WMS.
+ */
 export interface WmsMessage {
   readonly message_id: string;
   readonly type: 'picked' | 'packed' | 'shipped';
