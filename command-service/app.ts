@@ -11,6 +11,8 @@ import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';
 import { placeOrder } from './handlers/placeOrder.js';
 import { setInventory } from './handlers/setInventory.js';
+import { cancelOrder } from './handlers/cancelOrder.js';
+import { requestRefund } from './handlers/requestRefund.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
 import { upsertWarehouse } from './handlers/upsertWarehouse.js';
 import { runCommand } from './runCommand.js';
@@ -35,6 +37,9 @@ const validate = Object.freeze({
   warehouseParams: compileValidator<{ warehouse_id: string }>(catalog.warehouseParams, 'parameter'),
   inventoryParams: compileValidator<{ warehouse_id: string; sku: string }>(catalog.inventoryParams, 'parameter'),
   cartIdParams: compileValidator<{ cart_id: string }>(orders.cartIdParams, 'parameter'),
+  orderIdParams: compileValidator<{ order_id: string }>(orders.orderIdParams, 'parameter'),
+  cancelOrder: compileValidator<orders.CancelOrderBody>(orders.cancelOrderBody),
+  refund: compileValidator<orders.RefundBody>(orders.refundBody),
   sagaQuery: compileValidator<{ stuck?: string; limit?: string }>(
     {
       type: 'object',
@@ -103,6 +108,18 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
   app.post('/api/v1/orders', async (req, res) => {
     const body = validate.placeOrder(req.body);
     await run(req, res, (tx) => placeOrder(tx, body, deps.config.sagaLeaseMs));
+  });
+
+  app.post('/api/v1/orders/:order_id/cancel', async (req, res) => {
+    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const body = validate.cancelOrder(req.body ?? {});
+    await run(req, res, (tx) => cancelOrder(tx, order_id, body, deps.config.sagaLeaseMs));
+  });
+
+  app.post('/api/v1/orders/:order_id/refunds', async (req, res) => {
+    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const body = validate.refund(req.body);
+    await run(req, res, (tx) => requestRefund(tx, order_id, body, deps.config.sagaLeaseMs));
   });
 
   app.get('/api/v1/admin/sagas', async (req, res) => {

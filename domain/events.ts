@@ -26,8 +26,14 @@ export const OrderEventType = Object.freeze({
   paymentCaptureFailed: 'payment.capture_failed',
   invoiceIssued: 'invoice.issued',
   orderModified: 'order.modified',
+  orderCancellationRequested: 'order.cancellation_requested',
+  /** The cancellation reached the warehouse too late for some shipments: the rest is cancelled. */
+  orderCancellationRefused: 'order.cancellation_refused',
+  shipmentCancelRequested: 'shipment.cancel_requested',
   orderCancelled: 'order.cancelled',
+  refundRequested: 'refund.requested',
   refundIssued: 'refund.issued',
+  refundFailed: 'refund.failed',
 } as const);
 
 export type OrderEventTypeName = (typeof OrderEventType)[keyof typeof OrderEventType];

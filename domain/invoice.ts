@@ -50,6 +50,9 @@ export interface InvoiceDocument {
   /** No tax model yet: recorded explicitly as zero rather than left out. */
   readonly tax_total: number;
   readonly total: number;
+  /** A credit note's refund, and the invoice lines (or whole invoices) it corrects. */
+  readonly refund_id?: string;
+  readonly corrects?: ReadonlyArray<{ invoice_id: string; number: string; line_no?: number; item_id?: string }>;
 }
 
 export function buildInvoice(input: {

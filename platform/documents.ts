@@ -23,8 +23,9 @@ export async function nextDocumentNumber(
 /** Stores an issued document, whole; it is never changed afterwards. */
 export async function storeDocument(tx: Queryable, document: InvoiceDocument, year: number, seq: number): Promise<void> {
   await tx.query(
-    `INSERT INTO invoices (invoice_id, kind, number, year, seq, order_id, shipment_id, capture_id, currency, total, document, issued_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    `INSERT INTO invoices (invoice_id, kind, number, year, seq, order_id, shipment_id, capture_id, currency, total, document, issued_at,
+                           refund_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     [
       document.invoice_id,
       document.kind,
@@ -38,6 +39,7 @@ export async function storeDocument(tx: Queryable, document: InvoiceDocument, ye
       document.total,
       JSON.stringify(document),
       document.issued_at,
+      document.refund_id ?? null,
     ],
   );
 }

@@ -13,6 +13,7 @@ export const ConsumerGroup = Object.freeze({
   saga: 'saga',
   projector: 'projector',
   router: 'router',
+  changes: 'changes',
 } as const);
 export type ConsumerGroupName = (typeof ConsumerGroup)[keyof typeof ConsumerGroup];
 export const CONSUMER_GROUPS: readonly ConsumerGroupName[] = Object.freeze(Object.values(ConsumerGroup));

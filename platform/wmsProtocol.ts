@@ -7,7 +7,7 @@ import { compileValidator } from './validation.js';
  */
 export interface WmsMessage {
   readonly message_id: string;
-  readonly type: 'picked' | 'packed' | 'shipped';
+  readonly type: 'picked' | 'packed' | 'shipped' | 'cancelled';
   readonly shipment_id: string;
   readonly order_id: string;
   readonly warehouse_id: string;
@@ -38,7 +38,7 @@ export const validWmsMessage = compileValidator<WmsMessage>({
   required: ['message_id', 'type', 'shipment_id', 'order_id', 'warehouse_id', 'occurred_at'],
   properties: {
     message_id: { type: 'string', minLength: 1, maxLength: 200 },
-    type: { type: 'string', enum: ['picked', 'packed', 'shipped'] },
+    type: { type: 'string', enum: ['picked', 'packed', 'shipped', 'cancelled'] },
     shipment_id: { type: 'string', format: 'uuid' },
     order_id: { type: 'string', format: 'uuid' },
     warehouse_id: { type: 'string', maxLength: 64 },

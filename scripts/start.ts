@@ -25,6 +25,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'router', script: `${repoRoot}dist/workers/router/main.js` },
   { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js` },
   { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js` },
+  { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js` },
   { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js` },
   { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js` },
 ];

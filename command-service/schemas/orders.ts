@@ -1,5 +1,5 @@
 import type { Address, ChannelName } from '../../domain/order.js';
-import { address, channel, clientId, currency, lineItems, text, uuid } from './common.js';
+import { address, channel, clientId, currency, lineItems, quantity, text, uuid } from './common.js';
 
 export interface LineBody {
   readonly sku: string;
@@ -61,4 +61,47 @@ export const cartIdParams = {
   type: 'object',
   required: ['cart_id'],
   properties: { cart_id: uuid },
+} as const;
+
+export const orderIdParams = {
+  type: 'object',
+  required: ['order_id'],
+  properties: { order_id: uuid },
+} as const;
+
+export interface CancelOrderBody {
+  readonly reason?: string;
+}
+
+export const cancelOrderBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: text(500) },
+} as const;
+
+export interface RefundBody {
+  readonly items?: ReadonlyArray<{ readonly item_id: string; readonly quantity: number }>;
+  readonly amount?: number;
+  readonly reason: string;
+}
+
+export const refundBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: {
+    items: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 200,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['item_id', 'quantity'],
+        properties: { item_id: uuid, quantity },
+      },
+    },
+    amount: { type: 'integer', minimum: 1, maximum: 1_000_000_000_000 },
+    reason: text(500),
+  },
 } as const;

@@ -3,6 +3,7 @@ import * as core from './0001_core.js';
 import * as relayAndSagaScheduling from './0002_relay_and_saga_scheduling.js';
 import * as orderView from './0003_order_view.js';
 import * as fulfillment from './0004_fulfillment.js';
+import * as changes from './0005_changes.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -13,4 +14,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0002_relay_and_saga_scheduling', relayAndSagaScheduling],
   ['0003_order_view', orderView],
   ['0004_fulfillment', fulfillment],
+  ['0005_changes', changes],
 ];

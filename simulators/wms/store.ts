@@ -18,6 +18,8 @@ export interface WmsShipment {
   readonly step: number;
   readonly published: number;
   readonly stopped: boolean;
+  readonly cancelled: boolean;
+  readonly cancel_published: boolean;
   readonly tracking_number: string | null;
   readonly updated_at: Date;
 }
@@ -42,8 +44,12 @@ export async function ensureWmsSchema(pool: Pool, schema: string): Promise<void>
         created_at       timestamptz NOT NULL DEFAULT now(),
         updated_at       timestamptz NOT NULL DEFAULT now()
       );
+      -- A cancellation stops a shipment that has not shipped yet; its message goes out like a step's.
+      ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancelled boolean NOT NULL DEFAULT false;
+      ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancel_published boolean NOT NULL DEFAULT false;
       CREATE INDEX IF NOT EXISTS shipments_due_idx ON "${schema}".shipments (next_step_at) WHERE step < 3 AND NOT stopped;
-      CREATE INDEX IF NOT EXISTS shipments_unpublished_idx ON "${schema}".shipments (updated_at) WHERE published < step;
+      CREATE INDEX IF NOT EXISTS shipments_unpublished_idx ON "${schema}".shipments (updated_at)
+        WHERE published < step OR (cancelled AND NOT cancel_published);
     `);
   });
 }

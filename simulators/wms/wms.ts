@@ -34,11 +34,25 @@ export class WmsSimulator {
   private producer: Producer | undefined;
   private readonly loop: PollLoop;
   private shortPicks: readonly ShortPickRule[];
+  private stepMs: number;
 
   constructor(private readonly options: WmsOptions) {
     this.shortPicks = options.shortPicks;
+    this.stepMs = options.stepMs;
     const every = Math.max(20, Math.min(250, Math.floor(options.stepMs / 2)));
     this.loop = new PollLoop('WMS tick', every, () => this.tick(), options.logger);
+  }
+
+  /**
+   * Changes the pace of a running simulator (tests hold shipments in a step this way): steps scheduled
+   * from now on take `stepMs`; shipments already waiting are rescheduled to it.
+   */
+  async setPace(stepMs: number): Promise<void> {
+    this.stepMs = stepMs;
+    await this.options.pool.query(
+      `UPDATE shipments SET next_step_at = updated_at + make_interval(secs => $1::double precision / 1000) WHERE step < 3 AND NOT stopped`,
+      [stepMs],
+    );
   }
 
   /** Changes the short-pick rules of a running simulator (tests whose SKUs exist only after start). */
@@ -69,11 +83,25 @@ export class WmsSimulator {
     await this.producer?.disconnect();
   }
 
-  /** A shipment request: recorded once; every other event on the topic is not for the WMS. */
+  /**
+   * A shipment request is recorded once; a cancellation request stops a shipment that has not shipped
+   * (waiting for a step in progress to commit: the row lock decides which comes first); every other
+   * event on the topic is not for the WMS.
+   */
   private async receive(record: KafkaRecord): Promise<void> {
     const envelope = record.value as { type?: string; order_id?: string; payload?: Record<string, unknown> } | undefined;
-    if (envelope?.type !== 'shipment.created' || typeof envelope.order_id !== 'string') return;
+    if (typeof envelope?.order_id !== 'string') return;
     const p = envelope.payload ?? {};
+    if (envelope.type === 'shipment.cancel_requested' && typeof p.shipment_id === 'string') {
+      const stopped = await this.options.pool.query(
+        `UPDATE shipments SET cancelled = true, stopped = true, updated_at = now()
+          WHERE shipment_id = $1 AND step < 3 AND NOT cancelled`,
+        [p.shipment_id],
+      );
+      this.options.logger.info({ shipment_id: p.shipment_id, cancelled: stopped.rowCount === 1 }, 'shipment cancellation requested');
+      return;
+    }
+    if (envelope.type !== 'shipment.created') return;
     const items = Array.isArray(p.items) ? (p.items as Array<{ item_id: string; sku: string; quantity: number }>) : [];
     if (typeof p.shipment_id !== 'string' || typeof p.warehouse_id !== 'string' || items.length === 0) {
       this.options.logger.warn({ offset: record.offset }, 'shipment request without shipment, warehouse or items; ignored');
@@ -89,7 +117,7 @@ export class WmsSimulator {
         p.warehouse_id,
         typeof p.carrier === 'string' ? p.carrier : null,
         JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
-        this.options.stepMs,
+        this.stepMs,
       ],
     );
     if (inserted.rowCount === 1)
@@ -121,7 +149,7 @@ export class WmsSimulator {
           `UPDATE shipments SET step = $2, short = $3, stopped = $4, tracking_number = $5, updated_at = now(),
                   next_step_at = now() + make_interval(secs => $6::double precision / 1000)
             WHERE shipment_id = $1`,
-          [s.shipment_id, step, JSON.stringify(short), stopped, tracking, this.options.stepMs],
+          [s.shipment_id, step, JSON.stringify(short), stopped, tracking, this.stepMs],
         );
       }
       return due.rows.length;
@@ -131,12 +159,13 @@ export class WmsSimulator {
 
   private async publishPending(): Promise<void> {
     const pending = await this.options.pool.query<WmsShipment>(
-      'SELECT * FROM shipments WHERE published < step ORDER BY updated_at LIMIT 500',
+      'SELECT * FROM shipments WHERE published < step OR (cancelled AND NOT cancel_published) ORDER BY updated_at LIMIT 500',
     );
     if (pending.rows.length === 0 || this.producer === undefined) return;
     const messages = pending.rows.flatMap((s) => {
       const out: WmsMessage[] = [];
       for (let step = s.published + 1; step <= s.step; step++) out.push(messageFor(s, step));
+      if (s.cancelled && !s.cancel_published) out.push(cancelledMessage(s));
       return out;
     });
     await this.producer.send({
@@ -145,10 +174,10 @@ export class WmsSimulator {
       messages: messages.map((m) => ({ key: m.order_id, value: JSON.stringify(m), headers: { id: m.message_id } })),
     });
     for (const s of pending.rows) {
-      await this.options.pool.query('UPDATE shipments SET published = $2 WHERE shipment_id = $1 AND published < $2', [
-        s.shipment_id,
-        s.step,
-      ]);
+      await this.options.pool.query(
+        'UPDATE shipments SET published = greatest(published, $2), cancel_published = cancel_published OR $3 WHERE shipment_id = $1',
+        [s.shipment_id, s.step, s.cancelled],
+      );
       this.options.logger.info(
         { shipment_id: s.shipment_id, order_id: s.order_id, step: STEP_NAMES[s.step] },
         'shipment step published',
@@ -164,6 +193,17 @@ function picked(
   return items
     .map((i) => ({ ...i, quantity: i.quantity - (short.find((s) => s.item_id === i.item_id)?.quantity ?? 0) }))
     .filter((i) => i.quantity > 0);
+}
+
+function cancelledMessage(s: WmsShipment): WmsMessage {
+  return {
+    message_id: `${s.shipment_id}:cancelled`,
+    type: 'cancelled',
+    shipment_id: s.shipment_id,
+    order_id: s.order_id,
+    warehouse_id: s.warehouse_id,
+    occurred_at: new Date().toISOString(),
+  };
 }
 
 function messageFor(s: WmsShipment, step: number): WmsMessage {

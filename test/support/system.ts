@@ -13,6 +13,7 @@ import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js
 import { RouterWorker, routerWorkerSettings } from '../../workers/router/routerWorker.js';
 import { FulfillmentWorker, fulfillmentSettings } from '../../workers/fulfillment/fulfillmentWorker.js';
 import { Tracker, trackerSettings } from '../../workers/tracking/tracker.js';
+import { ChangesWorker, changesWorkerSettings } from '../../workers/changes/changesWorker.js';
 import { createCarrierApp } from '../../simulators/carrier/app.js';
 import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import { ensureWmsSchema } from '../../simulators/wms/store.js';
@@ -89,6 +90,8 @@ export interface TestSystemOptions {
    * it as a process), fulfillment worker, carrier sandbox and tracker, at test pacing.
    */
   readonly fulfillment?: { readonly wms?: boolean; readonly shortPick?: string };
+  /** Run the changes worker (cancellations, refunds); on by default with `fulfillment`. */
+  readonly changes?: boolean;
   readonly env?: Record<string, string>;
 }
 
@@ -184,7 +187,11 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     redis: new RedisSink(
       redis,
       layout,
-      CONSUMER_GROUPS.filter((g) => g !== ConsumerGroup.router || options.router === true || options.fulfillment !== undefined),
+      CONSUMER_GROUPS.filter(
+        (g) =>
+          (g !== ConsumerGroup.router || options.router === true || options.fulfillment !== undefined) &&
+          (g !== ConsumerGroup.changes || options.fulfillment !== undefined || options.changes === true),
+      ),
     ),
     batchSize: 200,
     pollMs: 100,
@@ -309,6 +316,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   stopFulfillment = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
+  if (options.changes === true || options.fulfillment !== undefined) {
+    const changesReader = createRedis(config.redisUrl, `test-${id}-changes`);
+    readers.push(changesReader);
+    const changes = new ChangesWorker({ pool, reader: changesReader, commands: redis, psp, logger, ...changesWorkerSettings(config) });
+    await changes.start();
+    stops.push(() => changes.stop());
+  }
   if (options.router || options.fulfillment) {
     const routerReader = createRedis(config.redisUrl, `test-${id}-router`);
     readers.push(routerReader);

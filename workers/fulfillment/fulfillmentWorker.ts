@@ -8,6 +8,7 @@ import type { Logger } from '../../platform/logger.js';
 import { claimMessage, currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
+import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
 import { onShipmentPacked } from './handlers/shipmentPacked.js';
 import { onShipmentPicked } from './handlers/shipmentPicked.js';
 import { onShipmentShipped } from './handlers/shipmentShipped.js';
@@ -111,6 +112,7 @@ export class FulfillmentWorker {
       let captureId: string | undefined;
       if (message.type === 'picked') events = await onShipmentPicked(tx, shipment, message);
       else if (message.type === 'packed') events = await onShipmentPacked(tx, shipment);
+      else if (message.type === 'cancelled') events = await onShipmentCancelled(tx, shipment);
       else ({ events, captureId } = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs));
       if (events.length > 0) {
         const status = await currentFulfillmentStatus(tx, message.order_id);

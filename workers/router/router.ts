@@ -199,10 +199,20 @@ export class Router {
     plan: { shipments: readonly PlannedShipment[]; scores: readonly WarehouseScore[] },
     snapshot: InventorySnapshotData,
   ): Promise<{ kind: 'routed' } | { kind: 'stale' } | { kind: 'skipped'; why: string }> {
-    const status = (await lockOrder(tx, request.orderId))?.status;
+    const order = await lockOrder<{ status: string; cancel_requested_at: Date | null }>(
+      tx,
+      request.orderId,
+      'status::text AS status, cancel_requested_at',
+    );
+    const status = order?.status;
     if (status === undefined || !request.allowedStatuses.includes(status)) {
       await this.markProcessed(tx, request.messageId);
       return { kind: 'skipped', why: `order is ${status ?? 'missing'}` };
+    }
+    // A cancellation asked for under this same lock: nothing more is routed (its saga cancels the rest).
+    if (order?.cancel_requested_at != null) {
+      await this.markProcessed(tx, request.messageId);
+      return { kind: 'skipped', why: 'cancellation requested' };
     }
     if (await alreadyProcessed(tx, request.messageId)) return { kind: 'skipped', why: 'already routed' };
 

@@ -85,7 +85,7 @@ export class SagaScheduler {
       `UPDATE sagas SET next_attempt_at = now() + make_interval(secs => $1::double precision / 1000)
         WHERE saga_id IN (
           SELECT saga_id FROM sagas
-           WHERE status IN ('running', 'compensating') AND next_attempt_at <= now()
+           WHERE saga_type = 'placement' AND status IN ('running', 'compensating') AND next_attempt_at <= now()
            ORDER BY next_attempt_at LIMIT $2
            FOR UPDATE SKIP LOCKED)
         RETURNING saga_id`,

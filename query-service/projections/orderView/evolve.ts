@@ -46,6 +46,16 @@ export interface OrderViewInvoice {
   readonly issued_at: string;
 }
 
+export interface OrderViewRefund {
+  readonly refund_id: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly reason: string;
+  readonly status: string;
+  readonly items: ReadonlyArray<{ readonly item_id: string; readonly sku: string; readonly quantity: number }>;
+  readonly credit_note: { readonly invoice_id: string; readonly number: string } | null;
+}
+
 export interface OrderViewSagaStep {
   readonly name: string;
   readonly status: string;
@@ -66,6 +76,8 @@ export interface OrderView {
   readonly shipments: readonly OrderViewShipment[];
   readonly payments: readonly OrderViewPayment[];
   readonly invoices: readonly OrderViewInvoice[];
+  readonly cancellation?: { readonly saga_id: string; readonly status: string; readonly reason: string | null } | null;
+  readonly refunds?: readonly OrderViewRefund[];
   readonly saga: {
     readonly saga_id: string;
     readonly status: string;
@@ -115,6 +127,8 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
       shipments: [],
       payments: [],
       invoices: [],
+      cancellation: null,
+      refunds: [],
       saga: { saga_id: str(p, 'saga_id'), status: 'running', current_step: 'reserve_inventory', steps: [] },
       created_at: event.occurred_at,
       updated_at: event.occurred_at,
@@ -151,13 +165,14 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
       const detail = decision === 'skipped' ? { reason: p.reason } : { score: p.score, reasons: p.reasons };
       return { ...base, saga: step(view, event, 'check_fraud', status, detail) };
     }
-    case 'payment.voided':
-      return {
-        ...base,
-        payments: view.payments.map((pay) => (pay.status === 'authorized' ? { ...pay, status: 'voided' } : pay)),
-        saga: { ...step(view, event, 'void_authorization', 'succeeded'), status: 'compensating' },
-      };
+    case 'payment.voided': {
+      const payments = view.payments.map((pay) => (pay.status === 'authorized' ? { ...pay, status: 'voided' } : pay));
+      // A cancellation's void is not a step of the placement saga.
+      if (p.saga_id !== view.saga.saga_id) return { ...base, payments };
+      return { ...base, payments, saga: { ...step(view, event, 'void_authorization', 'succeeded'), status: 'compensating' } };
+    }
     case 'inventory.released':
+      if (p.saga_id !== view.saga.saga_id) return base;
       return { ...base, saga: { ...step(view, event, 'release_inventory', 'succeeded'), status: 'compensating' } };
     case 'order.confirmed':
       return { ...base, status: 'confirmed', saga: { ...step(view, event, 'confirm_order', 'succeeded'), status: 'completed' } };
@@ -168,12 +183,10 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
         items: view.items.map((i) => ({ ...i, status: 'cancelled', quantity_cancelled: i.quantity })),
         saga: { ...step(view, event, 'reject_order', 'succeeded', { reason: p.reason }), status: 'failed' },
       };
-    default:
-      return evolveFulfillment(
-        view,
-        { ...base, status: typeof p.order_status === 'string' ? p.order_status : base.status },
-        event,
-      );
+    default: {
+      const withStatus = { ...base, status: typeof p.order_status === 'string' ? p.order_status : base.status };
+      return evolveChanges(view, evolveFulfillment(view, withStatus, event), event);
+    }
   }
 }
 
@@ -308,6 +321,77 @@ function evolveFulfillment(view: OrderView, base: OrderView, event: OrderViewEve
       };
     default:
       // An event this view does not show still moves its version: reads can wait for it.
+      return base;
+  }
+}
+
+function updateRefund(view: OrderView, refundId: string, change: Partial<OrderViewRefund>): OrderViewRefund[] {
+  return (view.refunds ?? []).map((r) => (r.refund_id === refundId ? { ...r, ...change } : r));
+}
+
+/**
+ * Changes after placement (issue 6): cancellation and refunds. `base` is the view after the
+ * fulfillment fold (which leaves these events alone but for the status they carry).
+ */
+function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent): OrderView {
+  const p = event.payload;
+  switch (event.type) {
+    case 'order.cancellation_requested':
+      return { ...base, cancellation: { saga_id: str(p, 'saga_id'), status: 'requested', reason: (p.reason as string | null) ?? null } };
+    case 'order.cancellation_refused':
+      return { ...base, cancellation: view.cancellation ? { ...view.cancellation, status: 'partially_cancelled' } : null };
+    case 'order.cancelled':
+      return {
+        ...base,
+        status: 'cancelled',
+        cancellation: view.cancellation ? { ...view.cancellation, status: 'cancelled' } : null,
+        items: view.items.map((i) => ({
+          ...i,
+          quantity_cancelled: i.quantity - i.quantity_shipped,
+          status: i.quantity_shipped === 0 ? 'cancelled' : i.status,
+        })),
+      };
+    case 'refund.requested':
+      return {
+        ...base,
+        refunds: [
+          ...(view.refunds ?? []),
+          {
+            refund_id: str(p, 'refund_id'),
+            amount: num(p, 'amount'),
+            currency: str(p, 'currency'),
+            reason: str(p, 'reason'),
+            status: 'pending',
+            items: units(p.items),
+            credit_note: null,
+          },
+        ],
+      };
+    case 'refund.failed':
+      return { ...base, refunds: updateRefund(view, str(p, 'refund_id'), { status: 'failed' }) };
+    case 'refund.issued': {
+      const note = (p.credit_note ?? {}) as Payload;
+      const refunded = byItem(units(p.items));
+      return {
+        ...base,
+        refunds: updateRefund(view, str(p, 'refund_id'), {
+          status: 'succeeded',
+          credit_note: { invoice_id: str(note, 'invoice_id'), number: str(note, 'number') },
+        }),
+        payments: view.payments.map((pay) =>
+          pay.payment_id === str(p, 'payment_id')
+            ? { ...pay, amount_refunded: num(p, 'amount_refunded'), status: str(p, 'payment_status') }
+            : pay,
+        ),
+        items: view.items.map((i) => {
+          const more = refunded.get(i.item_id) ?? 0;
+          if (more === 0) return i;
+          const quantityRefunded = i.quantity_refunded + more;
+          return { ...i, quantity_refunded: quantityRefunded, status: quantityRefunded >= i.quantity_shipped ? 'refunded' : i.status };
+        }),
+      };
+    }
+    default:
       return base;
   }
 }

@@ -1,0 +1,17 @@
+import type { Party } from '../../domain/invoice.js';
+import type { Pool } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
+import type { PspClient } from '../../platform/psp.js';
+
+/** What the change sagas need. */
+export interface ChangeContext {
+  readonly pool: Pool;
+  readonly psp: PspClient;
+  readonly logger: Logger;
+  readonly seller: Party;
+  /** A running saga untouched this long is driven again by the due poller (its worker died). */
+  readonly leaseMs: number;
+}
+
+/** What one step did: moved on (drive again now), wait for something (driven again later), or finished. */
+export type StepOutcome = 'progressed' | 'waiting' | 'done';

@@ -1,0 +1,104 @@
+import { OrderEventType } from '../../domain/events.js';
+import type { Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/logger.js';
+import { PollLoop } from '../../platform/pollLoop.js';
+import type { Redis } from '../../platform/redis.js';
+import { StreamConsumer } from '../../platform/streamConsumer.js';
+import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import { cancellationStep } from './cancellation.js';
+import { loadChangeSaga } from './changeSaga.js';
+import type { ChangeContext } from './changeContext.js';
+import { refundStep } from './refund.js';
+
+/** The saga types this worker drives, and the step function of each. */
+const STEPS = Object.freeze({ cancellation: cancellationStep, refund: refundStep });
+const SAGA_TYPES = Object.keys(STEPS);
+
+export interface ChangesWorkerOptions extends ChangeContext {
+  readonly reader: Redis;
+  readonly commands: Redis;
+  readonly layout: StreamLayout;
+  readonly claimIdleMs: number;
+  readonly maxDeliveries: number;
+  readonly pollMs: number;
+}
+
+export function changesWorkerSettings(config: Config) {
+  return {
+    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
+    claimIdleMs: config.consumerClaimIdleMs,
+    maxDeliveries: config.consumerMaxDeliveries,
+    pollMs: config.sagaPollMs,
+    leaseMs: config.sagaLeaseMs,
+    seller: { name: config.sellerName, address: config.sellerAddress.split(';').map((l) => l.trim()), tax_id: config.sellerTaxId },
+  } satisfies Partial<ChangesWorkerOptions>;
+}
+
+/**
+ * The changes worker: drives the sagas of changes after placement — cancellations and refunds — from
+ * their request events (Redis Streams group `changes`) and, for sagas waiting on a partner or whose
+ * worker died, from a poll of due sagas (leased with FOR UPDATE SKIP LOCKED, so two workers never
+ * drive one saga at once from the poll).
+ */
+export class ChangesWorker {
+  readonly consumer: StreamConsumer;
+  private readonly loop: PollLoop;
+
+  constructor(private readonly options: ChangesWorkerOptions) {
+    const requests = new Set<string>([OrderEventType.orderCancellationRequested, OrderEventType.refundRequested]);
+    this.consumer = new StreamConsumer({
+      reader: options.reader,
+      commands: options.commands,
+      layout: options.layout,
+      group: ConsumerGroup.changes,
+      logger: options.logger,
+      claimIdleMs: options.claimIdleMs,
+      maxDeliveries: options.maxDeliveries,
+      handles: (type) => requests.has(type),
+      handler: async (message) => {
+        const sagaId = message.event.payload.saga_id;
+        if (typeof sagaId === 'string') await this.drive(sagaId);
+      },
+    });
+    this.loop = new PollLoop('due change sagas', options.pollMs, () => this.driveDue(), options.logger);
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.start();
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.consumer.stop(), this.loop.stop()]);
+  }
+
+  /** Runs the saga's steps until it waits for something or ends. */
+  async drive(sagaId: string): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      const saga = await loadChangeSaga(this.options.pool, sagaId);
+      if (saga === undefined || saga.status === 'completed' || saga.status === 'failed') return;
+      const step = STEPS[saga.saga_type as keyof typeof STEPS];
+      if (step === undefined) return;
+      if ((await step(this.options, saga)) !== 'progressed') return;
+    }
+  }
+
+  private async driveDue(): Promise<void> {
+    const due = await this.options.pool.query<{ saga_id: string }>(
+      `UPDATE sagas SET next_attempt_at = now() + make_interval(secs => $1::double precision / 1000)
+        WHERE saga_id IN (
+          SELECT saga_id FROM sagas
+           WHERE saga_type = ANY($2) AND status IN ('running', 'compensating') AND next_attempt_at <= now()
+           ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+        RETURNING saga_id`,
+      [this.options.leaseMs, SAGA_TYPES],
+    );
+    await Promise.all(
+      due.rows.map((r) =>
+        this.drive(r.saga_id).catch((error: unknown) =>
+          this.options.logger.warn({ err: error, saga_id: r.saga_id }, 'driving a change saga failed; it is retried'),
+        ),
+      ),
+    );
+  }
+}

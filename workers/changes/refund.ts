@@ -1,0 +1,234 @@
+import { OrderEventType } from '../../domain/events.js';
+import { buildInvoice, buyerOf, DocumentKind, type InvoiceDocument, type InvoiceLineInput } from '../../domain/invoice.js';
+import type { Address } from '../../domain/order.js';
+import { SagaStatus } from '../../domain/order.js';
+import type { PoolClient } from '../../platform/db.js';
+import { nextDocumentNumber, storeDocument } from '../../platform/documents.js';
+import { appendToOrder } from '../../platform/eventStore.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { lockOrder } from '../../platform/orderProgress.js';
+import { PspUnavailable } from '../../platform/psp.js';
+import { commitChangeStep, driveAgainIn, type ChangeSaga } from './changeSaga.js';
+import type { ChangeContext, StepOutcome } from './changeContext.js';
+
+export const RefundStep = Object.freeze({
+  allocate: 'allocate',
+  refundAtPsp: 'refund_at_psp',
+  issueCreditNote: 'issue_credit_note',
+  fail: 'fail',
+} as const);
+
+interface RefundRow {
+  readonly refund_id: string;
+  readonly order_id: string;
+  readonly payment_id: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly reason: string;
+  readonly status: string;
+  readonly items: ReadonlyArray<{ item_id: string; sku: string; quantity: number; unit_price: number; amount: number }>;
+}
+
+interface Allocation {
+  readonly capture_id: string;
+  readonly psp_capture_id: string;
+  readonly amount: number;
+}
+
+async function loadRefund(db: Pick<PoolClient, 'query'>, sagaId: string): Promise<RefundRow | undefined> {
+  const result = await db.query<RefundRow>('SELECT * FROM refunds WHERE saga_id = $1', [sagaId]);
+  return result.rows[0];
+}
+
+/**
+ * One step of a refund saga:
+ * 1. spread the amount over the order's captures, oldest first, each up to what it has left (counting
+ *    other refunds still in flight), under the captures' row locks;
+ * 2. refund each part at the PSP with the key `refund:<refund_id>:<capture_id>` — a retry after a
+ *    timeout or a crash can never refund twice;
+ * 3. in one transaction: the captures, the payment and the lines' refunded quantities go up, the refund
+ *    succeeds, and a credit note numbered like invoices (`CN-<year>-<n>`, gapless) is issued, pointing
+ *    at the invoice lines it corrects; `refund.issued`.
+ * A PSP refusal fails the refund (`refund.failed`) and is logged for a human.
+ */
+export async function refundStep(context: ChangeContext, saga: ChangeSaga): Promise<StepOutcome> {
+  const { pool, leaseMs } = context;
+  const refund = await loadRefund(pool, saga.saga_id);
+  if (refund === undefined) throw new Error(`refund saga ${saga.saga_id} has no refund`);
+
+  const allocated = saga.steps[RefundStep.allocate] as { allocations: Allocation[] } | undefined;
+  if (allocated === undefined) {
+    await commitChangeStep(pool, saga.saga_id, RefundStep.allocate, leaseMs, async (tx) => {
+      await lockOrder(tx, saga.order_id);
+      const captures = await tx.query<{ capture_id: string; psp_capture_id: string; left: number }>(
+        `SELECT c.capture_id, c.psp_capture_id,
+                c.amount - c.amount_refunded - coalesce((
+                  SELECT sum((a->>'amount')::bigint) FROM refunds r, jsonb_array_elements(r.allocations) a
+                   WHERE r.payment_id = c.payment_id AND r.status = 'pending' AND r.refund_id <> $2
+                     AND a->>'capture_id' = c.capture_id::text), 0) AS left
+           FROM captures c
+          WHERE c.payment_id = $1 AND c.status = 'captured'
+          ORDER BY c.captured_at, c.capture_id FOR UPDATE OF c`,
+        [refund.payment_id, refund.refund_id],
+      );
+      let wanted = refund.amount;
+      const allocations: Allocation[] = [];
+      for (const c of captures.rows) {
+        const take = Math.min(wanted, Math.max(0, c.left));
+        if (take === 0) continue;
+        allocations.push({ capture_id: c.capture_id, psp_capture_id: c.psp_capture_id, amount: take });
+        wanted -= take;
+      }
+      if (wanted > 0) return { result: { status: 'failed', reason: 'not enough captured to refund' } };
+      await tx.query('UPDATE refunds SET allocations = $2, updated_at = now() WHERE refund_id = $1', [
+        refund.refund_id,
+        JSON.stringify(allocations),
+      ]);
+      return { result: { status: 'succeeded', allocations } };
+    });
+    return 'progressed';
+  }
+  if ((saga.steps[RefundStep.allocate] as { status: string }).status === 'failed') {
+    return failRefund(context, saga, refund, 'not enough captured to refund');
+  }
+
+  if (saga.steps[RefundStep.refundAtPsp] === undefined) {
+    const refunds: Array<Allocation & { psp_refund_id: string }> = [];
+    try {
+      for (const a of allocated.allocations) {
+        const outcome = await context.psp.refund(a.psp_capture_id, a.amount, `refund:${refund.refund_id}:${a.capture_id}`);
+        if (outcome.kind === 'refused') return failRefund(context, saga, refund, `PSP refused: ${outcome.reason}`);
+        refunds.push({ ...a, psp_refund_id: outcome.refundId });
+      }
+    } catch (error) {
+      if (!(error instanceof PspUnavailable)) throw error;
+      await driveAgainIn(pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
+      return 'waiting';
+    }
+    await commitChangeStep(pool, saga.saga_id, RefundStep.refundAtPsp, leaseMs, async () => ({
+      result: { status: 'succeeded', refunds },
+    }));
+    return 'progressed';
+  }
+
+  const refunded = (saga.steps[RefundStep.refundAtPsp] as { refunds: Array<Allocation & { psp_refund_id: string }> }).refunds;
+  await commitChangeStep(pool, saga.saga_id, RefundStep.issueCreditNote, leaseMs, async (tx) => {
+    const order = await lockOrder<{ customer_id: string; shipping_address: Address; billing_address: Address | null }>(
+      tx,
+      saga.order_id,
+      'customer_id, shipping_address, billing_address',
+    );
+    if (order === undefined) throw new Error(`order ${saga.order_id} is missing`);
+    for (const r of refunded) {
+      await tx.query('UPDATE captures SET amount_refunded = amount_refunded + $2 WHERE capture_id = $1', [r.capture_id, r.amount]);
+    }
+    const payment = await tx.query<{ amount_refunded: number; status: string }>(
+      `UPDATE payments SET amount_refunded = amount_refunded + $2, updated_at = now(),
+              status = CASE WHEN amount_refunded + $2 >= amount_captured THEN 'refunded' ELSE 'partially_refunded' END
+        WHERE payment_id = $1 RETURNING amount_refunded, status`,
+      [refund.payment_id, refund.amount],
+    );
+    for (const i of refund.items) {
+      await tx.query(
+        `UPDATE order_items SET quantity_refunded = quantity_refunded + $2,
+                status = CASE WHEN quantity_refunded + $2 >= quantity_shipped THEN 'refunded' ELSE status END
+          WHERE item_id = $1`,
+        [i.item_id, i.quantity],
+      );
+    }
+    const creditNote = await issueCreditNote(tx, context, saga.order_id, refund, refunded, buyerOf(order.customer_id, order.billing_address ?? order.shipping_address));
+    await tx.query(
+      `UPDATE refunds SET status = 'succeeded', allocations = $2, credit_note_id = $3, updated_at = now() WHERE refund_id = $1`,
+      [refund.refund_id, JSON.stringify(refunded), creditNote.invoice_id],
+    );
+    await appendToOrder(tx, saga.order_id, [
+      {
+        type: OrderEventType.refundIssued,
+        payload: {
+          refund_id: refund.refund_id,
+          saga_id: saga.saga_id,
+          payment_id: refund.payment_id,
+          amount: refund.amount,
+          currency: refund.currency,
+          reason: refund.reason,
+          items: refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity })),
+          allocations: refunded,
+          amount_refunded: payment.rows[0]?.amount_refunded ?? refund.amount,
+          payment_status: payment.rows[0]?.status ?? 'refunded',
+          credit_note: { invoice_id: creditNote.invoice_id, number: creditNote.number, total: creditNote.total },
+        },
+      },
+    ]);
+    context.logger.info({ order_id: saga.order_id, refund_id: refund.refund_id, credit_note: creditNote.number }, 'refund issued');
+    return { result: { status: 'succeeded', credit_note_id: creditNote.invoice_id }, status: SagaStatus.completed };
+  });
+  return 'done';
+}
+
+async function failRefund(context: ChangeContext, saga: ChangeSaga, refund: RefundRow, reason: string): Promise<StepOutcome> {
+  context.logger.error({ order_id: saga.order_id, refund_id: refund.refund_id, reason }, 'refund failed');
+  await commitChangeStep(context.pool, saga.saga_id, RefundStep.fail, context.leaseMs, async (tx) => {
+    await lockOrder(tx, saga.order_id);
+    await tx.query(`UPDATE refunds SET status = 'failed', updated_at = now() WHERE refund_id = $1`, [refund.refund_id]);
+    await appendToOrder(tx, saga.order_id, [
+      { type: OrderEventType.refundFailed, payload: { refund_id: refund.refund_id, saga_id: saga.saga_id, amount: refund.amount, reason } },
+    ]);
+    return { result: { status: 'failed', reason }, status: SagaStatus.failed };
+  });
+  return 'done';
+}
+
+/**
+ * The credit note: the refunded lines (or one goodwill line), and what it corrects — the invoice lines
+ * of the refunded items, or, for an amount, the invoices of the captures it was refunded from.
+ */
+async function issueCreditNote(
+  tx: PoolClient,
+  context: ChangeContext,
+  orderId: string,
+  refund: RefundRow,
+  refunded: readonly Allocation[],
+  buyer: ReturnType<typeof buyerOf>,
+): Promise<InvoiceDocument> {
+  const invoices = await tx.query<{ document: InvoiceDocument }>(
+    `SELECT document FROM invoices WHERE order_id = $1 AND kind = 'invoice' ORDER BY issued_at, number`,
+    [orderId],
+  );
+  const docs = invoices.rows.map((r) => r.document);
+  let lines: InvoiceLineInput[];
+  let corrects: Array<{ invoice_id: string; number: string; line_no?: number; item_id?: string }>;
+  if (refund.items.length > 0) {
+    lines = refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, description: `Refund: ${refund.reason}`, quantity: i.quantity, unit_price: i.unit_price }));
+    corrects = refund.items.flatMap((i) =>
+      docs.flatMap((d) =>
+        d.lines.filter((l) => l.item_id === i.item_id).map((l) => ({ invoice_id: d.invoice_id, number: d.number, line_no: l.line_no, item_id: i.item_id })),
+      ),
+    );
+  } else {
+    lines = [{ item_id: '', sku: '', description: `Goodwill refund: ${refund.reason}`, quantity: 1, unit_price: refund.amount }];
+    const captures = new Set(refunded.map((r) => r.capture_id));
+    corrects = docs.filter((d) => d.capture_id !== null && captures.has(d.capture_id)).map((d) => ({ invoice_id: d.invoice_id, number: d.number }));
+  }
+  const issuedAt = new Date();
+  const year = issuedAt.getUTCFullYear();
+  const { seq, number } = await nextDocumentNumber(tx, DocumentKind.creditNote, year);
+  const creditNote = {
+    ...buildInvoice({
+      invoice_id: uuidv7(),
+      kind: DocumentKind.creditNote,
+      number,
+      issued_at: issuedAt.toISOString(),
+      order_id: orderId,
+      shipment_id: null,
+      capture_id: null,
+      seller: context.seller,
+      buyer,
+      currency: refund.currency,
+      lines,
+    }),
+    refund_id: refund.refund_id,
+    corrects,
+  };
+  await storeDocument(tx, creditNote, year, seq);
+  return creditNote;
+}
