@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { InvoiceDocument } from '../../domain/invoice.js';
 import { createPool } from '../../platform/db.js';
 import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
 import { eventTypes, startTestSystem, type TestSystem } from '../support/system.js';
@@ -75,13 +76,13 @@ describe('refunds with credit notes (contract §4)', function () {
     const line = await system.pool.query('SELECT quantity_refunded FROM order_items WHERE item_id = $1', [items[0]!.item_id]);
     expect(line.rows[0].quantity_refunded).to.equal(1);
 
-    const documents = (await system.get(`/api/v1/orders/${orderId}/invoices`)).body.invoices as Array<Record<string, any>>;
+    const documents = (await system.get(`/api/v1/orders/${orderId}/invoices`)).body.invoices as InvoiceDocument[];
     const note = documents.find((d) => d.kind === 'credit_note')!;
     expect(note.number).to.match(/^CN-\d{4}-\d{6}$/);
     expect(note.total).to.equal(1500);
     expect(note.refund_id).to.equal(answer.body.refund_id);
     const invoice = documents.find(
-      (d) => d.kind === 'invoice' && d.lines.some((l: { item_id: string }) => l.item_id === items[0]!.item_id),
+      (d) => d.kind === 'invoice' && d.lines.some((l) => l.item_id === items[0]!.item_id),
     )!;
     expect(note.corrects).to.deep.equal([
       { invoice_id: invoice.invoice_id, number: invoice.number, line_no: 1, item_id: items[0]!.item_id },

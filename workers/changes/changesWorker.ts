@@ -1,6 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
-import type { Logger } from '../../platform/logger.js';
 import { PollLoop } from '../../platform/pollLoop.js';
 import type { Redis } from '../../platform/redis.js';
 import { StreamConsumer } from '../../platform/streamConsumer.js';
