@@ -4,7 +4,7 @@ import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
-import { problems } from '../platform/problem.js';
+import { Problem, problems } from '../platform/problem.js';
 import { listStuckSagas } from '../platform/stuckSagas.js';
 import { compileValidator } from '../platform/validation.js';
 import { createCart, getCart } from './handlers/createCart.js';
@@ -12,6 +12,7 @@ import { getInventory } from './handlers/getInventory.js';
 import { placeOrder } from './handlers/placeOrder.js';
 import { setInventory } from './handlers/setInventory.js';
 import { cancelOrder } from './handlers/cancelOrder.js';
+import { modifyOrder, versionFromIfMatch } from './handlers/modifyOrder.js';
 import { requestRefund } from './handlers/requestRefund.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
 import { upsertWarehouse } from './handlers/upsertWarehouse.js';
@@ -40,6 +41,7 @@ const validate = Object.freeze({
   orderIdParams: compileValidator<{ order_id: string }>(orders.orderIdParams, 'parameter'),
   cancelOrder: compileValidator<orders.CancelOrderBody>(orders.cancelOrderBody),
   refund: compileValidator<orders.RefundBody>(orders.refundBody),
+  modifyOrder: compileValidator<orders.ModifyOrderBody>(orders.modifyOrderBody),
   sagaQuery: compileValidator<{ stuck?: string; limit?: string }>(
     {
       type: 'object',
@@ -114,6 +116,18 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
     const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
     const body = validate.cancelOrder(req.body ?? {});
     await run(req, res, (tx) => cancelOrder(tx, order_id, body, deps.config.sagaLeaseMs));
+  });
+
+  app.patch('/api/v1/orders/:order_id', async (req, res) => {
+    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const ifMatch = req.get('If-Match');
+    if (ifMatch === undefined) {
+      throw new Problem(428, 'precondition-required', 'If-Match required', 'Send If-Match with the order version you read.');
+    }
+    const version = versionFromIfMatch(ifMatch);
+    if (version === undefined) throw problems.validation([{ header: 'If-Match', detail: 'must be an order version (a number) or its ETag' }]);
+    const body = validate.modifyOrder(req.body);
+    await run(req, res, (tx) => modifyOrder(tx, order_id, version, body, deps.config.sagaLeaseMs));
   });
 
   app.post('/api/v1/orders/:order_id/refunds', async (req, res) => {

@@ -25,7 +25,10 @@ export const OrderEventType = Object.freeze({
   paymentCaptured: 'payment.captured',
   paymentCaptureFailed: 'payment.capture_failed',
   invoiceIssued: 'invoice.issued',
+  orderModificationRequested: 'order.modification_requested',
   orderModified: 'order.modified',
+  /** An edit that could not be carried out (no stock, payment declined, a line shipped): nothing changed. */
+  orderModificationRejected: 'order.modification_rejected',
   orderCancellationRequested: 'order.cancellation_requested',
   /** The cancellation reached the warehouse too late for some shipments: the rest is cancelled. */
   orderCancellationRefused: 'order.cancellation_refused',

@@ -25,12 +25,14 @@ export async function requestRefund(tx: PoolClient, orderId: string, body: Refun
   }
   const order = await lockOrder(tx, orderId);
   if (order === undefined) throw problems.notFound('Order', orderId);
+  // Every payment of the order counts (an edit may have added a second authorization).
   const payments = await tx.query<{ payment_id: string; currency: string; amount_captured: number; amount_refunded: number }>(
     `SELECT payment_id, currency, amount_captured, amount_refunded FROM payments
-      WHERE order_id = $1 AND amount_captured > 0 ORDER BY created_at LIMIT 1 FOR UPDATE`,
+      WHERE order_id = $1 AND amount_captured > 0 ORDER BY created_at FOR UPDATE`,
     [orderId],
   );
   const payment = payments.rows[0];
+  const captured = payments.rows.reduce((sum, p) => sum + p.amount_captured - p.amount_refunded, 0);
   const pending = await tx.query<{ amount: number; items: Array<{ item_id: string; quantity: number }> }>(
     `SELECT amount, items FROM refunds WHERE order_id = $1 AND status = 'pending'`,
     [orderId],
@@ -72,7 +74,7 @@ export async function requestRefund(tx: PoolClient, orderId: string, body: Refun
     items = [];
   }
 
-  const refundable = payment === undefined ? 0 : payment.amount_captured - payment.amount_refunded - pendingAmount;
+  const refundable = captured - pendingAmount;
   if (payment === undefined || amount > refundable) {
     throw new Problem(
       422,

@@ -105,3 +105,38 @@ export const refundBody = {
     reason: text(500),
   },
 } as const;
+
+export interface ModifyOrderBody {
+  readonly shipping_address?: Address;
+  readonly items?: ReadonlyArray<{ readonly item_id: string; readonly quantity: number } | { readonly sku: string; readonly quantity: number }>;
+}
+
+export const modifyOrderBody = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    shipping_address: address,
+    items: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 200,
+      items: {
+        oneOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['item_id', 'quantity'],
+            properties: { item_id: uuid, quantity: { type: 'integer', minimum: 0, maximum: 100_000 } },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['sku', 'quantity'],
+            properties: { sku: clientId, quantity },
+          },
+        ],
+      },
+    },
+  },
+} as const;

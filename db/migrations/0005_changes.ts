@@ -9,6 +9,10 @@ export async function up(knex: Knex): Promise<void> {
     -- Set under the order's row lock by the cancel command: the router routes nothing after it.
     ALTER TABLE orders ADD COLUMN cancel_requested_at timestamptz;
 
+    -- An edit that raised the total added a second authorization: a shipment's value may be captured
+    -- from two payments, one capture each (still never two captures of one payment for one shipment).
+    ALTER TABLE captures DROP CONSTRAINT captures_shipment_id_key;
+    ALTER TABLE captures ADD CONSTRAINT captures_shipment_payment_key UNIQUE (shipment_id, payment_id);
     ALTER TABLE captures ADD COLUMN amount_refunded bigint NOT NULL DEFAULT 0;
     ALTER TABLE captures ADD CONSTRAINT captures_refunded_within_amount CHECK (amount_refunded >= 0 AND amount_refunded <= amount);
 
@@ -42,6 +46,8 @@ export async function down(knex: Knex): Promise<void> {
     ALTER TABLE invoices DROP COLUMN IF EXISTS refund_id;
     DROP TABLE IF EXISTS refunds;
     ALTER TABLE captures DROP CONSTRAINT IF EXISTS captures_refunded_within_amount, DROP COLUMN IF EXISTS amount_refunded;
+    ALTER TABLE captures DROP CONSTRAINT IF EXISTS captures_shipment_payment_key;
+    ALTER TABLE captures ADD CONSTRAINT captures_shipment_id_key UNIQUE (shipment_id);
     ALTER TABLE orders DROP COLUMN IF EXISTS cancel_requested_at;
   `);
 }

@@ -22,6 +22,9 @@ export const SandboxToken = Object.freeze({
   riskElevated: 'tok_riskLevelElevated',
 } as const);
 
+/** Above this (1 000 000.00 in minor units) one authorization is declined: `insufficient_funds`. */
+export const CARD_LIMIT = 100_000_000;
+
 export type RiskLevel = 'normal' | 'elevated' | 'highest';
 
 function riskOf(token: string): RiskLevel {
@@ -129,6 +132,10 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
     await once(req, res, 'authorize', async (tx) => {
       if (body.token === SandboxToken.declined) {
         return { status: 402, body: { status: 'declined', decline_code: 'card_declined', reference: body.reference } };
+      }
+      // Every sandbox card has a limit: one authorization above it is declined for insufficient funds.
+      if (body.amount > CARD_LIMIT) {
+        return { status: 402, body: { status: 'declined', decline_code: 'insufficient_funds', reference: body.reference } };
       }
       const authorizationId = uuidv7();
       const riskLevel = riskOf(body.token);

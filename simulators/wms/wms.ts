@@ -35,6 +35,7 @@ export class WmsSimulator {
   private readonly loop: PollLoop;
   private shortPicks: readonly ShortPickRule[];
   private stepMs: number;
+  private held: readonly string[] = [];
 
   constructor(private readonly options: WmsOptions) {
     this.shortPicks = options.shortPicks;
@@ -53,6 +54,11 @@ export class WmsSimulator {
       `UPDATE shipments SET next_step_at = updated_at + make_interval(secs => $1::double precision / 1000) WHERE step < 3 AND NOT stopped`,
       [stepMs],
     );
+  }
+
+  /** Holds every shipment of these warehouses where it is (a warehouse at a standstill; tests and demos). */
+  holdWarehouses(warehouseIds: readonly string[]): void {
+    this.held = warehouseIds;
   }
 
   /** Changes the short-pick rules of a running simulator (tests whose SKUs exist only after start). */
@@ -130,8 +136,9 @@ export class WmsSimulator {
     const advanced = await withTransaction(this.options.pool, async (tx) => {
       const due = await tx.query<WmsShipment>(
         `SELECT * FROM shipments
-          WHERE step < 3 AND NOT stopped AND published = step AND next_step_at <= now()
+          WHERE step < 3 AND NOT stopped AND published = step AND next_step_at <= now() AND NOT (warehouse_id = ANY($1))
           ORDER BY next_step_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
+        [this.held],
       );
       for (const s of due.rows) {
         const step = s.step + 1;

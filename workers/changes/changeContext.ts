@@ -11,6 +11,8 @@ export interface ChangeContext {
   readonly seller: Party;
   /** A running saga untouched this long is driven again by the due poller (its worker died). */
   readonly leaseMs: number;
+  /** How long an edit waits for a PSP that does not answer before it gives up and undoes itself. */
+  readonly pspRetryDeadlineMs: number;
 }
 
 /** What one step did: moved on (drive again now), wait for something (driven again later), or finished. */

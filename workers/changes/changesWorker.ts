@@ -7,10 +7,11 @@ import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
 import { cancellationStep } from './cancellation.js';
 import { loadChangeSaga } from './changeSaga.js';
 import type { ChangeContext } from './changeContext.js';
+import { modificationStep } from './modification.js';
 import { refundStep } from './refund.js';
 
 /** The saga types this worker drives, and the step function of each. */
-const STEPS = Object.freeze({ cancellation: cancellationStep, refund: refundStep });
+const STEPS = Object.freeze({ cancellation: cancellationStep, refund: refundStep, modification: modificationStep });
 const SAGA_TYPES = Object.keys(STEPS);
 
 export interface ChangesWorkerOptions extends ChangeContext {
@@ -29,12 +30,13 @@ export function changesWorkerSettings(config: Config) {
     maxDeliveries: config.consumerMaxDeliveries,
     pollMs: config.sagaPollMs,
     leaseMs: config.sagaLeaseMs,
+    pspRetryDeadlineMs: config.pspRetryDeadlineMs,
     seller: { name: config.sellerName, address: config.sellerAddress.split(';').map((l) => l.trim()), tax_id: config.sellerTaxId },
   } satisfies Partial<ChangesWorkerOptions>;
 }
 
 /**
- * The changes worker: drives the sagas of changes after placement — cancellations and refunds — from
+ * The changes worker: drives the sagas of changes after placement — cancellations, edits and refunds — from
  * their request events (Redis Streams group `changes`) and, for sagas waiting on a partner or whose
  * worker died, from a poll of due sagas (leased with FOR UPDATE SKIP LOCKED, so two workers never
  * drive one saga at once from the poll).
@@ -44,7 +46,11 @@ export class ChangesWorker {
   private readonly loop: PollLoop;
 
   constructor(private readonly options: ChangesWorkerOptions) {
-    const requests = new Set<string>([OrderEventType.orderCancellationRequested, OrderEventType.refundRequested]);
+    const requests = new Set<string>([
+      OrderEventType.orderCancellationRequested,
+      OrderEventType.refundRequested,
+      OrderEventType.orderModificationRequested,
+    ]);
     this.consumer = new StreamConsumer({
       reader: options.reader,
       commands: options.commands,

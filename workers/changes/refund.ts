@@ -31,6 +31,7 @@ interface RefundRow {
 
 interface Allocation {
   readonly capture_id: string;
+  readonly payment_id: string;
   readonly psp_capture_id: string;
   readonly amount: number;
 }
@@ -60,23 +61,23 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
   if (allocated === undefined) {
     await commitChangeStep(pool, saga.saga_id, RefundStep.allocate, leaseMs, async (tx) => {
       await lockOrder(tx, saga.order_id);
-      const captures = await tx.query<{ capture_id: string; psp_capture_id: string; left: number }>(
-        `SELECT c.capture_id, c.psp_capture_id,
+      const captures = await tx.query<{ capture_id: string; payment_id: string; psp_capture_id: string; left: number }>(
+        `SELECT c.capture_id, c.payment_id, c.psp_capture_id,
                 c.amount - c.amount_refunded - coalesce((
                   SELECT sum((a->>'amount')::bigint) FROM refunds r, jsonb_array_elements(r.allocations) a
-                   WHERE r.payment_id = c.payment_id AND r.status = 'pending' AND r.refund_id <> $2
+                   WHERE r.order_id = c.order_id AND r.status = 'pending' AND r.refund_id <> $2
                      AND a->>'capture_id' = c.capture_id::text), 0) AS left
            FROM captures c
-          WHERE c.payment_id = $1 AND c.status = 'captured'
+          WHERE c.order_id = $1 AND c.status = 'captured'
           ORDER BY c.captured_at, c.capture_id FOR UPDATE OF c`,
-        [refund.payment_id, refund.refund_id],
+        [refund.order_id, refund.refund_id],
       );
       let wanted = refund.amount;
       const allocations: Allocation[] = [];
       for (const c of captures.rows) {
         const take = Math.min(wanted, Math.max(0, c.left));
         if (take === 0) continue;
-        allocations.push({ capture_id: c.capture_id, psp_capture_id: c.psp_capture_id, amount: take });
+        allocations.push({ capture_id: c.capture_id, payment_id: c.payment_id, psp_capture_id: c.psp_capture_id, amount: take });
         wanted -= take;
       }
       if (wanted > 0) return { result: { status: 'failed', reason: 'not enough captured to refund' } };
@@ -119,15 +120,18 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
       'customer_id, shipping_address, billing_address',
     );
     if (order === undefined) throw new Error(`order ${saga.order_id} is missing`);
+    const payments = new Map<string, { amount_refunded: number; status: string }>();
     for (const r of refunded) {
       await tx.query('UPDATE captures SET amount_refunded = amount_refunded + $2 WHERE capture_id = $1', [r.capture_id, r.amount]);
+      const updated = await tx.query<{ amount_refunded: number; status: string }>(
+        `UPDATE payments SET amount_refunded = amount_refunded + $2, updated_at = now(),
+                status = CASE WHEN amount_refunded + $2 >= amount_captured THEN 'refunded' ELSE 'partially_refunded' END
+          WHERE payment_id = $1 RETURNING amount_refunded, status`,
+        [r.payment_id, r.amount],
+      );
+      const row = updated.rows[0];
+      if (row !== undefined) payments.set(r.payment_id, row);
     }
-    const payment = await tx.query<{ amount_refunded: number; status: string }>(
-      `UPDATE payments SET amount_refunded = amount_refunded + $2, updated_at = now(),
-              status = CASE WHEN amount_refunded + $2 >= amount_captured THEN 'refunded' ELSE 'partially_refunded' END
-        WHERE payment_id = $1 RETURNING amount_refunded, status`,
-      [refund.payment_id, refund.amount],
-    );
     for (const i of refund.items) {
       await tx.query(
         `UPDATE order_items SET quantity_refunded = quantity_refunded + $2,
@@ -153,8 +157,7 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
           reason: refund.reason,
           items: refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity })),
           allocations: refunded,
-          amount_refunded: payment.rows[0]?.amount_refunded ?? refund.amount,
-          payment_status: payment.rows[0]?.status ?? 'refunded',
+          payments: [...payments].map(([payment_id, p]) => ({ payment_id, amount_refunded: p.amount_refunded, status: p.status })),
           credit_note: { invoice_id: creditNote.invoice_id, number: creditNote.number, total: creditNote.total },
         },
       },

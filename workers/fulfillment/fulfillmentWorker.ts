@@ -91,35 +91,34 @@ export class FulfillmentWorker {
       this.options.logger.error({ err: error, topic: record.topic, offset: record.offset }, 'malformed WMS message skipped');
       return;
     }
-    const captureId = await this.apply(message);
-    if (captureId !== undefined) await this.captures.capture(captureId);
+    for (const captureId of await this.apply(message)) await this.captures.capture(captureId);
   }
 
-  /** Applies one WMS message; returns the capture to attempt when a shipment shipped. */
-  async apply(message: WmsMessage): Promise<string | undefined> {
+  /** Applies one WMS message; returns the captures to attempt when a shipment shipped. */
+  async apply(message: WmsMessage): Promise<string[]> {
     return withTransaction(this.options.pool, async (tx) => {
       const order = await lockOrder(tx, message.order_id);
-      if (order === undefined || !(await claimMessage(tx, FULFILLMENT_CONSUMER, message.message_id))) return undefined;
+      if (order === undefined || !(await claimMessage(tx, FULFILLMENT_CONSUMER, message.message_id))) return [];
       const shipment = await lockShipment(tx, message.shipment_id);
       if (shipment === undefined || shipment.order_id !== message.order_id) {
         this.options.logger.warn(
           { shipment_id: message.shipment_id, order_id: message.order_id },
           'WMS message for an unknown shipment',
         );
-        return undefined;
+        return [];
       }
       let events: NewEvent[];
-      let captureId: string | undefined;
+      let captureIds: string[] = [];
       if (message.type === 'picked') events = await onShipmentPicked(tx, shipment, message);
       else if (message.type === 'packed') events = await onShipmentPacked(tx, shipment);
       else if (message.type === 'cancelled') events = await onShipmentCancelled(tx, shipment);
-      else ({ events, captureId } = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs));
+      else ({ events, captureIds } = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs));
       if (events.length > 0) {
         const status = await currentFulfillmentStatus(tx, message.order_id);
         const withStatus = events.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
         await appendToOrder(tx, message.order_id, withStatus, status === order.status ? {} : { status });
       }
-      return captureId;
+      return captureIds;
     });
   }
 }

@@ -69,7 +69,11 @@ async function loadOrder(db: Pool | PoolClient, orderId: string): Promise<OrderT
   const row = order.rows[0];
   if (row === undefined) return undefined;
   const lines = await db.query<RoutingLine & { unit_price: number }>(
-    `SELECT i.item_id, i.sku, i.quantity - i.quantity_cancelled - i.quantity_shipped AS quantity, i.unit_price, p.weight_grams
+    // What no shipment holds: ordered, not cancelled, and in no shipment but a cancelled one.
+    `SELECT i.item_id, i.sku, i.unit_price, p.weight_grams,
+            i.quantity - i.quantity_cancelled - coalesce((
+              SELECT sum(si.quantity) FROM shipment_items si JOIN shipments s ON s.shipment_id = si.shipment_id
+               WHERE si.item_id = i.item_id AND s.status <> 'cancelled'), 0)::int AS quantity
        FROM order_items i JOIN products p ON p.sku = i.sku
       WHERE i.order_id = $1 ORDER BY i.line_no`,
     [orderId],
@@ -102,6 +106,27 @@ export class Router {
       address: order.address,
       allowedStatuses: ['confirmed'],
       reason: 'order.confirmed',
+    });
+  }
+
+  /**
+   * `order.modified` / `order.modification_rejected`: an edit cancelled shipments (and maybe changed the
+   * lines or the address); the lines no shipment holds now are routed from the stock the order holds.
+   */
+  async routeUnassigned(orderId: string, messageId: string): Promise<RoutingOutcome> {
+    if (await alreadyProcessed(this.deps.pool, messageId)) return { kind: 'skipped', why: 'already routed' };
+    const order = await loadOrder(this.deps.pool, orderId);
+    if (order === undefined) return { kind: 'skipped', why: 'unknown order' };
+    return this.route({
+      orderId,
+      messageId,
+      lines: order.lines,
+      useOwnHolds: true,
+      excludeWarehouses: [],
+      cancelWhatNobodyHas: false,
+      address: order.address,
+      allowedStatuses: ['processing', 'partially_shipped', 'shipped'],
+      reason: 'order.modified',
     });
   }
 

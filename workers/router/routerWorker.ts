@@ -6,6 +6,7 @@ import type { Redis } from '../../platform/redis.js';
 import { StreamConsumer, type StreamMessage } from '../../platform/streamConsumer.js';
 import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
 import { onOrderConfirmed } from './handlers/orderConfirmed.js';
+import { onOrderModified } from './handlers/orderModified.js';
 import { onShipmentShortPicked } from './handlers/shipmentShortPicked.js';
 import { InventorySnapshot } from './inventorySnapshot.js';
 import { Router } from './router.js';
@@ -43,6 +44,8 @@ export class RouterWorker {
     const handlers: Record<string, (message: StreamMessage) => Promise<void>> = {
       [OrderEventType.orderConfirmed]: (message) => onOrderConfirmed(this.router, message),
       [OrderEventType.shipmentShortPicked]: (message) => onShipmentShortPicked(this.router, message),
+      [OrderEventType.orderModified]: (message) => onOrderModified(this.router, message),
+      [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
     };
     this.consumer = new StreamConsumer({
       reader: options.reader,

@@ -78,6 +78,7 @@ export interface OrderView {
   readonly invoices: readonly OrderViewInvoice[];
   readonly cancellation?: { readonly saga_id: string; readonly status: string; readonly reason: string | null } | null;
   readonly refunds?: readonly OrderViewRefund[];
+  readonly modification?: { readonly saga_id: string; readonly status: string; readonly reason?: string } | null;
   readonly saga: {
     readonly saga_id: string;
     readonly status: string;
@@ -142,21 +143,18 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
         items: view.items.map((i) => ({ ...i, status: 'reserved' })),
         saga: step(view, event, 'reserve_inventory', 'succeeded'),
       };
-    case 'payment.authorized':
-      return {
-        ...base,
-        payments: [
-          ...view.payments,
-          {
-            payment_id: str(p, 'payment_id'),
-            amount_authorized: num(p, 'amount'),
-            amount_captured: 0,
-            amount_refunded: 0,
-            status: 'authorized',
-          },
-        ],
-        saga: step(view, event, 'authorize_payment', 'succeeded'),
+    case 'payment.authorized': {
+      const payment = {
+        payment_id: str(p, 'payment_id'),
+        amount_authorized: num(p, 'amount'),
+        amount_captured: 0,
+        amount_refunded: 0,
+        status: 'authorized',
       };
+      // An edit's added authorization is not a step of the placement saga.
+      if (p.saga_id !== view.saga.saga_id) return { ...base, payments: [...view.payments, payment] };
+      return { ...base, payments: [...view.payments, payment], saga: step(view, event, 'authorize_payment', 'succeeded') };
+    }
     case 'payment.declined':
       return { ...base, saga: step(view, event, 'authorize_payment', 'failed', { code: p.code }) };
     case 'fraud.checked': {
@@ -351,6 +349,37 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
           status: i.quantity_shipped === 0 ? 'cancelled' : i.status,
         })),
       };
+    case 'order.modification_requested':
+      return { ...base, modification: { saga_id: str(p, 'saga_id'), status: 'requested' } };
+    case 'order.modification_rejected':
+      return { ...base, modification: { saga_id: str(p, 'saga_id'), status: 'rejected', reason: str(p, 'reason') } };
+    case 'order.modified': {
+      const changes = (Array.isArray(p.changes) ? p.changes : []) as Array<{ item_id: string; to: number }>;
+      const added = (Array.isArray(p.added) ? p.added : []) as Array<Record<string, unknown>>;
+      return {
+        ...base,
+        total_amount: num(p, 'total_amount'),
+        modification: { saga_id: str(p, 'saga_id'), status: 'applied' },
+        items: [
+          ...view.items.map((i) => {
+            const change = changes.find((c) => c.item_id === i.item_id);
+            if (change === undefined) return i;
+            if (change.to === 0) return { ...i, quantity_cancelled: i.quantity, status: 'removed' };
+            return { ...i, quantity: i.quantity_cancelled + change.to };
+          }),
+          ...added.map((a) => ({
+            item_id: str(a, 'item_id'),
+            sku: str(a, 'sku'),
+            quantity: num(a, 'quantity'),
+            unit_price: num(a, 'unit_price'),
+            status: 'reserved',
+            quantity_shipped: 0,
+            quantity_cancelled: 0,
+            quantity_refunded: 0,
+          })),
+        ],
+      };
+    }
     case 'refund.requested':
       return {
         ...base,
@@ -378,11 +407,12 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
           status: 'succeeded',
           credit_note: { invoice_id: str(note, 'invoice_id'), number: str(note, 'number') },
         }),
-        payments: view.payments.map((pay) =>
-          pay.payment_id === str(p, 'payment_id')
-            ? { ...pay, amount_refunded: num(p, 'amount_refunded'), status: str(p, 'payment_status') }
-            : pay,
-        ),
+        payments: view.payments.map((pay) => {
+          const refundedFrom = (Array.isArray(p.payments) ? (p.payments as Payload[]) : []).find((r) => r.payment_id === pay.payment_id);
+          return refundedFrom === undefined
+            ? pay
+            : { ...pay, amount_refunded: num(refundedFrom, 'amount_refunded'), status: str(refundedFrom, 'status') };
+        }),
         items: view.items.map((i) => {
           const more = refunded.get(i.item_id) ?? 0;
           if (more === 0) return i;

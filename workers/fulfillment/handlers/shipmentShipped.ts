@@ -10,17 +10,18 @@ const OPEN = [ShipmentStatus.created, ShipmentStatus.picked, ShipmentStatus.pack
 
 /**
  * `shipped`: the parcel left the warehouse with its carrier. Its reserved stock is consumed (on hand
- * and reserved drop), its lines count as shipped, the tracker is scheduled, and a capture of exactly
- * its value is written `pending` (unique per shipment): the capture processor takes the money after
- * commit, and a redelivered `shipped` finds the shipment shipped and does nothing.
+ * and reserved drop), its lines count as shipped, the tracker is scheduled, and captures of exactly
+ * its value are written `pending` (one per payment it draws on, unique per shipment and payment): the
+ * capture processor takes the money after commit, and a redelivered `shipped` finds the shipment
+ * shipped and does nothing.
  */
 export async function onShipmentShipped(
   tx: PoolClient,
   shipment: ShipmentRow,
   message: WmsMessage,
   firstTrackingPollMs: number,
-): Promise<{ events: NewEvent[]; captureId?: string }> {
-  if (!OPEN.includes(shipment.status)) return { events: [] };
+): Promise<{ events: NewEvent[]; captureIds: string[] }> {
+  if (!OPEN.includes(shipment.status)) return { events: [], captureIds: [] };
   const items = await shipmentItems(tx, shipment.shipment_id);
   await tx.query(
     `UPDATE shipments SET status = 'shipped', carrier = $2, tracking_number = $3, shipped_at = now(), updated_at = now(),
@@ -62,22 +63,30 @@ export async function onShipmentShipped(
     },
   ];
 
-  const payment = await tx.query<{ payment_id: string; amount: number; currency: string; committed: number }>(
+  // The value is captured from the order's authorizations in the order they were made, each up to what
+  // it has left (an edit may have added a second one).
+  const payments = await tx.query<{ payment_id: string; amount: number; currency: string; committed: number }>(
     `SELECT p.payment_id, p.amount, p.currency,
             (SELECT coalesce(sum(c.amount), 0) FROM captures c WHERE c.payment_id = p.payment_id AND c.status <> 'failed')::bigint AS committed
        FROM payments p
       WHERE p.order_id = $1 AND p.status IN ('authorized', 'partially_captured')
-      ORDER BY p.created_at LIMIT 1 FOR UPDATE`,
+      ORDER BY p.created_at FOR UPDATE`,
     [shipment.order_id],
   );
-  const pay = payment.rows[0];
-  const amount = pay === undefined ? 0 : captureAmount(shipmentValue(items), pay.amount, pay.committed);
-  if (pay === undefined || amount === 0) return { events };
-  const captureId = uuidv7();
-  await tx.query(
-    `INSERT INTO captures (capture_id, order_id, payment_id, shipment_id, amount, currency, status)
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending')`,
-    [captureId, shipment.order_id, pay.payment_id, shipment.shipment_id, amount, pay.currency],
-  );
-  return { events, captureId };
+  let value = shipmentValue(items);
+  const captureIds: string[] = [];
+  for (const pay of payments.rows) {
+    const amount = captureAmount(value, pay.amount, pay.committed);
+    if (amount === 0) continue;
+    const captureId = uuidv7();
+    await tx.query(
+      `INSERT INTO captures (capture_id, order_id, payment_id, shipment_id, amount, currency, status)
+       VALUES ($1, $2, $3, $4, $5, $6, 'pending')`,
+      [captureId, shipment.order_id, pay.payment_id, shipment.shipment_id, amount, pay.currency],
+    );
+    captureIds.push(captureId);
+    value -= amount;
+    if (value === 0) break;
+  }
+  return { events, captureIds };
 }
