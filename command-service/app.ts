@@ -125,7 +125,8 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
       throw new Problem(428, 'precondition-required', 'If-Match required', 'Send If-Match with the order version you read.');
     }
     const version = versionFromIfMatch(ifMatch);
-    if (version === undefined) throw problems.validation([{ header: 'If-Match', detail: 'must be an order version (a number) or its ETag' }]);
+    if (version === undefined)
+      throw problems.validation([{ header: 'If-Match', detail: 'must be an order version (a number) or its ETag' }]);
     const body = validate.modifyOrder(req.body);
     await run(req, res, (tx) => modifyOrder(tx, order_id, version, body, deps.config.sagaLeaseMs));
   });

@@ -14,7 +14,8 @@ export interface CurrentLine {
   readonly quantity_cancelled: number;
 }
 
-export type EditItem = { readonly item_id: string; readonly quantity: number } | { readonly sku: string; readonly quantity: number };
+export type EditItem =
+  { readonly item_id: string; readonly quantity: number } | { readonly sku: string; readonly quantity: number };
 
 export interface LineChange {
   readonly item_id: string;
@@ -62,14 +63,21 @@ export function planEdit(
       if (line === undefined) return { ok: false, refusal: { kind: 'unknown-item', item_id: item.item_id } };
       if (line.quantity_shipped > 0) return { ok: false, refusal: { kind: 'line-shipped', item_id: item.item_id } };
       const from = line.quantity - line.quantity_cancelled;
-      if (item.quantity !== from) changes.push({ item_id: line.item_id, sku: line.sku, from, to: item.quantity, unit_price: line.unit_price });
+      if (item.quantity !== from)
+        changes.push({ item_id: line.item_id, sku: line.sku, from, to: item.quantity, unit_price: line.unit_price });
       continue;
     }
     const existing = lines.find((l) => l.sku === item.sku && l.quantity_shipped === 0 && l.quantity > l.quantity_cancelled);
     if (existing !== undefined) {
       // Adding a SKU the order already has (unshipped) adds to its line.
       const from = existing.quantity - existing.quantity_cancelled;
-      changes.push({ item_id: existing.item_id, sku: existing.sku, from, to: from + item.quantity, unit_price: existing.unit_price });
+      changes.push({
+        item_id: existing.item_id,
+        sku: existing.sku,
+        from,
+        to: from + item.quantity,
+        unit_price: existing.unit_price,
+      });
       continue;
     }
     added.push({ item_id: newItemId(), sku: item.sku, quantity: item.quantity, unit_price: prices.get(item.sku) ?? 0 });

@@ -21,7 +21,12 @@ const notCancellable = (orderId: string, why: string) =>
  * authorization. 202 with the saga; a repeated request while it runs → 202 with the same saga; a
  * cancelled order → 200 with its state; a rejected or shipped one → 409 `order-not-cancellable`.
  */
-export async function cancelOrder(tx: PoolClient, orderId: string, body: CancelOrderBody, leaseMs: number): Promise<CommandResult> {
+export async function cancelOrder(
+  tx: PoolClient,
+  orderId: string,
+  body: CancelOrderBody,
+  leaseMs: number,
+): Promise<CommandResult> {
   const order = await lockOrder<{ status: string; version: number; cancel_requested_at: Date | null }>(
     tx,
     orderId,
@@ -39,11 +44,12 @@ export async function cancelOrder(tx: PoolClient, orderId: string, body: CancelO
   });
   if (order.status === OrderStatus.cancelled) return answer(200, order.version, existing.rows[0]);
   if (order.status === OrderStatus.rejected) throw notCancellable(orderId, 'was rejected at placement; nothing to cancel');
-  const left = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM shipments WHERE order_id = $1 AND status = ANY($2)', [
-    orderId,
-    LEFT_WAREHOUSE,
-  ]);
-  if ((left.rows[0]?.n ?? 0) > 0) throw notCancellable(orderId, 'has a shipment that left the warehouse; request a refund instead');
+  const left = await tx.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM shipments WHERE order_id = $1 AND status = ANY($2)',
+    [orderId, LEFT_WAREHOUSE],
+  );
+  if ((left.rows[0]?.n ?? 0) > 0)
+    throw notCancellable(orderId, 'has a shipment that left the warehouse; request a refund instead');
   if (order.cancel_requested_at !== null) return answer(202, order.version, existing.rows[0]);
 
   const sagaId = uuidv7();

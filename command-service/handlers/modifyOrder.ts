@@ -47,19 +47,33 @@ export async function modifyOrder(
   );
   if (order === undefined) throw problems.notFound('Order', orderId);
   if (order.version !== expectedVersion) {
-    throw new Problem(412, 'version-mismatch', 'Order changed since it was read', `Order ${orderId} is at version ${order.version}, not ${expectedVersion}.`, {
-      extensions: { current_version: order.version },
-    });
+    throw new Problem(
+      412,
+      'version-mismatch',
+      'Order changed since it was read',
+      `Order ${orderId} is at version ${order.version}, not ${expectedVersion}.`,
+      {
+        extensions: { current_version: order.version },
+      },
+    );
   }
   if (!MODIFIABLE.includes(order.status) || order.cancel_requested_at !== null) {
-    throw notModifiable('order-not-modifiable', 'Order cannot be changed', `Order ${orderId} is ${order.cancel_requested_at !== null ? 'being cancelled' : order.status}.`);
+    throw notModifiable(
+      'order-not-modifiable',
+      'Order cannot be changed',
+      `Order ${orderId} is ${order.cancel_requested_at !== null ? 'being cancelled' : order.status}.`,
+    );
   }
-  const running = await tx.query(`SELECT 1 FROM sagas WHERE order_id = $1 AND saga_type = $2 AND status IN ('running', 'compensating')`, [
-    orderId,
-    MODIFICATION_SAGA,
-  ]);
+  const running = await tx.query(
+    `SELECT 1 FROM sagas WHERE order_id = $1 AND saga_type = $2 AND status IN ('running', 'compensating')`,
+    [orderId, MODIFICATION_SAGA],
+  );
   if (running.rows.length > 0) {
-    throw notModifiable('modification-in-progress', 'Another change is in progress', `Order ${orderId} is being changed; retry when it is done.`);
+    throw notModifiable(
+      'modification-in-progress',
+      'Another change is in progress',
+      `Order ${orderId} is being changed; retry when it is done.`,
+    );
   }
 
   const lines = await tx.query<CurrentLine>(
@@ -75,17 +89,28 @@ export async function modifyOrder(
   const outcome = planEdit(lines.rows, body.items ?? [], prices, uuidv7);
   if (!outcome.ok) {
     const r = outcome.refusal;
-    if (r.kind === 'unknown-item') throw new Problem(422, 'unknown-item', 'Unknown order line', `Order ${orderId} has no line ${r.item_id}.`);
+    if (r.kind === 'unknown-item')
+      throw new Problem(422, 'unknown-item', 'Unknown order line', `Order ${orderId} has no line ${r.item_id}.`);
     if (r.kind === 'line-shipped') {
-      throw notModifiable('line-already-shipped', 'Line already shipped', `Line ${r.item_id} has shipped units; it can no longer change.`);
+      throw notModifiable(
+        'line-already-shipped',
+        'Line already shipped',
+        `Line ${r.item_id} has shipped units; it can no longer change.`,
+      );
     }
     throw notModifiable('nothing-to-change', 'Nothing to change', 'The request changes nothing.');
   }
   const plan = outcome.plan;
-  const remaining = lines.rows.reduce((n, l) => n + l.quantity - l.quantity_cancelled, 0) +
-    plan.changes.reduce((n, c) => n + c.to - c.from, 0) + plan.added.reduce((n, a) => n + a.quantity, 0);
+  const remaining =
+    lines.rows.reduce((n, l) => n + l.quantity - l.quantity_cancelled, 0) +
+    plan.changes.reduce((n, c) => n + c.to - c.from, 0) +
+    plan.added.reduce((n, a) => n + a.quantity, 0);
   if (remaining === 0) {
-    throw notModifiable('order-would-be-empty', 'Order would be empty', 'Removing every line is a cancellation: POST .../cancel.');
+    throw notModifiable(
+      'order-would-be-empty',
+      'Order would be empty',
+      'Removing every line is a cancellation: POST .../cancel.',
+    );
   }
   if (plan.changes.length === 0 && plan.added.length === 0 && body.shipping_address === undefined) {
     throw notModifiable('nothing-to-change', 'Nothing to change', 'The request changes nothing.');

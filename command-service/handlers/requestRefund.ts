@@ -42,10 +42,13 @@ export async function requestRefund(tx: PoolClient, orderId: string, body: Refun
   let amount: number;
   let items: Array<{ item_id: string; sku: string; quantity: number; unit_price: number; amount: number }> = [];
   if (body.items !== undefined) {
-    const lines = await tx.query<{ item_id: string; sku: string; unit_price: number; quantity_shipped: number; quantity_refunded: number }>(
-      'SELECT item_id, sku, unit_price, quantity_shipped, quantity_refunded FROM order_items WHERE order_id = $1',
-      [orderId],
-    );
+    const lines = await tx.query<{
+      item_id: string;
+      sku: string;
+      unit_price: number;
+      quantity_shipped: number;
+      quantity_refunded: number;
+    }>('SELECT item_id, sku, unit_price, quantity_shipped, quantity_refunded FROM order_items WHERE order_id = $1', [orderId]);
     const wanted = new Map<string, number>();
     for (const i of body.items) wanted.set(i.item_id, (wanted.get(i.item_id) ?? 0) + i.quantity);
     for (const [itemId, quantity] of wanted) {
@@ -55,7 +58,10 @@ export async function requestRefund(tx: PoolClient, orderId: string, body: Refun
           errors: [{ pointer: '/items', detail: `no line ${itemId}` }],
         });
       }
-      const inFlight = pending.rows.flatMap((r) => r.items).filter((i) => i.item_id === itemId).reduce((s, i) => s + i.quantity, 0);
+      const inFlight = pending.rows
+        .flatMap((r) => r.items)
+        .filter((i) => i.item_id === itemId)
+        .reduce((s, i) => s + i.quantity, 0);
       const refundable = line.quantity_shipped - line.quantity_refunded - inFlight;
       if (quantity > refundable) {
         throw new Problem(
@@ -66,7 +72,13 @@ export async function requestRefund(tx: PoolClient, orderId: string, body: Refun
           { extensions: { refundable_quantity: Math.max(0, refundable) } },
         );
       }
-      items.push({ item_id: itemId, sku: line.sku, quantity, unit_price: line.unit_price, amount: multiply(line.unit_price, quantity) });
+      items.push({
+        item_id: itemId,
+        sku: line.sku,
+        quantity,
+        unit_price: line.unit_price,
+        amount: multiply(line.unit_price, quantity),
+      });
     }
     amount = items.reduce((sum, i) => sum + i.amount, 0);
   } else {

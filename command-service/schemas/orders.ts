@@ -108,7 +108,9 @@ export const refundBody = {
 
 export interface ModifyOrderBody {
   readonly shipping_address?: Address;
-  readonly items?: ReadonlyArray<{ readonly item_id: string; readonly quantity: number } | { readonly sku: string; readonly quantity: number }>;
+  readonly items?: ReadonlyArray<
+    { readonly item_id: string; readonly quantity: number } | { readonly sku: string; readonly quantity: number }
+  >;
 }
 
 export const modifyOrderBody = {

@@ -104,7 +104,10 @@ export class WmsSimulator {
           WHERE shipment_id = $1 AND step < 3 AND NOT cancelled`,
         [p.shipment_id],
       );
-      this.options.logger.info({ shipment_id: p.shipment_id, cancelled: stopped.rowCount === 1 }, 'shipment cancellation requested');
+      this.options.logger.info(
+        { shipment_id: p.shipment_id, cancelled: stopped.rowCount === 1 },
+        'shipment cancellation requested',
+      );
       return;
     }
     if (envelope.type !== 'shipment.created') return;

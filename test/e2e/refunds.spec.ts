@@ -81,9 +81,7 @@ describe('refunds with credit notes (contract §4)', function () {
     expect(note.number).to.match(/^CN-\d{4}-\d{6}$/);
     expect(note.total).to.equal(1500);
     expect(note.refund_id).to.equal(answer.body.refund_id);
-    const invoice = documents.find(
-      (d) => d.kind === 'invoice' && d.lines.some((l) => l.item_id === items[0]!.item_id),
-    )!;
+    const invoice = documents.find((d) => d.kind === 'invoice' && d.lines.some((l) => l.item_id === items[0]!.item_id))!;
     expect(note.corrects).to.deep.equal([
       { invoice_id: invoice.invoice_id, number: invoice.number, line_no: 1, item_id: items[0]!.item_id },
     ]);

@@ -321,7 +321,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   if (options.changes === true || options.fulfillment !== undefined) {
     const changesReader = createRedis(config.redisUrl, `test-${id}-changes`);
     readers.push(changesReader);
-    const changes = new ChangesWorker({ pool, reader: changesReader, commands: redis, psp, logger, ...changesWorkerSettings(config) });
+    const changes = new ChangesWorker({
+      pool,
+      reader: changesReader,
+      commands: redis,
+      psp,
+      logger,
+      ...changesWorkerSettings(config),
+    });
     await changes.start();
     stops.push(() => changes.stop());
   }

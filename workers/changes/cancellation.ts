@@ -29,9 +29,10 @@ interface CancellationState {
 
 async function readState(context: ChangeContext, saga: ChangeSaga): Promise<CancellationState> {
   const [order, placement, shipments, requested] = await Promise.all([
-    context.pool.query<{ status: string }>('SELECT status::text FROM orders WHERE order_id = $1 AND created_at = uuid7_time($1)', [
-      saga.order_id,
-    ]),
+    context.pool.query<{ status: string }>(
+      'SELECT status::text FROM orders WHERE order_id = $1 AND created_at = uuid7_time($1)',
+      [saga.order_id],
+    ),
     context.pool.query<{ running: boolean }>(
       `SELECT bool_or(status IN ('running', 'compensating')) AS running FROM sagas WHERE order_id = $1 AND saga_type = 'placement'`,
       [saga.order_id],
@@ -121,7 +122,9 @@ export async function cancellationStep(context: ChangeContext, saga: ChangeSaga)
       );
       const payload = { saga_id: saga.saga_id, released, items: cancelled.rows, reason: 'order_cancelled' };
       const events = [
-        ...(released.length > 0 ? [{ type: OrderEventType.inventoryReleased, payload: { saga_id: saga.saga_id, released } }] : []),
+        ...(released.length > 0
+          ? [{ type: OrderEventType.inventoryReleased, payload: { saga_id: saga.saga_id, released } }]
+          : []),
         ...(left.length > 0 && cancelled.rows.length > 0 ? [{ type: OrderEventType.itemCancelled, payload }] : []),
       ];
       if (events.length > 0) await appendToOrder(tx, saga.order_id, events);
@@ -139,7 +142,8 @@ export async function cancellationStep(context: ChangeContext, saga: ChangeSaga)
     try {
       for (const { authorization_code: id } of authorizations.rows) {
         const outcome = await context.psp.voidAuthorization(id, `${saga.saga_id}:void:${id}`);
-        if (outcome.kind === 'refused') context.logger.error({ saga_id: saga.saga_id, order_id: saga.order_id }, 'PSP refused a void');
+        if (outcome.kind === 'refused')
+          context.logger.error({ saga_id: saga.saga_id, order_id: saga.order_id }, 'PSP refused a void');
         else voided.push(id);
       }
     } catch (error) {
@@ -167,7 +171,9 @@ export async function cancellationStep(context: ChangeContext, saga: ChangeSaga)
     await lockOrder(tx, saga.order_id);
     if (left.length === 0) {
       const payload = { saga_id: saga.saga_id, reason: state.reason, order_status: OrderStatus.cancelled };
-      await appendToOrder(tx, saga.order_id, [{ type: OrderEventType.orderCancelled, payload }], { status: OrderStatus.cancelled });
+      await appendToOrder(tx, saga.order_id, [{ type: OrderEventType.orderCancelled, payload }], {
+        status: OrderStatus.cancelled,
+      });
       return { result: { status: 'succeeded', outcome: 'cancelled' }, status: SagaStatus.completed };
     }
     const status = await currentFulfillmentStatus(tx, saga.order_id);

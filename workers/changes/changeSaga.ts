@@ -39,7 +39,8 @@ export async function commitChangeStep(
 ): Promise<boolean> {
   return withTransaction(pool, async (tx) => {
     const saga = await loadChangeSaga(tx, sagaId, true);
-    if (saga === undefined || saga.steps[step] !== undefined || saga.status === 'completed' || saga.status === 'failed') return false;
+    if (saga === undefined || saga.steps[step] !== undefined || saga.status === 'completed' || saga.status === 'failed')
+      return false;
     const applied = await apply(tx, saga);
     const status = applied.status ?? saga.status;
     const finished = status === 'completed' || status === 'failed';

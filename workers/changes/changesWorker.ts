@@ -31,7 +31,11 @@ export function changesWorkerSettings(config: Config) {
     pollMs: config.sagaPollMs,
     leaseMs: config.sagaLeaseMs,
     pspRetryDeadlineMs: config.pspRetryDeadlineMs,
-    seller: { name: config.sellerName, address: config.sellerAddress.split(';').map((l) => l.trim()), tax_id: config.sellerTaxId },
+    seller: {
+      name: config.sellerName,
+      address: config.sellerAddress.split(';').map((l) => l.trim()),
+      tax_id: config.sellerTaxId,
+    },
   } satisfies Partial<ChangesWorkerOptions>;
 }
 

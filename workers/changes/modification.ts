@@ -80,12 +80,15 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
     return 'progressed';
   }
   if (saga.steps[ModificationStep.reserve] === undefined) {
-    const statuses = await pool.query<{ status: string }>('SELECT status FROM shipments WHERE shipment_id = ANY($1::uuid[])', [held.shipments]);
+    const statuses = await pool.query<{ status: string }>('SELECT status FROM shipments WHERE shipment_id = ANY($1::uuid[])', [
+      held.shipments,
+    ]);
     if (statuses.rows.some((s) => OPEN.includes(s.status))) {
       await driveAgainIn(pool, saga.saga_id, WAIT_FOR_WMS_MS);
       return 'waiting';
     }
-    if (statuses.rows.some((s) => (LEFT_WAREHOUSE as readonly string[]).includes(s.status))) return reject(context, saga, 'line_shipped');
+    if (statuses.rows.some((s) => (LEFT_WAREHOUSE as readonly string[]).includes(s.status)))
+      return reject(context, saga, 'line_shipped');
   }
 
   const reserved = saga.steps[ModificationStep.reserve] as Recorded<{ allocations: Allocation[] }> | undefined;
@@ -108,7 +111,11 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
            FROM (SELECT warehouse_id, sku, sum(quantity)::int AS quantity
                    FROM unnest($1::text[], $2::text[], $3::int[]) AS t(warehouse_id, sku, quantity) GROUP BY 1, 2) a
           WHERE i.warehouse_id = a.warehouse_id AND i.sku = a.sku`,
-        [outcome.allocations.map((a) => a.warehouse_id), outcome.allocations.map((a) => a.sku), outcome.allocations.map((a) => a.quantity)],
+        [
+          outcome.allocations.map((a) => a.warehouse_id),
+          outcome.allocations.map((a) => a.sku),
+          outcome.allocations.map((a) => a.quantity),
+        ],
       );
       return { result: { status: 'succeeded', allocations: outcome.allocations } };
     });
@@ -117,8 +124,7 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
   if (reserved.status === 'failed') return reject(context, saga, 'insufficient_stock');
 
   const authorized = saga.steps[ModificationStep.authorize] as
-    | Recorded<{ payment_id?: string; authorization_id?: string; amount?: number; reason?: string }>
-    | undefined;
+    Recorded<{ payment_id?: string; authorization_id?: string; amount?: number; reason?: string }> | undefined;
   if (authorized === undefined) {
     const order = await pool.query<{ currency: string; token: string; authorized: number }>(
       `SELECT o.currency, o.payment_method->>'token' AS token,
@@ -145,9 +151,10 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
             : { status: 'failed', reason: outcome.code };
       } catch (error) {
         if (!(error instanceof PspUnavailable)) throw error;
-        const startedAt = await pool.query<{ ms: number }>('SELECT (extract(epoch FROM now() - created_at) * 1000)::bigint AS ms FROM sagas WHERE saga_id = $1', [
-          saga.saga_id,
-        ]);
+        const startedAt = await pool.query<{ ms: number }>(
+          'SELECT (extract(epoch FROM now() - created_at) * 1000)::bigint AS ms FROM sagas WHERE saga_id = $1',
+          [saga.saga_id],
+        );
         if ((startedAt.rows[0]?.ms ?? 0) < context.pspRetryDeadlineMs) {
           await driveAgainIn(pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
           return 'waiting';
@@ -158,13 +165,15 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
     await commitChangeStep(pool, saga.saga_id, ModificationStep.authorize, leaseMs, async () => ({ result }));
     return 'progressed';
   }
-  if (authorized.status === 'failed') return reject(context, saga, authorized.reason === 'payment_unavailable' ? 'payment_unavailable' : 'payment_declined');
+  if (authorized.status === 'failed')
+    return reject(context, saga, authorized.reason === 'payment_unavailable' ? 'payment_unavailable' : 'payment_declined');
 
   await commitChangeStep(pool, saga.saga_id, ModificationStep.apply, leaseMs, async (tx) => {
     await lockOrder(tx, saga.order_id);
-    const currency = await tx.query<{ currency: string }>('SELECT currency FROM orders WHERE order_id = $1 AND created_at = uuid7_time($1)', [
-      saga.order_id,
-    ]);
+    const currency = await tx.query<{ currency: string }>(
+      'SELECT currency FROM orders WHERE order_id = $1 AND created_at = uuid7_time($1)',
+      [saga.order_id],
+    );
     for (const change of request.changes) {
       if (change.to < change.from) {
         // Release what shrank from the line's stock no shipment holds (its shipments were cancelled).
@@ -177,7 +186,9 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
         for (const h of holds.rows) {
           if (release === 0) break;
           const take = Math.min(release, h.quantity);
-          await tx.query(`UPDATE reservations SET status = 'released', updated_at = now() WHERE reservation_id = $1`, [h.reservation_id]);
+          await tx.query(`UPDATE reservations SET status = 'released', updated_at = now() WHERE reservation_id = $1`, [
+            h.reservation_id,
+          ]);
           if (h.quantity > take) {
             await tx.query(
               `INSERT INTO reservations (reservation_id, order_id, item_id, warehouse_id, sku, quantity) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -235,11 +246,22 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
       await tx.query(
         `INSERT INTO payments (payment_id, order_id, method, currency, amount, authorization_code, status)
          VALUES ($1, $2, 'card', $3, $4, $5, 'authorized')`,
-        [authorized.payment_id, saga.order_id, currency.rows[0]?.currency ?? 'USD', authorized.amount, authorized.authorization_id],
+        [
+          authorized.payment_id,
+          saga.order_id,
+          currency.rows[0]?.currency ?? 'USD',
+          authorized.amount,
+          authorized.authorization_id,
+        ],
       );
       events.push({
         type: OrderEventType.paymentAuthorized,
-        payload: { saga_id: saga.saga_id, payment_id: authorized.payment_id, amount: authorized.amount, currency: currency.rows[0]?.currency },
+        payload: {
+          saga_id: saga.saga_id,
+          payment_id: authorized.payment_id,
+          amount: authorized.amount,
+          currency: currency.rows[0]?.currency,
+        },
       });
     }
     const status = await currentFulfillmentStatus(tx, saga.order_id);
@@ -270,7 +292,9 @@ async function reject(context: ChangeContext, saga: ChangeSaga, reason: string):
       const ids =
         authorized?.authorization_id !== undefined
           ? [authorized.authorization_id]
-          : (await context.psp.authorizationsFor(saga.saga_id)).filter((a) => a.status === 'authorized').map((a) => a.authorization_id);
+          : (await context.psp.authorizationsFor(saga.saga_id))
+              .filter((a) => a.status === 'authorized')
+              .map((a) => a.authorization_id);
       for (const id of ids) await context.psp.voidAuthorization(id, `${saga.saga_id}:void:${id}`);
     } catch (error) {
       if (!(error instanceof PspUnavailable)) throw error;

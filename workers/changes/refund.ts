@@ -122,7 +122,10 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
     if (order === undefined) throw new Error(`order ${saga.order_id} is missing`);
     const payments = new Map<string, { amount_refunded: number; status: string }>();
     for (const r of refunded) {
-      await tx.query('UPDATE captures SET amount_refunded = amount_refunded + $2 WHERE capture_id = $1', [r.capture_id, r.amount]);
+      await tx.query('UPDATE captures SET amount_refunded = amount_refunded + $2 WHERE capture_id = $1', [
+        r.capture_id,
+        r.amount,
+      ]);
       const updated = await tx.query<{ amount_refunded: number; status: string }>(
         `UPDATE payments SET amount_refunded = amount_refunded + $2, updated_at = now(),
                 status = CASE WHEN amount_refunded + $2 >= amount_captured THEN 'refunded' ELSE 'partially_refunded' END
@@ -140,7 +143,14 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
         [i.item_id, i.quantity],
       );
     }
-    const creditNote = await issueCreditNote(tx, context, saga.order_id, refund, refunded, buyerOf(order.customer_id, order.billing_address ?? order.shipping_address));
+    const creditNote = await issueCreditNote(
+      tx,
+      context,
+      saga.order_id,
+      refund,
+      refunded,
+      buyerOf(order.customer_id, order.billing_address ?? order.shipping_address),
+    );
     await tx.query(
       `UPDATE refunds SET status = 'succeeded', allocations = $2, credit_note_id = $3, updated_at = now() WHERE refund_id = $1`,
       [refund.refund_id, JSON.stringify(refunded), creditNote.invoice_id],
@@ -157,12 +167,19 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
           reason: refund.reason,
           items: refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity })),
           allocations: refunded,
-          payments: [...payments].map(([payment_id, p]) => ({ payment_id, amount_refunded: p.amount_refunded, status: p.status })),
+          payments: [...payments].map(([payment_id, p]) => ({
+            payment_id,
+            amount_refunded: p.amount_refunded,
+            status: p.status,
+          })),
           credit_note: { invoice_id: creditNote.invoice_id, number: creditNote.number, total: creditNote.total },
         },
       },
     ]);
-    context.logger.info({ order_id: saga.order_id, refund_id: refund.refund_id, credit_note: creditNote.number }, 'refund issued');
+    context.logger.info(
+      { order_id: saga.order_id, refund_id: refund.refund_id, credit_note: creditNote.number },
+      'refund issued',
+    );
     return { result: { status: 'succeeded', credit_note_id: creditNote.invoice_id }, status: SagaStatus.completed };
   });
   return 'done';
@@ -174,7 +191,10 @@ async function failRefund(context: ChangeContext, saga: ChangeSaga, refund: Refu
     await lockOrder(tx, saga.order_id);
     await tx.query(`UPDATE refunds SET status = 'failed', updated_at = now() WHERE refund_id = $1`, [refund.refund_id]);
     await appendToOrder(tx, saga.order_id, [
-      { type: OrderEventType.refundFailed, payload: { refund_id: refund.refund_id, saga_id: saga.saga_id, amount: refund.amount, reason } },
+      {
+        type: OrderEventType.refundFailed,
+        payload: { refund_id: refund.refund_id, saga_id: saga.saga_id, amount: refund.amount, reason },
+      },
     ]);
     return { result: { status: 'failed', reason }, status: SagaStatus.failed };
   });
@@ -201,16 +221,26 @@ async function issueCreditNote(
   let lines: InvoiceLineInput[];
   let corrects: Array<{ invoice_id: string; number: string; line_no?: number; item_id?: string }>;
   if (refund.items.length > 0) {
-    lines = refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, description: `Refund: ${refund.reason}`, quantity: i.quantity, unit_price: i.unit_price }));
+    lines = refund.items.map((i) => ({
+      item_id: i.item_id,
+      sku: i.sku,
+      description: `Refund: ${refund.reason}`,
+      quantity: i.quantity,
+      unit_price: i.unit_price,
+    }));
     corrects = refund.items.flatMap((i) =>
       docs.flatMap((d) =>
-        d.lines.filter((l) => l.item_id === i.item_id).map((l) => ({ invoice_id: d.invoice_id, number: d.number, line_no: l.line_no, item_id: i.item_id })),
+        d.lines
+          .filter((l) => l.item_id === i.item_id)
+          .map((l) => ({ invoice_id: d.invoice_id, number: d.number, line_no: l.line_no, item_id: i.item_id })),
       ),
     );
   } else {
     lines = [{ item_id: '', sku: '', description: `Goodwill refund: ${refund.reason}`, quantity: 1, unit_price: refund.amount }];
     const captures = new Set(refunded.map((r) => r.capture_id));
-    corrects = docs.filter((d) => d.capture_id !== null && captures.has(d.capture_id)).map((d) => ({ invoice_id: d.invoice_id, number: d.number }));
+    corrects = docs
+      .filter((d) => d.capture_id !== null && captures.has(d.capture_id))
+      .map((d) => ({ invoice_id: d.invoice_id, number: d.number }));
   }
   const issuedAt = new Date();
   const year = issuedAt.getUTCFullYear();

@@ -335,7 +335,10 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
   const p = event.payload;
   switch (event.type) {
     case 'order.cancellation_requested':
-      return { ...base, cancellation: { saga_id: str(p, 'saga_id'), status: 'requested', reason: (p.reason as string | null) ?? null } };
+      return {
+        ...base,
+        cancellation: { saga_id: str(p, 'saga_id'), status: 'requested', reason: (p.reason as string | null) ?? null },
+      };
     case 'order.cancellation_refused':
       return { ...base, cancellation: view.cancellation ? { ...view.cancellation, status: 'partially_cancelled' } : null };
     case 'order.cancelled':
@@ -408,7 +411,9 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
           credit_note: { invoice_id: str(note, 'invoice_id'), number: str(note, 'number') },
         }),
         payments: view.payments.map((pay) => {
-          const refundedFrom = (Array.isArray(p.payments) ? (p.payments as Payload[]) : []).find((r) => r.payment_id === pay.payment_id);
+          const refundedFrom = (Array.isArray(p.payments) ? (p.payments as Payload[]) : []).find(
+            (r) => r.payment_id === pay.payment_id,
+          );
           return refundedFrom === undefined
             ? pay
             : { ...pay, amount_refunded: num(refundedFrom, 'amount_refunded'), status: str(refundedFrom, 'status') };
@@ -417,7 +422,11 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
           const more = refunded.get(i.item_id) ?? 0;
           if (more === 0) return i;
           const quantityRefunded = i.quantity_refunded + more;
-          return { ...i, quantity_refunded: quantityRefunded, status: quantityRefunded >= i.quantity_shipped ? 'refunded' : i.status };
+          return {
+            ...i,
+            quantity_refunded: quantityRefunded,
+            status: quantityRefunded >= i.quantity_shipped ? 'refunded' : i.status,
+          };
         }),
       };
     }

@@ -17,5 +17,7 @@ export async function onShipmentCancelled(tx: PoolClient, shipment: ShipmentRow)
   await tx.query(`UPDATE reservations SET shipment_id = NULL, updated_at = now() WHERE shipment_id = $1 AND status = 'held'`, [
     shipment.shipment_id,
   ]);
-  return [{ type: OrderEventType.shipmentCancelled, payload: { shipment_id: shipment.shipment_id, reason: 'cancelled_by_request' } }];
+  return [
+    { type: OrderEventType.shipmentCancelled, payload: { shipment_id: shipment.shipment_id, reason: 'cancelled_by_request' } },
+  ];
 }

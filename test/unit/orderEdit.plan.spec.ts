@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { versionFromIfMatch } from '../../command-service/handlers/modifyOrder.js';
+import { increases, planEdit, type CurrentLine } from '../../domain/orderEdit.js';
+
+const lines: CurrentLine[] = [
+  { item_id: 'i1', sku: 'A', quantity: 2, unit_price: 1000, quantity_shipped: 0, quantity_cancelled: 0 },
+  { item_id: 'i2', sku: 'B', quantity: 1, unit_price: 500, quantity_shipped: 1, quantity_cancelled: 0 },
+  { item_id: 'i3', sku: 'C', quantity: 4, unit_price: 100, quantity_shipped: 0, quantity_cancelled: 1 },
+];
+const ids = () => 'new';
+
+describe('order edits (domain)', () => {
+  it('changes quantities, adds lines at catalog prices and totals the result', () => {
+    const outcome = planEdit(
+      lines,
+      [
+        { item_id: 'i1', quantity: 3 },
+        { item_id: 'i3', quantity: 0 },
+        { sku: 'D', quantity: 2 },
+      ],
+      new Map([['D', 250]]),
+      ids,
+    );
+    expect(outcome.ok).to.equal(true);
+    if (!outcome.ok) return;
+    expect(outcome.plan.changes).to.deep.equal([
+      { item_id: 'i1', sku: 'A', from: 2, to: 3, unit_price: 1000 },
+      { item_id: 'i3', sku: 'C', from: 3, to: 0, unit_price: 100 },
+    ]);
+    expect(outcome.plan.added).to.deep.equal([{ item_id: 'new', sku: 'D', quantity: 2, unit_price: 250 }]);
+    // Before: 2000 + 500 + 300 (one C cancelled); after: 3000 + 500 + 0 + 500.
+    expect([outcome.plan.previous_total, outcome.plan.new_total]).to.deep.equal([2800, 4000]);
+    expect(increases(outcome.plan)).to.deep.equal([
+      { item_id: 'i1', sku: 'A', quantity: 1 },
+      { item_id: 'new', sku: 'D', quantity: 2 },
+    ]);
+  });
+
+  it('adds to the existing unshipped line of a SKU the order already has', () => {
+    const outcome = planEdit(lines, [{ sku: 'A', quantity: 1 }], new Map([['A', 1000]]), ids);
+    expect(outcome.ok && outcome.plan.changes).to.deep.equal([{ item_id: 'i1', sku: 'A', from: 2, to: 3, unit_price: 1000 }]);
+  });
+
+  it('refuses a line that has shipped units and a line the order does not have', () => {
+    expect(planEdit(lines, [{ item_id: 'i2', quantity: 0 }], new Map(), ids)).to.deep.equal({
+      ok: false,
+      refusal: { kind: 'line-shipped', item_id: 'i2' },
+    });
+    expect(planEdit(lines, [{ item_id: 'nope', quantity: 1 }], new Map(), ids)).to.deep.equal({
+      ok: false,
+      refusal: { kind: 'unknown-item', item_id: 'nope' },
+    });
+  });
+});
+
+describe('If-Match for order edits', () => {
+  it('reads a bare version, a quoted one, or the query service ETag', () => {
+    expect(versionFromIfMatch('7')).to.equal(7);
+    expect(versionFromIfMatch('"7"')).to.equal(7);
+    expect(versionFromIfMatch('"01900000-0000-7000-8000-000000000001:12"')).to.equal(12);
+    expect(versionFromIfMatch('W/"3"')).to.equal(3);
+    expect(versionFromIfMatch('abc')).to.equal(undefined);
+    expect(versionFromIfMatch('0')).to.equal(undefined);
+  });
+});
