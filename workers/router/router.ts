@@ -92,28 +92,24 @@ export class Router {
   constructor(private readonly deps: RouterDeps) {}
 
   /** `order.confirmed`: the whole order, from the stock its placement reserved and what is free. */
-  async routeConfirmedOrder(orderId: string, messageId: string): Promise<RoutingOutcome> {
-    if (await alreadyProcessed(this.deps.pool, messageId)) return { kind: 'skipped', why: 'already routed' };
-    const order = await loadOrder(this.deps.pool, orderId);
-    if (order === undefined) return { kind: 'skipped', why: 'unknown order' };
-    return this.route({
-      orderId,
-      messageId,
-      lines: order.lines,
-      useOwnHolds: true,
-      excludeWarehouses: [],
-      cancelWhatNobodyHas: false,
-      address: order.address,
-      allowedStatuses: ['confirmed'],
-      reason: 'order.confirmed',
-    });
+  routeConfirmedOrder(orderId: string, messageId: string): Promise<RoutingOutcome> {
+    return this.routeWhatNoShipmentHolds(orderId, messageId, ['confirmed'], 'order.confirmed');
   }
 
   /**
    * `order.modified` / `order.modification_rejected`: an edit cancelled shipments (and maybe changed the
    * lines or the address); the lines no shipment holds now are routed from the stock the order holds.
    */
-  async routeUnassigned(orderId: string, messageId: string): Promise<RoutingOutcome> {
+  routeUnassigned(orderId: string, messageId: string): Promise<RoutingOutcome> {
+    return this.routeWhatNoShipmentHolds(orderId, messageId, ['processing', 'partially_shipped', 'shipped'], 'order.modified');
+  }
+
+  private async routeWhatNoShipmentHolds(
+    orderId: string,
+    messageId: string,
+    allowedStatuses: readonly string[],
+    reason: string,
+  ): Promise<RoutingOutcome> {
     if (await alreadyProcessed(this.deps.pool, messageId)) return { kind: 'skipped', why: 'already routed' };
     const order = await loadOrder(this.deps.pool, orderId);
     if (order === undefined) return { kind: 'skipped', why: 'unknown order' };
@@ -125,8 +121,8 @@ export class Router {
       excludeWarehouses: [],
       cancelWhatNobodyHas: false,
       address: order.address,
-      allowedStatuses: ['processing', 'partially_shipped', 'shipped'],
-      reason: 'order.modified',
+      allowedStatuses,
+      reason,
     });
   }
 
