@@ -91,7 +91,7 @@ export interface TestSystemOptions {
    * it as a process), fulfillment worker, carrier sandbox and tracker, at test pacing.
    */
   readonly fulfillment?: { readonly wms?: boolean; readonly shortPick?: string };
-  /** Run the changes worker (cancellations, refunds); on by default with `fulfillment`. */
+  /** Run the changes worker (cancellations, edits, refunds) here; on by default with `fulfillment` (false: a test runs it as a process). */
   readonly changes?: boolean;
   readonly env?: Record<string, string>;
 }
@@ -318,7 +318,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   stopFulfillment = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
-  if (options.changes === true || options.fulfillment !== undefined) {
+  if (options.changes === true || (options.fulfillment !== undefined && options.changes !== false)) {
     const changesReader = createRedis(config.redisUrl, `test-${id}-changes`);
     readers.push(changesReader);
     const changes = new ChangesWorker({
