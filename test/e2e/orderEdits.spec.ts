@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { newYorkAddress } from '../support/catalog.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { eventTypes, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
@@ -168,6 +169,8 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       ).body.order_id as string;
       expect(await system.waitForStatus(orderId, ['partially_shipped'])).to.equal('partially_shipped');
       const lines = await itemsOf(orderId);
+      // A partially shipped order can no longer be cancelled, only changed line by line.
+      expect((await system.post(`/api/v1/orders/${orderId}/cancel`, {})).status).to.equal(409);
 
       const shippedLine = await patchCurrent(orderId, { items: [{ item_id: lines[0]!.item_id, quantity: 0 }] });
       expect(shippedLine.status).to.equal(409);
@@ -192,6 +195,61 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       expect(captured.rows[0].total).to.equal(1000);
     } finally {
       system.fulfillment!.wms!.holdWarehouses([]);
+    }
+  });
+
+  it('changes the shipping address: open shipments are cancelled at the WMS and routed again for the new address', async () => {
+    const { skus, warehouses } = await system.catalog({
+      prices: [900],
+      stock: [[5], [5]],
+      locations: [
+        { lat: 40.73, lon: -74.17 },
+        { lat: 34.05, lon: -118.24 },
+      ],
+    });
+    await system.fulfillment!.wms!.setPace(60_000);
+    try {
+      const orderId = (
+        await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 2 }], { shipping_address: newYorkAddress })
+      ).body.order_id as string;
+      await system.waitForStatus(orderId, ['processing']);
+      const shipmentsAt = async () =>
+        (
+          await system.pool.query<{ warehouse_id: string; status: string }>(
+            'SELECT warehouse_id, status FROM shipments WHERE order_id = $1 ORDER BY created_at',
+            [orderId],
+          )
+        ).rows;
+      expect(await shipmentsAt()).to.deep.equal([{ warehouse_id: warehouses[0], status: 'created' }]);
+      const losAngeles = {
+        name: 'Grace Hopper',
+        line1: '1 Main St',
+        city: 'Los Angeles',
+        postal_code: '90012',
+        country: 'US',
+        lat: 34.05,
+        lon: -118.24,
+      };
+      const answer = await patchCurrent(orderId, { shipping_address: losAngeles });
+      expect(answer.status).to.equal(202);
+      expect(await editOutcome(orderId)).to.equal('completed');
+      await eventually('routed to Los Angeles', async () => {
+        const shipments = await shipmentsAt();
+        return shipments.length === 2 ? shipments : undefined;
+      });
+      expect(await shipmentsAt()).to.deep.equal([
+        { warehouse_id: warehouses[0], status: 'cancelled' },
+        { warehouse_id: warehouses[1], status: 'created' },
+      ]);
+      expect(await stockOf(system.pool, warehouses[0]!, skus[0]!)).to.deep.equal({ on_hand: 5, reserved: 0 });
+      expect(await stockOf(system.pool, warehouses[1]!, skus[0]!)).to.deep.equal({ on_hand: 5, reserved: 2 });
+      const order = await system.pool.query(
+        `SELECT shipping_address->>'city' AS city, total_amount FROM orders WHERE order_id = $1`,
+        [orderId],
+      );
+      expect(order.rows[0]).to.deep.equal({ city: 'Los Angeles', total_amount: 1800 });
+    } finally {
+      await system.fulfillment!.wms!.setPace(50);
     }
   });
 });
