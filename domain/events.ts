@@ -8,6 +8,8 @@ export const OrderEventType = Object.freeze({
   paymentAuthorized: 'payment.authorized',
   paymentDeclined: 'payment.declined',
   paymentVoided: 'payment.voided',
+  /** Part of an authorization released (an edit lowered the total). */
+  paymentReleased: 'payment.released',
   fraudChecked: 'fraud.checked',
   orderConfirmed: 'order.confirmed',
   orderRejected: 'order.rejected',

@@ -123,6 +123,14 @@ export class PspClient {
     return { kind: 'refused', reason: String(answer.body.error ?? answer.status) };
   }
 
+  /** Shrinks an authorization by `amount` (a partial reversal), releasing the card holder's funds. */
+  async reverse(authorizationId: string, amount: number, idempotencyKey: string): Promise<VoidOutcome> {
+    const answer = await this.fire('POST', `/v1/authorizations/${authorizationId}/reversals`, { amount }, idempotencyKey);
+    if (answer.status === 201) return { kind: 'voided' };
+    if (answer.status === 404) return { kind: 'not-found' };
+    return { kind: 'refused', reason: String(answer.body.error ?? answer.status) };
+  }
+
   async capture(authorizationId: string, amount: number, idempotencyKey: string): Promise<CaptureOutcome> {
     const answer = await this.fire('POST', `/v1/authorizations/${authorizationId}/captures`, { amount }, idempotencyKey);
     if (answer.status === 201) return { kind: 'captured', captureId: String(answer.body.capture_id), amount };

@@ -180,6 +180,29 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
     res.json(result.rows[0]);
   });
 
+  // A partial reversal: the authorization shrinks by `amount` (never below what was captured); the
+  // card holder's funds are released. Reaching zero voids it.
+  app.post('/v1/authorizations/:id/reversals', async (req, res) => {
+    const { id } = validate.id({ id: param(req, 'id') });
+    const body = validate.amount(req.body);
+    await once(req, res, 'reversal', async (tx) => {
+      const found = await tx.query<{ status: string; amount: number; amount_captured: number }>(
+        'SELECT status, amount, amount_captured FROM authorizations WHERE authorization_id = $1 FOR UPDATE',
+        [id],
+      );
+      const auth = found.rows[0];
+      if (auth === undefined) return { status: 404, body: { error: 'not_found' } };
+      if (auth.status === 'voided') return { status: 409, body: { error: 'authorization_voided' } };
+      if (body.amount > auth.amount - auth.amount_captured) {
+        return { status: 422, body: { error: 'exceeds_uncaptured', uncaptured: auth.amount - auth.amount_captured } };
+      }
+      const amount = auth.amount - body.amount;
+      const status = amount === 0 ? 'voided' : auth.status;
+      await tx.query('UPDATE authorizations SET amount = $2, status = $3, updated_at = now() WHERE authorization_id = $1', [id, amount, status]);
+      return { status: 201, body: { authorization_id: id, reversed: body.amount, amount, status } };
+    });
+  });
+
   app.post('/v1/authorizations/:id/void', async (req, res) => {
     const { id } = validate.id({ id: param(req, 'id') });
     await once(req, res, 'void', async (tx) => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { newYorkAddress } from '../support/catalog.js';
 import { eventually, uniqueId } from '../support/env.js';
-import { eventTypes, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
+import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
 describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)', function () {
   this.timeout(90_000);
@@ -193,6 +193,14 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
         orderId,
       ]);
       expect(captured.rows[0].total).to.equal(1000);
+      // The authorization shrank by what the order no longer costs: at the PSP and in our books.
+      const payments = await system.pool.query('SELECT amount, amount_captured FROM payments WHERE order_id = $1', [orderId]);
+      expect(payments.rows).to.deep.equal([{ amount: 1000, amount_captured: 1000 }]);
+      const sagaId = (
+        await system.pool.query(`SELECT saga_id FROM sagas WHERE order_id = $1 AND saga_type = 'placement'`, [orderId])
+      ).rows[0].saga_id;
+      expect((await pspAuthorizations(system, sagaId)).map((a) => a.amount)).to.deep.equal([1000]);
+      expect(await eventTypes(system.pool, orderId)).to.include('payment.released');
     } finally {
       system.fulfillment!.wms!.holdWarehouses([]);
     }

@@ -17,6 +17,8 @@ export const ModificationStep = Object.freeze({
   reserve: 'reserve',
   authorize: 'authorize',
   apply: 'apply',
+  releaseDecrease: 'release_decrease',
+  releaseAtPsp: 'release_at_psp',
   reject: 'reject',
 } as const);
 
@@ -46,7 +48,8 @@ async function unreserve(tx: PoolClient, allocations: readonly Allocation[]): Pr
  * 3. authorize what the total grows by beyond what is authorized (a new authorization at the PSP;
  *    the sandbox cannot raise one), waiting up to the PSP deadline;
  * 4. apply: lines, prices, total and address change, what shrank is released, the new authorization
- *    becomes a payment, `order.modified` — and the router routes the lines no shipment holds.
+ *    becomes a payment, `order.modified` — and the router routes the lines no shipment holds;
+ * 5. when the total went down, the authorizations shrink by the difference (`payment.released`).
  * A failure undoes what was done (reservation given back, authorization voided) and ends with
  * `order.modification_rejected`; the order is as it was, its held lines routed again.
  */
@@ -122,6 +125,9 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
     return 'progressed';
   }
   if (reserved.status === 'failed') return reject(context, saga, 'insufficient_stock');
+
+  const applied = saga.steps[ModificationStep.apply] as Recorded<{ release?: number }> | undefined;
+  if (applied !== undefined) return releaseDecrease(context, saga, applied.release ?? 0);
 
   const authorized = saga.steps[ModificationStep.authorize] as
     Recorded<{ payment_id?: string; authorization_id?: string; amount?: number; reason?: string }> | undefined;
@@ -278,8 +284,92 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
       },
     });
     await appendToOrder(tx, saga.order_id, events, { status });
-    return { result: { status: 'succeeded' }, status: SagaStatus.completed };
+    const authorizedNow = await tx.query<{ total: number }>(
+      `SELECT coalesce(sum(amount), 0)::bigint AS total FROM payments WHERE order_id = $1 AND status IN ('authorized', 'partially_captured', 'captured')`,
+      [saga.order_id],
+    );
+    const release = Math.max(0, (authorizedNow.rows[0]?.total ?? 0) - request.new_total);
+    return release > 0
+      ? { result: { status: 'succeeded', release } }
+      : { result: { status: 'succeeded' }, status: SagaStatus.completed };
   });
+  return 'progressed';
+}
+
+/**
+ * After an edit lowered the total: the authorizations shrink by the difference, newest first, each by
+ * no more than it has neither captured nor about to capture. Our books first (under the order lock, so
+ * a shipment shipping now captures within the new amount), then the PSP (a partial reversal per
+ * authorization, keyed by saga and payment); a PSP that does not answer is asked again later.
+ */
+async function releaseDecrease(context: ChangeContext, saga: ChangeSaga, amount: number): Promise<StepOutcome> {
+  const { pool, leaseMs } = context;
+  type Release = { payment_id: string; authorization_id: string; amount: number };
+  const booked = saga.steps[ModificationStep.releaseDecrease] as Recorded<{ releases: Release[] }> | undefined;
+  if (booked === undefined) {
+    await commitChangeStep(pool, saga.saga_id, ModificationStep.releaseDecrease, leaseMs, async (tx) => {
+      await lockOrder(tx, saga.order_id);
+      const payments = await tx.query<{ payment_id: string; authorization_code: string; free: number }>(
+        `SELECT p.payment_id, p.authorization_code,
+                p.amount - (SELECT coalesce(sum(c.amount), 0) FROM captures c WHERE c.payment_id = p.payment_id AND c.status <> 'failed')::bigint AS free
+           FROM payments p WHERE p.order_id = $1 AND p.status IN ('authorized', 'partially_captured')
+          ORDER BY p.created_at DESC FOR UPDATE`,
+        [saga.order_id],
+      );
+      let left = amount;
+      const releases: Release[] = [];
+      for (const p of payments.rows) {
+        const take = Math.min(left, Math.max(0, p.free));
+        if (take === 0) continue;
+        releases.push({ payment_id: p.payment_id, authorization_id: p.authorization_code, amount: take });
+        await tx.query(
+          `UPDATE payments SET amount = amount - $2, updated_at = now(),
+                  status = CASE WHEN amount_captured > 0 AND amount_captured >= amount - $2 THEN 'captured' ELSE status END
+            WHERE payment_id = $1`,
+          [p.payment_id, take],
+        );
+        left -= take;
+      }
+      if (releases.length > 0) {
+        const amounts = await tx.query<{ payment_id: string; amount: number }>(
+          'SELECT payment_id, amount FROM payments WHERE payment_id = ANY($1::uuid[])',
+          [releases.map((r) => r.payment_id)],
+        );
+        await appendToOrder(tx, saga.order_id, [
+          {
+            type: OrderEventType.paymentReleased,
+            payload: {
+              saga_id: saga.saga_id,
+              released: releases.map((r) => ({
+                ...r,
+                amount_authorized: amounts.rows.find((a) => a.payment_id === r.payment_id)?.amount ?? 0,
+              })),
+            },
+          },
+        ]);
+      }
+      return { result: { status: 'succeeded', releases } };
+    });
+    return 'progressed';
+  }
+  try {
+    for (const r of booked.releases) {
+      const outcome = await context.psp.reverse(r.authorization_id, r.amount, `${saga.saga_id}:release:${r.payment_id}`);
+      if (outcome.kind !== 'voided')
+        context.logger.warn(
+          { saga_id: saga.saga_id, payment_id: r.payment_id, outcome },
+          'PSP did not reverse part of an authorization',
+        );
+    }
+  } catch (error) {
+    if (!(error instanceof PspUnavailable)) throw error;
+    await driveAgainIn(pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
+    return 'waiting';
+  }
+  await commitChangeStep(pool, saga.saga_id, ModificationStep.releaseAtPsp, leaseMs, async () => ({
+    result: { status: 'succeeded' },
+    status: SagaStatus.completed,
+  }));
   return 'done';
 }
 

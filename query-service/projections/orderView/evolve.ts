@@ -352,6 +352,16 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
           status: i.quantity_shipped === 0 ? 'cancelled' : i.status,
         })),
       };
+    case 'payment.released': {
+      const released = (Array.isArray(p.released) ? p.released : []) as Payload[];
+      return {
+        ...base,
+        payments: view.payments.map((pay) => {
+          const r = released.find((x) => x.payment_id === pay.payment_id);
+          return r === undefined ? pay : { ...pay, amount_authorized: num(r, 'amount_authorized') };
+        }),
+      };
+    }
     case 'order.modification_requested':
       return { ...base, modification: { saga_id: str(p, 'saga_id'), status: 'requested' } };
     case 'order.modification_rejected':
