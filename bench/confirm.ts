@@ -1,8 +1,11 @@
 import { percentile, runPgbench, say, startBenchSystem, type PgbenchResult } from './support.js';
 
+const PLACEMENT_SERVICES = ['gateway', 'command-service', 'query-service', 'relay', 'saga-worker', 'psp-sandbox', 'projector'];
+
 export interface ConfirmOptions {
   readonly rate: number;
   readonly seconds: number;
+  readonly placementOnly?: boolean;
 }
 
 const SKUS = 20;
@@ -29,7 +32,8 @@ END;
  * next to pgbench running the placement transaction's writes at the same rate.
  */
 export async function benchConfirm(options: ConfirmOptions): Promise<void> {
-  const system = await startBenchSystem('confirm');
+  // --placement-only: the placement pipeline alone, without fulfillment competing for the machine.
+  const system = await startBenchSystem('confirm', options.placementOnly ? { OMS_SERVICES: PLACEMENT_SERVICES.join(',') } : {});
   try {
     await system.pool.query(
       `INSERT INTO products (sku, name, price, currency) SELECT 'BENCH-' || n, 'Bench ' || n, 1000, 'USD' FROM generate_series(0, ${SKUS - 1}) n;

@@ -13,7 +13,11 @@ function option(args: readonly string[], name: string, fallback: number): number
 const [name, ...args] = process.argv.slice(2);
 switch (name) {
   case 'confirm':
-    await benchConfirm({ rate: option(args, 'rate', 200), seconds: option(args, 'seconds', 20) });
+    await benchConfirm({
+      rate: option(args, 'rate', 200),
+      seconds: option(args, 'seconds', 20),
+      placementOnly: args.includes('--placement-only'),
+    });
     break;
   case 'status':
     await benchStatus({
@@ -27,7 +31,7 @@ switch (name) {
     break;
   default:
     console.error(
-      'usage: npm run bench -- confirm [--rate 200] [--seconds 20] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000]',
+      'usage: npm run bench -- confirm [--rate 200] [--seconds 20] [--placement-only] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000]',
     );
     process.exitCode = 2;
 }

@@ -52,7 +52,6 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
     PSP_PORT: String(pspPort),
     SEED_DEMO_CATALOG: 'false',
     LOG_LEVEL: 'warn',
-    DB_POOL_SIZE: '20',
     ...extraEnv,
   };
   say(`starting the system (schema ${schema}) as npm start would`);

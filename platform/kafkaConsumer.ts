@@ -18,6 +18,13 @@ export interface KafkaConsumerOptions {
   readonly logger: Logger;
   /** Must be idempotent: a message is delivered again after a crash before its offset was committed. */
   readonly handler: (record: KafkaRecord) => Promise<void>;
+  /**
+   * Messages this consumer wants, by their headers (e.g. Debezium's `eventType`); the others are
+   * skipped unparsed. Every message by default.
+   */
+  readonly accepts?: (headers: Readonly<Record<string, string>>) => boolean;
+  /** How long the broker may hold a fetch waiting for messages: lower answers sooner, higher costs the broker less. */
+  readonly maxWaitMs?: number;
   /** Partitions handled side by side; one partition's messages (one key's) always in order. */
   readonly concurrency?: number;
 }
@@ -28,11 +35,15 @@ export interface RunningKafkaConsumer {
   stop(): Promise<void>;
 }
 
-function toRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
+function headersOf(message: KafkaMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? String(value[0]) : String(value);
   }
+  return headers;
+}
+
+function toRecord(topic: string, partition: number, message: KafkaMessage, headers: Record<string, string>): KafkaRecord {
   let value: unknown;
   try {
     value = message.value === null ? undefined : JSON.parse(message.value.toString('utf8'));
@@ -53,7 +64,7 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
     sessionTimeout: 10_000,
     rebalanceTimeout: 10_000,
     heartbeatInterval: 1_000,
-    maxWaitTimeInMs: 100,
+    maxWaitTimeInMs: options.maxWaitMs ?? 100,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
   consumer.on(consumer.events.CRASH, (event) =>
@@ -65,7 +76,9 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
   await consumer.run({
     partitionsConsumedConcurrently: options.concurrency ?? 8,
     eachMessage: async ({ topic, partition, message }) => {
-      const record = toRecord(topic, partition, message);
+      const headers = headersOf(message);
+      if (options.accepts !== undefined && !options.accepts(headers)) return;
+      const record = toRecord(topic, partition, message, headers);
       try {
         await options.handler(record);
       } catch (error) {

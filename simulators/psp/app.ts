@@ -198,7 +198,11 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
       }
       const amount = auth.amount - body.amount;
       const status = amount === 0 ? 'voided' : auth.status;
-      await tx.query('UPDATE authorizations SET amount = $2, status = $3, updated_at = now() WHERE authorization_id = $1', [id, amount, status]);
+      await tx.query('UPDATE authorizations SET amount = $2, status = $3, updated_at = now() WHERE authorization_id = $1', [
+        id,
+        amount,
+        status,
+      ]);
       return { status: 201, body: { authorization_id: id, reversed: body.amount, amount, status } };
     });
   });

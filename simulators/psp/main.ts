@@ -11,7 +11,7 @@ await runService('psp-sandbox', async ({ logger, onStop }) => {
   const pool = createPool({
     databaseUrl: config.databaseUrl,
     schema: config.pspDatabaseSchema,
-    max: 10,
+    max: 6,
     applicationName: 'psp-sandbox',
   });
   await ensurePspSchema(pool, config.pspDatabaseSchema);

@@ -21,6 +21,8 @@ export interface WmsOptions {
   readonly logger: Logger;
 }
 
+const WMS_EVENT_TYPES = new Set(['shipment.created', 'shipment.cancel_requested']);
+
 const STEP_NAMES = ['received', 'picked', 'packed', 'shipped'] as const;
 
 /**
@@ -78,6 +80,10 @@ export class WmsSimulator {
       groupId: this.options.groupId,
       topic: this.options.requestsTopic,
       logger: this.options.logger,
+      // Only shipment requests and cancellations are for the WMS: the rest of the topic is skipped unparsed.
+      // The whole order events topic (64 partitions) for a few event types: fetch in larger, rarer batches.
+      maxWaitMs: 500,
+      accepts: (headers) => headers.eventType === undefined || WMS_EVENT_TYPES.has(headers.eventType),
       handler: (record) => this.receive(record),
     });
     this.loop.start();
