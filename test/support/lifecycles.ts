@@ -80,7 +80,13 @@ export function randomLifecycle(random: () => number, customerId: string): Lifec
     });
   } else {
     events.push({ type: 'order.confirmed', payload: { saga_id: sagaId, payment_id: paymentId } });
-    if (random() < 0.7) events.push(...randomFulfillment(random, items, paymentId, total));
+    const roll = random();
+    if (roll < 0.15) events.push(...cancellation());
+    else if (roll < 0.85) {
+      const fulfilled = randomFulfillment(random, items, paymentId, total);
+      events.push(...fulfilled);
+      if (random() < 0.4) events.push(...refund(items[0]!, paymentId));
+    }
   }
   return events;
 }
@@ -180,4 +186,41 @@ function randomFulfillment(
     events.push({ type: 'shipment.delivered', payload: { shipment_id: s.shipment_id, order_status: status } });
   });
   return events;
+}
+
+/** A cancellation before routing, as the changes worker records it. */
+function cancellation(): LifecycleEvent[] {
+  const sagaId = uuidv7();
+  return [
+    { type: 'order.cancellation_requested', payload: { saga_id: sagaId, reason: 'changed my mind' } },
+    { type: 'inventory.released', payload: { saga_id: sagaId, released: [] } },
+    { type: 'payment.voided', payload: { saga_id: sagaId, authorization_ids: ['a1'] } },
+    { type: 'order.cancelled', payload: { saga_id: sagaId, reason: 'changed my mind', order_status: 'cancelled' } },
+  ];
+}
+
+/** A refund of one unit of a delivered line, with its credit note. */
+function refund(line: { item_id: string; sku: string; unit_price: number }, paymentId: string): LifecycleEvent[] {
+  const refundId = uuidv7();
+  const sagaId = uuidv7();
+  const items = [{ item_id: line.item_id, sku: line.sku, quantity: 1 }];
+  return [
+    {
+      type: 'refund.requested',
+      payload: { refund_id: refundId, saga_id: sagaId, amount: line.unit_price, currency: 'USD', reason: 'damaged', items },
+    },
+    {
+      type: 'refund.issued',
+      payload: {
+        refund_id: refundId,
+        saga_id: sagaId,
+        amount: line.unit_price,
+        currency: 'USD',
+        reason: 'damaged',
+        items,
+        payments: [{ payment_id: paymentId, amount_refunded: line.unit_price, status: 'partially_refunded' }],
+        credit_note: { invoice_id: uuidv7(), number: 'CN-2026-000001', total: line.unit_price },
+      },
+    },
+  ];
 }
