@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { newYorkAddress } from '../support/catalog.js';
-import { eventTypes, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
+import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
 describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (contract §5)', function () {
   this.timeout(90_000);
@@ -214,5 +214,15 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
     const view = await system.get(`/api/v1/orders/${orderId}?min_version=${(await eventTypes(system.pool, orderId)).length}`);
     expect(view.body.items[0]).to.include({ quantity_shipped: 1, quantity_cancelled: 2 });
     expect(view.body.payments[0]).to.include({ amount_captured: 2000 });
+    // Nothing more will be captured: the authorization's uncaptured rest is released, here and at the PSP.
+    const released = await eventually('the uncaptured rest released', async () => {
+      const payment = await system.pool.query('SELECT amount, amount_captured, status FROM payments WHERE order_id = $1', [
+        orderId,
+      ]);
+      return payment.rows[0]?.amount === 2000 ? payment.rows[0] : undefined;
+    });
+    expect(released).to.deep.equal({ amount: 2000, amount_captured: 2000, status: 'captured' });
+    const sagaId = (await system.pool.query(`SELECT saga_id FROM sagas WHERE order_id = $1`, [orderId])).rows[0].saga_id;
+    expect((await pspAuthorizations(system, sagaId)).map((a) => a.amount)).to.deep.equal([2000]);
   });
 });

@@ -9,6 +9,7 @@ import { loadChangeSaga } from './changeSaga.js';
 import type { ChangeContext } from './changeContext.js';
 import { modificationStep } from './modification.js';
 import { refundStep } from './refund.js';
+import { releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
 
 /** The saga types this worker drives, and the step function of each. */
 const STEPS = Object.freeze({ cancellation: cancellationStep, refund: refundStep, modification: modificationStep });
@@ -55,6 +56,7 @@ export class ChangesWorker {
       OrderEventType.refundRequested,
       OrderEventType.orderModificationRequested,
     ]);
+    const deliveries = new Set<string>([OrderEventType.shipmentDelivered]);
     this.consumer = new StreamConsumer({
       reader: options.reader,
       commands: options.commands,
@@ -63,8 +65,12 @@ export class ChangesWorker {
       logger: options.logger,
       claimIdleMs: options.claimIdleMs,
       maxDeliveries: options.maxDeliveries,
-      handles: (type) => requests.has(type),
+      handles: (type) => requests.has(type) || deliveries.has(type),
       handler: async (message) => {
+        if (deliveries.has(message.event.type)) {
+          await releaseUncapturedOnDelivery(this.options, message.event);
+          return;
+        }
         const sagaId = message.event.payload.saga_id;
         if (typeof sagaId === 'string') await this.drive(sagaId);
       },
