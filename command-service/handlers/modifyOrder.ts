@@ -18,9 +18,11 @@ const notModifiable = (slug: string, title: string, detail: string) => new Probl
 
 /**
  * `If-Match` carries the version a client read: a bare number, `"5"`, or the query service's ETag
- * (`"<order_id>:<version>"`). Undefined when it is none of those.
+ * (`"<order_id>:<version>"`); `*` accepts any. Undefined when it is none of those.
  */
-export function versionFromIfMatch(header: string): number | undefined {
+export function versionFromIfMatch(header: string): number | 'any' | undefined {
+  // RFC 9110: `*` matches whatever the current version is.
+  if (header.trim() === '*') return 'any';
   const match = /^(?:W\/)?"?(?:[0-9a-f-]{36}:)?([1-9][0-9]{0,8})"?$/.exec(header.trim());
   return match ? Number(match[1]) : undefined;
 }
@@ -36,7 +38,7 @@ export function versionFromIfMatch(header: string): number | undefined {
 export async function modifyOrder(
   tx: PoolClient,
   orderId: string,
-  expectedVersion: number,
+  expectedVersion: number | 'any',
   body: ModifyOrderBody,
   leaseMs: number,
 ): Promise<CommandResult> {
@@ -46,7 +48,7 @@ export async function modifyOrder(
     'status::text AS status, version, currency, cancel_requested_at',
   );
   if (order === undefined) throw problems.notFound('Order', orderId);
-  if (order.version !== expectedVersion) {
+  if (expectedVersion !== 'any' && order.version !== expectedVersion) {
     throw new Problem(
       412,
       'version-mismatch',
@@ -80,13 +82,18 @@ export async function modifyOrder(
     'SELECT item_id, sku, quantity, unit_price, quantity_shipped, quantity_cancelled FROM order_items WHERE order_id = $1 ORDER BY line_no',
     [orderId],
   );
-  const newSkus = (body.items ?? []).flatMap((i) => ('sku' in i ? [{ sku: i.sku, quantity: i.quantity }] : []));
+  const items = [
+    ...(body.items ?? []),
+    ...(body.add_items ?? []),
+    ...(body.remove_items ?? []).map((itemId) => ({ item_id: itemId, quantity: 0 })),
+  ];
+  const newSkus = items.flatMap((i) => ('sku' in i ? [{ sku: i.sku, quantity: i.quantity }] : []));
   const prices = new Map<string, number>();
   if (newSkus.length > 0) {
     const priced = await priceFromCatalog(tx, newSkus, order.currency);
     for (const l of priced.lines) prices.set(l.sku, l.unit_price);
   }
-  const outcome = planEdit(lines.rows, body.items ?? [], prices, uuidv7);
+  const outcome = planEdit(lines.rows, items, prices, uuidv7);
   if (!outcome.ok) {
     const r = outcome.refusal;
     if (r.kind === 'unknown-item')

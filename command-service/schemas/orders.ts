@@ -111,6 +111,9 @@ export interface ModifyOrderBody {
   readonly items?: ReadonlyArray<
     { readonly item_id: string; readonly quantity: number } | { readonly sku: string; readonly quantity: number }
   >;
+  /** Shorthands: lines to add, lines to remove (the same as `{ sku, quantity }` and `{ item_id, quantity: 0 }` in items). */
+  readonly add_items?: ReadonlyArray<{ readonly sku: string; readonly quantity: number }>;
+  readonly remove_items?: readonly string[];
 }
 
 export const modifyOrderBody = {
@@ -140,5 +143,7 @@ export const modifyOrderBody = {
         ],
       },
     },
+    add_items: lineItems,
+    remove_items: { type: 'array', minItems: 1, maxItems: 200, items: uuid },
   },
 } as const;

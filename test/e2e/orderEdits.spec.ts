@@ -176,7 +176,7 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       expect(shippedLine.status).to.equal(409);
       expect(shippedLine.body.type).to.equal('/problems/line-already-shipped');
 
-      const removed = await patchCurrent(orderId, { items: [{ item_id: lines[1]!.item_id, quantity: 0 }] });
+      const removed = await patchCurrent(orderId, { remove_items: [lines[1]!.item_id] });
       expect(removed.status).to.equal(202);
       expect(await editOutcome(orderId)).to.equal('completed');
       expect((await itemsOf(orderId))[1]).to.include({ quantity_cancelled: 2, status: 'removed' });

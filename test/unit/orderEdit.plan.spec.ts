@@ -59,6 +59,7 @@ describe('If-Match for order edits', () => {
     expect(versionFromIfMatch('"7"')).to.equal(7);
     expect(versionFromIfMatch('"01900000-0000-7000-8000-000000000001:12"')).to.equal(12);
     expect(versionFromIfMatch('W/"3"')).to.equal(3);
+    expect(versionFromIfMatch('*')).to.equal('any');
     expect(versionFromIfMatch('abc')).to.equal(undefined);
     expect(versionFromIfMatch('0')).to.equal(undefined);
   });
