@@ -83,6 +83,22 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
   };
   const pause = () => (latencyMs > 0 ? new Promise((resolve) => setTimeout(resolve, latencyMs)) : Promise.resolve());
 
+  // A simulated outage (POST /v1/sandbox/outage {"down": true|false}): every other call answers 503
+  // until it is over, so callers' retries and circuit breakers can be exercised.
+  let down = false;
+  app.post('/v1/sandbox/outage', (req, res) => {
+    down = (req.body as { down?: unknown } | undefined)?.down === true;
+    logger.warn({ down }, 'PSP sandbox outage switched');
+    res.json({ down });
+  });
+  app.use((req, res, next) => {
+    if (down && req.path !== '/health') {
+      res.status(503).json({ error: 'sandbox_outage' });
+      return;
+    }
+    next();
+  });
+
   /** Runs a mutating call once per Idempotency-Key (serialized per key), replaying its first answer. */
   async function once(
     req: Request,
