@@ -38,7 +38,13 @@ export interface BenchSystem {
 export async function startBenchSystem(name: string, extraEnv: Record<string, string> = {}): Promise<BenchSystem> {
   await ensureDatabase(benchDatabaseUrl);
   const schema = `bench_${name}_${Date.now().toString(36)}`;
-  const [port, commandPort, queryPort, pspPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, commandPort, queryPort, pspPort, carrierPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env = {
     DATABASE_URL: benchDatabaseUrl,
     DATABASE_SCHEMA: schema,
@@ -50,6 +56,11 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
     COMMAND_PORT: String(commandPort),
     QUERY_PORT: String(queryPort),
     PSP_PORT: String(pspPort),
+    CARRIER_PORT: String(carrierPort),
+    WMS_DATABASE_SCHEMA: `${schema}_wms`,
+    KAFKA_WMS_EVENTS_TOPIC: `bench-wms-${schema}`,
+    WMS_CONSUMER_GROUP: `bench-wms-${schema}`,
+    FULFILLMENT_CONSUMER_GROUP: `bench-fulfillment-${schema}`,
     SEED_DEMO_CATALOG: 'false',
     LOG_LEVEL: 'warn',
     ...extraEnv,
@@ -88,6 +99,7 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
       const admin = createPool({ databaseUrl: benchDatabaseUrl, schema: 'public', max: 1 });
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);
+      await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_wms`)} CASCADE`);
       await admin.end();
       say('system stopped and its schema dropped');
     },

@@ -19,6 +19,15 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     REDIS_PREFIX: `test:${id}`,
     KAFKA_ORDER_EVENTS_TOPIC: `test-${id}`,
     KAFKA_TOPIC_PARTITIONS: '4',
+    // Fulfillment of its own (ledger, topic, groups) at test pacing.
+    WMS_DATABASE_SCHEMA: `${id}_wms`,
+    KAFKA_WMS_EVENTS_TOPIC: `test-wms-${id}`,
+    WMS_CONSUMER_GROUP: `test-wms-${id}`,
+    FULFILLMENT_CONSUMER_GROUP: `test-fulfillment-${id}`,
+    WMS_SIM_STEP_MS: '100',
+    CARRIER_SIM_STEP_MS: '200',
+    TRACKING_POLL_MS: '100',
+    TRACKING_MAX_POLL_MS: '400',
     SEED_DEMO_CATALOG: 'false',
     LOG_LEVEL: 'info',
   };
@@ -26,7 +35,13 @@ describe('the system as npm start runs it (supervisor and service processes)', f
   let baseUrl: string;
 
   before(async () => {
-    const [port, commandPort, queryPort, pspPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [port, commandPort, queryPort, pspPort, carrierPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     baseUrl = `http://127.0.0.1:${port}`;
     system = startNode('dist/scripts/start.js', {
       ...env,
@@ -34,6 +49,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
       COMMAND_PORT: String(commandPort),
       QUERY_PORT: String(queryPort),
       PSP_PORT: String(pspPort),
+      CARRIER_PORT: String(carrierPort),
     });
     await eventually(
       'GET /health answers 200',
@@ -52,6 +68,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     const pool = createPool({ databaseUrl: testDatabaseUrl, schema: 'public', max: 1 });
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(id)} CASCADE`);
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${id}_psp`)} CASCADE`);
+    await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${id}_wms`)} CASCADE`);
     await pool.end();
     const redis = createRedis(config.redisUrl, 'test-cleanup');
     const keys = await redis.keys(`${config.redisPrefix}:*`);
@@ -59,7 +76,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     redis.disconnect();
     const admin = createKafka(config.kafkaBrokers, 'test-cleanup').admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [config.orderEventsTopic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [config.orderEventsTopic, config.wmsEventsTopic] }).catch(() => undefined);
     await admin.disconnect();
   });
 
@@ -71,7 +88,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     expect(Object.values(body.dependencies).every((d) => d.status === 'up')).to.equal(true);
   });
 
-  it('takes an order through the separate processes to confirmed', async () => {
+  it('takes an order through the separate processes to delivered, captured and invoiced', async () => {
     const pool = createPool({ databaseUrl: testDatabaseUrl, schema: id, max: 2 });
     try {
       const { skus } = await createCatalog(pool, { prices: [1999], stock: [[3]] });
@@ -82,16 +99,35 @@ describe('the system as npm start runs it (supervisor and service processes)', f
       });
       expect(placed.status).to.equal(202);
       const { order_id } = (await placed.json()) as { order_id: string };
-      const status = await eventually(
-        'order confirmed',
+      const order = await eventually(
+        'order delivered',
         async () => {
-          const order = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}`)).json()) as { status: string };
-          return order.status === 'placed' ? undefined : order.status;
+          const view = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}`)).json()) as {
+            status: string;
+            payments: Array<{ amount_captured: number }>;
+          };
+          return view.status === 'delivered' || view.status === 'rejected' ? view : undefined;
         },
-        20_000,
+        40_000,
         100,
       );
-      expect(status).to.equal('confirmed');
+      expect(order.status).to.equal('delivered');
+      expect(order.payments[0]?.amount_captured).to.equal(1999);
+      const events = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}/events`)).json()) as {
+        events: Array<{ type: string }>;
+      };
+      expect(events.events.map((e) => e.type)).to.include.members([
+        'order.confirmed',
+        'shipment.created',
+        'shipment.shipped',
+        'payment.captured',
+        'invoice.issued',
+        'shipment.delivered',
+      ]);
+      const invoices = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}/invoices`)).json()) as {
+        invoices: Array<{ total: number }>;
+      };
+      expect(invoices.invoices.map((i) => i.total)).to.deep.equal([1999]);
     } finally {
       await pool.end();
     }
