@@ -130,4 +130,20 @@ describe('router: confirmed orders become shipments (contract §5, real PostgreS
     expect(outcome.kind).to.equal('skipped');
     expect(await shipmentsOf(orderId)).to.have.length(1);
   });
+
+  it('counts the backlog live: a warehouse whose capacity fills up loses the next order to an equal one', async () => {
+    // Two warehouses at the same place with the same stock; each ships 10 units a day.
+    const { skus, warehouses } = await system.catalog({ prices: [100], stock: [[50], [50]] });
+    await system.pool.query('UPDATE warehouses SET capacity_per_day = 10 WHERE warehouse_id = ANY($1)', [warehouses]);
+    const routedTo = async () => {
+      const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 5 }])).body.order_id as string;
+      await system.waitForStatus(orderId, ['processing']);
+      return (await shipmentsOf(orderId))[0]!.warehouse_id;
+    };
+    const first = await routedTo();
+    const second = await routedTo();
+    // The first order's 5 units are half of its warehouse's day; the next goes to the idle one.
+    expect(second).to.not.equal(first);
+    expect([first, second].sort()).to.deep.equal([...warehouses].sort());
+  });
 });

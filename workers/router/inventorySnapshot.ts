@@ -7,8 +7,6 @@ export interface SnapshotWarehouse {
   readonly capacity_per_day: number;
   readonly carriers: readonly string[];
   readonly shipping_cost_per_kg: number;
-  /** Units in shipments not yet shipped: the warehouse's backlog. */
-  readonly open_units: number;
 }
 
 export interface InventorySnapshotData {
@@ -21,7 +19,7 @@ export interface InventorySnapshotData {
 
 /**
  * The router's cached view of warehouses and stock (contract §5: at most 30 s old), so a routing
- * decision costs no stock scan. Taken again when older than `refreshMs`, when the catalog epoch moved
+ * decision costs no stock scan (the backlog, which every routed order changes, is counted live). Taken again when older than `refreshMs`, when the catalog epoch moved
  * (an admin changed a warehouse, a product or stock on hand), or when a caller asks for a fresh one
  * (its plan failed validation against live stock).
  */
@@ -68,14 +66,7 @@ export class InventorySnapshot {
     const epoch = await this.epoch();
     const [warehouses, stock] = await Promise.all([
       this.db.query<SnapshotWarehouse>(
-        `SELECT w.warehouse_id, w.lat, w.lon, w.capacity_per_day, w.carriers, w.shipping_cost_per_kg,
-                coalesce(b.units, 0)::int AS open_units
-           FROM warehouses w
-           LEFT JOIN (SELECT s.warehouse_id, sum(si.quantity) AS units
-                        FROM shipments s JOIN shipment_items si ON si.shipment_id = s.shipment_id
-                       WHERE s.status IN ('created', 'picked', 'packed')
-                       GROUP BY s.warehouse_id) b ON b.warehouse_id = w.warehouse_id
-          ORDER BY w.warehouse_id`,
+        `SELECT warehouse_id, lat, lon, capacity_per_day, carriers, shipping_cost_per_kg FROM warehouses ORDER BY warehouse_id`,
       ),
       this.db.query<{ warehouse_id: string; sku: string; available: number }>(
         'SELECT warehouse_id, sku, on_hand - reserved AS available FROM inventory WHERE on_hand > reserved',

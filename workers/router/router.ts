@@ -160,7 +160,7 @@ export class Router {
       const lines = request.cancelWhatNobodyHas
         ? fillable(request.lines, snapshot, holds, request.excludeWarehouses)
         : request.lines;
-      const plan = this.plan(lines, request, snapshot, holds);
+      const plan = this.plan(lines, request, snapshot, holds, await this.backlog());
       if (plan === undefined) {
         this.deps.logger.info({ order_id: request.orderId, attempt }, 'no plan from the snapshot; routing again from fresh data');
         continue;
@@ -189,14 +189,33 @@ export class Router {
     request: RoutingRequest,
     snapshot: InventorySnapshotData,
     holds: ReadonlyMap<string, number>,
+    backlog: ReadonlyMap<string, number>,
   ): { shipments: readonly PlannedShipment[]; scores: readonly WarehouseScore[] } | undefined {
     if (lines.length === 0) return { shipments: [], scores: [] };
     const destination = destinationOf(request.address, snapshot);
     const candidates: CandidateWarehouse[] = snapshot.warehouses
       .filter((w) => !request.excludeWarehouses.includes(w.warehouse_id))
-      .map((w) => ({ ...w, available: availableTo(snapshot, holds, w.warehouse_id) }));
+      .map((w) => ({
+        ...w,
+        open_units: backlog.get(w.warehouse_id) ?? 0,
+        available: availableTo(snapshot, holds, w.warehouse_id),
+      }));
     const plan = planShipments(lines, destination, candidates, CARRIER_COVERAGE);
     return plan.ok ? plan : undefined;
+  }
+
+  /**
+   * Units in shipments not yet shipped, per warehouse, read live: unlike stock, a backlog changes with
+   * every routed order and is cheap to count, so a burst of orders spreads as it builds up.
+   */
+  private async backlog(): Promise<Map<string, number>> {
+    const open = await this.deps.pool.query<{ warehouse_id: string; units: number }>(
+      `SELECT s.warehouse_id, sum(si.quantity)::int AS units
+         FROM shipments s JOIN shipment_items si ON si.shipment_id = s.shipment_id
+        WHERE s.status IN ('created', 'picked', 'packed')
+        GROUP BY s.warehouse_id`,
+    );
+    return new Map(open.rows.map((r) => [r.warehouse_id, r.units]));
   }
 
   /** The order's held reservations not yet in a shipment, by `warehouse|sku`. */
