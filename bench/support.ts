@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from '../platform/db.js';
-import { freePort } from '../platform/http.js';
+import { freePorts } from '../platform/http.js';
 import { ensureDatabase, quoteIdent } from '../platform/migrate.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,13 +38,7 @@ export interface BenchSystem {
 export async function startBenchSystem(name: string, extraEnv: Record<string, string> = {}): Promise<BenchSystem> {
   await ensureDatabase(benchDatabaseUrl);
   const schema = `bench_${name}_${Date.now().toString(36)}`;
-  const [port, commandPort, queryPort, pspPort, carrierPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
+  const [port, commandPort, queryPort, pspPort, carrierPort] = await freePorts(5);
   const env = {
     DATABASE_URL: benchDatabaseUrl,
     DATABASE_SCHEMA: schema,

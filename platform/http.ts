@@ -121,3 +121,10 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Several ports nothing listens on right now. */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  return ports;
+}

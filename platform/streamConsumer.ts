@@ -289,3 +289,18 @@ export class StreamConsumer {
     );
   }
 }
+
+/** Handlers by event type; the consumer acknowledges entries of every other type unhandled. */
+export type EventHandlers = Readonly<Record<string, (message: StreamMessage) => Promise<void>>>;
+
+/** A consumer-group member that dispatches each entry to the handler of its event type. */
+export function dispatchingConsumer(
+  options: Omit<StreamConsumerOptions, 'handler' | 'handles'>,
+  handlers: EventHandlers,
+): StreamConsumer {
+  return new StreamConsumer({
+    ...options,
+    handles: (type) => type in handlers,
+    handler: async (message) => handlers[message.event.type]?.(message),
+  });
+}

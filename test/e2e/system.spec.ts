@@ -5,7 +5,7 @@ import { quoteIdent } from '../../platform/migrate.js';
 import { createRedis } from '../../platform/redis.js';
 import { createCatalog, orderBody } from '../support/catalog.js';
 import { eventually, testConfig, testDatabaseUrl, uniqueId } from '../support/env.js';
-import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { freePorts, startNode, type RunningProcess } from '../support/processes.js';
 
 describe('the system as npm start runs it (supervisor and service processes)', function () {
   this.timeout(120_000);
@@ -35,13 +35,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
   let baseUrl: string;
 
   before(async () => {
-    const [port, commandPort, queryPort, pspPort, carrierPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
+    const [port, commandPort, queryPort, pspPort, carrierPort] = await freePorts(5);
     baseUrl = `http://127.0.0.1:${port}`;
     system = startNode('dist/scripts/start.js', {
       ...env,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export { freePort } from '../../platform/http.js';
+export { freePort, freePorts } from '../../platform/http.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 

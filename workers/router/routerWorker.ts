@@ -3,7 +3,7 @@ import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Redis } from '../../platform/redis.js';
-import { StreamConsumer, type StreamMessage } from '../../platform/streamConsumer.js';
+import { dispatchingConsumer, type EventHandlers, type StreamConsumer } from '../../platform/streamConsumer.js';
 import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
 import { onOrderConfirmed } from './handlers/orderConfirmed.js';
 import { onOrderModified } from './handlers/orderModified.js';
@@ -41,24 +41,25 @@ export class RouterWorker {
   constructor(options: RouterWorkerOptions) {
     this.snapshot = new InventorySnapshot(options.pool, options.snapshotMs);
     this.router = new Router({ pool: options.pool, snapshot: this.snapshot, logger: options.logger });
-    const handlers: Record<string, (message: StreamMessage) => Promise<void>> = {
+    const handlers: EventHandlers = {
       [OrderEventType.orderConfirmed]: (message) => onOrderConfirmed(this.router, message),
       [OrderEventType.shipmentShortPicked]: (message) => onShipmentShortPicked(this.router, message),
       [OrderEventType.orderModified]: (message) => onOrderModified(this.router, message),
       [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
     };
-    this.consumer = new StreamConsumer({
-      reader: options.reader,
-      commands: options.commands,
-      layout: options.layout,
-      group: ConsumerGroup.router,
-      ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
-      logger: options.logger,
-      claimIdleMs: options.claimIdleMs,
-      maxDeliveries: options.maxDeliveries,
-      handles: (type) => type in handlers,
-      handler: async (message) => handlers[message.event.type]?.(message),
-    });
+    this.consumer = dispatchingConsumer(
+      {
+        reader: options.reader,
+        commands: options.commands,
+        layout: options.layout,
+        group: ConsumerGroup.router,
+        ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
+        logger: options.logger,
+        claimIdleMs: options.claimIdleMs,
+        maxDeliveries: options.maxDeliveries,
+      },
+      handlers,
+    );
   }
 
   start(): Promise<void> {

@@ -4,7 +4,7 @@ import type { Pool } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PspClient } from '../../platform/psp.js';
 import type { Redis } from '../../platform/redis.js';
-import { StreamConsumer, type StreamMessage } from '../../platform/streamConsumer.js';
+import { dispatchingConsumer, type EventHandlers, type StreamConsumer } from '../../platform/streamConsumer.js';
 import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
 import { onOrderPlaced } from './handlers/orderPlaced.js';
 import { PlacementSagaRunner } from './placementSagaRunner.js';
@@ -57,22 +57,22 @@ export class SagaWorker {
       },
       options.retryDeadlineMs,
     );
-    const handlers: Record<string, (message: StreamMessage) => Promise<void>> = {
+    const handlers: EventHandlers = {
       [OrderEventType.orderPlaced]: (message) => onOrderPlaced(this.runner, message),
     };
-    this.consumer = new StreamConsumer({
-      reader: options.reader,
-      commands: options.commands,
-      layout: options.layout,
-      group: ConsumerGroup.saga,
-      ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
-      logger: options.logger,
-      claimIdleMs: options.claimIdleMs,
-      maxDeliveries: options.maxDeliveries,
-      // Events this worker does not react to are acknowledged and skipped.
-      handles: (type) => type in handlers,
-      handler: async (message) => handlers[message.event.type]?.(message),
-    });
+    this.consumer = dispatchingConsumer(
+      {
+        reader: options.reader,
+        commands: options.commands,
+        layout: options.layout,
+        group: ConsumerGroup.saga,
+        ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
+        logger: options.logger,
+        claimIdleMs: options.claimIdleMs,
+        maxDeliveries: options.maxDeliveries,
+      },
+      handlers,
+    );
     this.scheduler = new SagaScheduler({
       pool: options.pool,
       runner: this.runner,
