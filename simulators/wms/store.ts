@@ -47,7 +47,7 @@ export async function ensureWmsSchema(pool: Pool, schema: string): Promise<void>
       -- A cancellation stops a shipment that has not shipped yet; its message goes out like a step's.
       ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancelled boolean NOT NULL DEFAULT false;
       ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancel_published boolean NOT NULL DEFAULT false;
-      CREATE INDEX IF NOT EXISTS shipments_due_idx ON "${schema}".shipments (next_step_at) WHERE step < 3 AND NOT stopped;
+      CREATE INDEX IF NOT EXISTS shipments_due_idx ON "${schema}".shipments (updated_at) WHERE step < 3 AND NOT stopped;
       CREATE INDEX IF NOT EXISTS shipments_unpublished_idx ON "${schema}".shipments (updated_at)
         WHERE published < step OR (cancelled AND NOT cancel_published);
     `);

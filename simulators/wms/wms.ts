@@ -46,16 +46,11 @@ export class WmsSimulator {
     this.loop = new PollLoop('WMS tick', every, () => this.tick(), options.logger);
   }
 
-  /**
-   * Changes the pace of a running simulator (tests hold shipments in a step this way): steps scheduled
-   * from now on take `stepMs`; shipments already waiting are rescheduled to it.
-   */
-  async setPace(stepMs: number): Promise<void> {
+  /** Changes the pace of a running simulator (tests hold shipments in a step this way). */
+  setPace(stepMs: number): void {
+    // A step is due `stepMs` after the previous one (updated_at), read at each tick: a new pace applies
+    // at once to every shipment, waiting or not.
     this.stepMs = stepMs;
-    await this.options.pool.query(
-      `UPDATE shipments SET next_step_at = updated_at + make_interval(secs => $1::double precision / 1000) WHERE step < 3 AND NOT stopped`,
-      [stepMs],
-    );
   }
 
   /** Holds every shipment of these warehouses where it is (a warehouse at a standstill; tests and demos). */
@@ -145,9 +140,10 @@ export class WmsSimulator {
     const advanced = await withTransaction(this.options.pool, async (tx) => {
       const due = await tx.query<WmsShipment>(
         `SELECT * FROM shipments
-          WHERE step < 3 AND NOT stopped AND published = step AND next_step_at <= now() AND NOT (warehouse_id = ANY($1))
-          ORDER BY next_step_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
-        [this.held],
+          WHERE step < 3 AND NOT stopped AND published = step AND NOT (warehouse_id = ANY($1))
+            AND updated_at + make_interval(secs => $2::double precision / 1000) <= now()
+          ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
+        [this.held, this.stepMs],
       );
       for (const s of due.rows) {
         const step = s.step + 1;

@@ -20,12 +20,12 @@ describe('the PSP down when a shipment ships', function () {
 
   it('keeps the capture pending while the PSP fails, then captures it exactly once and invoices it once', async () => {
     const { skus } = await system.catalog({ prices: [1250], stock: [[5]] });
-    await system.fulfillment!.wms!.setPace(60_000);
+    system.fulfillment!.wms!.setPace(60_000);
     const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 2 }])).body.order_id as string;
     await system.waitForStatus(orderId, ['processing']);
     await outage(true);
     try {
-      await system.fulfillment!.wms!.setPace(50);
+      system.fulfillment!.wms!.setPace(50);
       await system.waitForStatus(orderId, ['shipped', 'delivered']);
       const failing = await eventually('a capture attempt that failed', async () => {
         const row = await system.pool.query<{ status: string; attempts: number }>(

@@ -112,7 +112,7 @@ describe('cancellation during fulfillment (contract §4, WMS over Kafka)', funct
         [0, 5],
       ],
     });
-    await system.fulfillment!.wms!.setPace(60_000); // shipments wait at the WMS
+    system.fulfillment!.wms!.setPace(60_000); // shipments wait at the WMS
     try {
       const placed = await system.placeOrder(uniqueId('cust'), [
         { sku: skus[0]!, quantity: 2 },
@@ -128,7 +128,7 @@ describe('cancellation during fulfillment (contract §4, WMS over Kafka)', funct
       const shipments = await system.pool.query('SELECT status FROM shipments WHERE order_id = $1', [orderId]);
       expect(shipments.rows.map((s) => s.status)).to.deep.equal(['cancelled', 'cancelled']);
     } finally {
-      await system.fulfillment!.wms!.setPace(50);
+      system.fulfillment!.wms!.setPace(50);
     }
   });
 
@@ -147,7 +147,7 @@ describe('cancellation during fulfillment (contract §4, WMS over Kafka)', funct
 
   it('lets exactly one of a cancel and a racing ship win, and leaves the order consistent either way', async () => {
     const { skus, warehouses } = await system.catalog({ prices: [1000], stock: [[40]] });
-    await system.fulfillment!.wms!.setPace(150);
+    system.fulfillment!.wms!.setPace(150);
     try {
       const orders: Array<{ orderId: string; sagaId: string }> = [];
       for (let i = 0; i < 8; i++) {
@@ -190,7 +190,7 @@ describe('cancellation during fulfillment (contract §4, WMS over Kafka)', funct
       });
       expect(await stockOf(system.pool, warehouses[0]!, skus[0]!)).to.deep.equal({ on_hand: 40 - shipped, reserved: 0 });
     } finally {
-      await system.fulfillment!.wms!.setPace(50);
+      system.fulfillment!.wms!.setPace(50);
     }
   });
 });

@@ -48,7 +48,7 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
 
   it('refuses an edit without If-Match (428) or with a stale version (412), changing nothing', async () => {
     const { skus } = await system.catalog({ prices: [1000], stock: [[5]] });
-    await system.fulfillment!.wms!.setPace(60_000);
+    system.fulfillment!.wms!.setPace(60_000);
     try {
       const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }])).body.order_id as string;
       await system.waitForStatus(orderId, ['processing']);
@@ -62,13 +62,13 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       expect(await itemsOf(orderId)).to.deep.equal(items);
       expect((await eventTypes(system.pool, orderId)).filter((t) => t.startsWith('order.modif'))).to.deep.equal([]);
     } finally {
-      await system.fulfillment!.wms!.setPace(50);
+      system.fulfillment!.wms!.setPace(50);
     }
   });
 
   it('raises a quantity: reserves more, authorizes the difference, and ships and captures the new total', async () => {
     const { skus, warehouses } = await system.catalog({ prices: [1000, 500], stock: [[10, 10]] });
-    await system.fulfillment!.wms!.setPace(60_000);
+    system.fulfillment!.wms!.setPace(60_000);
     let orderId: string;
     try {
       orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }])).body.order_id as string;
@@ -98,7 +98,7 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       expect(payments.rows.map((p) => p.amount)).to.deep.equal([1000, 2500]);
       expect(await stockOf(system.pool, warehouses[0]!, skus[0]!)).to.deep.equal({ on_hand: 10, reserved: 3 });
     } finally {
-      await system.fulfillment!.wms!.setPace(50);
+      system.fulfillment!.wms!.setPace(50);
     }
     expect(await system.waitForStatus(orderId, ['delivered'], 30_000)).to.equal('delivered');
     await eventually('captures of the new total', async () => {
@@ -119,7 +119,7 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
 
   it('leaves the order exactly as it was when the PSP declines the increase', async () => {
     const { skus, warehouses } = await system.catalog({ prices: [40_000_000], stock: [[10]] });
-    await system.fulfillment!.wms!.setPace(60_000);
+    system.fulfillment!.wms!.setPace(60_000);
     try {
       const orderId = (await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }])).body.order_id as string;
       await system.waitForStatus(orderId, ['processing']);
@@ -147,7 +147,7 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       expect(types).to.include('order.modification_rejected');
       expect(types).not.to.include('order.modified');
     } finally {
-      await system.fulfillment!.wms!.setPace(50);
+      system.fulfillment!.wms!.setPace(50);
     }
   });
 
@@ -215,7 +215,7 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
         { lat: 34.05, lon: -118.24 },
       ],
     });
-    await system.fulfillment!.wms!.setPace(60_000);
+    system.fulfillment!.wms!.setPace(60_000);
     try {
       const orderId = (
         await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 2 }], { shipping_address: newYorkAddress })
@@ -257,7 +257,7 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       );
       expect(order.rows[0]).to.deep.equal({ city: 'Los Angeles', total_amount: 1800 });
     } finally {
-      await system.fulfillment!.wms!.setPace(50);
+      system.fulfillment!.wms!.setPace(50);
     }
   });
 });

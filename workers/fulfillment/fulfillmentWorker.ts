@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Party } from '../../domain/invoice.js';
 import type { Config } from '../../platform/config.js';
-import { withTransaction, type Pool } from '../../platform/db.js';
+import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
 import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
@@ -109,15 +109,17 @@ export class FulfillmentWorker {
       }
       let events: NewEvent[];
       let captureIds: string[] = [];
+      let lastly: ((last: PoolClient) => Promise<void>) | undefined;
       if (message.type === 'picked') events = await onShipmentPicked(tx, shipment, message);
       else if (message.type === 'packed') events = await onShipmentPacked(tx, shipment);
       else if (message.type === 'cancelled') events = await onShipmentCancelled(tx, shipment);
-      else ({ events, captureIds } = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs));
+      else ({ events, captureIds, lastly } = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs));
       if (events.length > 0) {
         const status = await currentFulfillmentStatus(tx, message.order_id);
         const withStatus = events.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
         await appendToOrder(tx, message.order_id, withStatus, status === order.status ? {} : { status });
       }
+      await lastly?.(tx);
       return captureIds;
     });
   }

@@ -165,7 +165,12 @@ export class Router {
         this.deps.logger.info({ order_id: request.orderId, attempt }, 'no plan from the snapshot; routing again from fresh data');
         continue;
       }
-      const committed = await withTransaction(this.deps.pool, (tx) => this.commit(tx, request, lines, plan, snapshot));
+      const committed = await withTransaction(this.deps.pool, (tx) => this.commit(tx, request, lines, plan, snapshot)).catch(
+        (error: unknown) => {
+          if (error instanceof StalePlan) return { kind: 'stale' as const };
+          throw error;
+        },
+      );
       if (committed.kind !== 'stale') {
         if (committed.kind === 'routed') {
           this.deps.logger.info(
@@ -261,33 +266,13 @@ export class Router {
     for (const s of plan.shipments)
       for (const i of s.items)
         wanted.set(pairKey(s.warehouse_id, i.sku), (wanted.get(pairKey(s.warehouse_id, i.sku)) ?? 0) + i.quantity);
-    const pairs = [...new Set([...wanted.keys(), ...holds.keys()])].map(splitPair);
-    const stock = await tx.query<{ warehouse_id: string; sku: string; available: number }>(
-      `SELECT i.warehouse_id, i.sku, i.on_hand - i.reserved AS available
-         FROM inventory i JOIN unnest($1::text[], $2::text[]) AS p(warehouse_id, sku)
-           ON p.warehouse_id = i.warehouse_id AND p.sku = i.sku
-        ORDER BY i.sku, i.warehouse_id
-          FOR UPDATE OF i`,
-      [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
-    );
-    const live = new Map(
-      stock.rows.map((r) => [pairKey(r.warehouse_id, r.sku), r.available + (holds.get(pairKey(r.warehouse_id, r.sku)) ?? 0)]),
-    );
-    for (const [pair, quantity] of wanted) if ((live.get(pair) ?? 0) < quantity) return { kind: 'stale' };
-
-    // Stock: reserved moves from the held pairs to the planned ones (net per pair).
+    // Stock: reserved moves from the held pairs to the planned ones (net per pair), checked and taken in
+    // the transaction's last statement (see moveReserved), so hot stock rows are locked only briefly.
     const delta = new Map<string, number>();
     for (const [pair, q] of holds) delta.set(pair, (delta.get(pair) ?? 0) - q);
     for (const [pair, q] of wanted) delta.set(pair, (delta.get(pair) ?? 0) + q);
-    const moves = [...delta].filter(([, q]) => q !== 0);
-    if (moves.length > 0) {
-      await tx.query(
-        `UPDATE inventory i SET reserved = i.reserved + d.delta, updated_at = now()
-           FROM unnest($1::text[], $2::text[], $3::int[]) AS d(warehouse_id, sku, delta)
-          WHERE i.warehouse_id = d.warehouse_id AND i.sku = d.sku`,
-        [moves.map(([p]) => splitPair(p)[0]), moves.map(([p]) => splitPair(p)[1]), moves.map(([, q]) => q)],
-      );
-    }
+    const moves = [...delta].filter(([, q]) => q !== 0).map(([pair, q]) => ({ pair: splitPair(pair), delta: q }));
+
     if (holds.size > 0) {
       await tx.query(
         `UPDATE reservations SET status = 'released', updated_at = now()
@@ -375,6 +360,7 @@ export class Router {
     const withStatus = events.map((e) => ({ ...e, payload: { ...e.payload, order_status: orderStatus } }));
     await appendToOrder(tx, request.orderId, withStatus, { status: orderStatus });
     await this.markProcessed(tx, request.messageId);
+    if (!(await moveReserved(tx, moves))) throw new StalePlan();
     return { kind: 'routed' };
   }
 
@@ -384,6 +370,42 @@ export class Router {
       messageId,
     ]);
   }
+}
+
+/** Live stock no longer supports the plan: the transaction rolls back and the order is planned again. */
+class StalePlan extends Error {
+  constructor() {
+    super('live stock no longer supports the routing plan');
+    this.name = 'StalePlan';
+  }
+}
+
+/**
+ * One statement: locks the stock rows that change, in (sku, warehouse) order as every writer does,
+ * checks each has the units it must give (available ≥ the increase of reserved; the order's own holds
+ * are already in `reserved`), and moves them. False, changing nothing, when any is short.
+ */
+async function moveReserved(tx: PoolClient, moves: ReadonlyArray<{ pair: [string, string]; delta: number }>): Promise<boolean> {
+  if (moves.length === 0) return true;
+  const result = await tx.query<{ ok: boolean }>(
+    `WITH d AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS t(warehouse_id, sku, delta)
+     ), locked AS (
+       SELECT i.warehouse_id, i.sku, i.on_hand - i.reserved AS available
+         FROM inventory i JOIN d ON d.warehouse_id = i.warehouse_id AND d.sku = i.sku
+        ORDER BY i.sku, i.warehouse_id
+          FOR UPDATE OF i
+     ), enough AS (
+       SELECT count(*) = (SELECT count(*) FROM d) AND coalesce(bool_and(l.available >= d.delta), true) AS ok
+         FROM d JOIN locked l ON l.warehouse_id = d.warehouse_id AND l.sku = d.sku
+     ), moved AS (
+       UPDATE inventory i SET reserved = i.reserved + d.delta, updated_at = now()
+         FROM d, enough e WHERE e.ok AND i.warehouse_id = d.warehouse_id AND i.sku = d.sku
+     )
+     SELECT ok FROM enough`,
+    [moves.map((m) => m.pair[0]), moves.map((m) => m.pair[1]), moves.map((m) => m.delta)],
+  );
+  return result.rows[0]?.ok === true;
 }
 
 function pairKey(warehouseId: string, sku: string): string {

@@ -20,7 +20,7 @@ export async function onShipmentShipped(
   shipment: ShipmentRow,
   message: WmsMessage,
   firstTrackingPollMs: number,
-): Promise<{ events: NewEvent[]; captureIds: string[] }> {
+): Promise<{ events: NewEvent[]; captureIds: string[]; lastly?: (tx: PoolClient) => Promise<void> }> {
   if (!OPEN.includes(shipment.status)) return { events: [], captureIds: [] };
   const items = await shipmentItems(tx, shipment.shipment_id);
   await tx.query(
@@ -35,18 +35,6 @@ export async function onShipmentShipped(
             status = CASE WHEN i.quantity_shipped + s.quantity + i.quantity_cancelled >= i.quantity THEN 'shipped' ELSE 'partially_shipped' END
        FROM shipment_items s
       WHERE s.shipment_id = $1 AND s.item_id = i.item_id AND s.quantity > 0`,
-    [shipment.shipment_id],
-  );
-  await tx.query(
-    `WITH used AS (
-       UPDATE reservations SET status = 'consumed', updated_at = now()
-        WHERE shipment_id = $1 AND status = 'held'
-        RETURNING warehouse_id, sku, quantity
-     ), by_stock AS (
-       SELECT warehouse_id, sku, sum(quantity)::int AS quantity FROM used GROUP BY warehouse_id, sku
-     )
-     UPDATE inventory i SET on_hand = i.on_hand - b.quantity, reserved = i.reserved - b.quantity, updated_at = now()
-       FROM by_stock b WHERE i.warehouse_id = b.warehouse_id AND i.sku = b.sku`,
     [shipment.shipment_id],
   );
 
@@ -88,5 +76,24 @@ export async function onShipmentShipped(
     value -= amount;
     if (value === 0) break;
   }
-  return { events, captureIds };
+  return { events, captureIds, lastly: (last) => consumeStock(last, shipment.shipment_id) };
+}
+
+/**
+ * The shipment's held stock leaves the warehouse: its reservations are consumed, on hand and reserved
+ * drop. The transaction's last statement, so the hot stock rows are locked only until commit.
+ */
+async function consumeStock(tx: PoolClient, shipmentId: string): Promise<void> {
+  await tx.query(
+    `WITH used AS (
+       UPDATE reservations SET status = 'consumed', updated_at = now()
+        WHERE shipment_id = $1 AND status = 'held'
+        RETURNING warehouse_id, sku, quantity
+     ), by_stock AS (
+       SELECT warehouse_id, sku, sum(quantity)::int AS quantity FROM used GROUP BY warehouse_id, sku
+     )
+     UPDATE inventory i SET on_hand = i.on_hand - b.quantity, reserved = i.reserved - b.quantity, updated_at = now()
+       FROM by_stock b WHERE i.warehouse_id = b.warehouse_id AND i.sku = b.sku`,
+    [shipmentId],
+  );
 }
