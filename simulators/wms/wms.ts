@@ -145,6 +145,7 @@ export class WmsSimulator {
           ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
         [this.held, this.stepMs],
       );
+      const advanced: Array<{ id: string; step: number; short: string; stopped: boolean; tracking: string | null }> = [];
       for (const s of due.rows) {
         const step = s.step + 1;
         let short = s.short;
@@ -157,11 +158,22 @@ export class WmsSimulator {
           stopped = picked(s.items, short).length === 0;
         }
         if (step === WmsStep.shipped) tracking = makeTrackingNumber(s.carrier ?? 'dhl', Date.now());
+        advanced.push({ id: s.shipment_id, step, short: JSON.stringify(short), stopped, tracking });
+      }
+      if (advanced.length > 0) {
         await tx.query(
-          `UPDATE shipments SET step = $2, short = $3, stopped = $4, tracking_number = $5, updated_at = now(),
-                  next_step_at = now() + make_interval(secs => $6::double precision / 1000)
-            WHERE shipment_id = $1`,
-          [s.shipment_id, step, JSON.stringify(short), stopped, tracking, this.stepMs],
+          `UPDATE shipments s SET step = a.step, short = a.short, stopped = a.stopped, tracking_number = a.tracking,
+                  updated_at = now(), next_step_at = now() + make_interval(secs => $6::double precision / 1000)
+             FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::bool[], $5::text[]) AS a(shipment_id, step, short, stopped, tracking)
+            WHERE s.shipment_id = a.shipment_id`,
+          [
+            advanced.map((a) => a.id),
+            advanced.map((a) => a.step),
+            advanced.map((a) => a.short),
+            advanced.map((a) => a.stopped),
+            advanced.map((a) => a.tracking),
+            this.stepMs,
+          ],
         );
       }
       return due.rows.length;
@@ -185,11 +197,14 @@ export class WmsSimulator {
       acks: -1,
       messages: messages.map((m) => ({ key: m.order_id, value: JSON.stringify(m), headers: { id: m.message_id } })),
     });
+    // One statement marks the whole batch published.
+    await this.options.pool.query(
+      `UPDATE shipments s SET published = greatest(s.published, p.step), cancel_published = s.cancel_published OR p.cancelled
+         FROM unnest($1::uuid[], $2::int[], $3::bool[]) AS p(shipment_id, step, cancelled)
+        WHERE s.shipment_id = p.shipment_id`,
+      [pending.rows.map((r) => r.shipment_id), pending.rows.map((r) => r.step), pending.rows.map((r) => r.cancelled)],
+    );
     for (const s of pending.rows) {
-      await this.options.pool.query(
-        'UPDATE shipments SET published = greatest(published, $2), cancel_published = cancel_published OR $3 WHERE shipment_id = $1',
-        [s.shipment_id, s.step, s.cancelled],
-      );
       this.options.logger.info(
         { shipment_id: s.shipment_id, order_id: s.order_id, step: STEP_NAMES[s.step] },
         'shipment step published',

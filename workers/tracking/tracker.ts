@@ -72,11 +72,13 @@ export class Tracker {
         RETURNING s.shipment_id, s.order_id, s.carrier, s.tracking_number, s.status, s.tracking_attempts`,
       [LEASE_MS],
     );
-    await Promise.all(due.rows.map((s) => this.poll(s)));
+    const outcomes = await Promise.all(due.rows.map(async (s) => ({ shipment: s, moved: await this.poll(s) })));
+    await this.later(outcomes.filter((o) => !o.moved).map((o) => o.shipment));
     return due.rows.length;
   }
 
-  private async poll(shipment: DueShipment): Promise<void> {
+  /** Asks the carrier about one shipment; true when it moved on (recorded), false to ask again later. */
+  private async poll(shipment: DueShipment): Promise<boolean> {
     const log = { shipment_id: shipment.shipment_id, order_id: shipment.order_id };
     let answer;
     try {
@@ -84,22 +86,19 @@ export class Tracker {
     } catch (error) {
       if (!(error instanceof CarrierUnavailable)) throw error;
       this.options.logger.warn({ ...log, err: error.message }, 'carrier unavailable; polling later');
-      await this.later(shipment);
-      return;
+      return false;
     }
     const reported = answer.kind === 'status' ? answer.status : undefined;
     const next = reported === undefined ? undefined : trackingUpdate(shipment.status, reported);
-    if (reported === undefined || next === undefined) {
-      await this.later(shipment);
-      return;
-    }
-    await withTransaction(this.options.pool, async (tx) => {
+    if (reported === undefined || next === undefined) return false;
+    return withTransaction(this.options.pool, async (tx) => {
       const order = await lockOrder(tx, shipment.order_id);
       const current = await tx.query<{ status: string }>('SELECT status FROM shipments WHERE shipment_id = $1 FOR UPDATE', [
         shipment.shipment_id,
       ]);
       const status = current.rows[0]?.status;
-      if (order === undefined || status === undefined || trackingUpdate(status, reported) === undefined) return;
+      // Another tracker moved it on meanwhile: nothing to record, nothing to back off.
+      if (order === undefined || status === undefined || trackingUpdate(status, reported) === undefined) return true;
       const delivered = next === ShipmentStatus.delivered;
       await tx.query(
         `UPDATE shipments SET status = $2, updated_at = now(), tracking_attempts = 0,
@@ -134,16 +133,22 @@ export class Tracker {
         },
       );
       this.options.logger.info({ ...log, status: next }, 'shipment tracked');
+      return true;
     });
   }
 
-  private async later(shipment: DueShipment): Promise<void> {
-    const waitMs = trackingBackoffMs(shipment.tracking_attempts + 1, this.options.pollMs, this.options.maxPollMs);
+  /** Backs off, in one statement, every shipment whose poll saw nothing new. */
+  private async later(shipments: readonly DueShipment[]): Promise<void> {
+    if (shipments.length === 0) return;
     await this.options.pool.query(
-      `UPDATE shipments SET tracking_attempts = tracking_attempts + 1,
-              tracking_next_poll_at = now() + make_interval(secs => $2::double precision / 1000)
-        WHERE shipment_id = $1 AND status IN ('shipped', 'in_transit')`,
-      [shipment.shipment_id, waitMs],
+      `UPDATE shipments s SET tracking_attempts = s.tracking_attempts + 1,
+              tracking_next_poll_at = now() + make_interval(secs => l.wait_ms::double precision / 1000)
+         FROM unnest($1::uuid[], $2::int[]) AS l(shipment_id, wait_ms)
+        WHERE s.shipment_id = l.shipment_id AND s.status IN ('shipped', 'in_transit')`,
+      [
+        shipments.map((s) => s.shipment_id),
+        shipments.map((s) => trackingBackoffMs(s.tracking_attempts + 1, this.options.pollMs, this.options.maxPollMs)),
+      ],
     );
   }
 }
