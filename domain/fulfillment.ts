@@ -17,8 +17,15 @@ export const ShipmentStatus = Object.freeze({
 } as const);
 export type ShipmentStatusName = (typeof ShipmentStatus)[keyof typeof ShipmentStatus];
 
+/** Statuses while the shipment is still at the warehouse: it may yet be cancelled there. */
+export const AT_WAREHOUSE: readonly string[] = Object.freeze([
+  ShipmentStatus.created,
+  ShipmentStatus.picked,
+  ShipmentStatus.packed,
+]);
+
 /** Statuses after the shipment left the warehouse. */
-export const LEFT_WAREHOUSE: readonly ShipmentStatusName[] = Object.freeze([
+export const LEFT_WAREHOUSE: readonly string[] = Object.freeze([
   ShipmentStatus.shipped,
   ShipmentStatus.inTransit,
   ShipmentStatus.delivered,
@@ -45,7 +52,7 @@ export function fulfillmentStatus(
   if (toShip === 0) return shipped === 0 ? OrderStatus.cancelled : OrderStatus.shipped;
   if (shipped === 0) return OrderStatus.processing;
   if (shipped < toShip) return OrderStatus.partiallyShipped;
-  const left = shipments.filter((s) => (LEFT_WAREHOUSE as readonly string[]).includes(s.status));
+  const left = shipments.filter((s) => LEFT_WAREHOUSE.includes(s.status));
   return left.length > 0 && left.every((s) => s.status === ShipmentStatus.delivered)
     ? OrderStatus.delivered
     : OrderStatus.shipped;

@@ -1,5 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
-import { LEFT_WAREHOUSE, ShipmentStatus } from '../../domain/fulfillment.js';
+import { AT_WAREHOUSE, LEFT_WAREHOUSE } from '../../domain/fulfillment.js';
 import { OrderStatus, SagaStatus } from '../../domain/order.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
@@ -16,7 +16,6 @@ export const CancellationStep = Object.freeze({
   finish: 'finish',
 } as const);
 
-const OPEN: readonly string[] = [ShipmentStatus.created, ShipmentStatus.picked, ShipmentStatus.packed];
 const WAIT_FOR_PLACEMENT_MS = 200;
 const WAIT_FOR_WMS_MS = 250;
 
@@ -83,7 +82,7 @@ export async function cancellationStep(context: ChangeContext, saga: ChangeSaga)
     return 'progressed';
   }
 
-  const open = state.shipments.filter((s) => OPEN.includes(s.status));
+  const open = state.shipments.filter((s) => AT_WAREHOUSE.includes(s.status));
   if (steps[CancellationStep.cancelShipments] === undefined) {
     await commitChangeStep(pool, saga.saga_id, CancellationStep.cancelShipments, leaseMs, async (tx) => {
       if (open.length > 0) {
@@ -105,7 +104,7 @@ export async function cancellationStep(context: ChangeContext, saga: ChangeSaga)
     return 'waiting';
   }
 
-  const left = state.shipments.filter((s) => (LEFT_WAREHOUSE as readonly string[]).includes(s.status)).map((s) => s.shipment_id);
+  const left = state.shipments.filter((s) => LEFT_WAREHOUSE.includes(s.status)).map((s) => s.shipment_id);
   if (steps[CancellationStep.releaseStock] === undefined) {
     await commitChangeStep(pool, saga.saga_id, CancellationStep.releaseStock, leaseMs, async (tx) => {
       await lockOrder(tx, saga.order_id);

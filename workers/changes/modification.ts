@@ -1,5 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
-import { LEFT_WAREHOUSE, ShipmentStatus } from '../../domain/fulfillment.js';
+import { AT_WAREHOUSE, LEFT_WAREHOUSE } from '../../domain/fulfillment.js';
 import type { Address } from '../../domain/order.js';
 import { SagaStatus } from '../../domain/order.js';
 import { increases, type EditPlan } from '../../domain/orderEdit.js';
@@ -22,7 +22,6 @@ export const ModificationStep = Object.freeze({
   reject: 'reject',
 } as const);
 
-const OPEN: readonly string[] = [ShipmentStatus.created, ShipmentStatus.picked, ShipmentStatus.packed];
 const WAIT_FOR_WMS_MS = 250;
 
 type Request = EditPlan & { readonly shipping_address: Address | null };
@@ -66,7 +65,7 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
         `SELECT s.shipment_id, s.warehouse_id FROM shipments s
           WHERE s.order_id = $1 AND s.status = ANY($2)
             AND ($3 OR EXISTS (SELECT 1 FROM shipment_items si WHERE si.shipment_id = s.shipment_id AND si.item_id = ANY($4::uuid[])))`,
-        [saga.order_id, OPEN, request.shipping_address !== null, [...touched]],
+        [saga.order_id, AT_WAREHOUSE, request.shipping_address !== null, [...touched]],
       );
       if (open.rows.length > 0) {
         await appendToOrder(
@@ -86,12 +85,11 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
     const statuses = await pool.query<{ status: string }>('SELECT status FROM shipments WHERE shipment_id = ANY($1::uuid[])', [
       held.shipments,
     ]);
-    if (statuses.rows.some((s) => OPEN.includes(s.status))) {
+    if (statuses.rows.some((s) => AT_WAREHOUSE.includes(s.status))) {
       await driveAgainIn(pool, saga.saga_id, WAIT_FOR_WMS_MS);
       return 'waiting';
     }
-    if (statuses.rows.some((s) => (LEFT_WAREHOUSE as readonly string[]).includes(s.status)))
-      return reject(context, saga, 'line_shipped');
+    if (statuses.rows.some((s) => LEFT_WAREHOUSE.includes(s.status))) return reject(context, saga, 'line_shipped');
   }
 
   const reserved = saga.steps[ModificationStep.reserve] as Recorded<{ allocations: Allocation[] }> | undefined;

@@ -1,4 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
+import { AT_WAREHOUSE } from '../../domain/fulfillment.js';
 import { CARRIER_COVERAGE, locate } from '../../domain/geo.js';
 import type { Address } from '../../domain/order.js';
 import {
@@ -217,8 +218,9 @@ export class Router {
     const open = await this.deps.pool.query<{ warehouse_id: string; units: number }>(
       `SELECT s.warehouse_id, sum(si.quantity)::int AS units
          FROM shipments s JOIN shipment_items si ON si.shipment_id = s.shipment_id
-        WHERE s.status IN ('created', 'picked', 'packed')
+        WHERE s.status = ANY($1)
         GROUP BY s.warehouse_id`,
+      [AT_WAREHOUSE],
     );
     return new Map(open.rows.map((r) => [r.warehouse_id, r.units]));
   }

@@ -1,16 +1,14 @@
 import { OrderEventType } from '../../../domain/events.js';
-import { ShipmentStatus } from '../../../domain/fulfillment.js';
+import { AT_WAREHOUSE } from '../../../domain/fulfillment.js';
 import type { PoolClient } from '../../../platform/db.js';
 import type { NewEvent } from '../../../platform/eventStore.js';
 import type { ShipmentRow } from '../shipmentStore.js';
-
-const OPEN = [ShipmentStatus.created, ShipmentStatus.picked, ShipmentStatus.packed] as readonly string[];
 
 /**
  * `cancelled`: the WMS stopped the shipment before it left (a cancellation or an edit asked for it).
  */
 export async function onShipmentCancelled(tx: PoolClient, shipment: ShipmentRow): Promise<NewEvent[]> {
-  if (!OPEN.includes(shipment.status)) return [];
+  if (!AT_WAREHOUSE.includes(shipment.status)) return [];
   await tx.query(`UPDATE shipments SET status = 'cancelled', updated_at = now() WHERE shipment_id = $1`, [shipment.shipment_id]);
   // The order keeps the stock, no longer tied to this shipment: whoever asked for the cancellation
   // decides what becomes of it (a cancellation releases it, an edit re-routes it).

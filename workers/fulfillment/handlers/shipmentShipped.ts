@@ -1,12 +1,10 @@
 import { OrderEventType } from '../../../domain/events.js';
-import { captureAmount, ShipmentStatus, shipmentValue } from '../../../domain/fulfillment.js';
+import { AT_WAREHOUSE, captureAmount, shipmentValue } from '../../../domain/fulfillment.js';
 import type { PoolClient } from '../../../platform/db.js';
 import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import { shipmentItems, type ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
-
-const OPEN = [ShipmentStatus.created, ShipmentStatus.picked, ShipmentStatus.packed] as readonly string[];
 
 /**
  * `shipped`: the parcel left the warehouse with its carrier. Its reserved stock is consumed (on hand
@@ -21,7 +19,7 @@ export async function onShipmentShipped(
   message: WmsMessage,
   firstTrackingPollMs: number,
 ): Promise<{ events: NewEvent[]; captureIds: string[]; lastly?: (tx: PoolClient) => Promise<void> }> {
-  if (!OPEN.includes(shipment.status)) return { events: [], captureIds: [] };
+  if (!AT_WAREHOUSE.includes(shipment.status)) return { events: [], captureIds: [] };
   const items = await shipmentItems(tx, shipment.shipment_id);
   await tx.query(
     `UPDATE shipments SET status = 'shipped', carrier = $2, tracking_number = $3, shipped_at = now(), updated_at = now(),
