@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../domain/events.js';
+import type { Config } from './config.js';
 import { hostname } from 'node:os';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
@@ -303,4 +304,24 @@ export function dispatchingConsumer(
     handles: (type) => type in handlers,
     handler: async (message) => handlers[message.event.type]?.(message),
   });
+}
+
+/** What every consumer-group worker needs to read the order event streams. */
+export interface StreamWorkerOptions {
+  /** Blocking reads hold their connection: one to read, one for everything else. */
+  readonly reader: Redis;
+  readonly commands: Redis;
+  readonly layout: StreamLayout;
+  readonly logger: Logger;
+  readonly claimIdleMs: number;
+  readonly maxDeliveries: number;
+}
+
+/** The stream settings every worker takes from the configuration. */
+export function streamSettings(config: Config): Pick<StreamWorkerOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries'> {
+  return {
+    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
+    claimIdleMs: config.consumerClaimIdleMs,
+    maxDeliveries: config.consumerMaxDeliveries,
+  };
 }

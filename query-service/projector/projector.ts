@@ -1,26 +1,16 @@
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
-import type { Logger } from '../../platform/logger.js';
-import type { Redis } from '../../platform/redis.js';
-import { StreamConsumer } from '../../platform/streamConsumer.js';
-import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import { StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
+import { ConsumerGroup } from '../../platform/streams.js';
 import { projectEvent } from '../projections/orderView/project.js';
 
-export interface ProjectorOptions {
+export interface ProjectorOptions extends StreamWorkerOptions {
   readonly pool: Pool;
-  readonly reader: Redis;
-  readonly commands: Redis;
-  readonly layout: StreamLayout;
-  readonly logger: Logger;
-  readonly claimIdleMs: number;
-  readonly maxDeliveries: number;
 }
 
 export function projectorSettings(config: Config): Pick<ProjectorOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries'> {
   return {
-    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
-    claimIdleMs: config.consumerClaimIdleMs,
-    maxDeliveries: config.consumerMaxDeliveries,
+    ...streamSettings(config),
   };
 }
 

@@ -1,9 +1,8 @@
 import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
 import { PollLoop } from '../../platform/pollLoop.js';
-import type { Redis } from '../../platform/redis.js';
-import { StreamConsumer } from '../../platform/streamConsumer.js';
-import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import { StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
+import { ConsumerGroup } from '../../platform/streams.js';
 import { cancellationStep } from './cancellation.js';
 import { loadChangeSaga } from './changeSaga.js';
 import type { ChangeContext } from './changeContext.js';
@@ -15,20 +14,13 @@ import { releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
 const STEPS = Object.freeze({ cancellation: cancellationStep, refund: refundStep, modification: modificationStep });
 const SAGA_TYPES = Object.keys(STEPS);
 
-export interface ChangesWorkerOptions extends ChangeContext {
-  readonly reader: Redis;
-  readonly commands: Redis;
-  readonly layout: StreamLayout;
-  readonly claimIdleMs: number;
-  readonly maxDeliveries: number;
+export interface ChangesWorkerOptions extends ChangeContext, StreamWorkerOptions {
   readonly pollMs: number;
 }
 
 export function changesWorkerSettings(config: Config) {
   return {
-    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
-    claimIdleMs: config.consumerClaimIdleMs,
-    maxDeliveries: config.consumerMaxDeliveries,
+    ...streamSettings(config),
     pollMs: config.sagaPollMs,
     leaseMs: config.sagaLeaseMs,
     pspRetryDeadlineMs: config.pspRetryDeadlineMs,

@@ -1,33 +1,29 @@
 import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
-import type { Logger } from '../../platform/logger.js';
-import type { Redis } from '../../platform/redis.js';
-import { dispatchingConsumer, type EventHandlers, type StreamConsumer } from '../../platform/streamConsumer.js';
-import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import {
+  dispatchingConsumer,
+  streamSettings,
+  type EventHandlers,
+  type StreamConsumer,
+  type StreamWorkerOptions,
+} from '../../platform/streamConsumer.js';
+import { ConsumerGroup } from '../../platform/streams.js';
 import { onOrderConfirmed } from './handlers/orderConfirmed.js';
 import { onOrderModified } from './handlers/orderModified.js';
 import { onShipmentShortPicked } from './handlers/shipmentShortPicked.js';
 import { InventorySnapshot } from './inventorySnapshot.js';
 import { Router } from './router.js';
 
-export interface RouterWorkerOptions {
+export interface RouterWorkerOptions extends StreamWorkerOptions {
   readonly pool: Pool;
-  readonly reader: Redis;
-  readonly commands: Redis;
-  readonly layout: StreamLayout;
-  readonly logger: Logger;
-  readonly claimIdleMs: number;
-  readonly maxDeliveries: number;
   readonly snapshotMs: number;
   readonly consumerName?: string;
 }
 
 export function routerWorkerSettings(config: Config) {
   return {
-    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
-    claimIdleMs: config.consumerClaimIdleMs,
-    maxDeliveries: config.consumerMaxDeliveries,
+    ...streamSettings(config),
     snapshotMs: config.routerSnapshotMs,
   } satisfies Partial<RouterWorkerOptions>;
 }

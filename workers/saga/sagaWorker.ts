@@ -1,24 +1,22 @@
 import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
-import type { Logger } from '../../platform/logger.js';
 import type { PspClient } from '../../platform/psp.js';
-import type { Redis } from '../../platform/redis.js';
-import { dispatchingConsumer, type EventHandlers, type StreamConsumer } from '../../platform/streamConsumer.js';
-import { ConsumerGroup, type StreamLayout } from '../../platform/streams.js';
+import {
+  dispatchingConsumer,
+  streamSettings,
+  type EventHandlers,
+  type StreamConsumer,
+  type StreamWorkerOptions,
+} from '../../platform/streamConsumer.js';
+import { ConsumerGroup } from '../../platform/streams.js';
 import { onOrderPlaced } from './handlers/orderPlaced.js';
 import { PlacementSagaRunner } from './placementSagaRunner.js';
 import { SagaScheduler } from './sagaScheduler.js';
 
-export interface SagaWorkerOptions {
+export interface SagaWorkerOptions extends StreamWorkerOptions {
   readonly pool: Pool;
-  readonly reader: Redis;
-  readonly commands: Redis;
-  readonly layout: StreamLayout;
   readonly psp: PspClient;
-  readonly logger: Logger;
-  readonly claimIdleMs: number;
-  readonly maxDeliveries: number;
   readonly retryDeadlineMs: number;
   readonly leaseMs: number;
   readonly pollMs: number;
@@ -30,9 +28,7 @@ export interface SagaWorkerOptions {
 /** The worker's settings as the configuration gives them. */
 export function sagaWorkerSettings(config: Config) {
   return {
-    layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
-    claimIdleMs: config.consumerClaimIdleMs,
-    maxDeliveries: config.consumerMaxDeliveries,
+    ...streamSettings(config),
     retryDeadlineMs: config.pspRetryDeadlineMs,
     leaseMs: config.sagaLeaseMs,
     pollMs: config.sagaPollMs,
