@@ -1,4 +1,5 @@
-import { documentNumber, type DocumentKindName, type InvoiceDocument } from '../domain/invoice.js';
+import { documentNumber, type DocumentKindName, type InvoiceDocument, type Party } from '../domain/invoice.js';
+import type { Config } from './config.js';
 import type { Queryable } from './db.js';
 
 /**
@@ -42,4 +43,9 @@ export async function storeDocument(tx: Queryable, document: InvoiceDocument, ye
       document.refund_id ?? null,
     ],
   );
+}
+
+/** Who issues invoices and credit notes, from the configuration (`;` separates address lines). */
+export function sellerOf(config: Pick<Config, 'sellerName' | 'sellerAddress' | 'sellerTaxId'>): Party {
+  return { name: config.sellerName, address: config.sellerAddress.split(';').map((l) => l.trim()), tax_id: config.sellerTaxId };
 }

@@ -1,5 +1,6 @@
 import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
+import { sellerOf } from '../../platform/documents.js';
 import { PollLoop } from '../../platform/pollLoop.js';
 import { StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
@@ -24,11 +25,7 @@ export function changesWorkerSettings(config: Config) {
     pollMs: config.sagaPollMs,
     leaseMs: config.sagaLeaseMs,
     pspRetryDeadlineMs: config.pspRetryDeadlineMs,
-    seller: {
-      name: config.sellerName,
-      address: config.sellerAddress.split(';').map((l) => l.trim()),
-      tax_id: config.sellerTaxId,
-    },
+    seller: sellerOf(config),
   } satisfies Partial<ChangesWorkerOptions>;
 }
 

@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Party } from '../../domain/invoice.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { sellerOf } from '../../platform/documents.js';
 import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
@@ -33,11 +34,7 @@ export function fulfillmentSettings(config: Config) {
   return {
     topic: config.wmsEventsTopic,
     groupId: config.fulfillmentConsumerGroup,
-    seller: {
-      name: config.sellerName,
-      address: config.sellerAddress.split(';').map((l) => l.trim()),
-      tax_id: config.sellerTaxId,
-    },
+    seller: sellerOf(config),
     firstTrackingPollMs: config.trackingPollMs,
   } satisfies Partial<FulfillmentWorkerOptions>;
 }
