@@ -3,9 +3,8 @@ import { AT_WAREHOUSE, LEFT_WAREHOUSE } from '../../domain/fulfillment.js';
 import { OrderStatus, SagaStatus } from '../../domain/order.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
-import { PspUnavailable } from '../../platform/psp.js';
 import { releaseHeldReservations } from '../../platform/stock.js';
-import { commitChangeStep, driveAgainIn, type ChangeSaga } from './changeSaga.js';
+import { commitChangeStep, driveAgainIn, waitForPsp, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 
 export const CancellationStep = Object.freeze({
@@ -146,9 +145,7 @@ export async function cancellationStep(context: ChangeContext, saga: ChangeSaga)
         else voided.push(id);
       }
     } catch (error) {
-      if (!(error instanceof PspUnavailable)) throw error;
-      await driveAgainIn(pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
-      return 'waiting';
+      return waitForPsp(pool, saga.saga_id, error);
     }
     await commitChangeStep(pool, saga.saga_id, CancellationStep.voidAuthorization, leaseMs, async (tx) => {
       await lockOrder(tx, saga.order_id);

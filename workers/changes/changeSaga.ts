@@ -1,5 +1,6 @@
 import type { SagaStatusName } from '../../domain/order.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { PspUnavailable } from '../../platform/psp.js';
 
 /** A saga of a change after placement (cancellation, refund), as recorded in `sagas`. */
 export interface ChangeSaga {
@@ -62,4 +63,18 @@ export async function driveAgainIn(pool: Pool, sagaId: string, ms: number): Prom
       WHERE saga_id = $1 AND status IN ('running', 'compensating')`,
     [sagaId, ms],
   );
+}
+
+/**
+ * A PSP that did not answer: the saga is driven again once the circuit breaker lets a call through (at
+ * least 500 ms later), and the step waits. Any other error is thrown on.
+ */
+export async function waitForPsp(pool: Pool, sagaId: string, error: unknown): Promise<'waiting'> {
+  if (!(error instanceof PspUnavailable)) throw error;
+  await driveAgainIn(pool, sagaId, retryDelayMs(error));
+  return 'waiting';
+}
+
+export function retryDelayMs(error: PspUnavailable): number {
+  return Math.max(500, error.retryAfterMs ?? 0);
 }

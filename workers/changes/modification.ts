@@ -9,7 +9,7 @@ import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
 import { PspUnavailable } from '../../platform/psp.js';
-import { commitChangeStep, driveAgainIn, type ChangeSaga } from './changeSaga.js';
+import { commitChangeStep, driveAgainIn, retryDelayMs, waitForPsp, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 
 export const ModificationStep = Object.freeze({
@@ -160,7 +160,7 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
           [saga.saga_id],
         );
         if ((startedAt.rows[0]?.ms ?? 0) < context.pspRetryDeadlineMs) {
-          await driveAgainIn(pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
+          await driveAgainIn(pool, saga.saga_id, retryDelayMs(error));
           return 'waiting';
         }
         result = { status: 'failed', reason: 'payment_unavailable' };
@@ -360,9 +360,7 @@ async function releaseDecrease(context: ChangeContext, saga: ChangeSaga, amount:
         );
     }
   } catch (error) {
-    if (!(error instanceof PspUnavailable)) throw error;
-    await driveAgainIn(pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
-    return 'waiting';
+    return waitForPsp(pool, saga.saga_id, error);
   }
   await commitChangeStep(pool, saga.saga_id, ModificationStep.releaseAtPsp, leaseMs, async () => ({
     result: { status: 'succeeded' },
@@ -385,9 +383,7 @@ async function reject(context: ChangeContext, saga: ChangeSaga, reason: string):
               .map((a) => a.authorization_id);
       for (const id of ids) await context.psp.voidAuthorization(id, `${saga.saga_id}:void:${id}`);
     } catch (error) {
-      if (!(error instanceof PspUnavailable)) throw error;
-      await driveAgainIn(context.pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
-      return 'waiting';
+      return waitForPsp(context.pool, saga.saga_id, error);
     }
   }
   await commitChangeStep(context.pool, saga.saga_id, ModificationStep.reject, context.leaseMs, async (tx) => {

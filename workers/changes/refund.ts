@@ -7,8 +7,7 @@ import { nextDocumentNumber, storeDocument } from '../../platform/documents.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { lockOrder } from '../../platform/orderProgress.js';
-import { PspUnavailable } from '../../platform/psp.js';
-import { commitChangeStep, driveAgainIn, type ChangeSaga } from './changeSaga.js';
+import { commitChangeStep, waitForPsp, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 
 export const RefundStep = Object.freeze({
@@ -102,9 +101,7 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
         refunds.push({ ...a, psp_refund_id: outcome.refundId });
       }
     } catch (error) {
-      if (!(error instanceof PspUnavailable)) throw error;
-      await driveAgainIn(pool, saga.saga_id, Math.max(500, error.retryAfterMs ?? 0));
-      return 'waiting';
+      return waitForPsp(pool, saga.saga_id, error);
     }
     await commitChangeStep(pool, saga.saga_id, RefundStep.refundAtPsp, leaseMs, async () => ({
       result: { status: 'succeeded', refunds },
