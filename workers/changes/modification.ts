@@ -8,6 +8,7 @@ import type { PoolClient } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
+import { openAuthorizations, shrinkAuthorization } from '../../platform/payments.js';
 import { PspUnavailable } from '../../platform/psp.js';
 import { commitChangeStep, driveAgainIn, retryDelayMs, waitForPsp, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
@@ -307,42 +308,25 @@ async function releaseDecrease(context: ChangeContext, saga: ChangeSaga, amount:
   if (booked === undefined) {
     await commitChangeStep(pool, saga.saga_id, ModificationStep.releaseDecrease, leaseMs, async (tx) => {
       await lockOrder(tx, saga.order_id);
-      const payments = await tx.query<{ payment_id: string; authorization_code: string; free: number }>(
-        `SELECT p.payment_id, p.authorization_code,
-                p.amount - (SELECT coalesce(sum(c.amount), 0) FROM captures c WHERE c.payment_id = p.payment_id AND c.status <> 'failed')::bigint AS free
-           FROM payments p WHERE p.order_id = $1 AND p.status IN ('authorized', 'partially_captured')
-          ORDER BY p.created_at DESC FOR UPDATE`,
-        [saga.order_id],
-      );
       let left = amount;
-      const releases: Release[] = [];
-      for (const p of payments.rows) {
-        const take = Math.min(left, Math.max(0, p.free));
+      const releases: Array<Release & { amount_authorized: number }> = [];
+      for (const p of await openAuthorizations(tx, saga.order_id, { newestFirst: true, lock: true })) {
+        const take = Math.min(left, Math.max(0, p.amount - p.committed));
         if (take === 0) continue;
-        releases.push({ payment_id: p.payment_id, authorization_id: p.authorization_code, amount: take });
-        await tx.query(
-          `UPDATE payments SET amount = amount - $2, updated_at = now(),
-                  status = CASE WHEN amount_captured > 0 AND amount_captured >= amount - $2 THEN 'captured' ELSE status END
-            WHERE payment_id = $1`,
-          [p.payment_id, take],
-        );
+        const authorized = await shrinkAuthorization(tx, p.payment_id, take);
+        releases.push({
+          payment_id: p.payment_id,
+          authorization_id: p.authorization_code,
+          amount: take,
+          amount_authorized: authorized,
+        });
         left -= take;
       }
       if (releases.length > 0) {
-        const amounts = await tx.query<{ payment_id: string; amount: number }>(
-          'SELECT payment_id, amount FROM payments WHERE payment_id = ANY($1::uuid[])',
-          [releases.map((r) => r.payment_id)],
-        );
         await appendToOrder(tx, saga.order_id, [
           {
             type: OrderEventType.paymentReleased,
-            payload: {
-              saga_id: saga.saga_id,
-              released: releases.map((r) => ({
-                ...r,
-                amount_authorized: amounts.rows.find((a) => a.payment_id === r.payment_id)?.amount ?? 0,
-              })),
-            },
+            payload: { saga_id: saga.saga_id, released: releases },
           },
         ]);
       }

@@ -3,6 +3,7 @@ import { AT_WAREHOUSE, captureAmount, shipmentValue } from '../../../domain/fulf
 import type { PoolClient } from '../../../platform/db.js';
 import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
+import { openAuthorizations } from '../../../platform/payments.js';
 import { shipmentItems, type ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
 
@@ -51,17 +52,9 @@ export async function onShipmentShipped(
 
   // The value is captured from the order's authorizations in the order they were made, each up to what
   // it has left (an edit may have added a second one).
-  const payments = await tx.query<{ payment_id: string; amount: number; currency: string; committed: number }>(
-    `SELECT p.payment_id, p.amount, p.currency,
-            (SELECT coalesce(sum(c.amount), 0) FROM captures c WHERE c.payment_id = p.payment_id AND c.status <> 'failed')::bigint AS committed
-       FROM payments p
-      WHERE p.order_id = $1 AND p.status IN ('authorized', 'partially_captured')
-      ORDER BY p.created_at FOR UPDATE`,
-    [shipment.order_id],
-  );
   let value = shipmentValue(items);
   const captureIds: string[] = [];
-  for (const pay of payments.rows) {
+  for (const pay of await openAuthorizations(tx, shipment.order_id, { lock: true })) {
     const amount = captureAmount(value, pay.amount, pay.committed);
     if (amount === 0) continue;
     const captureId = uuidv7();

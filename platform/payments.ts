@@ -1,0 +1,46 @@
+import type { Queryable } from './db.js';
+
+/** An authorization that may still be captured, with what is captured or about to be (pending captures). */
+export interface OpenAuthorization {
+  readonly payment_id: string;
+  readonly authorization_code: string;
+  readonly currency: string;
+  readonly amount: number;
+  readonly committed: number;
+}
+
+/**
+ * The order's authorizations still open to captures, oldest first (newest first on request), locked
+ * for the caller's transaction when asked.
+ */
+export async function openAuthorizations(
+  db: Queryable,
+  orderId: string,
+  options: { newestFirst?: boolean; lock?: boolean } = {},
+): Promise<OpenAuthorization[]> {
+  const result = await db.query<OpenAuthorization>(
+    `SELECT p.payment_id, p.authorization_code, p.currency, p.amount,
+            (SELECT coalesce(sum(c.amount), 0) FROM captures c WHERE c.payment_id = p.payment_id AND c.status <> 'failed')::bigint AS committed
+       FROM payments p
+      WHERE p.order_id = $1 AND p.status IN ('authorized', 'partially_captured')
+      ORDER BY p.created_at ${options.newestFirst ? 'DESC' : 'ASC'}${options.lock ? ' FOR UPDATE' : ''}`,
+    [orderId],
+  );
+  return result.rows;
+}
+
+/**
+ * Shrinks an authorization in our books by `by` (released at the PSP): fully captured → `captured`,
+ * nothing left → `voided`. Returns the amount it still authorizes.
+ */
+export async function shrinkAuthorization(db: Queryable, paymentId: string, by: number): Promise<number> {
+  const result = await db.query<{ amount: number }>(
+    `UPDATE payments SET amount = amount - $2, updated_at = now(),
+            status = CASE WHEN amount - $2 = 0 THEN 'voided'
+                          WHEN amount_captured > 0 AND amount_captured >= amount - $2 THEN 'captured'
+                          ELSE status END
+      WHERE payment_id = $1 RETURNING amount`,
+    [paymentId, by],
+  );
+  return result.rows[0]?.amount ?? 0;
+}
