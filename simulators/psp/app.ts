@@ -70,6 +70,20 @@ export interface PspAppOptions {
   readonly latencyMs: number;
 }
 
+const NOT_FOUND: StoredAnswer = Object.freeze({ status: 404, body: { error: 'not_found' } });
+
+/** The authorization, locked for the rest of the call's transaction (calls on one take turns). */
+async function lockAuthorization(
+  tx: PoolClient,
+  id: string,
+): Promise<{ status: string; amount: number; amount_captured: number } | undefined> {
+  const found = await tx.query<{ status: string; amount: number; amount_captured: number }>(
+    'SELECT status, amount, amount_captured FROM authorizations WHERE authorization_id = $1 FOR UPDATE',
+    [id],
+  );
+  return found.rows[0];
+}
+
 export function createPspApp(options: PspAppOptions): { app: express.Express; hanging: Set<Response> } {
   const { pool, logger, latencyMs } = options;
   const app = express();
@@ -202,12 +216,8 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
     const { id } = validate.id({ id: param(req, 'id') });
     const body = validate.amount(req.body);
     await once(req, res, 'reversal', async (tx) => {
-      const found = await tx.query<{ status: string; amount: number; amount_captured: number }>(
-        'SELECT status, amount, amount_captured FROM authorizations WHERE authorization_id = $1 FOR UPDATE',
-        [id],
-      );
-      const auth = found.rows[0];
-      if (auth === undefined) return { status: 404, body: { error: 'not_found' } };
+      const auth = await lockAuthorization(tx, id);
+      if (auth === undefined) return NOT_FOUND;
       if (auth.status === 'voided') return { status: 409, body: { error: 'authorization_voided' } };
       if (body.amount > auth.amount - auth.amount_captured) {
         return { status: 422, body: { error: 'exceeds_uncaptured', uncaptured: auth.amount - auth.amount_captured } };
@@ -226,12 +236,8 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
   app.post('/v1/authorizations/:id/void', async (req, res) => {
     const { id } = validate.id({ id: param(req, 'id') });
     await once(req, res, 'void', async (tx) => {
-      const found = await tx.query<{ status: string; amount_captured: number }>(
-        'SELECT status, amount_captured FROM authorizations WHERE authorization_id = $1 FOR UPDATE',
-        [id],
-      );
-      const auth = found.rows[0];
-      if (auth === undefined) return { status: 404, body: { error: 'not_found' } };
+      const auth = await lockAuthorization(tx, id);
+      if (auth === undefined) return NOT_FOUND;
       if (auth.status === 'voided') return { status: 200, body: { authorization_id: id, status: 'voided' } };
       if (auth.amount_captured > 0) return { status: 409, body: { error: 'already_captured', status: auth.status } };
       await tx.query(`UPDATE authorizations SET status = 'voided', updated_at = now() WHERE authorization_id = $1`, [id]);
@@ -243,12 +249,8 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
     const { id } = validate.id({ id: param(req, 'id') });
     const { amount } = validate.amount(req.body);
     await once(req, res, 'capture', async (tx) => {
-      const found = await tx.query<{ status: string; amount: number; amount_captured: number }>(
-        'SELECT status, amount, amount_captured FROM authorizations WHERE authorization_id = $1 FOR UPDATE',
-        [id],
-      );
-      const auth = found.rows[0];
-      if (auth === undefined) return { status: 404, body: { error: 'not_found' } };
+      const auth = await lockAuthorization(tx, id);
+      if (auth === undefined) return NOT_FOUND;
       if (auth.status === 'voided') return { status: 409, body: { error: 'authorization_voided' } };
       if (auth.amount_captured + amount > auth.amount) {
         return { status: 422, body: { error: 'amount_exceeds_authorization', capturable: auth.amount - auth.amount_captured } };
@@ -275,7 +277,7 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
         [id],
       );
       const capture = found.rows[0];
-      if (capture === undefined) return { status: 404, body: { error: 'not_found' } };
+      if (capture === undefined) return NOT_FOUND;
       if (capture.amount_refunded + amount > capture.amount) {
         return { status: 422, body: { error: 'amount_exceeds_capture', refundable: capture.amount - capture.amount_refunded } };
       }
