@@ -1,5 +1,5 @@
 import type { Pool, Queryable } from '../../platform/db.js';
-import { withTransaction } from '../../platform/db.js';
+import { ensureSandboxSchema } from '../../platform/sandboxSchema.js';
 
 /**
  * The PSP sandbox's own ledger, in its own schema: authorizations, captures, refunds, and the responses
@@ -7,11 +7,10 @@ import { withTransaction } from '../../platform/db.js';
  * would be: our migrations do not know it.
  */
 export async function ensurePspSchema(pool: Pool, schema: string): Promise<void> {
-  await withTransaction(pool, async (tx) => {
-    // Two simulators starting at once must not both create the tables.
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('psp-schema:' || $1))`, [schema]);
-    await tx.query(`
-      CREATE SCHEMA IF NOT EXISTS "${schema}";
+  await ensureSandboxSchema(
+    pool,
+    schema,
+    `
       CREATE TABLE IF NOT EXISTS "${schema}".authorizations (
         authorization_id  uuid PRIMARY KEY,
         reference         text NOT NULL,
@@ -50,8 +49,8 @@ export async function ensurePspSchema(pool: Pool, schema: string): Promise<void>
         body             jsonb NOT NULL,
         created_at       timestamptz NOT NULL DEFAULT now()
       );
-    `);
-  });
+    `,
+  );
 }
 
 export interface StoredAnswer {

@@ -1,4 +1,5 @@
-import { withTransaction, type Pool } from '../../platform/db.js';
+import type { Pool } from '../../platform/db.js';
+import { ensureSandboxSchema } from '../../platform/sandboxSchema.js';
 
 /**
  * The WMS simulator's own ledger, in its own schema (as a partner's storage would be; our migrations
@@ -25,10 +26,10 @@ export interface WmsShipment {
 }
 
 export async function ensureWmsSchema(pool: Pool, schema: string): Promise<void> {
-  await withTransaction(pool, async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('wms-schema:' || $1))`, [schema]);
-    await tx.query(`
-      CREATE SCHEMA IF NOT EXISTS "${schema}";
+  await ensureSandboxSchema(
+    pool,
+    schema,
+    `
       CREATE TABLE IF NOT EXISTS "${schema}".shipments (
         shipment_id      uuid PRIMARY KEY,
         order_id         uuid NOT NULL,
@@ -40,16 +41,18 @@ export async function ensureWmsSchema(pool: Pool, schema: string): Promise<void>
         published        integer NOT NULL DEFAULT 0,
         stopped          boolean NOT NULL DEFAULT false,
         tracking_number  text,
-        next_step_at     timestamptz NOT NULL,
         created_at       timestamptz NOT NULL DEFAULT now(),
         updated_at       timestamptz NOT NULL DEFAULT now()
       );
+      -- A step is due WMS_SIM_STEP_MS after the previous one (updated_at); ledgers of earlier builds kept
+      -- a precomputed due time.
+      ALTER TABLE "${schema}".shipments DROP COLUMN IF EXISTS next_step_at;
       -- A cancellation stops a shipment that has not shipped yet; its message goes out like a step's.
       ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancelled boolean NOT NULL DEFAULT false;
       ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancel_published boolean NOT NULL DEFAULT false;
       CREATE INDEX IF NOT EXISTS shipments_due_idx ON "${schema}".shipments (updated_at) WHERE step < 3 AND NOT stopped;
       CREATE INDEX IF NOT EXISTS shipments_unpublished_idx ON "${schema}".shipments (updated_at)
         WHERE published < step OR (cancelled AND NOT cancel_published);
-    `);
-  });
+    `,
+  );
 }
