@@ -118,8 +118,8 @@ export class WmsSimulator {
       return;
     }
     const inserted = await this.options.pool.query(
-      `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items, next_step_at)
-       VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision / 1000))
+      `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items)
+       VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (shipment_id) DO NOTHING`,
       [
         p.shipment_id,
@@ -127,7 +127,6 @@ export class WmsSimulator {
         p.warehouse_id,
         typeof p.carrier === 'string' ? p.carrier : null,
         JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
-        this.stepMs,
       ],
     );
     if (inserted.rowCount === 1)
@@ -163,7 +162,7 @@ export class WmsSimulator {
       if (advanced.length > 0) {
         await tx.query(
           `UPDATE shipments s SET step = a.step, short = a.short, stopped = a.stopped, tracking_number = a.tracking,
-                  updated_at = now(), next_step_at = now() + make_interval(secs => $6::double precision / 1000)
+                  updated_at = now()
              FROM unnest($1::uuid[], $2::int[], $3::jsonb[], $4::bool[], $5::text[]) AS a(shipment_id, step, short, stopped, tracking)
             WHERE s.shipment_id = a.shipment_id`,
           [
@@ -172,7 +171,6 @@ export class WmsSimulator {
             advanced.map((a) => a.short),
             advanced.map((a) => a.stopped),
             advanced.map((a) => a.tracking),
-            this.stepMs,
           ],
         );
       }
