@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { createPool } from '../../platform/db.js';
-import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
+import { eventually, uniqueId } from '../support/env.js';
 import type { RunningProcess } from '../support/processes.js';
 import { eventTypes, startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
 
@@ -84,15 +83,10 @@ describe('the changes worker killed with SIGKILL in the middle of a refund', fun
       30_000,
     );
     expect(settled).to.equal('succeeded');
-    const psp = createPool({ databaseUrl: testDatabaseUrl, schema: `${system.schema}_psp`, max: 1 });
-    try {
-      const refunds = await psp.query<{ n: number; total: number }>(
-        'SELECT count(*)::int AS n, sum(amount)::bigint AS total FROM refunds',
-      );
-      expect(refunds.rows[0]).to.deep.equal({ n: 2, total: 4000 });
-    } finally {
-      await psp.end();
-    }
+    const refunds = await system.pspLedger.query<{ n: number; total: number }>(
+      'SELECT count(*)::int AS n, sum(amount)::bigint AS total FROM refunds',
+    );
+    expect(refunds.rows[0]).to.deep.equal({ n: 2, total: 4000 });
     const captures = await system.pool.query<{ total: number }>(
       'SELECT sum(amount_refunded)::bigint AS total FROM captures WHERE order_id = $1',
       [orderId],

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { createPool } from '../../platform/db.js';
-import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
+import { eventually, uniqueId } from '../support/env.js';
 import { eventTypes, startTestSystem, type TestSystem } from '../support/system.js';
 
 describe('the PSP down when a shipment ships', function () {
@@ -50,13 +49,8 @@ describe('the PSP down when a shipment ships', function () {
       20_000,
     );
     expect(captured).to.deep.equal([{ status: 'captured', amount: 2500 }]);
-    const psp = createPool({ databaseUrl: testDatabaseUrl, schema: `${system.schema}_psp`, max: 1 });
-    try {
-      const atPsp = await psp.query<{ n: number }>('SELECT count(*)::int AS n FROM captures');
-      expect(atPsp.rows[0]!.n).to.equal(1);
-    } finally {
-      await psp.end();
-    }
+    const atPsp = await system.pspLedger.query<{ n: number }>('SELECT count(*)::int AS n FROM captures');
+    expect(atPsp.rows[0]!.n).to.equal(1);
     const types = await eventTypes(system.pool, orderId);
     expect(types.filter((t) => t === 'payment.captured')).to.have.length(1);
     expect(types.filter((t) => t === 'invoice.issued')).to.have.length(1);

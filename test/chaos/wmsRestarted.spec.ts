@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { createPool } from '../../platform/db.js';
-import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
+import { eventually, uniqueId } from '../support/env.js';
 import type { RunningProcess } from '../support/processes.js';
 import { startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
 
@@ -80,16 +79,11 @@ describe('the WMS sandbox killed with SIGKILL in the middle of its stream, then 
     expect(captures.rows[0]).to.deep.equal({ n: 24, total: authorized.rows[0]!.total });
 
     // The PSP itself holds one capture per shipment, never more than each authorization.
-    const psp = createPool({ databaseUrl: testDatabaseUrl, schema: `${system.schema}_psp`, max: 1 });
-    try {
-      const atPsp = await psp.query<{ captures: number; over: number }>(
-        `SELECT count(*)::int AS captures,
-                count(*) FILTER (WHERE a.amount_captured > a.amount)::int AS over
-           FROM captures c JOIN authorizations a ON a.authorization_id = c.authorization_id`,
-      );
-      expect(atPsp.rows[0]).to.deep.equal({ captures: 24, over: 0 });
-    } finally {
-      await psp.end();
-    }
+    const atPsp = await system.pspLedger.query<{ captures: number; over: number }>(
+      `SELECT count(*)::int AS captures,
+              count(*) FILTER (WHERE a.amount_captured > a.amount)::int AS over
+         FROM captures c JOIN authorizations a ON a.authorization_id = c.authorization_id`,
+    );
+    expect(atPsp.rows[0]).to.deep.equal({ captures: 24, over: 0 });
   });
 });

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import type { InvoiceDocument } from '../../domain/invoice.js';
-import { createPool } from '../../platform/db.js';
-import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
+import { eventually, uniqueId } from '../support/env.js';
 import { eventTypes, startTestSystem, type TestSystem } from '../support/system.js';
 
 describe('refunds with credit notes (contract §4)', function () {
@@ -50,16 +49,12 @@ describe('refunds with credit notes (contract §4)', function () {
       );
       return row.rows[0]?.status === 'pending' ? undefined : row.rows[0];
     });
-  const pspRefunds = async () => {
-    const psp = createPool({ databaseUrl: testDatabaseUrl, schema: `${system.schema}_psp`, max: 1 });
-    try {
-      return (
-        await psp.query<{ capture_id: string; amount: number }>('SELECT capture_id, amount FROM refunds ORDER BY created_at')
-      ).rows;
-    } finally {
-      await psp.end();
-    }
-  };
+  const pspRefunds = async () =>
+    (
+      await system.pspLedger.query<{ capture_id: string; amount: number }>(
+        'SELECT capture_id, amount FROM refunds ORDER BY created_at',
+      )
+    ).rows;
 
   it('refunds a line’s units with a credit note that points at the invoice line it corrects', async () => {
     const { orderId, items } = await deliveredSplitOrder();

@@ -47,6 +47,8 @@ export interface TestSystem {
   readonly topic: string;
   readonly redis: Redis;
   readonly psp: PspClient;
+  /** The PSP sandbox's own ledger (its schema): what the partner itself holds. */
+  readonly pspLedger: Pool;
   readonly pspUrl: string;
   /** The query service's own address (the gateway would route reads there). */
   readonly queryUrl: string;
@@ -224,6 +226,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     topic,
     redis,
     psp,
+    pspLedger: pspPool,
     pspUrl,
     queryUrl: `http://127.0.0.1:${queryServer.port}`,
     relay,
