@@ -25,6 +25,12 @@ export async function lockOrder<T extends Record<string, unknown> = { status: st
   return result.rows[0];
 }
 
+/** Whether the consumer's inbox holds the message already (a cheap check before expensive work). */
+export async function wasProcessed(db: Queryable, consumer: string, messageId: string): Promise<boolean> {
+  const seen = await db.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [consumer, messageId]);
+  return seen.rows.length > 0;
+}
+
 /** Records a message in the consumer's inbox; false when it was there already (a redelivery). */
 export async function claimMessage(tx: Queryable, consumer: string, messageId: string): Promise<boolean> {
   const inserted = await tx.query(

@@ -2,7 +2,7 @@ import { OrderEventType } from '../../domain/events.js';
 import { OrderStatus } from '../../domain/order.js';
 import { withTransaction } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
-import { claimMessage, lockOrder } from '../../platform/orderProgress.js';
+import { claimMessage, lockOrder, wasProcessed } from '../../platform/orderProgress.js';
 import { openAuthorizations, shrinkAuthorization } from '../../platform/payments.js';
 import type { EventEnvelope } from '../../platform/streamConsumer.js';
 import type { ChangeContext } from './changeContext.js';
@@ -17,11 +17,7 @@ export const CHANGES_CONSUMER = 'changes';
  */
 export async function releaseUncapturedOnDelivery(context: ChangeContext, event: EventEnvelope): Promise<void> {
   if (event.payload.order_status !== OrderStatus.delivered) return;
-  const seen = await context.pool.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [
-    CHANGES_CONSUMER,
-    event.event_id,
-  ]);
-  if (seen.rows.length > 0) return;
+  if (await wasProcessed(context.pool, CHANGES_CONSUMER, event.event_id)) return;
   const released: Array<{ payment_id: string; amount: number }> = [];
   for (const p of await openAuthorizations(context.pool, event.order_id)) {
     const free = p.amount - p.committed;

@@ -13,7 +13,7 @@ import {
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
 import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
+import { claimMessage, currentFulfillmentStatus, lockOrder, wasProcessed } from '../../platform/orderProgress.js';
 import type { Logger } from '../../platform/logger.js';
 import type { InventorySnapshot, InventorySnapshotData } from './inventorySnapshot.js';
 
@@ -53,14 +53,6 @@ interface RoutingRequest {
 export type RoutingOutcome =
   | { readonly kind: 'routed'; readonly shipments: readonly PlannedShipment[]; readonly attempts: number }
   | { readonly kind: 'skipped'; readonly why: string };
-
-async function alreadyProcessed(db: Pool | PoolClient, messageId: string): Promise<boolean> {
-  const seen = await db.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [
-    ROUTER_CONSUMER,
-    messageId,
-  ]);
-  return seen.rows.length > 0;
-}
 
 async function loadOrder(db: Pool | PoolClient, orderId: string): Promise<OrderToRoute | undefined> {
   const order = await db.query<{ status: string; shipping_address: Address }>(
@@ -111,7 +103,7 @@ export class Router {
     allowedStatuses: readonly string[],
     reason: string,
   ): Promise<RoutingOutcome> {
-    if (await alreadyProcessed(this.deps.pool, messageId)) return { kind: 'skipped', why: 'already routed' };
+    if (await wasProcessed(this.deps.pool, ROUTER_CONSUMER, messageId)) return { kind: 'skipped', why: 'already routed' };
     const order = await loadOrder(this.deps.pool, orderId);
     if (order === undefined) return { kind: 'skipped', why: 'unknown order' };
     return this.route({
@@ -133,7 +125,7 @@ export class Router {
     messageId: string,
     shipment: { warehouse_id: string; short: ReadonlyArray<{ item_id: string; quantity: number }> },
   ): Promise<RoutingOutcome> {
-    if (await alreadyProcessed(this.deps.pool, messageId)) return { kind: 'skipped', why: 'already re-routed' };
+    if (await wasProcessed(this.deps.pool, ROUTER_CONSUMER, messageId)) return { kind: 'skipped', why: 'already re-routed' };
     const order = await loadOrder(this.deps.pool, orderId);
     if (order === undefined) return { kind: 'skipped', why: 'unknown order' };
     const lines = shipment.short.flatMap((s) => {
@@ -251,17 +243,13 @@ export class Router {
       request.orderId,
       'status::text AS status, cancel_requested_at',
     );
+    // The inbox row first: a redelivery stops here, and a rolled-back attempt takes it back.
+    if (!(await claimMessage(tx, ROUTER_CONSUMER, request.messageId))) return { kind: 'skipped', why: 'already routed' };
     const status = order?.status;
-    if (status === undefined || !request.allowedStatuses.includes(status)) {
-      await this.markProcessed(tx, request.messageId);
+    if (status === undefined || !request.allowedStatuses.includes(status))
       return { kind: 'skipped', why: `order is ${status ?? 'missing'}` };
-    }
     // A cancellation asked for under this same lock: nothing more is routed (its saga cancels the rest).
-    if (order?.cancel_requested_at != null) {
-      await this.markProcessed(tx, request.messageId);
-      return { kind: 'skipped', why: 'cancellation requested' };
-    }
-    if (await alreadyProcessed(tx, request.messageId)) return { kind: 'skipped', why: 'already routed' };
+    if (order?.cancel_requested_at != null) return { kind: 'skipped', why: 'cancellation requested' };
 
     const holds = request.useOwnHolds ? await this.ownHolds(tx, request.orderId, true) : new Map<string, number>();
     const wanted = new Map<string, number>();
@@ -361,16 +349,8 @@ export class Router {
     const orderStatus = await currentFulfillmentStatus(tx, request.orderId);
     const withStatus = events.map((e) => ({ ...e, payload: { ...e.payload, order_status: orderStatus } }));
     await appendToOrder(tx, request.orderId, withStatus, { status: orderStatus });
-    await this.markProcessed(tx, request.messageId);
     if (!(await moveReserved(tx, moves))) throw new StalePlan();
     return { kind: 'routed' };
-  }
-
-  private async markProcessed(tx: PoolClient, messageId: string): Promise<void> {
-    await tx.query('INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-      ROUTER_CONSUMER,
-      messageId,
-    ]);
   }
 }
 
