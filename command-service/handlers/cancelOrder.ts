@@ -3,10 +3,10 @@ import { LEFT_WAREHOUSE } from '../../domain/fulfillment.js';
 import { OrderStatus, SagaStatus } from '../../domain/order.js';
 import type { PoolClient } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
-import { uuidv7 } from '../../platform/ids.js';
 import { lockOrder } from '../../platform/orderProgress.js';
 import { Problem, problems } from '../../platform/problem.js';
 import type { CommandResult } from '../runCommand.js';
+import { startChangeSaga } from '../startChangeSaga.js';
 import type { CancelOrderBody } from '../schemas/orders.js';
 
 export const CANCELLATION_SAGA = 'cancellation';
@@ -52,13 +52,8 @@ export async function cancelOrder(
     throw notCancellable(orderId, 'has a shipment that left the warehouse; request a refund instead');
   if (order.cancel_requested_at !== null) return answer(202, order.version, existing.rows[0]);
 
-  const sagaId = uuidv7();
   await tx.query('UPDATE orders SET cancel_requested_at = now() WHERE order_id = $1 AND created_at = uuid7_time($1)', [orderId]);
-  await tx.query(
-    `INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, next_attempt_at)
-     VALUES ($1, $2, $3, 'requested', $4, now() + make_interval(secs => $5::double precision / 1000))`,
-    [sagaId, orderId, CANCELLATION_SAGA, SagaStatus.running, leaseMs],
-  );
+  const sagaId = await startChangeSaga(tx, { orderId, type: CANCELLATION_SAGA, leaseMs });
   const [event] = await appendToOrder(tx, orderId, [
     { type: OrderEventType.orderCancellationRequested, payload: { saga_id: sagaId, reason: body.reason ?? null } },
   ]);

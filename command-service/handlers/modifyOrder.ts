@@ -8,6 +8,7 @@ import { lockOrder } from '../../platform/orderProgress.js';
 import { Problem, problems } from '../../platform/problem.js';
 import { priceFromCatalog } from '../priceFromCatalog.js';
 import type { CommandResult } from '../runCommand.js';
+import { startChangeSaga } from '../startChangeSaga.js';
 import type { ModifyOrderBody } from '../schemas/orders.js';
 
 export const MODIFICATION_SAGA = 'modification';
@@ -123,14 +124,8 @@ export async function modifyOrder(
     throw notModifiable('nothing-to-change', 'Nothing to change', 'The request changes nothing.');
   }
 
-  const sagaId = uuidv7();
   const request = { ...plan, shipping_address: body.shipping_address ?? null };
-  await tx.query(
-    `INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, step_results, next_attempt_at)
-     VALUES ($1, $2, $3, 'requested', $4, jsonb_build_object('request', $5::jsonb),
-             now() + make_interval(secs => $6::double precision / 1000))`,
-    [sagaId, orderId, MODIFICATION_SAGA, SagaStatus.running, JSON.stringify(request), leaseMs],
-  );
+  const sagaId = await startChangeSaga(tx, { orderId, type: MODIFICATION_SAGA, leaseMs, request });
   const [event] = await appendToOrder(tx, orderId, [
     {
       type: OrderEventType.orderModificationRequested,

@@ -1,12 +1,12 @@
 import { OrderEventType } from '../../domain/events.js';
 import { multiply } from '../../domain/money.js';
-import { SagaStatus } from '../../domain/order.js';
 import type { PoolClient } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { lockOrder } from '../../platform/orderProgress.js';
 import { Problem, problems } from '../../platform/problem.js';
 import type { CommandResult } from '../runCommand.js';
+import { startChangeSaga } from '../startChangeSaga.js';
 import type { RefundBody } from '../schemas/orders.js';
 
 export const REFUND_SAGA = 'refund';
@@ -98,16 +98,11 @@ export async function requestRefund(tx: PoolClient, orderId: string, body: Refun
   }
 
   const refundId = uuidv7();
-  const sagaId = uuidv7();
+  const sagaId = await startChangeSaga(tx, { orderId, type: REFUND_SAGA, leaseMs });
   await tx.query(
     `INSERT INTO refunds (refund_id, order_id, saga_id, payment_id, amount, currency, reason, items, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending')`,
     [refundId, orderId, sagaId, payment.payment_id, amount, payment.currency, body.reason, JSON.stringify(items)],
-  );
-  await tx.query(
-    `INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, next_attempt_at)
-     VALUES ($1, $2, $3, 'requested', $4, now() + make_interval(secs => $5::double precision / 1000))`,
-    [sagaId, orderId, REFUND_SAGA, SagaStatus.running, leaseMs],
   );
   const [event] = await appendToOrder(tx, orderId, [
     {
