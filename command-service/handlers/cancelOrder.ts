@@ -53,7 +53,12 @@ export async function cancelOrder(
   if (order.cancel_requested_at !== null) return answer(202, order.version, existing.rows[0]);
 
   await tx.query('UPDATE orders SET cancel_requested_at = now() WHERE order_id = $1 AND created_at = uuid7_time($1)', [orderId]);
-  const sagaId = await startChangeSaga(tx, { orderId, type: CANCELLATION_SAGA, leaseMs });
+  const sagaId = await startChangeSaga(tx, {
+    orderId,
+    type: CANCELLATION_SAGA,
+    leaseMs,
+    request: { reason: body.reason ?? null },
+  });
   const [event] = await appendToOrder(tx, orderId, [
     { type: OrderEventType.orderCancellationRequested, payload: { saga_id: sagaId, reason: body.reason ?? null } },
   ]);

@@ -26,7 +26,7 @@ interface CancellationState {
 }
 
 async function readState(context: ChangeContext, saga: ChangeSaga): Promise<CancellationState> {
-  const [order, placement, shipments, requested] = await Promise.all([
+  const [order, placement, shipments] = await Promise.all([
     context.pool.query<{ status: string }>(
       'SELECT status::text FROM orders WHERE order_id = $1 AND created_at = uuid7_time($1)',
       [saga.order_id],
@@ -39,16 +39,13 @@ async function readState(context: ChangeContext, saga: ChangeSaga): Promise<Canc
       'SELECT shipment_id, warehouse_id, status FROM shipments WHERE order_id = $1 ORDER BY created_at',
       [saga.order_id],
     ),
-    context.pool.query<{ reason: string | null }>(
-      `SELECT payload->>'reason' AS reason FROM order_events WHERE order_id = $1 AND type = $2 AND payload->>'saga_id' = $3`,
-      [saga.order_id, OrderEventType.orderCancellationRequested, saga.saga_id],
-    ),
   ]);
   return {
     orderStatus: order.rows[0]?.status ?? 'missing',
     placementRunning: placement.rows[0]?.running === true,
     shipments: shipments.rows,
-    reason: requested.rows[0]?.reason ?? null,
+    // Recorded with the saga by the cancel command.
+    reason: (saga.steps.request as { reason?: string | null } | undefined)?.reason ?? null,
   };
 }
 
