@@ -295,12 +295,9 @@ export class StreamConsumer {
 export type EventHandlers = Readonly<Record<string, (message: StreamMessage) => Promise<void>>>;
 
 /** A consumer-group member that dispatches each entry to the handler of its event type. */
-export function dispatchingConsumer(
-  options: Omit<StreamConsumerOptions, 'handler' | 'handles'>,
-  handlers: EventHandlers,
-): StreamConsumer {
+export function dispatchingConsumer(options: StreamWorkerOptions, group: string, handlers: EventHandlers): StreamConsumer {
   return new StreamConsumer({
-    ...options,
+    ...memberOf(options, group),
     handles: (type) => type in handlers,
     handler: async (message) => handlers[message.event.type]?.(message),
   });
@@ -315,6 +312,22 @@ export interface StreamWorkerOptions {
   readonly logger: Logger;
   readonly claimIdleMs: number;
   readonly maxDeliveries: number;
+  /** The member's name in its group; by default host, pid and group. */
+  readonly consumerName?: string;
+}
+
+/** A worker's options as a consumer-group member's, for `group`. */
+export function memberOf(options: StreamWorkerOptions, group: string): Omit<StreamConsumerOptions, 'handler' | 'handles'> {
+  return {
+    reader: options.reader,
+    commands: options.commands,
+    layout: options.layout,
+    group,
+    ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
+    logger: options.logger,
+    claimIdleMs: options.claimIdleMs,
+    maxDeliveries: options.maxDeliveries,
+  };
 }
 
 /** The stream settings every worker takes from the configuration. */

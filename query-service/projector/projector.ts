@@ -1,6 +1,6 @@
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
-import { StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
+import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
 import { projectEvent } from '../projections/orderView/project.js';
 
@@ -24,13 +24,7 @@ export class Projector {
 
   constructor(options: ProjectorOptions) {
     this.consumer = new StreamConsumer({
-      reader: options.reader,
-      commands: options.commands,
-      layout: options.layout,
-      group: ConsumerGroup.projector,
-      logger: options.logger,
-      claimIdleMs: options.claimIdleMs,
-      maxDeliveries: options.maxDeliveries,
+      ...memberOf(options, ConsumerGroup.projector),
       handler: async ({ event }) => {
         const outcome = await projectEvent(options.pool, event);
         if (outcome === 'gap-filled')

@@ -2,7 +2,7 @@ import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
 import { sellerOf } from '../../platform/documents.js';
 import { PollLoop } from '../../platform/pollLoop.js';
-import { StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
+import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
 import { cancellationStep } from './cancellation.js';
 import { loadChangeSaga } from './changeSaga.js';
@@ -47,13 +47,7 @@ export class ChangesWorker {
     ]);
     const deliveries = new Set<string>([OrderEventType.shipmentDelivered]);
     this.consumer = new StreamConsumer({
-      reader: options.reader,
-      commands: options.commands,
-      layout: options.layout,
-      group: ConsumerGroup.changes,
-      logger: options.logger,
-      claimIdleMs: options.claimIdleMs,
-      maxDeliveries: options.maxDeliveries,
+      ...memberOf(options, ConsumerGroup.changes),
       handles: (type) => requests.has(type) || deliveries.has(type),
       handler: async (message) => {
         if (deliveries.has(message.event.type)) {

@@ -18,7 +18,6 @@ import { Router } from './router.js';
 export interface RouterWorkerOptions extends StreamWorkerOptions {
   readonly pool: Pool;
   readonly snapshotMs: number;
-  readonly consumerName?: string;
 }
 
 export function routerWorkerSettings(config: Config) {
@@ -43,19 +42,7 @@ export class RouterWorker {
       [OrderEventType.orderModified]: (message) => onOrderModified(this.router, message),
       [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
     };
-    this.consumer = dispatchingConsumer(
-      {
-        reader: options.reader,
-        commands: options.commands,
-        layout: options.layout,
-        group: ConsumerGroup.router,
-        ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
-        logger: options.logger,
-        claimIdleMs: options.claimIdleMs,
-        maxDeliveries: options.maxDeliveries,
-      },
-      handlers,
-    );
+    this.consumer = dispatchingConsumer(options, ConsumerGroup.router, handlers);
   }
 
   start(): Promise<void> {

@@ -21,7 +21,6 @@ export interface SagaWorkerOptions extends StreamWorkerOptions {
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly stuckAfterMs: number;
-  readonly consumerName?: string;
   readonly now?: () => Date;
 }
 
@@ -56,19 +55,7 @@ export class SagaWorker {
     const handlers: EventHandlers = {
       [OrderEventType.orderPlaced]: (message) => onOrderPlaced(this.runner, message),
     };
-    this.consumer = dispatchingConsumer(
-      {
-        reader: options.reader,
-        commands: options.commands,
-        layout: options.layout,
-        group: ConsumerGroup.saga,
-        ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
-        logger: options.logger,
-        claimIdleMs: options.claimIdleMs,
-        maxDeliveries: options.maxDeliveries,
-      },
-      handlers,
-    );
+    this.consumer = dispatchingConsumer(options, ConsumerGroup.saga, handlers);
     this.scheduler = new SagaScheduler({
       pool: options.pool,
       runner: this.runner,
