@@ -9,14 +9,15 @@ import { listStuckSagas } from '../platform/stuckSagas.js';
 import { compileValidator } from '../platform/validation.js';
 import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';
-import { placeOrder } from './handlers/placeOrder.js';
 import { setInventory } from './handlers/setInventory.js';
 import { cancelOrder } from './handlers/cancelOrder.js';
 import { modifyOrder, versionFromIfMatch } from './handlers/modifyOrder.js';
 import { requestRefund } from './handlers/requestRefund.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
 import { upsertWarehouse } from './handlers/upsertWarehouse.js';
-import { runCommand } from './runCommand.js';
+import { PlacementQueue } from './placementQueue.js';
+import { idempotencyKeyOf, runCommand, send } from './runCommand.js';
+import { requestFingerprint } from '../platform/idempotency.js';
 import * as catalog from './schemas/catalog.js';
 import * as orders from './schemas/orders.js';
 
@@ -63,6 +64,18 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
   app.use(jsonBody());
 
   const run = (req: Request, res: Response, work: Parameters<typeof runCommand>[3]) => runCommand(deps, req, res, work);
+  const placements = new PlacementQueue(
+    deps.pool,
+    {
+      maxBatch: deps.config.placementBatchMax,
+      maxWaitMs: deps.config.placementBatchWaitMs,
+      concurrency: deps.config.placementFlushes,
+      sagaLeaseMs: deps.config.sagaLeaseMs,
+      idempotencyTtlHours: deps.config.idempotencyTtlHours,
+      idempotencyLockTimeoutMs: deps.config.idempotencyLockTimeoutMs,
+    },
+    deps.logger,
+  );
 
   app.get('/health', async (_req, res) => {
     const report = await checkHealth(deps.healthChecks);
@@ -109,7 +122,26 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
 
   app.post('/api/v1/orders', async (req, res) => {
     const body = validate.placeOrder(req.body);
-    await run(req, res, (tx) => placeOrder(tx, body, deps.config.sagaLeaseMs));
+    const key = idempotencyKeyOf(req);
+    // Group commit: queued with the other placements of the moment and written with them.
+    const outcome = await placements.place({
+      body,
+      instance: req.originalUrl,
+      ...(key === undefined
+        ? {}
+        : {
+            key: {
+              key,
+              scope: '',
+              fingerprint: requestFingerprint(req.method, req.path, req.body),
+              method: req.method,
+              path: req.path,
+            },
+          }),
+    });
+    if (outcome.kind === 'error') throw outcome.error;
+    if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    send(res, outcome.response);
   });
 
   app.post('/api/v1/orders/:order_id/cancel', async (req, res) => {

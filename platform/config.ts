@@ -22,6 +22,12 @@ export interface Config {
   readonly idempotencyTtlHours: number;
   /** An in-flight Idempotency-Key whose request never finished (a crashed process) may be retried after this. */
   readonly idempotencyLockTimeoutMs: number;
+  /** Group commit: placements written by one flush at most. */
+  readonly placementBatchMax: number;
+  /** Group commit: how long a flush may wait for more placements (0: it starts as soon as none runs). */
+  readonly placementBatchWaitMs: number;
+  /** Group commit: flushes running at once per process. */
+  readonly placementFlushes: number;
   readonly orderPartitionsAheadMonths: number;
   readonly seedDemoCatalog: boolean;
   /** Kafka topic the relay publishes order events to. */
@@ -130,6 +136,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     idempotencyTtlHours: intFrom(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24),
     idempotencyLockTimeoutMs: intFrom(env, 'IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000, 1),
+    placementBatchMax: intFrom(env, 'PLACEMENT_BATCH_MAX', 200, 1),
+    placementBatchWaitMs: intFrom(env, 'PLACEMENT_BATCH_WAIT_MS', 0, 0),
+    placementFlushes: intFrom(env, 'PLACEMENT_FLUSHES', 1, 1),
     orderPartitionsAheadMonths: intFrom(env, 'ORDER_PARTITIONS_AHEAD_MONTHS', 3, 1),
     seedDemoCatalog: boolFrom(env, 'SEED_DEMO_CATALOG', true),
     orderEventsTopic: env.KAFKA_ORDER_EVENTS_TOPIC ?? 'order-events',
