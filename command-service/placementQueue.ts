@@ -1,12 +1,7 @@
 import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { keyInFlight, keyReused } from '../platform/idempotency.js';
-import {
-  placeOrders,
-  type PlaceOrdersOptions,
-  type PlacementOutcome,
-  type PlacementRequest,
-} from './handlers/placeOrders.js';
+import { placeOrders, type PlaceOrdersOptions, type PlacementOutcome, type PlacementRequest } from './handlers/placeOrders.js';
 
 export interface PlacementQueueOptions extends PlaceOrdersOptions {
   /** Placements written by one flush at most. */

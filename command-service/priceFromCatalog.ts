@@ -32,7 +32,14 @@ export async function readCatalog(db: Queryable, skus: readonly string[]): Promi
 
 /** Prices lines from the catalog (domain/pricing), in one read. */
 export async function priceFromCatalog(db: Queryable, lines: readonly RequestedLine[], currency?: string): Promise<PricedOrder> {
-  return priceLines(await readCatalog(db, lines.map((l) => l.sku)), lines, currency);
+  return priceLines(
+    await readCatalog(
+      db,
+      lines.map((l) => l.sku),
+    ),
+    lines,
+    currency,
+  );
 }
 
 /** Prices lines from a catalog read, turning a refusal into a 422 that names the reason. */
