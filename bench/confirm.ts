@@ -1,6 +1,6 @@
 import { percentile, runPgbench, say, startBenchSystem, type PgbenchResult } from './support.js';
 
-const PLACEMENT_SERVICES = ['gateway', 'command-service', 'query-service', 'relay', 'saga-worker', 'psp-sandbox', 'projector'];
+const PLACEMENT_SERVICES = ['api', 'relay', 'saga-worker', 'psp-sandbox', 'projector'];
 
 export interface ConfirmOptions {
   readonly rate: number;
