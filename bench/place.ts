@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { PGBENCH_PLACEMENT, createBenchUuidv7, seedBenchCatalog, BENCH_SKUS } from './placementWrites.js';
-import { runPgbench, say, startBenchSystem } from './support.js';
+import { cpuBetween, cpuSnapshot, printCpuPerOrder, runPgbench, say, startBenchSystem } from './support.js';
 
 export interface PlaceOptions {
   readonly seconds: number;
@@ -89,10 +89,13 @@ export async function benchPlace(options: PlaceOptions): Promise<void> {
   );
   let closed: LoadResult;
   let open: LoadResult;
+  let cpuClosed: Map<string, number>;
   try {
     await seedBenchCatalog(system.pool);
     say(`closed loop: ${options.connections} connections for ${options.seconds} s on POST /api/v1/orders (the public port)`);
+    const cpuBefore = cpuSnapshot();
     closed = await load(system.baseUrl, options.seconds, options.connections);
+    cpuClosed = cpuBetween(cpuBefore, cpuSnapshot());
     say(`open loop: ${options.rate} orders/s offered for 10 s`);
     open = await load(system.baseUrl, 10, options.connections, options.rate);
     const written = await system.pool.query<{ n: number }>(
@@ -117,6 +120,7 @@ export async function benchPlace(options: PlaceOptions): Promise<void> {
     console.log(
       `  open loop at ${options.rate}/s:          ${open.ordersPerSecond.toFixed(0)} orders/s, POST p50 ${open.p50} ms, p99 ${open.p99} ms (${open.non2xx} non-2xx, ${open.errors} errors)`,
     );
+    printCpuPerOrder('closed loop', cpuClosed, closed.accepted);
     if (single && batched) {
       const batchedOrders = batched.tps * 100;
       console.log(
