@@ -20,19 +20,24 @@ await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCat
  */
 const pool = (size: number): Record<string, string> =>
   process.env.DB_POOL_SIZE === undefined ? { DB_POOL_SIZE: String(size) } : {};
+/**
+ * Under a burst the API takes orders first: every other process runs at this niceness, so it yields
+ * the CPU to placements and catches up when the burst is over (an idle CPU still goes to it at once).
+ */
+const background = config.backgroundNice;
 export const SERVICES: readonly ServiceSpec[] = [
   // The command and query apps in one process on PORT (api/main.ts): one parse per request, no proxy hop.
   { name: 'api', script: `${repoRoot}dist/api/main.js`, env: pool(10) },
-  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(4) },
-  { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10) },
-  { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
-  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(6) },
-  { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(4) },
-  { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(6) },
-  { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(3) },
-  { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(4) },
-  { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js` },
-  { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js` },
+  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(4), nice: background },
+  { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10), nice: background },
+  { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js`, nice: background },
+  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(6), nice: background },
+  { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(4), nice: background },
+  { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(6), nice: background },
+  { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(3), nice: background },
+  { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(4), nice: background },
+  { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js`, nice: background },
+  { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js`, nice: background },
 ];
 // OMS_SERVICES=a,b,…: run only these (a benchmark of one pipeline, or a machine that runs only some).
 const only = (process.env.OMS_SERVICES ?? '').split(',').filter((n) => n.length > 0);
