@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import http from 'node:http';
-import { createCommandApp } from '../command-service/app.js';
+import { createCommandHandler } from '../command-service/app.js';
 import { startHousekeeping } from '../command-service/housekeeping.js';
 import { createQueryApp } from '../query-service/app.js';
 import { createQueryHandler, listenQueryServer } from '../query-service/server.js';
@@ -53,7 +53,7 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     const pool = poolFromConfig(config, 'api');
     const redis = createRedis(config.redisUrl, 'api');
     const kafkaAdmin = createKafka(config.kafkaBrokers, 'api-health').admin();
-    const commandApp = createCommandApp({
+    const writes = createCommandHandler({
       pool,
       config,
       logger,
@@ -69,7 +69,7 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     const server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
-      else commandApp(req, res);
+      else writes(req, res);
     });
     server.keepAliveTimeout = 65_000;
     const port = await listenQueryServer(server, config.host, config.port);

@@ -5,7 +5,7 @@ import { listen } from '../platform/http.js';
 import { createKafka } from '../platform/kafka.js';
 import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
-import { createCommandApp } from './app.js';
+import { createCommandHandler } from './app.js';
 import { startHousekeeping } from './housekeeping.js';
 
 /**
@@ -18,7 +18,7 @@ await runService('command-service', async ({ logger, onStop }) => {
   const redis = createRedis(config.redisUrl, 'command-service');
   const kafkaAdmin = createKafka(config.kafkaBrokers, 'command-service-health').admin();
 
-  const app = createCommandApp({
+  const handler = createCommandHandler({
     pool,
     config,
     logger,
@@ -28,7 +28,7 @@ await runService('command-service', async ({ logger, onStop }) => {
       kafka: kafkaHealthCheck(kafkaAdmin),
     },
   });
-  const server = await listen(app, config.host, config.commandPort);
+  const server = await listen(handler, config.host, config.commandPort);
   logger.info({ port: server.port, host: config.host }, 'command service listening');
   const stopHousekeeping = startHousekeeping(pool, config, logger);
 

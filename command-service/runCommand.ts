@@ -11,7 +11,8 @@ import {
   type KeyRef,
   type StoredResponse,
 } from '../platform/idempotency.js';
-import { Problem, problems } from '../platform/problem.js';
+import { Problem } from '../platform/problem.js';
+import { checkIdempotencyKey } from './placementRoute.js';
 
 /** What a command handler answers; stored as is for Idempotency-Key replays. */
 export interface CommandResult {
@@ -28,8 +29,6 @@ export interface CommandDeps {
   readonly config: Pick<Config, 'idempotencyTtlHours' | 'idempotencyLockTimeoutMs'>;
 }
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
 /**
  * Runs a command in one transaction and answers it. With an Idempotency-Key (contract §2): the first
  * request claims the key and stores its response in the same transaction as its effects; a repeat with
@@ -38,7 +37,7 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
  * answer; an unexpected failure (5xx) releases the key, since nothing happened and a retry may succeed.
  */
 export async function runCommand(deps: CommandDeps, req: Request, res: Response, work: CommandWork): Promise<void> {
-  const key = idempotencyKeyOf(req);
+  const key = checkIdempotencyKey(req.get('Idempotency-Key'));
   if (key === undefined) {
     send(res, await withTransaction(deps.pool, work));
     return;
@@ -85,15 +84,6 @@ export async function runCommand(deps: CommandDeps, req: Request, res: Response,
     throw error;
   }
   send(res, result);
-}
-
-/** The request's Idempotency-Key, checked (400 naming the header when malformed). */
-export function idempotencyKeyOf(req: Request): string | undefined {
-  const key = req.get('Idempotency-Key');
-  if (key !== undefined && !KEY_PATTERN.test(key)) {
-    throw problems.validation([{ header: 'Idempotency-Key', detail: 'must be 1 to 255 visible ASCII characters' }]);
-  }
-  return key;
 }
 
 export function toStored(result: CommandResult): StoredResponse {

@@ -1,4 +1,4 @@
-import { createCommandApp } from '../../command-service/app.js';
+import { createCommandHandler } from '../../command-service/app.js';
 import { listen } from '../../platform/http.js';
 import { createLogger } from '../../platform/logger.js';
 import { testConfig, testPool } from './env.js';
@@ -26,11 +26,11 @@ export interface TestApi {
 
 /** The command service's express app on a free port, with the real PostgreSQL test database behind it. */
 export async function startCommandApi(
-  checks: Parameters<typeof createCommandApp>[0]['healthChecks'] = {},
+  checks: Parameters<typeof createCommandHandler>[0]['healthChecks'] = {},
   configOverrides: Record<string, string> = {},
 ): Promise<TestApi> {
   const pool = testPool();
-  const app = createCommandApp({
+  const app = createCommandHandler({
     pool,
     config: testConfig(configOverrides),
     logger: createLogger('command-service-test', 'silent'),

@@ -1,5 +1,4 @@
-import type { Express } from 'express';
-import { createCommandApp } from '../../command-service/app.js';
+import { createCommandHandler } from '../../command-service/app.js';
 import { upstreamFor } from '../../api/routes.js';
 import { createQueryApp } from '../../query-service/app.js';
 import { createQueryServer, listenQueryServer } from '../../query-service/server.js';
@@ -164,7 +163,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
 
-  const commandApp: Express = createCommandApp({ pool, config, logger, healthChecks: {} });
+  const commandApp = createCommandHandler({ pool, config, logger, healthChecks: {} });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
   const queryHttp = createQueryServer(pool, createQueryApp({ pool, logger, healthChecks: {} }));
