@@ -40,10 +40,11 @@ interface Planned {
 /**
  * Drives placement sagas in batches as far as they can go now: load the batch's recorded state in one
  * query, ask the pure workflow for each saga's next action, and run one round for the whole batch —
- * the partner calls concurrently per order (each bounded by the PSP client's timeout), then ONE
- * transaction recording every saga's step, set-based, with the steps without a partner call that
- * follow at once (confirmation; release and rejection after a decline). Again, until every saga is
- * finished or waits for a retry. A new order takes two transactions: reservation, then authorization,
+ * the partner calls concurrently per order (each bounded by the PSP client's timeout; a straggler far
+ * slower than the rest goes on alone instead of holding the batch up), then ONE transaction recording
+ * every saga's step, set-based, with the steps without a partner call that follow at once
+ * (confirmation; release and rejection after a decline). Again, until every saga is finished or waits
+ * for a retry. A new order takes two transactions: reservation, then authorization,
  * fraud check and confirmation. A single saga is a batch of one. Safe to call twice for the same saga at
  * once, or again after a crash: every step re-checks its record under the saga's row lock, and partner
  * calls carry stable idempotency keys.
@@ -71,8 +72,18 @@ export class PlacementSagaRunner {
     return results;
   }
 
-  private async advance(start: readonly SagaRecord[], results: Map<string, DriveResult>): Promise<void> {
+  /**
+   * Rounds until every saga is finished, waits, or failed. `answered`: partner answers already in hand
+   * for the first round (a straggler's, or a failed batch's handed on to its sagas one by one).
+   */
+  private async advance(
+    start: readonly SagaRecord[],
+    results: Map<string, DriveResult>,
+    answered?: ReadonlyMap<string, PartnerAnswer>,
+  ): Promise<void> {
     let active = start;
+    let inHand = answered;
+    const stragglers: Array<Promise<void>> = [];
     for (let round = 0; active.length > 0; round++) {
       if (round === MAX_STEPS_PER_DRIVE) {
         for (const saga of active) {
@@ -80,7 +91,7 @@ export class PlacementSagaRunner {
             error: new Error(`saga ${saga.saga_id} did not settle within ${MAX_STEPS_PER_DRIVE} steps`),
           });
         }
-        return;
+        break;
       }
       const working: Planned[] = [];
       const waits: Array<{ sagaId: string; at: string }> = [];
@@ -95,53 +106,81 @@ export class PlacementSagaRunner {
         await scheduleSagas(this.context.pool, waits);
         for (const { sagaId } of waits) results.set(sagaId, { outcome: 'waiting' });
       }
-      if (working.length === 0) return;
+      if (working.length === 0) break;
+
+      // The partner calls, concurrently per order.
+      const calls = new Map<string, Promise<PartnerAnswer>>();
+      const answers = new Map<string, PartnerAnswer>();
+      for (const planned of working) {
+        const id = planned.saga.saga_id;
+        const ready = inHand?.get(id);
+        if (ready !== undefined && answersFor(planned.action, ready)) answers.set(id, ready);
+        else if (needsPartner(planned.action)) calls.set(id, this.callPartner(planned));
+        else answers.set(id, { kind: 'none' });
+      }
+      inHand = undefined;
+      for (const [id, answer] of await settleUnlessStraggling(calls)) answers.set(id, answer);
+      const inRound: Array<Planned & { readonly answer: PartnerAnswer }> = [];
+      for (const planned of working) {
+        const id = planned.saga.saga_id;
+        const answer = answers.get(id);
+        if (answer === undefined) {
+          // A straggler (a PSP far slower for it than for the rest of the batch): it goes on alone once
+          // answered (or timed out), and the batch does not wait for it.
+          const call = calls.get(id) ?? this.callPartner(planned);
+          stragglers.push(call.then((late) => this.advance([planned.saga], results, new Map([[id, late]]))));
+        } else if (answer.kind === 'error') results.set(id, { error: answer.error });
+        else inRound.push({ ...planned, answer });
+      }
+      if (inRound.length === 0) break;
+
       try {
-        active = await this.runRound(working, results);
+        active = await this.commitRound(inRound);
       } catch (error) {
         if (error instanceof StockMoved) {
           // Another order took the stock between our read and our reservation: read again.
-          this.context.logger.debug({ sagas: working.length }, 'stock moved; reserving again');
-          active = working.map((w) => w.saga);
-        } else if (working.length === 1) {
-          results.set(working[0]?.saga.saga_id ?? '', { error });
-          return;
+          this.context.logger.debug({ sagas: inRound.length }, 'stock moved; reserving again');
+          active = inRound.map((w) => w.saga);
+          inHand = new Map(inRound.map((w) => [w.saga.saga_id, w.answer]));
+        } else if (inRound.length === 1) {
+          results.set(inRound[0]?.saga.saga_id ?? '', { error });
+          break;
         } else {
           // One saga's failure must not hold up the others: each goes on as a batch of one.
-          this.context.logger.warn({ err: error, sagas: working.length }, 'saga batch failed; driving its sagas one by one');
-          await Promise.all(working.map((w) => this.advance([w.saga], results)));
-          return;
+          this.context.logger.warn({ err: error, sagas: inRound.length }, 'saga batch failed; driving its sagas one by one');
+          await Promise.all(inRound.map((w) => this.advance([w.saga], results, new Map([[w.saga.saga_id, w.answer]]))));
+          break;
         }
       }
     }
+    await Promise.all(stragglers);
   }
 
   private next(state: PlacementSagaState): PlacementAction {
     return nextPlacementAction(state, { now: this.context.now(), retryDeadlineMs: this.retryDeadlineMs });
   }
 
+  /** The saga's partner call for this action: its answer, or the error that stopped it (never rejects). */
+  private async callPartner({ saga, action }: Planned): Promise<PartnerAnswer> {
+    try {
+      if (action.kind === 'void_authorization') return { kind: 'void', answer: await requestVoid(this.context, saga) };
+      return { kind: 'authorization', answer: await requestAuthorization(this.context, saga) };
+    } catch (error) {
+      return { kind: 'error', error };
+    }
+  }
+
   /**
-   * One round for the batch: the partner calls concurrently per order, then one transaction for all.
-   * Returns the sagas, with their new state, that took part.
+   * One transaction for the batch's round, with the partner answers in hand. Returns the sagas with
+   * their new state.
    */
-  private async runRound(working: readonly Planned[], results: Map<string, DriveResult>): Promise<SagaRecord[]> {
+  private async commitRound(inRound: ReadonlyArray<Planned & { readonly answer: PartnerAnswer }>): Promise<SagaRecord[]> {
     const authorizations = new Map<string, AuthorizationAnswer>();
     const voids = new Map<string, VoidAnswer>();
-    const failed = new Set<string>();
-    await Promise.all(
-      working.map(async ({ saga, action }) => {
-        try {
-          if (action.kind === 'run' && action.steps.includes(PlacementStepId.authorizePayment))
-            authorizations.set(saga.saga_id, await requestAuthorization(this.context, saga));
-          else if (action.kind === 'void_authorization') voids.set(saga.saga_id, await requestVoid(this.context, saga));
-        } catch (error) {
-          failed.add(saga.saga_id);
-          results.set(saga.saga_id, { error });
-        }
-      }),
-    );
-    const sagas = working.filter(({ saga }) => !failed.has(saga.saga_id));
-    if (sagas.length === 0) return [];
+    for (const { saga, answer } of inRound) {
+      if (answer.kind === 'authorization') authorizations.set(saga.saga_id, answer.answer);
+      else if (answer.kind === 'void') voids.set(saga.saga_id, answer.answer);
+    }
     const appliers: Record<PlacementStepIdName, StepApplyMany> = {
       [PlacementStepId.reserveInventory]: reserveInventory(this.context),
       [PlacementStepId.authorizePayment]: applyAuthorizations(this.context, authorizations),
@@ -155,9 +194,9 @@ export class PlacementSagaRunner {
     };
     const states = await commitBatch(
       this.context,
-      sagas.map(({ saga }) => saga),
+      inRound.map(({ saga }) => saga),
       {
-        steps: new Map(sagas.map(({ saga, action }) => [saga.saga_id, stepsOf(action)])),
+        steps: new Map(inRound.map(({ saga, action }) => [saga.saga_id, stepsOf(action)])),
         applier: (step) => appliers[step],
         follow: (state) => {
           const action = this.next(state);
@@ -166,8 +205,63 @@ export class PlacementSagaRunner {
         lastly: takeReservedStock,
       },
     );
-    return sagas.map(({ saga }) => ({ ...saga, ...(states.get(saga.saga_id) ?? {}) }));
+    return inRound.map(({ saga }) => ({ ...saga, ...(states.get(saga.saga_id) ?? {}) }));
   }
+}
+
+/** What a saga's partner call answered (an authorization, a void), or the error that stopped it. */
+type PartnerAnswer =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'authorization'; readonly answer: AuthorizationAnswer }
+  | { readonly kind: 'void'; readonly answer: VoidAnswer }
+  | { readonly kind: 'error'; readonly error: unknown };
+
+function needsPartner(action: StepAction): boolean {
+  return (
+    (action.kind === 'run' && action.steps.includes(PlacementStepId.authorizePayment)) || action.kind === 'void_authorization'
+  );
+}
+
+/** Whether an answer in hand is the one this action's partner call would give (else it is asked again). */
+function answersFor(action: StepAction, answer: PartnerAnswer): boolean {
+  if (answer.kind === 'error') return true;
+  if (answer.kind === 'void') return action.kind === 'void_authorization';
+  if (answer.kind === 'authorization') return action.kind === 'run' && action.steps.includes(PlacementStepId.authorizePayment);
+  return !needsPartner(action);
+}
+
+/** A call this many times slower than its batch's median call is left behind (but at least MIN_PATIENCE_MS). */
+const STRAGGLER_FACTOR = 2;
+const MIN_PATIENCE_MS = 50;
+
+/**
+ * The partner calls' answers, once all have come — or, once half have, after STRAGGLER_FACTOR times
+ * as long again: the calls still out then (a PSP holding one order's request until its timeout) are
+ * left out of the answer, so the batch goes on without them.
+ */
+async function settleUnlessStraggling(calls: ReadonlyMap<string, Promise<PartnerAnswer>>): Promise<Map<string, PartnerAnswer>> {
+  const settled = new Map<string, PartnerAnswer>();
+  const started = Date.now();
+  let halfAnswered = () => undefined as void;
+  const half = new Promise<void>((resolve) => (halfAnswered = resolve));
+  const all = Promise.all(
+    [...calls].map(async ([id, call]) => {
+      settled.set(id, await call);
+      if (settled.size * 2 >= calls.size) halfAnswered();
+    }),
+  );
+  if (calls.size <= 1) {
+    await all;
+    return settled;
+  }
+  await half;
+  let timer: NodeJS.Timeout | undefined;
+  const patience = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(MIN_PATIENCE_MS, STRAGGLER_FACTOR * (Date.now() - started)));
+  });
+  await Promise.race([all, patience]);
+  clearTimeout(timer);
+  return new Map(settled);
 }
 
 /** The steps an action runs. */
