@@ -83,7 +83,8 @@ function parseEnvelope(fields: Record<string, string>): EventEnvelope | string {
  * handler failed, or a consumer died) are claimed again once idle for claimIdleMs (XAUTOCLAIM), and
  * after maxDeliveries deliveries go to the group's dead-letter stream instead. One order's entries are
  * handled one after another; different orders concurrently, up to maxInFlight at once, without
- * waiting for a whole batch (a slow saga does not hold up the orders read with it).
+ * waiting for a whole batch (a slow saga does not hold up the orders read with it). In batch mode
+ * (`batchHandler`), what one read or claim returns is handled as one batch instead.
  */
 export class StreamConsumer {
   readonly consumer: string;

@@ -135,7 +135,15 @@ export class PlacementSagaRunner {
       if (inRound.length === 0) break;
 
       try {
-        active = await this.commitRound(inRound);
+        const committed = await this.commitRound(inRound);
+        // A saga whose round changed nothing (no step could record, nobody else did) would only go
+        // round again: it stops here with an error (its entry is retried, then dead-lettered).
+        active = committed.filter((saga, i) => {
+          const before = inRound[i]?.saga;
+          if (before === undefined || saga.status !== before.status || !sameSteps(saga.steps, before.steps)) return true;
+          results.set(saga.saga_id, { error: new Error(`saga ${saga.saga_id} made no progress at ${inRound[i]?.action.kind}`) });
+          return false;
+        });
       } catch (error) {
         if (error instanceof StockMoved) {
           // Another order took the stock between our read and our reservation: read again.
@@ -207,6 +215,10 @@ export class PlacementSagaRunner {
     );
     return inRound.map(({ saga }) => ({ ...saga, ...(states.get(saga.saga_id) ?? {}) }));
   }
+}
+
+function sameSteps(a: PlacementSagaState['steps'], b: PlacementSagaState['steps']): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** What a saga's partner call answered (an authorization, a void), or the error that stopped it. */
