@@ -31,6 +31,7 @@ describe('schema migrations (own schema)', () => {
       '0003_order_view',
       '0004_fulfillment',
       '0005_changes',
+      '0006_relay_notify_only_when_idle',
     ]);
     const tablesAfterFirst = await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [schema]);
 
