@@ -38,10 +38,12 @@ export interface Config {
   /** Redis streams the events are spread over, by a hash of the order id. */
   readonly redisStreamPartitions: number;
   readonly relayBatchSize: number;
-  /** Fallback poll when no NOTIFY arrives (a commit that was held back by an older transaction). */
+  /** Longest sleep of an idle relay (the outbox trigger's NOTIFY wakes it sooner; this covers a lost LISTEN). */
   readonly relayPollMs: number;
-  /** Reads of one relay sink are at least this far apart, so small commits are published in batches. */
+  /** Outbox reads of a busy relay are at least this far apart, so small commits are published in batches. */
   readonly relayMinBatchIntervalMs: number;
+  /** A busy relay writes its sinks' checkpoints (one statement) at most this often. */
+  readonly relayCheckpointMs: number;
   /** How often the relay measures what consumer groups acknowledged, trims streams, checks Redis. */
   readonly relayAckScanMs: number;
   /** Outbox rows every sink has delivered (and every consumer group acknowledged) are deleted after this. */
@@ -146,8 +148,9 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: env.REDIS_PREFIX ?? 'oms',
     redisStreamPartitions: intFrom(env, 'REDIS_STREAM_PARTITIONS', 8, 1),
     relayBatchSize: intFrom(env, 'RELAY_BATCH_SIZE', 500, 1),
-    relayPollMs: intFrom(env, 'RELAY_POLL_MS', 200, 1),
+    relayPollMs: intFrom(env, 'RELAY_POLL_MS', 1_000, 1),
     relayMinBatchIntervalMs: intFrom(env, 'RELAY_MIN_BATCH_INTERVAL_MS', 10, 0),
+    relayCheckpointMs: intFrom(env, 'RELAY_CHECKPOINT_MS', 200, 0),
     relayAckScanMs: intFrom(env, 'RELAY_ACK_SCAN_MS', 1_000, 10),
     outboxRetentionMs: intFrom(env, 'OUTBOX_RETENTION_MS', 3_600_000, 0),
     consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),

@@ -5,6 +5,7 @@ import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { CONSUMER_GROUPS } from '../platform/streams.js';
 import { KafkaSink } from './kafkaSink.js';
+import { commitWithoutFlushWait } from './outbox.js';
 import { RedisSink } from './redisSink.js';
 import { Relay } from './relay.js';
 
@@ -12,6 +13,7 @@ import { Relay } from './relay.js';
 await runService('relay', async ({ logger, onStop }) => {
   const config = loadConfig();
   const pool = poolFromConfig(config, 'relay');
+  commitWithoutFlushWait(pool);
   const redis = createRedis(config.redisUrl, 'relay');
   const producer = createKafka(config.kafkaBrokers, 'oms-relay').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -27,6 +29,7 @@ await runService('relay', async ({ logger, onStop }) => {
     pollMs: config.relayPollMs,
     ackScanMs: config.relayAckScanMs,
     minBatchIntervalMs: config.relayMinBatchIntervalMs,
+    checkpointMs: config.relayCheckpointMs,
     outboxRetentionMs: config.outboxRetentionMs,
   });
   await relay.start();

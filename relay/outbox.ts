@@ -1,4 +1,4 @@
-import type { Queryable } from '../platform/db.js';
+import type { Pool, Queryable } from '../platform/db.js';
 
 /** A position in the outbox: the writing transaction, then the row id. */
 export interface OutboxPosition {
@@ -17,22 +17,58 @@ export interface OutboxRow {
   readonly tx_id: string;
 }
 
+/** One read of the outbox, with the snapshot it saw (see Relay: when an idle relay may sleep). */
+export interface OutboxRead {
+  readonly rows: OutboxRow[];
+  /** Every transaction below this had ended when the read ran (rows below it are all visible). */
+  readonly xmin: bigint;
+  /** The next transaction id to be assigned when the read ran: every xid below it existed by then. */
+  readonly xmax: bigint;
+}
+
 /**
- * The next rows after `after` (or from it, when inclusive), in (tx_id, id) order, from transactions
- * older than every transaction still running: a transaction still open may yet commit rows with a
- * smaller tx_id, so rows at or above the snapshot's xmin wait (docs/decisions/0002).
+ * The next rows after `after`, in (tx_id, id) order, from transactions older than every transaction
+ * still running: a transaction still open may yet commit rows with a smaller tx_id, so rows at or
+ * above the snapshot's xmin wait (docs/decisions/0002). The read's snapshot bounds come in the same
+ * round trip (one row even when the outbox has nothing to give).
  */
-export async function readOutbox(db: Queryable, after: OutboxPosition, limit: number, inclusive = false): Promise<OutboxRow[]> {
-  const result = await db.query<OutboxRow>(
-    `SELECT id, aggregatetype, aggregateid, type, payload, tx_id::text AS tx_id
-       FROM outbox
-      WHERE (tx_id, id) ${inclusive ? '>=' : '>'} ($1::xid8, $2::uuid)
-        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY tx_id, id
-      LIMIT $3`,
+export async function readOutbox(db: Queryable, after: OutboxPosition, limit: number): Promise<OutboxRead> {
+  const result = await db.query<OutboxRow & { snapshot_xmin: string; snapshot_xmax: string; id: string | null }>(
+    `SELECT s.xmin::text AS snapshot_xmin, s.xmax::text AS snapshot_xmax,
+            o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.tx_id::text AS tx_id
+       FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin, pg_snapshot_xmax(pg_current_snapshot()) AS xmax) s
+       LEFT JOIN LATERAL (
+         SELECT id, aggregatetype, aggregateid, type, payload, tx_id
+           FROM outbox
+          WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id < s.xmin
+          ORDER BY tx_id, id
+          LIMIT $3) o ON true`,
     [after.txId, after.id, limit],
   );
-  return result.rows;
+  const first = result.rows[0];
+  if (first === undefined) throw new Error('outbox read returned no snapshot row');
+  const rows: OutboxRow[] = [];
+  for (const r of result.rows) {
+    if (r.id === null) continue;
+    rows.push({
+      id: r.id,
+      aggregatetype: r.aggregatetype,
+      aggregateid: r.aggregateid,
+      type: r.type,
+      payload: r.payload,
+      tx_id: r.tx_id,
+    });
+  }
+  return { rows, xmin: BigInt(first.snapshot_xmin), xmax: BigInt(first.snapshot_xmax) };
+}
+
+/**
+ * The position just before every row of `position`'s transaction: reading after it re-reads that
+ * whole transaction (no row has the nil uuid), so a rewind to it needs no "inclusive" flag and is safe
+ * to store as a checkpoint.
+ */
+export function startOfTransaction(position: OutboxPosition): OutboxPosition {
+  return { txId: position.txId, id: OUTBOX_START.id };
 }
 
 export function positionOf(row: Pick<OutboxRow, 'tx_id' | 'id'>): OutboxPosition {
@@ -77,12 +113,37 @@ export async function loadCheckpoint(db: Queryable, sink: string): Promise<Check
   };
 }
 
-export async function saveCheckpoint(db: Queryable, sink: string, position: OutboxPosition): Promise<void> {
-  await db.query('UPDATE relay_checkpoints SET tx_id = $2::xid8, id = $3, updated_at = now() WHERE sink = $1', [
-    sink,
-    position.txId,
-    position.id,
-  ]);
+/**
+ * The relay's own writes are bookkeeping that a database crash may lose safely: a checkpoint or an
+ * acked floor that falls back re-publishes (consumers dedupe), a lost prune deletes again, a lost
+ * wake-up flag is covered by the idle poll. So its connections commit without waiting for the WAL
+ * flush, which keeps an fsync out of the time between a commit and its publication. (A Redis rewind is
+ * the one write that must not fall back; it asks for a synchronous commit itself.)
+ */
+export function commitWithoutFlushWait(pool: Pool): void {
+  pool.on('connect', (client) => {
+    // Queued ahead of the first query of this connection.
+    client.query('SET synchronous_commit = off').catch(() => undefined);
+  });
+}
+
+/** Writes several sinks' checkpoints in one statement. */
+export async function saveCheckpoints(
+  db: Queryable,
+  positions: ReadonlyArray<{ sink: string; position: OutboxPosition }>,
+): Promise<void> {
+  if (positions.length === 0) return;
+  await db.query(
+    `UPDATE relay_checkpoints c SET tx_id = p.tx_id::xid8, id = p.id, updated_at = now()
+       FROM unnest($1::text[], $2::text[], $3::uuid[]) AS p(sink, tx_id, id)
+      WHERE c.sink = p.sink`,
+    [positions.map((p) => p.sink), positions.map((p) => p.position.txId), positions.map((p) => p.position.id)],
+  );
+}
+
+/** Arms (or disarms) the outbox trigger's NOTIFY: only a relay about to sleep needs to be woken. */
+export async function setRelayListening(db: Queryable, listening: boolean): Promise<void> {
+  await db.query('UPDATE relay_wakeup SET listening = $1, updated_at = now() WHERE listening IS DISTINCT FROM $1', [listening]);
 }
 
 export async function saveAckedFloor(db: Queryable, sink: string, floor: OutboxPosition): Promise<void> {

@@ -45,7 +45,12 @@ export class RedisSink {
     return epoch;
   }
 
-  async publish(rows: readonly OutboxRow[]): Promise<void> {
+  /**
+   * Adds the rows to their streams and, in the same round trip after them, reads the epoch: when it is
+   * not the one the caller knows, these entries may have gone into a Redis that lost its data (the
+   * caller rebuilds and re-publishes). Returns that epoch.
+   */
+  async publish(rows: readonly OutboxRow[]): Promise<string | null> {
     const pipeline = this.redis.pipeline();
     for (const row of rows) {
       const envelope = row.payload as { seq?: number };
@@ -62,9 +67,13 @@ export class RedisSink {
         }),
       );
     }
+    pipeline.get(epochKey(this.layout));
     const results = await pipeline.exec();
-    const failed = results?.find(([error]) => error !== null);
+    if (results === null) throw new Error('redis pipeline discarded');
+    const failed = results.find(([error]) => error !== null);
     if (failed) throw failed[0];
+    const epoch = results[results.length - 1]?.[1];
+    return typeof epoch === 'string' ? epoch : null;
   }
 
   /**

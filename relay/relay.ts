@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Pool } from '../platform/db.js';
+import { withTransactionOpenedBy, type Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { Wakeup } from '../platform/wakeup.js';
 import type { KafkaSink } from './kafkaSink.js';
@@ -10,7 +10,9 @@ import {
   positionOf,
   readOutbox,
   saveAckedFloor,
-  saveCheckpoint,
+  saveCheckpoints,
+  setRelayListening,
+  startOfTransaction,
   type OutboxPosition,
   type OutboxRow,
 } from './outbox.js';
@@ -25,42 +27,75 @@ export interface RelayOptions {
   readonly kafka?: KafkaSink;
   readonly redis?: RedisSink;
   readonly batchSize: number;
+  /** Longest sleep of an idle relay (a NOTIFY wakes it sooner; this covers a lost LISTEN connection). */
   readonly pollMs: number;
   readonly ackScanMs: number;
   /**
-   * Reads of one sink are at least this far apart, so a stream of small commits is published in
-   * batches rather than one query, one Kafka request and one checkpoint write per commit.
+   * Reads are at least this far apart while there is work, so a stream of small commits is published
+   * in batches rather than one query and one Kafka request per commit.
    */
   readonly minBatchIntervalMs?: number;
+  /** Checkpoints are written at most this often while busy (always before sleeping and on stop). */
+  readonly checkpointMs?: number;
   /** Delivered rows older than this are deleted from the outbox (never without a Redis sink's acked floor). */
   readonly outboxRetentionMs?: number;
 }
 
-interface SinkLoop {
+interface Sink {
   readonly name: string;
-  readonly wakeup: Wakeup;
+  /** Publishes rows in order; resolves once they are durable in the sink. */
+  readonly publish: (rows: readonly OutboxRow[]) => Promise<void>;
+  /** The last row published. */
   cursor: OutboxPosition;
-  /** Re-publish the row at the cursor too (after Redis lost data, the floor itself is unacknowledged). */
-  inclusive: boolean;
+  /** The position last written to relay_checkpoints. */
+  saved: OutboxPosition;
   published: number;
+  failures: number;
+  /** performance.now() before which a failed sink is not tried again. */
+  retryAt: number;
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** An idle relay keeps polling at the busy pace this long before it asks writers for a NOTIFY. */
+const ARM_AFTER_MS = 50;
+/** While a transaction that may have missed the NOTIFY request is still running: polls this often, doubling. */
+const SETTLE_MIN_MS = 5;
+const SETTLE_MAX_MS = 100;
+/** Outbox pruning runs when the acked floor moved, or this often. */
+const PRUNE_EVERY_MS = 30_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * The outbox relay: each sink (Kafka, Redis Streams) follows the outbox on its own cursor and
- * checkpoint, woken by NOTIFY with a timer as fallback, in batches. Delivery is at least once per
+ * The outbox relay: one loop reads the outbox once per batch and publishes what it read to every sink
+ * (Kafka, Redis Streams) side by side, each sink on its own cursor and checkpoint (written together,
+ * at most every checkpointMs). A sink that fails backs off alone; when it is behind, the read starts at
+ * the lowest cursor and each sink takes only the rows after its own. Delivery is at least once per
  * sink; consumers dedupe by event id. The Redis sink also rebuilds streams and re-publishes from the
  * oldest unacknowledged position when Redis loses its data.
+ *
+ * Waking without a NOTIFY per commit (a NOTIFY serializes committing writers on a database-wide lock):
+ * while rows keep coming the relay simply polls every minBatchIntervalMs. After ARM_AFTER_MS without
+ * any it sets `relay_wakeup.listening`, which makes the outbox trigger NOTIFY. A writer that checked
+ * the flag before it was set got its xid before; so the relay sleeps only once a read's snapshot shows
+ * every transaction below the horizon (the xmax of its first read after arming or waking) has ended,
+ * and every row they wrote was read. Until then it polls briefly.
  */
 export class Relay {
   private running = false;
   private listener: pg.Client | undefined;
-  private readonly loops: SinkLoop[] = [];
+  private readonly sinks: Sink[] = [];
+  /** Wakes the publishing loop: a NOTIFY, Redis lost, stop. */
+  private readonly wakeup = new Wakeup();
   /** Paces the acknowledgement scanner; woken on stop. */
   private readonly scanPause = new Wakeup();
   private readonly tasks: Array<Promise<void>> = [];
+  private redisSink: Sink | undefined;
   private redisEpoch: string | null = null;
+  /** Set when Redis may have lost its streams: checked (and rebuilt) before the next read. */
+  private redisSuspect = true;
+  /** Whether writers are asked to NOTIFY (relay_wakeup.listening as this relay last set it). */
+  private listening: boolean | undefined;
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -68,44 +103,50 @@ export class Relay {
     this.running = true;
     await this.listen();
     const { kafka, redis } = this.options;
-    if (kafka) this.tasks.push(this.runLoop(await this.newLoop(kafka.name), (rows) => kafka.publish(rows)));
+    if (kafka) await this.addSink(kafka.name, (rows) => kafka.publish(rows));
     if (redis) {
-      const loop = await this.newLoop(redis.name);
-      this.tasks.push(
-        this.runLoop(
-          loop,
-          (rows) => redis.publish(rows),
-          () => this.checkRedis(loop, redis),
-        ),
-      );
-      this.tasks.push(this.runAckScanner(loop, redis));
+      this.redisSink = await this.addSink(redis.name, async (rows) => {
+        const epoch = await redis.publish(rows);
+        if (epoch === null || epoch !== this.redisEpoch) this.redisSuspect = true;
+      });
+      this.tasks.push(this.runAckScanner(this.redisSink, redis));
     }
+    this.tasks.push(this.runPublisher());
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const loop of this.loops) loop.wakeup.wake();
+    this.wakeup.wake();
     this.scanPause.wake();
     await Promise.allSettled(this.tasks);
+    await this.saveCheckpoints().catch((error: unknown) => this.options.logger.warn({ err: error }, 'last checkpoint not saved'));
     await this.listener?.end().catch(() => undefined);
   }
 
   /** How many rows each sink published since start (for logs and tests). */
   stats(): Record<string, number> {
-    return Object.fromEntries(this.loops.map((loop) => [loop.name, loop.published]));
+    return Object.fromEntries(this.sinks.map((sink) => [sink.name, sink.published]));
   }
 
-  private async newLoop(name: string): Promise<SinkLoop> {
+  private async addSink(name: string, publish: Sink['publish']): Promise<Sink> {
     const checkpoint = await loadCheckpoint(this.options.pool, name);
-    const loop: SinkLoop = { name, wakeup: new Wakeup(), cursor: checkpoint.position, inclusive: false, published: 0 };
-    this.loops.push(loop);
+    const sink: Sink = {
+      name,
+      publish,
+      cursor: checkpoint.position,
+      saved: checkpoint.position,
+      published: 0,
+      failures: 0,
+      retryAt: 0,
+    };
+    this.sinks.push(sink);
     this.options.logger.info({ sink: name, cursor: checkpoint.position }, 'relay sink starting');
-    return loop;
+    return sink;
   }
 
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'oms-relay-listen' });
-    client.on('notification', () => this.loops.forEach((loop) => loop.wakeup.wake()));
+    client.on('notification', () => this.wakeup.wake());
     client.on('error', (error) => {
       this.options.logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
       this.listener = undefined;
@@ -116,64 +157,143 @@ export class Relay {
     this.listener = client;
   }
 
-  private async runLoop(
-    loop: SinkLoop,
-    publish: (rows: readonly OutboxRow[]) => Promise<void>,
-    beforeBatch?: () => Promise<void>,
-  ): Promise<void> {
+  private async runPublisher(): Promise<void> {
     const { pool, batchSize, pollMs, logger } = this.options;
     const minInterval = this.options.minBatchIntervalMs ?? 10;
+    const checkpointMs = this.options.checkpointMs ?? 200;
+    let lastRead = -Infinity;
+    let lastCheckpoint = performance.now();
+    let quietSince: number | undefined;
+    let horizon: bigint | undefined;
+    let settleMs = SETTLE_MIN_MS;
     let failures = 0;
-    let lastRead = 0;
     while (this.running) {
       try {
         const sinceLast = performance.now() - lastRead;
-        if (sinceLast < minInterval) await new Promise((resolve) => setTimeout(resolve, minInterval - sinceLast));
-        if (beforeBatch) await beforeBatch();
-        lastRead = performance.now();
-        const rows = await readOutbox(pool, loop.cursor, batchSize, loop.inclusive);
-        if (rows.length === 0) {
-          await loop.wakeup.wait(pollMs);
+        if (sinceLast < minInterval) await sleep(minInterval - sinceLast);
+        if (!this.running) break;
+        if (this.redisSuspect && this.options.redis) await this.checkRedis(this.options.redis);
+        const now = performance.now();
+        const ready = this.sinks.filter((sink) => sink.retryAt <= now);
+        if (ready.length === 0) {
+          await this.wakeup.wait(Math.max(1, Math.min(...this.sinks.map((s) => s.retryAt)) - now));
           continue;
         }
-        await publish(rows);
-        const last = rows[rows.length - 1] as OutboxRow;
-        loop.cursor = positionOf(last);
-        loop.inclusive = false;
-        await saveCheckpoint(pool, loop.name, loop.cursor);
-        loop.published += rows.length;
+        const from = ready.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
+        lastRead = performance.now();
+        const read = await readOutbox(pool, from, batchSize);
         failures = 0;
+
+        if (read.rows.length > 0) {
+          await Promise.all(ready.map((sink) => this.publishTo(sink, read.rows)));
+          quietSince = undefined;
+          horizon = undefined;
+          if (this.listening !== false) await this.setListening(false);
+          if (performance.now() - lastCheckpoint >= checkpointMs) {
+            await this.saveCheckpoints();
+            lastCheckpoint = performance.now();
+          }
+          continue;
+        }
+
+        // Nothing to publish: checkpoints first, then decide how long to wait.
+        await this.saveCheckpoints();
+        lastCheckpoint = performance.now();
+        if (this.listening !== true) {
+          quietSince ??= now;
+          if (now - quietSince < ARM_AFTER_MS) continue;
+          await this.setListening(true);
+          horizon = undefined;
+          continue; // read again, with a snapshot taken after writers can see the flag
+        }
+        horizon ??= read.xmax;
+        if (read.xmin < horizon) {
+          // A transaction that may have checked the flag before it was set is still running.
+          await this.wakeup.wait(settleMs);
+          settleMs = Math.min(settleMs * 2, SETTLE_MAX_MS);
+          continue;
+        }
+        settleMs = SETTLE_MIN_MS;
+        const failedRetry = this.sinks.filter((s) => s.retryAt > now).map((s) => s.retryAt - now);
+        await this.wakeup.wait(Math.min(pollMs, ...failedRetry));
+        // Woken by a NOTIFY (or the timer): the rows that woke us may be held back by an older
+        // transaction, so the next empty read sets a new horizon and waits for it.
+        horizon = undefined;
       } catch (error) {
         failures++;
         const backoff = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
-        logger.warn({ err: error, sink: loop.name, retry_in_ms: backoff }, 'relay sink failed; retrying the batch');
-        await loop.wakeup.wait(backoff);
+        logger.warn({ err: error, retry_in_ms: backoff }, 'relay read failed; retrying');
+        this.listening = undefined;
+        await this.wakeup.wait(backoff);
       }
     }
   }
 
-  /** Before each Redis batch: if Redis lost the streams, rebuild them and rewind to the acked floor. */
-  private async checkRedis(loop: SinkLoop, redis: RedisSink): Promise<void> {
+  /** Publishes the rows after the sink's cursor; a failure backs off this sink only. */
+  private async publishTo(sink: Sink, rows: readonly OutboxRow[]): Promise<void> {
+    let first = 0;
+    while (first < rows.length && comparePositions(positionOf(rows[first] as OutboxRow), sink.cursor) <= 0) first++;
+    if (first === rows.length) return;
+    const mine = first === 0 ? rows : rows.slice(first);
+    try {
+      await sink.publish(mine);
+      sink.cursor = positionOf(mine[mine.length - 1] as OutboxRow);
+      sink.published += mine.length;
+      sink.failures = 0;
+    } catch (error) {
+      sink.failures++;
+      const backoff = Math.min(100 * 2 ** sink.failures, MAX_BACKOFF_MS);
+      sink.retryAt = performance.now() + backoff;
+      this.options.logger.warn({ err: error, sink: sink.name, retry_in_ms: backoff }, 'relay sink failed; retrying the batch');
+    }
+  }
+
+  private async setListening(listening: boolean): Promise<void> {
+    await setRelayListening(this.options.pool, listening);
+    this.listening = listening;
+  }
+
+  /** Every sink whose cursor moved since its last checkpoint, in one statement. */
+  private async saveCheckpoints(durably = false): Promise<void> {
+    const moved = this.sinks.filter((sink) => comparePositions(sink.cursor, sink.saved) !== 0);
+    if (moved.length === 0) return;
+    const positions = moved.map((sink) => ({ sink: sink.name, position: sink.cursor }));
+    if (durably)
+      await withTransactionOpenedBy(this.options.pool, 'SET LOCAL synchronous_commit = on', (tx) =>
+        saveCheckpoints(tx, positions),
+      );
+    else await saveCheckpoints(this.options.pool, positions);
+    for (const [index, sink] of moved.entries()) sink.saved = (positions[index] as { position: OutboxPosition }).position;
+  }
+
+  /** If Redis lost the streams, rebuilds them and rewinds the Redis sink to the acked floor. */
+  private async checkRedis(redis: RedisSink): Promise<void> {
+    const sink = this.redisSink;
+    if (sink === undefined) return;
     const epoch = await redis.epoch();
+    this.redisSuspect = false;
     if (epoch !== null && epoch === this.redisEpoch) return;
     if (epoch !== null && this.redisEpoch === null) {
       // First look after start: the streams are there; keep the checkpoint.
       this.redisEpoch = epoch;
       return;
     }
-    const { ackedFloor } = await loadCheckpoint(this.options.pool, loop.name);
-    const rewindTo = ackedFloor ?? OUTBOX_START;
+    const { ackedFloor } = await loadCheckpoint(this.options.pool, sink.name);
+    // The whole transaction of the floor again: the floor itself is unacknowledged.
+    const rewindTo = ackedFloor === null ? OUTBOX_START : startOfTransaction(ackedFloor);
     this.redisEpoch = await redis.rebuild();
-    const firstStart = ackedFloor === null && comparePositions(loop.cursor, OUTBOX_START) === 0;
+    const firstStart = ackedFloor === null && comparePositions(sink.cursor, OUTBOX_START) === 0;
     const message =
       epoch !== null
         ? 'redis streams rebuilt by another relay; re-publishing'
         : firstStart
           ? 'redis streams and consumer groups created'
           : 'redis lost its streams; rebuilt them, re-publishing from the oldest unacknowledged event';
-    this.options.logger[firstStart ? 'info' : 'warn']({ sink: loop.name, from: rewindTo, was_at: loop.cursor }, message);
-    loop.cursor = rewindTo;
-    loop.inclusive = ackedFloor !== null;
+    this.options.logger[firstStart ? 'info' : 'warn']({ sink: sink.name, from: rewindTo, was_at: sink.cursor }, message);
+    sink.cursor = rewindTo;
+    sink.retryAt = 0;
+    // Stored at once, durably: a relay restarted before re-publishing must not resume from the old position.
+    await this.saveCheckpoints(true);
   }
 
   /**
@@ -184,7 +304,7 @@ export class Relay {
     const retentionMs = this.options.outboxRetentionMs;
     if (retentionMs === undefined) return;
     let below = redisFloor;
-    for (const loop of this.loops) if (comparePositions(loop.cursor, below) < 0) below = loop.cursor;
+    for (const sink of this.sinks) if (comparePositions(sink.cursor, below) < 0) below = sink.cursor;
     const deleted = await this.options.pool.query(
       `DELETE FROM outbox WHERE id IN (
          SELECT id FROM outbox
@@ -195,22 +315,52 @@ export class Relay {
     if ((deleted.rowCount ?? 0) > 0) this.options.logger.debug({ deleted: deleted.rowCount }, 'delivered outbox rows deleted');
   }
 
-  /** Measures acknowledgements, trims streams, and records the acked floor while Redis is intact. */
-  private async runAckScanner(loop: SinkLoop, redis: RedisSink): Promise<void> {
+  /**
+   * Measures acknowledgements, trims streams, and records the acked floor while Redis is intact. When
+   * the last scan found everything acknowledged and nothing was published since, there is nothing to
+   * measure: only the epoch is checked (an idle relay costs one GET per scan).
+   */
+  private async runAckScanner(sink: Sink, redis: RedisSink): Promise<void> {
     const { pool, ackScanMs, logger } = this.options;
+    let settledAt: OutboxPosition | undefined;
+    let savedFloor: OutboxPosition | undefined;
+    let prunedFloor: OutboxPosition | undefined;
+    let lastPrune = 0;
     while (this.running) {
       await this.scanPause.wait(ackScanMs);
       if (!this.running) break;
       try {
         const epochBefore = await redis.epoch();
-        if (epochBefore === null || epochBefore !== this.redisEpoch || loop.inclusive) continue;
-        const publishedThrough = loop.cursor;
+        if (epochBefore === null || epochBefore !== this.redisEpoch) {
+          this.redisSuspect = true;
+          this.wakeup.wake();
+          settledAt = undefined;
+          continue;
+        }
+        const publishedThrough = sink.cursor;
+        if (settledAt !== undefined && comparePositions(settledAt, publishedThrough) === 0) {
+          // Rows still age past the retention while nothing moves.
+          if (savedFloor !== undefined && performance.now() - lastPrune >= PRUNE_EVERY_MS) {
+            await this.pruneOutbox(savedFloor);
+            lastPrune = performance.now();
+          }
+          continue;
+        }
         const scan = await redis.scanAcks();
         // Only a scan of one unbroken epoch proves anything: a flush during the scan would look acknowledged.
         if ((await redis.epoch()) !== epochBefore) continue;
         const floor = scan.oldestUnacked ?? publishedThrough;
-        await saveAckedFloor(pool, loop.name, floor);
-        await this.pruneOutbox(floor);
+        settledAt = scan.oldestUnacked === null ? publishedThrough : undefined;
+        if (savedFloor === undefined || comparePositions(floor, savedFloor) !== 0) {
+          await saveAckedFloor(pool, sink.name, floor);
+          savedFloor = floor;
+        }
+        const now = performance.now();
+        if (prunedFloor === undefined || comparePositions(floor, prunedFloor) !== 0 || now - lastPrune >= PRUNE_EVERY_MS) {
+          await this.pruneOutbox(floor);
+          prunedFloor = floor;
+          lastPrune = now;
+        }
         if (scan.trimmedEntries > 0) logger.debug({ trimmed: scan.trimmedEntries }, 'acknowledged stream entries trimmed');
       } catch (error) {
         logger.warn({ err: error }, 'acknowledgement scan failed');

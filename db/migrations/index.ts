@@ -4,6 +4,7 @@ import * as relayAndSagaScheduling from './0002_relay_and_saga_scheduling.js';
 import * as orderView from './0003_order_view.js';
 import * as fulfillment from './0004_fulfillment.js';
 import * as changes from './0005_changes.js';
+import * as relayNotifyOnlyWhenIdle from './0006_relay_notify_only_when_idle.js';
 import * as placementHotPath from './0007_placement_hot_path.js';
 
 /**
@@ -16,5 +17,6 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0003_order_view', orderView],
   ['0004_fulfillment', fulfillment],
   ['0005_changes', changes],
+  ['0006_relay_notify_only_when_idle', relayNotifyOnlyWhenIdle],
   ['0007_placement_hot_path', placementHotPath],
 ];
