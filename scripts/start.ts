@@ -30,7 +30,8 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'api', script: `${repoRoot}dist/api/main.js`, env: pool(10) },
   { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(4), nice: background },
   { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10), nice: background },
-  { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js`, nice: background },
+  // A partner stand-in: its answers must not wait for our own backlog, so it keeps the normal priority.
+  { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
   { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(6), nice: background },
   { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(4), nice: background },
   { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(6), nice: background },
