@@ -54,6 +54,11 @@ export interface StreamConsumerOptions {
   readonly maxDeliveries: number;
   /** Entries handled at once (different orders run side by side; one order's entries in turn). */
   readonly maxInFlight?: number;
+  /**
+   * Batch mode: batches handled at once (default 4). While all are busy the consumer does not read,
+   * so entries gather into bigger batches under load, and one slow batch does not stop the others.
+   */
+  readonly maxBatchesInFlight?: number;
 }
 
 type RawEntry = [id: string, fields: string[]];
@@ -99,6 +104,7 @@ export class StreamConsumer {
   /** Entries being handled here, by stream/id: a claim of them is skipped. */
   private readonly inFlight = new Set<string>();
   private readonly slotFreed = new Wakeup();
+  private batchesInFlight = 0;
 
   constructor(private readonly options: StreamConsumerOptions) {
     if ((options.handler === undefined) === (options.batchHandler === undefined))
@@ -164,7 +170,9 @@ export class StreamConsumer {
     const maxInFlight = this.options.maxInFlight ?? 64;
     while (this.running) {
       try {
-        if (this.inFlight.size >= maxInFlight) {
+        const batchesFull =
+          this.options.batchHandler !== undefined && this.batchesInFlight >= (this.options.maxBatchesInFlight ?? 4);
+        if (this.inFlight.size >= maxInFlight || batchesFull) {
           await this.slotFreed.wait(100);
           continue;
         }
@@ -265,6 +273,7 @@ export class StreamConsumer {
     const fresh = entries.filter(({ stream, entry }) => !this.inFlight.has(`${stream}/${entry[0]}`));
     if (fresh.length === 0) return Promise.resolve();
     for (const { stream, entry } of fresh) this.inFlight.add(`${stream}/${entry[0]}`);
+    this.batchesInFlight++;
     const orderIds = [...new Set(fresh.map(({ entry }) => parseFields(entry[1]).order_id ?? entry[0]))];
     const previous = Promise.all(orderIds.map((orderId) => this.orderTails.get(orderId)));
     const done: Promise<void> = previous
@@ -272,6 +281,7 @@ export class StreamConsumer {
       .catch((error: unknown) => this.options.logger.error({ err: error, entries: fresh.length }, 'stream batch handling failed'))
       .finally(() => {
         for (const { stream, entry } of fresh) this.inFlight.delete(`${stream}/${entry[0]}`);
+        this.batchesInFlight--;
         for (const orderId of orderIds) if (this.orderTails.get(orderId) === done) this.orderTails.delete(orderId);
         this.slotFreed.wake();
       });

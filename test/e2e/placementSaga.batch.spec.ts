@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createRedis } from '../../platform/redis.js';
-import { allStreams } from '../../platform/streams.js';
+import { allStreams, parseFields } from '../../platform/streams.js';
+import { listDeadLetters } from '../../scripts/deadLetters.js';
 import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
@@ -40,11 +41,9 @@ describe('placement saga in micro-batches: one batch of mixed orders, each decid
     const rivals = await Promise.all([1, 2].map(() => place('tok_visa', skus[1]!, 2)));
     const all = [...good, ...declined, ...fraud, unanswered, ...rivals];
 
-    await eventually('every order.placed on the streams', async () => {
-      let entries = 0;
-      for (const stream of allStreams(system.layout)) entries += await system.redis.xlen(stream);
-      return entries === all.length ? true : undefined;
-    });
+    await eventually('every order.placed on the streams', async () =>
+      (await streamEntries()) === all.length ? true : undefined,
+    );
     const batches: number[] = [];
     const reader = createRedis(system.config.redisUrl, 'batch-test-reader');
     const worker = new SagaWorker({
@@ -131,4 +130,49 @@ describe('placement saga in micro-batches: one batch of mixed orders, each decid
       reader.disconnect();
     }
   });
+
+  it('dead-letters an order.placed whose saga id is malformed without failing the orders read with it', async () => {
+    const { skus } = await system.catalog({ prices: [500], stock: [[10]] });
+    const placed = await Promise.all([1, 2].map(() => system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }])));
+    const orderIds = placed.map((p) => p.body.order_id as string);
+    const entries = await eventually('both order.placed on the streams', async () => {
+      const found = await placedEntries(orderIds);
+      return found.length === 2 ? found : undefined;
+    });
+    // A copy of one of them that names no saga, as a buggy producer would write it.
+    const { stream, fields } = entries[0]!;
+    const envelope = JSON.parse(parseFields(fields).envelope!) as { event_id: string; payload: Record<string, unknown> };
+    const broken = { ...envelope, event_id: uniqueId('evt'), payload: { ...envelope.payload, saga_id: 'not-a-saga' } };
+    const brokenFields = fields.map((value, i) => (fields[i - 1] === 'envelope' ? JSON.stringify(broken) : value));
+    await system.redis.xadd(stream, '*', ...brokenFields);
+
+    await system.startSagaWorker();
+    expect(await Promise.all(orderIds.map((id) => system.waitForFinalStatus(id)))).to.deep.equal(['confirmed', 'confirmed']);
+    const letters = await eventually(
+      'the malformed entry dead-lettered',
+      async () => {
+        const list = await listDeadLetters(system.redis, system.layout, 'saga');
+        return list.length === 1 ? list : undefined;
+      },
+      30_000,
+    );
+    expect(letters[0]?.reason).to.match(/not a saga id/);
+  });
+
+  async function placedEntries(orderIds: readonly string[]): Promise<Array<{ stream: string; fields: string[] }>> {
+    const found: Array<{ stream: string; fields: string[] }> = [];
+    for (const stream of allStreams(system.layout)) {
+      for (const [, fields] of await system.redis.xrange(stream, '-', '+')) {
+        const f = parseFields(fields);
+        if (f.type === 'order.placed' && orderIds.includes(f.order_id ?? '')) found.push({ stream, fields });
+      }
+    }
+    return found;
+  }
+
+  async function streamEntries(): Promise<number> {
+    let entries = 0;
+    for (const stream of allStreams(system.layout)) entries += await system.redis.xlen(stream);
+    return entries;
+  }
 });

@@ -6,6 +6,7 @@ import {
   type PlacementSagaState,
   type PlacementStepIdName,
 } from '../../domain/placementSaga.js';
+import { isUuid } from '../../platform/ids.js';
 import { loadSagas, scheduleSagas, type SagaRecord } from './sagaStore.js';
 import { commitBatch, type StepApplyMany, type StepContext } from './stepContext.js';
 import { applyAuthorizations, requestAuthorization, type AuthorizationAnswer } from './steps/authorizePayment.js';
@@ -44,8 +45,8 @@ interface Planned {
  * slower than the rest goes on alone instead of holding the batch up), then ONE transaction recording
  * every saga's step, set-based, with the steps without a partner call that follow at once
  * (confirmation; release and rejection after a decline). Again, until every saga is finished or waits
- * for a retry. A new order takes two transactions: reservation, then authorization,
- * fraud check and confirmation. A single saga is a batch of one. Safe to call twice for the same saga at
+ * for a retry. A batch of new orders takes two transactions: reservation, then authorization, fraud
+ * check and confirmation. A single saga is a batch of one. Safe to call twice for the same saga at
  * once, or again after a crash: every step re-checks its record under the saga's row lock, and partner
  * calls carry stable idempotency keys.
  */
@@ -66,8 +67,10 @@ export class PlacementSagaRunner {
   /** Every saga of the batch, each to where it can go now; one saga's failure does not fail the others. */
   async driveBatch(sagaIds: readonly string[]): Promise<Map<string, DriveResult>> {
     const results = new Map<string, DriveResult>();
-    const loaded = await loadSagas(this.context.pool, [...new Set(sagaIds)]);
-    for (const sagaId of sagaIds) if (!loaded.has(sagaId)) results.set(sagaId, { outcome: 'missing' });
+    // A malformed id fails alone rather than the batch's query.
+    for (const sagaId of sagaIds) if (!isUuid(sagaId)) results.set(sagaId, { error: new Error(`not a saga id: ${sagaId}`) });
+    const loaded = await loadSagas(this.context.pool, [...new Set(sagaIds.filter(isUuid))]);
+    for (const sagaId of sagaIds) if (!results.has(sagaId) && !loaded.has(sagaId)) results.set(sagaId, { outcome: 'missing' });
     await this.advance([...loaded.values()], results);
     return results;
   }
