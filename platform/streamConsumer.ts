@@ -418,9 +418,15 @@ export class StreamConsumer {
 export type EventHandlers = Readonly<Record<string, (message: StreamMessage) => Promise<void>>>;
 
 /** A consumer-group member that dispatches each entry to the handler of its event type. */
-export function dispatchingConsumer(options: StreamWorkerOptions, group: string, handlers: EventHandlers): StreamConsumer {
+export function dispatchingConsumer(
+  options: StreamWorkerOptions,
+  group: string,
+  handlers: EventHandlers,
+  maxInFlight?: number,
+): StreamConsumer {
   return new StreamConsumer({
     ...memberOf(options, group),
+    ...(maxInFlight === undefined ? {} : { maxInFlight }),
     handles: (type) => type in handlers,
     handler: async (message) => handlers[message.event.type]?.(message),
   });

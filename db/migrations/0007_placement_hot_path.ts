@@ -6,6 +6,11 @@ import type { Knex } from 'knex';
  *   (FOR KEY SHARE) for every line of every order, so a flash sale on one SKU had every placement
  *   transaction lock the same row. The placement reads the SKU's price in the same transaction and
  *   products are never deleted (no API does), so the check added nothing but the contention.
+ * - `reservations` no longer references `inventory` for the same reason: every reservation took a
+ *   share lock on its hot stock row, and that lock deadlocked with the stock updates of concurrent
+ *   reservations (the reserving statement locks stock rows in (sku, warehouse) order; a foreign-key
+ *   lock taken earlier in the transaction, in another order, broke that order). Stock rows are never
+ *   deleted (no API does), and every reservation is written beside the update of its stock row.
  * - `orders_status_idx` goes: no query reads orders by status (the operational listing reads the
  *   order_view read table), and an indexed status made every status change a non-HOT update.
  * - `sagas_due_idx` goes: `sagas_type_due_idx` (saga_type, next_attempt_at) serves every due poll.
@@ -13,6 +18,7 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     ALTER TABLE order_items DROP CONSTRAINT IF EXISTS order_items_sku_fkey;
+    ALTER TABLE reservations DROP CONSTRAINT IF EXISTS reservations_warehouse_id_sku_fkey;
     DROP INDEX IF EXISTS orders_status_idx;
     DROP INDEX IF EXISTS sagas_due_idx;
   `);
@@ -23,5 +29,7 @@ export async function down(knex: Knex): Promise<void> {
     CREATE INDEX IF NOT EXISTS sagas_due_idx ON sagas (next_attempt_at) WHERE status IN ('running', 'compensating');
     CREATE INDEX IF NOT EXISTS orders_status_idx ON orders (status);
     ALTER TABLE order_items ADD CONSTRAINT order_items_sku_fkey FOREIGN KEY (sku) REFERENCES products (sku) NOT VALID;
+    ALTER TABLE reservations ADD CONSTRAINT reservations_warehouse_id_sku_fkey
+      FOREIGN KEY (warehouse_id, sku) REFERENCES inventory (warehouse_id, sku) NOT VALID;
   `);
 }

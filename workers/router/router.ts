@@ -19,6 +19,9 @@ import type { InventorySnapshot, InventorySnapshotData } from './inventorySnapsh
 
 export const ROUTER_CONSUMER = 'router';
 
+/** How long a counted warehouse backlog is used before it is counted again. */
+const BACKLOG_MS = 1_000;
+
 /** Tries with fresh data after a failed validation; beyond this the message is retried later. */
 const MAX_ATTEMPTS = 4;
 
@@ -82,6 +85,8 @@ async function loadOrder(db: Pool | PoolClient, orderId: string): Promise<OrderT
  * inbox. A plan live stock no longer supports is thrown away and made again from fresh data.
  */
 export class Router {
+  private backlogCache: { at: number; units: Map<string, number> } | undefined;
+
   constructor(private readonly deps: RouterDeps) {}
 
   /** `order.confirmed`: the whole order, from the stock its placement reserved and what is free. */
@@ -166,6 +171,7 @@ export class Router {
       );
       if (committed.kind !== 'stale') {
         if (committed.kind === 'routed') {
+          this.addToBacklog(plan.shipments);
           this.deps.logger.info(
             { order_id: request.orderId, shipments: plan.shipments.map((s) => s.warehouse_id), attempt, reason: request.reason },
             'order routed',
@@ -207,6 +213,9 @@ export class Router {
    * every routed order and is cheap to count, so a burst of orders spreads as it builds up.
    */
   private async backlog(): Promise<Map<string, number>> {
+    // Counted at most once a second (the count scans every open shipment); what this process routes in
+    // between is added as it commits, so a burst still spreads over the warehouses as it builds.
+    if (this.backlogCache !== undefined && Date.now() - this.backlogCache.at < BACKLOG_MS) return this.backlogCache.units;
     const open = await this.deps.pool.query<{ warehouse_id: string; units: number }>(
       `SELECT s.warehouse_id, sum(si.quantity)::int AS units
          FROM shipments s JOIN shipment_items si ON si.shipment_id = s.shipment_id
@@ -214,7 +223,16 @@ export class Router {
         GROUP BY s.warehouse_id`,
       [AT_WAREHOUSE],
     );
-    return new Map(open.rows.map((r) => [r.warehouse_id, r.units]));
+    const units = new Map(open.rows.map((r) => [r.warehouse_id, r.units]));
+    this.backlogCache = { at: Date.now(), units };
+    return units;
+  }
+
+  private addToBacklog(shipments: readonly PlannedShipment[]): void {
+    const units = this.backlogCache?.units;
+    if (units === undefined) return;
+    for (const s of shipments)
+      units.set(s.warehouse_id, (units.get(s.warehouse_id) ?? 0) + s.items.reduce((sum, i) => sum + i.quantity, 0));
   }
 
   /** The order's held reservations not yet in a shipment, by `warehouse|sku`. */
@@ -376,7 +394,7 @@ async function moveReserved(tx: PoolClient, moves: ReadonlyArray<{ pair: [string
        SELECT i.warehouse_id, i.sku, i.on_hand - i.reserved AS available
          FROM inventory i JOIN d ON d.warehouse_id = i.warehouse_id AND d.sku = i.sku
         ORDER BY i.sku, i.warehouse_id
-          FOR UPDATE OF i
+          FOR NO KEY UPDATE OF i
      ), enough AS (
        SELECT count(*) = (SELECT count(*) FROM d) AND coalesce(bool_and(l.available >= d.delta), true) AS ok
          FROM d JOIN locked l ON l.warehouse_id = d.warehouse_id AND l.sku = d.sku

@@ -18,12 +18,15 @@ import { Router } from './router.js';
 export interface RouterWorkerOptions extends StreamWorkerOptions {
   readonly pool: Pool;
   readonly snapshotMs: number;
+  /** Orders routed at once (each holds a connection while it commits). */
+  readonly maxInFlight?: number;
 }
 
 export function routerWorkerSettings(config: Config) {
   return {
     ...streamSettings(config),
     snapshotMs: config.routerSnapshotMs,
+    maxInFlight: config.dbPoolSize,
   } satisfies Partial<RouterWorkerOptions>;
 }
 
@@ -42,7 +45,9 @@ export class RouterWorker {
       [OrderEventType.orderModified]: (message) => onOrderModified(this.router, message),
       [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
     };
-    this.consumer = dispatchingConsumer(options, ConsumerGroup.router, handlers);
+    // Each routing holds a connection for its transaction: more at once than the pool has only queue
+    // for connections (and time out), so the entries in flight follow the pool.
+    this.consumer = dispatchingConsumer(options, ConsumerGroup.router, handlers, options.maxInFlight);
   }
 
   start(): Promise<void> {

@@ -103,7 +103,7 @@ export function releaseInventory(context: StepContext): StepApplyMany {
          ), locked AS (
            SELECT i.warehouse_id, i.sku FROM inventory i JOIN given g ON g.warehouse_id = i.warehouse_id AND g.sku = i.sku
             ORDER BY i.sku, i.warehouse_id
-              FOR UPDATE OF i
+              FOR NO KEY UPDATE OF i
          ), back AS (
            UPDATE inventory i SET reserved = i.reserved - g.quantity, updated_at = now()
              FROM given g JOIN locked l ON l.warehouse_id = g.warehouse_id AND l.sku = g.sku

@@ -89,7 +89,7 @@ export async function takeReservedStock(tx: PoolClient, applied: AppliedSteps): 
        SELECT i.warehouse_id, i.sku, i.on_hand - i.reserved AS available
          FROM inventory i JOIN wanted w ON w.warehouse_id = i.warehouse_id AND w.sku = i.sku
         ORDER BY i.sku, i.warehouse_id
-          FOR UPDATE OF i
+          FOR NO KEY UPDATE OF i
      ), enough AS (
        SELECT count(*) = (SELECT count(*) FROM wanted) AND bool_and(l.available >= w.quantity) AS ok
          FROM wanted w JOIN locked l ON l.warehouse_id = w.warehouse_id AND l.sku = w.sku
