@@ -1,4 +1,5 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { installKafkajsIdleFix } from './kafkajsIdleFix.js';
 import type { Logger } from './logger.js';
 
 export interface KafkaRecord {
@@ -23,7 +24,10 @@ export interface KafkaConsumerOptions {
    * skipped unparsed. Every message by default.
    */
   readonly accepts?: (headers: Readonly<Record<string, string>>) => boolean;
-  /** How long the broker may hold a fetch waiting for messages: lower answers sooner, higher costs the broker less. */
+  /**
+   * How long the broker may hold a fetch while no message is there. A message that arrives ends the
+   * wait at once, so this costs no latency; it is how often an idle consumer asks (default 1 s).
+   */
   readonly maxWaitMs?: number;
   /** Partitions handled side by side; one partition's messages (one key's) always in order. */
   readonly concurrency?: number;
@@ -59,12 +63,13 @@ function toRecord(topic: string, partition: number, message: KafkaMessage, heade
  * backoff from the same offset, so nothing is skipped; handlers dedupe by message id.
  */
 export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<RunningKafkaConsumer> {
+  installKafkajsIdleFix();
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     sessionTimeout: 10_000,
     rebalanceTimeout: 10_000,
     heartbeatInterval: 1_000,
-    maxWaitTimeInMs: options.maxWaitMs ?? 100,
+    maxWaitTimeInMs: options.maxWaitMs ?? 1_000,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
   consumer.on(consumer.events.CRASH, (event) =>
