@@ -15,7 +15,7 @@ export interface TrackerOptions {
   /** First poll after a change; doubled per poll that saw nothing new, up to maxPollMs. */
   readonly pollMs: number;
   readonly maxPollMs: number;
-  /** How often the tracker looks for shipments due a poll. */
+  /** How often the tracker looks for shipments due a poll (default: the first poll delay, at most 1 s). */
   readonly tickMs?: number;
 }
 
@@ -47,7 +47,7 @@ export class Tracker {
   constructor(private readonly options: TrackerOptions) {
     this.loop = new PollLoop(
       'tracking poll',
-      options.tickMs ?? Math.min(500, options.pollMs),
+      options.tickMs ?? Math.min(1_000, options.pollMs),
       () => this.pollDue(),
       options.logger,
     );
