@@ -1,4 +1,5 @@
 import { benchConfirm } from './confirm.js';
+import { benchPlace } from './place.js';
 import { benchStatus } from './status.js';
 
 /** `npm run bench -- <name> [--option value]`: one benchmark per name; none is part of npm test. */
@@ -19,6 +20,13 @@ switch (name) {
       placementOnly: args.includes('--placement-only'),
     });
     break;
+  case 'place':
+    await benchPlace({
+      seconds: option(args, 'seconds', 20),
+      connections: option(args, 'connections', 64),
+      rate: option(args, 'rate', 1000),
+    });
+    break;
   case 'status':
     await benchStatus({
       orders: option(args, 'orders', 100_000),
@@ -31,7 +39,7 @@ switch (name) {
     break;
   default:
     console.error(
-      'usage: npm run bench -- confirm [--rate 200] [--seconds 20] [--placement-only] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000]',
+      'usage: npm run bench -- place [--seconds 20] [--connections 64] [--rate 1000] | confirm [--rate 200] [--seconds 20] [--placement-only] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000]',
     );
     process.exitCode = 2;
 }

@@ -69,9 +69,10 @@ async function load(port: number, ids: readonly string[], options: StatusOptions
 
 /**
  * `npm run bench -- status`: seeds orders' event histories by SQL, builds the order view with the
- * replay tool (its events/s is the replay figure), then loads GET /api/v1/orders/{id} on the query
- * service process over random ids with autocannon, next to a bare node:http + pg server doing the
- * same primary-key SELECT, measured in the same run.
+ * replay tool (its events/s is the replay figure), then loads GET /api/v1/orders/{id} on the public
+ * API port (api/main.ts, as `npm start` serves it) and on the query service's own port over random
+ * ids with autocannon, next to a bare node:http + pg server doing the same primary-key SELECT, measured
+ * in the same run.
  */
 export async function benchStatus(options: StatusOptions): Promise<void> {
   await ensureDatabase(benchDatabaseUrl);
@@ -107,11 +108,20 @@ export async function benchStatus(options: StatusOptions): Promise<void> {
     const ids = (await pool.query<{ order_id: string }>('SELECT order_id FROM order_view')).rows.map((r) => r.order_id);
 
     const env = { DATABASE_URL: benchDatabaseUrl, DATABASE_SCHEMA: schema };
+    // The public port as `npm start` serves it: the API front (command and query apps in one process).
+    const apiPort = await freePort();
+    const api = startProcess('dist/api/main.js', { ...env, PORT: String(apiPort) });
+    await waitFor(`http://127.0.0.1:${apiPort}/health`);
+    say(`loading GET /api/v1/orders/{id} on the public API port for ${options.seconds} s, ${options.connections} connections`);
+    const ours = await load(apiPort, ids, options);
+    await api.stop();
+
+    // The query service alone on its own port: what the API front costs on top of it.
     const queryPort = await freePort();
     const query = startProcess('dist/query-service/main.js', { ...env, QUERY_PORT: String(queryPort) });
     await waitFor(`http://127.0.0.1:${queryPort}/health`);
-    say(`loading GET /api/v1/orders/{id} on the query service for ${options.seconds} s, ${options.connections} connections`);
-    const ours = await load(queryPort, ids, options);
+    say(`loading the same on the query service's own port`);
+    const alone = await load(queryPort, ids, options);
     await query.stop();
 
     const basePort = await freePort();
@@ -123,7 +133,10 @@ export async function benchStatus(options: StatusOptions): Promise<void> {
 
     console.log('');
     console.log(`status benchmark — ${ids.length} orders, ${options.connections} connections, ${options.seconds} s`);
-    console.log(`  query service   ${ours.rps.toFixed(0)} req/s, p50 ${ours.p50} ms, p99 ${ours.p99} ms, non-2xx ${ours.non2xx}`);
+    console.log(`  public API port ${ours.rps.toFixed(0)} req/s, p50 ${ours.p50} ms, p99 ${ours.p99} ms, non-2xx ${ours.non2xx}`);
+    console.log(
+      `  query service   ${alone.rps.toFixed(0)} req/s, p50 ${alone.p50} ms, p99 ${alone.p99} ms, non-2xx ${alone.non2xx} (its own port)`,
+    );
     console.log(
       `  baseline        ${baseline.rps.toFixed(0)} req/s, p50 ${baseline.p50} ms, p99 ${baseline.p99} ms, non-2xx ${baseline.non2xx}`,
     );

@@ -152,3 +152,59 @@ export function runPgbench(script: string, schema: string, args: readonly string
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** CPU time (ms) used so far by each part of the system on this machine, by name. */
+export type CpuSnapshot = ReadonlyMap<string, number>;
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/**
+ * Reads /proc: our service processes by their entry point (dist/<service>/main.js), PostgreSQL, Redis
+ * and the Kafka broker by their command, and this benchmark process (the load generator).
+ */
+export function cpuSnapshot(): CpuSnapshot {
+  const totals = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let cmdline: string;
+    let stat: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const name = processName(Number(pid), cmdline);
+    if (name === undefined) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+    totals.set(name, (totals.get(name) ?? 0) + ticks * TICK_MS);
+  }
+  return totals;
+}
+
+function processName(pid: number, cmdline: string): string | undefined {
+  if (pid === process.pid) return 'load generator (bench)';
+  const ours = new RegExp(`${repoRoot}dist/(.+?)(?:/main)?\\.js`).exec(cmdline);
+  if (ours) return ours[1] === 'scripts/start' ? 'supervisor' : ours[1];
+  if (/^postgres[: ]/.test(cmdline) || cmdline.includes('bin/postgres')) return 'postgresql';
+  if (cmdline.startsWith('redis-server')) return 'redis';
+  if (cmdline.includes('kafka.Kafka')) return 'kafka';
+  return undefined;
+}
+
+/** CPU used between two snapshots, per part, in ms. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const [name, ms] of after) used.set(name, ms - (before.get(name) ?? 0));
+  return used;
+}
+
+/** Prints CPU per part divided by orders (core-ms per order), largest first. */
+export function printCpuPerOrder(title: string, used: ReadonlyMap<string, number>, orders: number): number {
+  const rows = [...used].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+  const system = rows.filter(([name]) => !name.startsWith('load generator')).reduce((sum, [, ms]) => sum + ms, 0);
+  console.log(`  CPU per order, ${title} (core-ms per order over ${orders} orders, from /proc):`);
+  for (const [name, ms] of rows) console.log(`    ${name.padEnd(32)} ${(ms / Math.max(1, orders)).toFixed(2)}`);
+  console.log(`    ${'the system (without the load generator)'.padEnd(32)} ${(system / Math.max(1, orders)).toFixed(2)}`);
+  return system / Math.max(1, orders);
+}

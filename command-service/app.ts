@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../platform/config.js';
 import type { Pool } from '../platform/db.js';
@@ -9,14 +10,15 @@ import { listStuckSagas } from '../platform/stuckSagas.js';
 import { compileValidator } from '../platform/validation.js';
 import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';
-import { placeOrder } from './handlers/placeOrder.js';
 import { setInventory } from './handlers/setInventory.js';
 import { cancelOrder } from './handlers/cancelOrder.js';
 import { modifyOrder, versionFromIfMatch } from './handlers/modifyOrder.js';
 import { requestRefund } from './handlers/requestRefund.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
 import { upsertWarehouse } from './handlers/upsertWarehouse.js';
-import { runCommand } from './runCommand.js';
+import { createFastPlacement } from './fastPlacement.js';
+import { createPlacementRoute, type PlacementRoute } from './placementRoute.js';
+import { runCommand, send } from './runCommand.js';
 import * as catalog from './schemas/catalog.js';
 import * as orders from './schemas/orders.js';
 
@@ -33,7 +35,6 @@ const validate = Object.freeze({
   warehouse: compileValidator<catalog.WarehouseBody>(catalog.warehouseBody),
   inventory: compileValidator<catalog.InventoryBody>(catalog.inventoryBody),
   cart: compileValidator<orders.CartBody>(orders.cartBody),
-  placeOrder: compileValidator<orders.PlaceOrderBody>(orders.placeOrderBody),
   skuParams: compileValidator<{ sku: string }>(catalog.skuParams, 'parameter'),
   warehouseParams: compileValidator<{ warehouse_id: string }>(catalog.warehouseParams, 'parameter'),
   inventoryParams: compileValidator<{ warehouse_id: string; sku: string }>(catalog.inventoryParams, 'parameter'),
@@ -55,15 +56,27 @@ const validate = Object.freeze({
   ),
 });
 
+/**
+ * The write API's request handler: the node:http fast path for placements, and the express app for the
+ * rest (and every placement the fast path leaves to it), both placing through one group-commit queue.
+ */
+export function createCommandHandler(deps: CommandServiceDeps): http.RequestListener {
+  const placeOrder = createPlacementRoute(deps.pool, deps.config, deps.logger);
+  const app = createCommandApp(deps, placeOrder);
+  const fast = createFastPlacement(placeOrder, deps.logger);
+  return (req, res) => {
+    if (!fast(req, res)) app(req, res);
+  };
+}
+
 /** The write API (contract §2–§4). Routes stay thin: validate, then one handler in one transaction. */
-export function createCommandApp(deps: CommandServiceDeps): express.Express {
+export function createCommandApp(deps: CommandServiceDeps, placeOrder: PlacementRoute): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(jsonBody());
 
   const run = (req: Request, res: Response, work: Parameters<typeof runCommand>[3]) => runCommand(deps, req, res, work);
-
   app.get('/health', async (_req, res) => {
     const report = await checkHealth(deps.healthChecks);
     res.status(report.status === 'ok' ? 200 : 503).json(report);
@@ -108,8 +121,15 @@ export function createCommandApp(deps: CommandServiceDeps): express.Express {
   });
 
   app.post('/api/v1/orders', async (req, res) => {
-    const body = validate.placeOrder(req.body);
-    await run(req, res, (tx) => placeOrder(tx, body, deps.config.sagaLeaseMs));
+    const { response, replayed } = await placeOrder({
+      method: req.method,
+      path: req.path,
+      url: req.originalUrl,
+      body: req.body,
+      idempotencyKey: req.get('Idempotency-Key'),
+    });
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    send(res, response);
   });
 
   app.post('/api/v1/orders/:order_id/cancel', async (req, res) => {

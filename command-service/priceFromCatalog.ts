@@ -10,21 +10,42 @@ export interface PricedOrder {
   readonly availableBySku: ReadonlyMap<string, number>;
 }
 
-/**
- * Prices lines from the catalog (domain/pricing), turning a refusal into a 422 that names the reason.
- * One query reads the prices and the stock available in all warehouses together.
- */
-export async function priceFromCatalog(db: Queryable, lines: readonly RequestedLine[], currency?: string): Promise<PricedOrder> {
-  const skus = [...new Set(lines.map((l) => l.sku))];
+/** Prices and stock available in all warehouses, for a set of SKUs (one or many orders'). */
+export interface CatalogRead {
+  readonly prices: ReadonlyMap<string, CatalogPrice>;
+  readonly availableBySku: ReadonlyMap<string, number>;
+}
+
+/** One query reads the prices and the stock available in all warehouses of every SKU asked for. */
+export async function readCatalog(db: Queryable, skus: readonly string[]): Promise<CatalogRead> {
   const result = await db.query<CatalogPrice & { available: number }>(
     `SELECT p.sku, p.price, p.currency, coalesce(sum(i.on_hand - i.reserved), 0)::bigint AS available
        FROM products p LEFT JOIN inventory i ON i.sku = p.sku
       WHERE p.sku = ANY($1::text[]) GROUP BY p.sku`,
-    [skus],
+    [[...new Set(skus)]],
   );
-  const catalog = new Map(result.rows.map((row) => [row.sku, row]));
-  const outcome = priceOrder(lines, catalog, currency);
-  if (outcome.ok) return { ...outcome, availableBySku: new Map(result.rows.map((row) => [row.sku, row.available])) };
+  return {
+    prices: new Map(result.rows.map((row) => [row.sku, row])),
+    availableBySku: new Map(result.rows.map((row) => [row.sku, row.available])),
+  };
+}
+
+/** Prices lines from the catalog (domain/pricing), in one read. */
+export async function priceFromCatalog(db: Queryable, lines: readonly RequestedLine[], currency?: string): Promise<PricedOrder> {
+  return priceLines(
+    await readCatalog(
+      db,
+      lines.map((l) => l.sku),
+    ),
+    lines,
+    currency,
+  );
+}
+
+/** Prices lines from a catalog read, turning a refusal into a 422 that names the reason. */
+export function priceLines(catalog: CatalogRead, lines: readonly RequestedLine[], currency?: string): PricedOrder {
+  const outcome = priceOrder(lines, catalog.prices, currency);
+  if (outcome.ok) return { ...outcome, availableBySku: catalog.availableBySku };
   const refusal = outcome.refusal;
   switch (refusal.kind) {
     case 'unknown-sku':

@@ -4,12 +4,15 @@ import { withTransaction, type Pool, type PoolClient } from '../platform/db.js';
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
+  keyInFlight,
+  keyReused,
   releaseIdempotencyKey,
   requestFingerprint,
   type KeyRef,
   type StoredResponse,
 } from '../platform/idempotency.js';
-import { Problem, problems } from '../platform/problem.js';
+import { Problem } from '../platform/problem.js';
+import { checkIdempotencyKey } from './placementRoute.js';
 
 /** What a command handler answers; stored as is for Idempotency-Key replays. */
 export interface CommandResult {
@@ -26,8 +29,6 @@ export interface CommandDeps {
   readonly config: Pick<Config, 'idempotencyTtlHours' | 'idempotencyLockTimeoutMs'>;
 }
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
 /**
  * Runs a command in one transaction and answers it. With an Idempotency-Key (contract §2): the first
  * request claims the key and stores its response in the same transaction as its effects; a repeat with
@@ -36,13 +37,10 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
  * answer; an unexpected failure (5xx) releases the key, since nothing happened and a retry may succeed.
  */
 export async function runCommand(deps: CommandDeps, req: Request, res: Response, work: CommandWork): Promise<void> {
-  const key = req.get('Idempotency-Key');
+  const key = checkIdempotencyKey(req.get('Idempotency-Key'));
   if (key === undefined) {
     send(res, await withTransaction(deps.pool, work));
     return;
-  }
-  if (!KEY_PATTERN.test(key)) {
-    throw problems.validation([{ header: 'Idempotency-Key', detail: 'must be 1 to 255 visible ASCII characters' }]);
   }
   const ref: KeyRef = { key, scope: '' };
   const claim = await claimIdempotencyKey(deps.pool, {
@@ -55,19 +53,9 @@ export async function runCommand(deps: CommandDeps, req: Request, res: Response,
   });
   switch (claim.kind) {
     case 'mismatch':
-      throw new Problem(
-        422,
-        'idempotency-key-reused',
-        'Idempotency-Key reused',
-        'This Idempotency-Key was used with a different request; use a new key for a new request.',
-      );
+      throw keyReused();
     case 'in-flight':
-      throw new Problem(
-        409,
-        'idempotency-key-in-flight',
-        'Request in progress',
-        'A request with this Idempotency-Key is still being processed; retry later for its result.',
-      );
+      throw keyInFlight();
     case 'replay':
       res.setHeader('Idempotent-Replayed', 'true');
       send(res, claim.response);
@@ -89,12 +77,7 @@ export async function runCommand(deps: CommandDeps, req: Request, res: Response,
     });
   } catch (error) {
     if (error instanceof Problem && error.status < 500) {
-      const body = error.toBody(req.originalUrl);
-      await completeIdempotencyKey(deps.pool, ref, {
-        status: error.status,
-        headers: { 'Content-Type': 'application/problem+json' },
-        body,
-      });
+      await completeIdempotencyKey(deps.pool, ref, problemAnswer(error, req.originalUrl));
     } else {
       await releaseIdempotencyKey(deps.pool, ref).catch(() => undefined);
     }
@@ -103,11 +86,16 @@ export async function runCommand(deps: CommandDeps, req: Request, res: Response,
   send(res, result);
 }
 
-function toStored(result: CommandResult): StoredResponse {
+export function toStored(result: CommandResult): StoredResponse {
   return { status: result.status, headers: result.headers ?? {}, body: result.body };
 }
 
-function send(res: Response, result: CommandResult | StoredResponse): void {
+/** A refusal as an Idempotency-Key keeps it, to be answered again to a retry. */
+export function problemAnswer(problem: Problem, instance: string): StoredResponse {
+  return { status: problem.status, headers: { 'Content-Type': 'application/problem+json' }, body: problem.toBody(instance) };
+}
+
+export function send(res: Response, result: CommandResult | StoredResponse): void {
   const headers = result.headers ?? {};
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   const type = headers['Content-Type'] ?? 'application/json';

@@ -1,8 +1,14 @@
 /**
  * Fraud rules: each rule adds points and a reason; 80 points or more rejects the order. Pure: the
- * inputs (velocity, countries, the card's risk signal) are gathered by the caller.
+ * inputs (velocity, countries, the card's risk signal — the one the PSP's authorization answers with)
+ * are gathered by the caller.
  */
 export type CardRisk = 'normal' | 'elevated' | 'highest';
+
+/** A risk level as the PSP reports (or a step recorded) it, if it is one the rules know. */
+export function cardRiskOf(level: unknown): CardRisk | undefined {
+  return level === 'normal' || level === 'elevated' || level === 'highest' ? level : undefined;
+}
 
 export interface FraudInput {
   readonly amount: number;

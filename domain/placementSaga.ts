@@ -1,11 +1,12 @@
 import type { Allocation } from './reservation.js';
 
 /**
- * The placement saga as a pure workflow (contract §5): reserve inventory → authorize payment ∥ check
- * fraud → confirm; on failure compensate in reverse (void the authorization, release the stock) and
- * reject. Its state is the recorded result of each step (the `step_results` column); given that state
- * and the time, `nextPlacementAction` says what to do next. Each step's id is stable: it names the
- * step in `step_results` and is part of the step's idempotency key.
+ * The placement saga as a pure workflow (contract §5): reserve inventory → authorize payment and check
+ * fraud on the risk signal the authorization answers with (one PSP call, both recorded together) →
+ * confirm; on failure compensate in reverse (void the authorization, release the stock) and reject.
+ * Its state is the recorded result of each step (the `step_results` column); given that state and the
+ * time, `nextPlacementAction` says what to do next. Each step's id is stable: it names the step in
+ * `step_results` and is part of the step's idempotency key.
  */
 export const PlacementStepId = Object.freeze({
   reserveInventory: 'reserve_inventory',
@@ -180,6 +181,11 @@ export function nextPlacementAction(state: PlacementSagaState, timing: Timing): 
       else waits.push(result.next_attempt_at);
     }
   }
+  // The fraud check scores the risk signal the authorization answers with: while the authorization
+  // waits for a retry, so does the check (a repeat customer's skip is recorded with the first attempt).
+  const auth = steps.authorize_payment;
+  if (auth?.status === 'retrying' && !due.includes(PlacementStepId.authorizePayment) && due.includes(PlacementStepId.checkFraud))
+    due.splice(due.indexOf(PlacementStepId.checkFraud), 1);
   if (due.length > 0) return { kind: 'run', steps: due };
   if (waits.length > 0) return { kind: 'wait', until: waits.sort()[0] as string };
   return steps.confirm_order === undefined ? { kind: 'confirm_order' } : { kind: 'done' };

@@ -11,17 +11,24 @@ export interface Config {
   readonly kafkaBrokers: readonly string[];
   readonly kafkaTopicPartitions: number;
   readonly host: string;
-  /** The API's one entry (the gateway): writes go to the command service, reads to the query service. */
+  /** The API's one entry (api/main.ts): the command and query apps in one process. */
   readonly port: number;
   readonly commandPort: number;
   readonly queryPort: number;
-  /** Where the gateway finds the command and query services (other hosts in a deployment). */
-  readonly commandHost: string;
-  readonly queryHost: string;
   readonly logLevel: string;
   readonly idempotencyTtlHours: number;
   /** An in-flight Idempotency-Key whose request never finished (a crashed process) may be retried after this. */
   readonly idempotencyLockTimeoutMs: number;
+  /** Niceness of every process but the API under `npm start` (0: all equal). */
+  readonly backgroundNice: number;
+  /** Processes of the API front (api/main.ts) sharing PORT. */
+  readonly apiWorkers: number;
+  /** Group commit: placements written by one flush at most. */
+  readonly placementBatchMax: number;
+  /** Group commit: how long a flush may wait for more placements (0: it starts as soon as none runs). */
+  readonly placementBatchWaitMs: number;
+  /** Group commit: flushes running at once per process. */
+  readonly placementFlushes: number;
   readonly orderPartitionsAheadMonths: number;
   readonly seedDemoCatalog: boolean;
   /** Kafka topic the relay publishes order events to. */
@@ -127,11 +134,14 @@ export function loadConfig(env: Env = process.env): Config {
     port: intFrom(env, 'PORT', 8080, 0),
     commandPort: intFrom(env, 'COMMAND_PORT', 8081, 0),
     queryPort: intFrom(env, 'QUERY_PORT', 8082, 0),
-    commandHost: env.COMMAND_HOST ?? '127.0.0.1',
-    queryHost: env.QUERY_HOST ?? '127.0.0.1',
     logLevel: env.LOG_LEVEL ?? 'info',
     idempotencyTtlHours: intFrom(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24),
     idempotencyLockTimeoutMs: intFrom(env, 'IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000, 1),
+    apiWorkers: intFrom(env, 'API_WORKERS', 1, 1),
+    backgroundNice: intFrom(env, 'OMS_BACKGROUND_NICE', 10, 0),
+    placementBatchMax: intFrom(env, 'PLACEMENT_BATCH_MAX', 200, 1),
+    placementBatchWaitMs: intFrom(env, 'PLACEMENT_BATCH_WAIT_MS', 0, 0),
+    placementFlushes: intFrom(env, 'PLACEMENT_FLUSHES', 1, 1),
     orderPartitionsAheadMonths: intFrom(env, 'ORDER_PARTITIONS_AHEAD_MONTHS', 3, 1),
     seedDemoCatalog: boolFrom(env, 'SEED_DEMO_CATALOG', true),
     orderEventsTopic: env.KAFKA_ORDER_EVENTS_TOPIC ?? 'order-events',

@@ -34,3 +34,28 @@ export async function checkHealth(checks: Readonly<Record<string, HealthCheck>>,
   const status = entries.every(([, e]) => e.status === 'up') ? 'ok' : 'unavailable';
   return { status, dependencies };
 }
+
+/** The minimal part of a kafkajs admin client a health check needs. */
+export interface KafkaAdminLike {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  describeCluster(): Promise<unknown>;
+}
+
+/** Kafka answers when the cluster can be described; the admin connects on first use and again after a failure. */
+export function kafkaHealthCheck(admin: KafkaAdminLike): HealthCheck {
+  let connected = false;
+  return async () => {
+    if (!connected) {
+      await admin.connect();
+      connected = true;
+    }
+    try {
+      return await admin.describeCluster();
+    } catch (error) {
+      connected = false;
+      await admin.disconnect().catch(() => undefined);
+      throw error;
+    }
+  };
+}

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { createServer } from 'node:net';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from './logger.js';
@@ -82,31 +83,30 @@ export function param(req: Request, name: string): string {
   return Array.isArray(value) ? value.join('/') : (value ?? '');
 }
 
-/** Starts listening and resolves with the bound port (0 picks a free one, as tests do). */
+/**
+ * Starts an HTTP server for a request handler (an express app is one) and resolves with the bound port
+ * (0 picks a free one, as tests do).
+ */
 export async function listen(
-  app: express.Express,
+  handler: http.RequestListener,
   host: string,
   port: number,
 ): Promise<{ port: number; close: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => {
-      if (error) {
-        reject(error);
-        return;
-      }
-      const address = server.address();
-      const bound = typeof address === 'object' && address !== null ? address.port : port;
-      resolve({
-        port: bound,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeIdleConnections();
-          }),
-      });
-    });
-    server.keepAliveTimeout = 65_000;
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
   });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : port,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeIdleConnections();
+      }),
+  };
 }
 
 /** A TCP port nothing listens on right now (for tests and benchmarks that start servers). */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, Queryable } from './db.js';
+import { Problem } from './problem.js';
 
 /** A response as it is stored for replay. */
 export interface StoredResponse {
@@ -113,4 +114,24 @@ export async function releaseIdempotencyKey(db: Queryable, ref: KeyRef): Promise
 export async function purgeExpiredIdempotencyKeys(db: Queryable): Promise<number> {
   const result = await db.query(`DELETE FROM idempotency_keys WHERE expires_at < now()`);
   return result.rowCount ?? 0;
+}
+
+/** The answer to a key used before with another request. */
+export function keyReused(): Problem {
+  return new Problem(
+    422,
+    'idempotency-key-reused',
+    'Idempotency-Key reused',
+    'This Idempotency-Key was used with a different request; use a new key for a new request.',
+  );
+}
+
+/** The answer to a key whose first request is still running. */
+export function keyInFlight(): Problem {
+  return new Problem(
+    409,
+    'idempotency-key-in-flight',
+    'Request in progress',
+    'A request with this Idempotency-Key is still being processed; retry later for its result.',
+  );
 }

@@ -24,9 +24,9 @@ export function createUuidv7Generator(): UuidV7Generator {
       ms = lastMs;
     } else {
       lastMs = ms;
-      counter = randomBytes(2).readUInt16BE(0) & 0x3ff; // leave headroom for increments
+      counter = randomUint16() & 0x3ff; // leave headroom for increments
     }
-    const bytes = randomBytes(16);
+    const bytes = randomBlock();
     bytes.writeUIntBE(ms, 0, 6);
     bytes[6] = 0x70 | ((counter >> 8) & 0x0f);
     bytes[7] = counter & 0xff;
@@ -34,6 +34,30 @@ export function createUuidv7Generator(): UuidV7Generator {
     const hex = bytes.toString('hex');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   };
+}
+
+/** Random bytes drawn from the OS 4 KiB at a time: one system call for 256 ids instead of two per id. */
+const RANDOM_POOL_SIZE = 4096;
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+function randomTake(size: number): Buffer {
+  if (randomOffset + size > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_SIZE);
+    randomOffset = 0;
+  }
+  const taken = randomPool.subarray(randomOffset, randomOffset + size);
+  randomOffset += size;
+  return taken;
+}
+
+/** 16 random bytes of the id's own (a copy: the caller writes the time and version into it). */
+function randomBlock(): Buffer {
+  return Buffer.from(randomTake(16));
+}
+
+function randomUint16(): number {
+  return randomTake(2).readUInt16BE(0);
 }
 
 export const uuidv7: UuidV7Generator = createUuidv7Generator();

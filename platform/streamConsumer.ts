@@ -18,6 +18,18 @@ export interface StreamMessage {
 
 export type MessageHandler = (message: StreamMessage) => Promise<void>;
 
+/** An entry of a batch its handler could not handle: it stays pending and is retried. */
+export interface BatchFailure {
+  readonly message: StreamMessage;
+  readonly error: unknown;
+}
+
+/**
+ * Handles what one read returned, as one batch (stream order; one order's entries in order), and
+ * answers the entries that failed; the others are acknowledged. Throwing fails the whole batch.
+ */
+export type BatchHandler = (messages: readonly StreamMessage[]) => Promise<readonly BatchFailure[]>;
+
 export interface StreamConsumerOptions {
   /** Blocking reads hold their connection, so the consumer takes two: one to read, one for everything else. */
   readonly reader: Redis;
@@ -25,7 +37,14 @@ export interface StreamConsumerOptions {
   readonly layout: StreamLayout;
   readonly group: string;
   readonly consumer?: string;
-  readonly handler: MessageHandler;
+  /** One entry at a time; or, instead, `batchHandler`. */
+  readonly handler?: MessageHandler;
+  /**
+   * Batch mode: every wanted entry of a read (or of a claim) goes to this handler at once, and the
+   * ones that succeeded are acknowledged with one XACK per stream. A batch waits for earlier batches
+   * holding entries of the same orders; other batches may run beside it (up to maxInFlight entries).
+   */
+  readonly batchHandler?: BatchHandler;
   /** Event types the handler reacts to; entries of other types are acknowledged at once, unhandled. */
   readonly handles?: (eventType: string) => boolean;
   readonly logger: Logger;
@@ -40,13 +59,32 @@ export interface StreamConsumerOptions {
 type RawEntry = [id: string, fields: string[]];
 type RawRead = Array<[stream: string, entries: RawEntry[]]> | null;
 
+/** An entry read or claimed, with how many times the group has delivered it. */
+interface PendingEntry {
+  readonly stream: string;
+  readonly entry: RawEntry;
+  readonly deliveries: number;
+}
+
+/** The entry's event envelope, or why it is not one (such an entry can never succeed). */
+function parseEnvelope(fields: Record<string, string>): EventEnvelope | string {
+  try {
+    const event = JSON.parse(fields.envelope ?? '') as EventEnvelope;
+    if (typeof event.event_id !== 'string' || typeof event.type !== 'string') throw new Error('not an event envelope');
+    return event;
+  } catch (error) {
+    return String(error);
+  }
+}
+
 /**
  * A Redis Streams consumer-group member. On start it re-reads its own pending entries; then it reads
  * new entries (XREADGROUP), acknowledging each after its handler succeeds. Entries left pending (a
  * handler failed, or a consumer died) are claimed again once idle for claimIdleMs (XAUTOCLAIM), and
  * after maxDeliveries deliveries go to the group's dead-letter stream instead. One order's entries are
  * handled one after another; different orders concurrently, up to maxInFlight at once, without
- * waiting for a whole batch (a slow saga does not hold up the orders read with it).
+ * waiting for a whole batch (a slow saga does not hold up the orders read with it). In batch mode
+ * (`batchHandler`), what one read or claim returns is handled as one batch instead.
  */
 export class StreamConsumer {
   readonly consumer: string;
@@ -63,6 +101,8 @@ export class StreamConsumer {
   private readonly slotFreed = new Wakeup();
 
   constructor(private readonly options: StreamConsumerOptions) {
+    if ((options.handler === undefined) === (options.batchHandler === undefined))
+      throw new Error(`consumer group ${options.group}: give either handler or batchHandler`);
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${options.group}`;
     this.streams = allStreams(options.layout);
   }
@@ -97,7 +137,7 @@ export class StreamConsumer {
       const entries = (read ?? []).flatMap(([stream, list]) => list.map((entry) => ({ stream, entry })));
       if (entries.length === 0) return;
       const before = this.handled;
-      await Promise.all(entries.map(({ stream, entry }) => this.dispatch(stream, entry, 2)));
+      await this.dispatchAll(entries.map(({ stream, entry }) => ({ stream, entry, deliveries: 2 })));
       if (this.handled === before) return; // all failed again: leave them to the claim loop
     }
   }
@@ -131,14 +171,16 @@ export class StreamConsumer {
         const count = Math.min(this.options.batchSize ?? 100, maxInFlight - this.inFlight.size);
         const read = await this.readGroup(reader, '>', count, this.options.blockMs ?? 1_000);
         if (read === null) continue;
+        const wanted: PendingEntry[] = [];
         for (const [stream, list] of read) {
           const skipped: string[] = [];
           for (const entry of list) {
-            if (this.wants(entry)) void this.dispatch(stream, entry, 1);
+            if (this.wants(entry)) wanted.push({ stream, entry, deliveries: 1 });
             else skipped.push(entry[0]);
           }
           if (skipped.length > 0) await this.options.commands.xack(stream, group, ...skipped);
         }
+        if (wanted.length > 0) void this.dispatchAll(wanted);
       } catch (error) {
         if (!this.running) return;
         if (String(error).includes('NOGROUP')) {
@@ -191,14 +233,14 @@ export class StreamConsumer {
         const idle = ids.filter((id) => !this.inFlight.has(`${stream}/${id}`));
         if (idle.length > 0) {
           const entries = (await commands.xclaim(stream, group, this.consumer, 0, ...idle)) as RawEntry[];
-          const handled: Array<Promise<void>> = [];
+          const claimed: PendingEntry[] = [];
           for (const entry of entries) {
             const info = (await commands.xpending(stream, group, entry[0], entry[0], 1)) as Array<
               [string, string, number, number]
             >;
-            handled.push(this.dispatch(stream, entry, info[0]?.[3] ?? 1));
+            claimed.push({ stream, entry, deliveries: info[0]?.[3] ?? 1 });
           }
-          await Promise.all(handled);
+          await this.dispatchAll(claimed);
         }
       } while (cursor !== '0-0' && this.running);
     }
@@ -207,6 +249,79 @@ export class StreamConsumer {
   private wants(entry: RawEntry): boolean {
     const type = parseFields(entry[1]).type;
     return this.options.handles === undefined || type === undefined || this.options.handles(type);
+  }
+
+  /** Entries to handle: one at a time (each behind its order's previous one), or as one batch. */
+  private dispatchAll(entries: readonly PendingEntry[]): Promise<unknown> {
+    if (this.options.batchHandler !== undefined) return this.dispatchBatch(entries, this.options.batchHandler);
+    return Promise.all(entries.map(({ stream, entry, deliveries }) => this.dispatch(stream, entry, deliveries)));
+  }
+
+  /**
+   * Queues a batch behind the entries in flight of the same orders (so one order's entries are still
+   * handled in turn); resolves when it has been handled.
+   */
+  private dispatchBatch(entries: readonly PendingEntry[], handler: BatchHandler): Promise<void> {
+    const fresh = entries.filter(({ stream, entry }) => !this.inFlight.has(`${stream}/${entry[0]}`));
+    if (fresh.length === 0) return Promise.resolve();
+    for (const { stream, entry } of fresh) this.inFlight.add(`${stream}/${entry[0]}`);
+    const orderIds = [...new Set(fresh.map(({ entry }) => parseFields(entry[1]).order_id ?? entry[0]))];
+    const previous = Promise.all(orderIds.map((orderId) => this.orderTails.get(orderId)));
+    const done: Promise<void> = previous
+      .then(() => this.handleBatch(fresh, handler))
+      .catch((error: unknown) => this.options.logger.error({ err: error, entries: fresh.length }, 'stream batch handling failed'))
+      .finally(() => {
+        for (const { stream, entry } of fresh) this.inFlight.delete(`${stream}/${entry[0]}`);
+        for (const orderId of orderIds) if (this.orderTails.get(orderId) === done) this.orderTails.delete(orderId);
+        this.slotFreed.wake();
+      });
+    for (const orderId of orderIds) this.orderTails.set(orderId, done);
+    return done;
+  }
+
+  /**
+   * Dead-letters what can never succeed (too many deliveries, malformed), hands the rest to the batch
+   * handler, and acknowledges what succeeded with one XACK per stream.
+   */
+  private async handleBatch(entries: readonly PendingEntry[], handler: BatchHandler): Promise<void> {
+    const { commands, group, logger, maxDeliveries } = this.options;
+    const messages: StreamMessage[] = [];
+    for (const { stream, entry, deliveries } of entries) {
+      const [id, rawFields] = entry;
+      const key = `${stream}/${id}`;
+      const fields = parseFields(rawFields);
+      if (deliveries > maxDeliveries) {
+        await this.deadLetter(stream, id, fields, deliveries, this.lastErrors.get(key) ?? 'too many deliveries');
+        continue;
+      }
+      const event = parseEnvelope(fields);
+      if (typeof event === 'string') await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${event}`);
+      else messages.push({ stream, id, deliveries, event });
+    }
+    if (messages.length === 0) return;
+    let failures: readonly BatchFailure[];
+    try {
+      failures = await handler(messages);
+    } catch (error) {
+      failures = messages.map((message) => ({ message, error }));
+    }
+    const failed = new Set(failures.map((f) => f.message));
+    for (const { message, error } of failures) {
+      this.lastErrors.set(`${message.stream}/${message.id}`, error instanceof Error ? error.message : String(error));
+      const { event } = message;
+      logger.warn(
+        { err: error, event_id: event.event_id, order_id: event.order_id, type: event.type, deliveries: message.deliveries },
+        'handler failed; the entry stays pending and will be retried',
+      );
+    }
+    const succeeded = new Map<string, string[]>();
+    for (const message of messages) {
+      if (failed.has(message)) continue;
+      succeeded.set(message.stream, [...(succeeded.get(message.stream) ?? []), message.id]);
+      this.lastErrors.delete(`${message.stream}/${message.id}`);
+    }
+    for (const [stream, ids] of succeeded) await commands.xack(stream, group, ...ids);
+    this.handled += messages.length - failed.size;
   }
 
   /** Queues an entry behind its order's previous one; resolves when it has been handled. */
@@ -238,16 +353,14 @@ export class StreamConsumer {
       await this.deadLetter(stream, id, fields, deliveries, this.lastErrors.get(key) ?? 'too many deliveries');
       return;
     }
-    let event: EventEnvelope;
-    try {
-      event = JSON.parse(fields.envelope ?? '') as EventEnvelope;
-      if (typeof event.event_id !== 'string' || typeof event.type !== 'string') throw new Error('not an event envelope');
-    } catch (error) {
+    const event = parseEnvelope(fields);
+    if (typeof event === 'string') {
       // A malformed entry can never succeed: straight to the dead letters, never crash the worker.
-      await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${String(error)}`);
+      await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${event}`);
       return;
     }
     try {
+      if (this.options.handler === undefined) throw new Error('no handler for single entries');
       await this.options.handler({ stream, id, deliveries, event });
       await commands.xack(stream, group, id);
       this.lastErrors.delete(key);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Logger } from './logger.js';
 
 export interface ServiceSpec {
@@ -6,6 +7,8 @@ export interface ServiceSpec {
   /** The compiled entry point, run with this Node binary. */
   readonly script: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** Scheduling niceness (0 to 19): background work yields the CPU to the API under load. */
+  readonly nice?: number;
 }
 
 interface Running {
@@ -48,6 +51,13 @@ export class Supervisor {
     });
     entry.child = child;
     entry.startedAt = Date.now();
+    if (entry.spec.nice !== undefined && entry.spec.nice > 0 && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, entry.spec.nice);
+      } catch (error) {
+        this.logger.warn({ child: entry.spec.name, err: error }, 'could not lower the priority');
+      }
+    }
     this.logger.info({ child: entry.spec.name, child_pid: child.pid }, 'service started');
     child.on('exit', (code, signal) => {
       entry.child = undefined;

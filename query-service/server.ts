@@ -3,15 +3,20 @@ import type { Express } from 'express';
 import type { Pool } from '../platform/db.js';
 import { createFastOrderRead } from './fastOrderRead.js';
 
-/** The query service's HTTP server: the hot order read on node:http, everything else on the express app. */
-export function createQueryServer(pool: Pool, app: Express): http.Server {
+/** The query service's request handler: the hot order read on node:http, everything else on the express app. */
+export function createQueryHandler(pool: Pool, app: Express): http.RequestListener {
   const fastRead = createFastOrderRead(pool);
-  const server = http.createServer((req, res) => {
+  return (req, res) => {
     fastRead(req, res).then(
       (answered) => answered || app(req, res),
       () => app(req, res),
     );
-  });
+  };
+}
+
+/** The query service's HTTP server. */
+export function createQueryServer(pool: Pool, app: Express): http.Server {
+  const server = http.createServer(createQueryHandler(pool, app));
   server.keepAliveTimeout = 65_000;
   return server;
 }

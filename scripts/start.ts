@@ -20,26 +20,56 @@ await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCat
  */
 const pool = (size: number): Record<string, string> =>
   process.env.DB_POOL_SIZE === undefined ? { DB_POOL_SIZE: String(size) } : {};
+/**
+ * Under a burst the API takes orders first: every other process runs at this niceness, so it yields
+ * the CPU to placements and catches up when the burst is over (an idle CPU still goes to it at once).
+ */
+const background = config.backgroundNice;
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: 'gateway', script: `${repoRoot}dist/gateway/main.js` },
-  { name: 'command-service', script: `${repoRoot}dist/command-service/main.js`, env: pool(10) },
-  { name: 'query-service', script: `${repoRoot}dist/query-service/main.js`, env: pool(10) },
-  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(4) },
-  { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10) },
-  { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
-  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(6) },
-  { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(4) },
-  { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(6) },
-  { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(3) },
-  { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(4) },
-  { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js` },
-  { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js` },
+  // The command and query apps in one process on PORT (api/main.ts): one parse per request, no proxy hop.
+  { name: 'api', script: `${repoRoot}dist/api/main.js`, env: pool(10) },
+  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(4), nice: background },
+  { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10), nice: background },
+  { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js`, nice: background },
+  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(6), nice: background },
+  { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(4), nice: background },
+  { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(6), nice: background },
+  { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(3), nice: background },
+  { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(4), nice: background },
+  { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js`, nice: background },
+  { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js`, nice: background },
 ];
 // OMS_SERVICES=a,b,…: run only these (a benchmark of one pipeline, or a machine that runs only some).
 const only = (process.env.OMS_SERVICES ?? '').split(',').filter((n) => n.length > 0);
 const unknown = only.filter((n) => !SERVICES.some((s) => s.name === n));
 if (unknown.length > 0) throw new Error(`OMS_SERVICES names unknown services: ${unknown.join(', ')}`);
-const services = only.length === 0 ? SERVICES : SERVICES.filter((s) => only.includes(s.name));
+const services = withReplicas(
+  only.length === 0 ? SERVICES : SERVICES.filter((s) => only.includes(s.name)),
+  process.env.OMS_REPLICAS ?? '',
+);
+/**
+ * OMS_REPLICAS=name=n,…: n processes of a service side by side (they share the work through their
+ * consumer groups and the database). The API's replicas share its port as API_WORKERS (node:cluster);
+ * `command-service` and `query-service` name it too, since it serves both.
+ */
+function withReplicas(specs: readonly ServiceSpec[], setting: string): ServiceSpec[] {
+  const replicas = new Map<string, number>();
+  for (const part of setting.split(',').filter((p) => p.trim().length > 0)) {
+    const [rawName, rawCount] = part.split('=');
+    const name = ['command-service', 'query-service'].includes(rawName?.trim() ?? '') ? 'api' : (rawName?.trim() ?? '');
+    const count = Number(rawCount);
+    if (!specs.some((s) => s.name === name) || !Number.isInteger(count) || count < 1) {
+      throw new Error(`OMS_REPLICAS: "${part}" must be <service>=<count> for a service that runs`);
+    }
+    replicas.set(name, Math.max(count, replicas.get(name) ?? 1));
+  }
+  return specs.flatMap((spec) => {
+    const count = replicas.get(spec.name) ?? 1;
+    if (spec.name === 'api') return [{ ...spec, env: { ...spec.env, API_WORKERS: String(count) } }];
+    return Array.from({ length: count }, (_, i) => (i === 0 ? spec : { ...spec, name: `${spec.name}-${i + 1}` }));
+  });
+}
+
 const supervisor = new Supervisor(
   logger,
   (process.env.OMS_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0),

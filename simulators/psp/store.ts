@@ -87,3 +87,66 @@ export async function storeAnswer(
     JSON.stringify(answer.body),
   ]);
 }
+
+/** An authorization to create with the answer that announces it. */
+export interface NewAuthorization {
+  readonly authorization_id: string;
+  readonly reference: string;
+  readonly token: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly risk_level: string;
+}
+
+/**
+ * An authorization request answered once per Idempotency-Key in one statement (no transaction, no
+ * advisory lock): the key's answer is stored, and the authorization created, only if the key has no
+ * answer yet; otherwise the stored answer comes back. A request racing another with the same key
+ * waits for it on the key's unique index and then reads its answer (the one case of a second
+ * statement: a statement does not see rows committed after it started).
+ */
+export async function authorizeOnce(
+  db: Queryable,
+  key: string,
+  fingerprint: string,
+  fresh: StoredAnswer,
+  authorization: NewAuthorization | undefined,
+): Promise<{ answer: StoredAnswer; sameRequest: boolean; replayed: boolean } | undefined> {
+  type Answered = { fresh: boolean; status: number; body: Record<string, unknown>; fingerprint: string };
+  const result = await db.query<Answered>(
+    `WITH claimed AS (
+       INSERT INTO idempotency (idempotency_key, operation, fingerprint, status, body)
+       VALUES ($1, 'authorize', $2, $3, $4)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING idempotency_key
+     ), authorized AS (
+       INSERT INTO authorizations (authorization_id, reference, token, amount, currency, status, risk_level)
+       SELECT $5::uuid, $6, $7, $8, $9, 'authorized', $10 FROM claimed WHERE $5::uuid IS NOT NULL
+     )
+     SELECT true AS fresh, $3::int AS status, $4::jsonb AS body, $2::text AS fingerprint FROM claimed
+     UNION ALL
+     SELECT false, status, body, fingerprint FROM idempotency
+      WHERE idempotency_key = $1 AND NOT EXISTS (SELECT 1 FROM claimed)`,
+    [
+      key,
+      fingerprint,
+      fresh.status,
+      JSON.stringify(fresh.body),
+      authorization?.authorization_id ?? null,
+      authorization?.reference ?? null,
+      authorization?.token ?? null,
+      authorization?.amount ?? null,
+      authorization?.currency ?? null,
+      authorization?.risk_level ?? null,
+    ],
+  );
+  const row =
+    result.rows[0] ??
+    (
+      await db.query<Answered>('SELECT false AS fresh, status, body, fingerprint FROM idempotency WHERE idempotency_key = $1', [
+        key,
+      ])
+    ).rows[0];
+  if (row === undefined) return undefined;
+  return { answer: { status: row.status, body: row.body }, sameRequest: row.fingerprint === fingerprint, replayed: !row.fresh };
+}

@@ -130,13 +130,12 @@ describe('the system as npm start runs it (supervisor and service processes)', f
   it('restarts a service process that was killed', async () => {
     const started = () =>
       system.lines.filter(
-        (l): l is Record<string, unknown> =>
-          typeof l === 'object' && l.msg === 'service started' && l.child === 'command-service',
+        (l): l is Record<string, unknown> => typeof l === 'object' && l.msg === 'service started' && l.child === 'api',
       );
     const first = started()[0];
     expect(first).to.not.equal(undefined);
     process.kill(first!.child_pid as number, 'SIGKILL');
-    await eventually('a second command-service process', async () => (started().length >= 2 ? true : undefined), 20_000);
+    await eventually('a second api process', async () => (started().length >= 2 ? true : undefined), 20_000);
     await eventually(
       'GET /health answers 200 again',
       async () => ((await fetch(`${baseUrl}/health`).catch(() => undefined))?.status === 200 ? true : undefined),
@@ -151,15 +150,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     const stopped = system.lines
       .filter((l) => typeof l === 'object' && l.msg === 'stopped')
       .map((l) => (l as Record<string, unknown>).service);
-    expect(stopped).to.include.members([
-      'gateway',
-      'command-service',
-      'query-service',
-      'projector',
-      'relay',
-      'saga-worker',
-      'psp-sandbox',
-    ]);
+    expect(stopped).to.include.members(['api', 'projector', 'relay', 'saga-worker', 'psp-sandbox']);
     const refused = await fetch(`${baseUrl}/health`).then(
       () => false,
       () => true,

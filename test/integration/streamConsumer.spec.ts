@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createLogger } from '../../platform/logger.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import { StreamConsumer, type StreamMessage } from '../../platform/streamConsumer.js';
+import { StreamConsumer, type BatchFailure, type StreamMessage } from '../../platform/streamConsumer.js';
 import { allStreams, entryFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
 import { listDeadLetters, redriveDeadLetters } from '../../scripts/deadLetters.js';
 import { eventually, testConfig, uniqueId } from '../support/env.js';
@@ -49,6 +49,22 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
       blockMs: 100,
       claimIdleMs: 200,
       maxDeliveries,
+    });
+    consumers.push(c);
+    return c;
+  }
+
+  function batchConsumer(group: string, batchHandler: (messages: readonly StreamMessage[]) => Promise<BatchFailure[]>) {
+    const c = new StreamConsumer({
+      reader: connect(),
+      commands: connect(),
+      layout,
+      group,
+      batchHandler,
+      logger,
+      blockMs: 100,
+      claimIdleMs: 200,
+      maxDeliveries: 3,
     });
     consumers.push(c);
     return c;
@@ -158,6 +174,36 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     await c.start();
     // start() returns after the pending entries were handled: no waiting needed.
     expect(handled).to.deep.equal([eventId]);
+  });
+
+  it('in batch mode, hands what one read returns to one handler, acknowledges what succeeded and retries the rest', async () => {
+    for (let seq = 1; seq <= 3; seq++) await publish('order-a', seq);
+    await publish('order-b', 1);
+    const poison = await publish('order-p', 1, 'poison');
+    for (const stream of allStreams(layout)) await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    const batches: Array<Array<{ order: string; seq: number; deliveries: number }>> = [];
+    const c = batchConsumer('g', async (messages) => {
+      batches.push(messages.map((m) => ({ order: m.event.order_id, seq: m.event.seq, deliveries: m.deliveries })));
+      return messages.filter((m) => m.event.type === 'poison').map((message) => ({ message, error: new Error('poison') }));
+    });
+    await c.start();
+
+    const letters = await eventually('the failing entry dead-lettered after maxDeliveries', async () => {
+      const list = await listDeadLetters(redis, layout, 'g');
+      return list.length === 1 ? list : undefined;
+    });
+    expect(letters[0]).to.include({ event_id: poison, reason: 'poison' });
+    const first = batches[0] ?? [];
+    expect(first).to.have.length(5);
+    expect(first.filter((m) => m.order === 'order-a').map((m) => m.seq)).to.deep.equal([1, 2, 3]);
+    // Only the failed entry came again (claimed: its delivery count grows), never one that succeeded.
+    const later = batches.slice(1).flat();
+    expect(later.map((m) => m.order)).to.satisfy((orders: string[]) => orders.every((o) => o === 'order-p'));
+    expect(later.map((m) => m.deliveries)).to.deep.equal([2, 3]);
+    for (const stream of allStreams(layout)) {
+      const pending = (await redis.xpending(stream, 'g')) as [number];
+      expect(pending[0]).to.equal(0);
+    }
   });
 
   it('recreates its group when Redis lost it', async () => {

@@ -1,4 +1,4 @@
-import { createCommandApp } from '../../command-service/app.js';
+import { createCommandHandler } from '../../command-service/app.js';
 import { listen } from '../../platform/http.js';
 import { createLogger } from '../../platform/logger.js';
 import { testConfig, testPool } from './env.js';
@@ -25,11 +25,14 @@ export interface TestApi {
 }
 
 /** The command service's express app on a free port, with the real PostgreSQL test database behind it. */
-export async function startCommandApi(checks: Parameters<typeof createCommandApp>[0]['healthChecks'] = {}): Promise<TestApi> {
+export async function startCommandApi(
+  checks: Parameters<typeof createCommandHandler>[0]['healthChecks'] = {},
+  configOverrides: Record<string, string> = {},
+): Promise<TestApi> {
   const pool = testPool();
-  const app = createCommandApp({
+  const app = createCommandHandler({
     pool,
-    config: testConfig(),
+    config: testConfig(configOverrides),
     logger: createLogger('command-service-test', 'silent'),
     healthChecks: { postgres: () => pool.query('SELECT 1'), ...checks },
   });

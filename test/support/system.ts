@@ -1,6 +1,5 @@
-import type { Express } from 'express';
-import { createCommandApp } from '../../command-service/app.js';
-import { upstreamFor } from '../../gateway/routes.js';
+import { createCommandHandler } from '../../command-service/app.js';
+import { upstreamFor } from '../../api/routes.js';
 import { createQueryApp } from '../../query-service/app.js';
 import { createQueryServer, listenQueryServer } from '../../query-service/server.js';
 import { Projector, projectorSettings } from '../../query-service/projector/projector.js';
@@ -50,7 +49,7 @@ export interface TestSystem {
   /** The PSP sandbox's own ledger (its schema): what the partner itself holds. */
   readonly pspLedger: Pool;
   readonly pspUrl: string;
-  /** The query service's own address (the gateway would route reads there). */
+  /** The query service's own address (the API front routes reads there). */
   readonly queryUrl: string;
   readonly relay: Relay;
   /** The saga workers running in this process (tests may run several of one group). */
@@ -164,7 +163,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
 
-  const commandApp: Express = createCommandApp({ pool, config, logger, healthChecks: {} });
+  const commandApp = createCommandHandler({ pool, config, logger, healthChecks: {} });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
   const queryHttp = createQueryServer(pool, createQueryApp({ pool, logger, healthChecks: {} }));
@@ -176,7 +175,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
         queryHttp.closeAllConnections();
       }),
   };
-  // Requests go where the gateway would send them.
+  // Requests go where the API front (api/main.ts) sends them.
   const urlFor = (method: string, path: string) =>
     `http://127.0.0.1:${upstreamFor(method, path.split('?')[0] ?? path) === 'query' ? queryServer.port : commandServer.port}`;
 

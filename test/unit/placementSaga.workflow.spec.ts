@@ -109,6 +109,16 @@ describe('placement saga workflow (domain)', () => {
     expect(nextPlacementAction(due, timing)).to.deep.equal({ kind: 'run', steps: ['authorize_payment'] });
   });
 
+  it("checks fraud with the authorization's risk signal: while the authorization waits for a retry, so does the check", () => {
+    const waiting = running({ reserve_inventory: reserved, authorize_payment: retrying(1, 500) });
+    expect(nextPlacementAction(waiting, timing)).to.deep.equal({
+      kind: 'wait',
+      until: new Date(now.getTime() + 500).toISOString(),
+    });
+    const due = running({ reserve_inventory: reserved, authorize_payment: retrying(1, -1) });
+    expect(nextPlacementAction(due, timing)).to.deep.equal({ kind: 'run', steps: ['authorize_payment', 'check_fraud'] });
+  });
+
   it('gives up on a partner past the retry deadline, voiding whatever it may have authorized', () => {
     const steps: PlacementSteps = { reserve_inventory: reserved, authorize_payment: retrying(31, 500), check_fraud: fraudOk };
     expect(failureReason(steps, timing)).to.equal('payment-unavailable');

@@ -51,7 +51,7 @@ export class SagaScheduler {
         await this.reportStuck();
       }
       const due = await this.leaseDue();
-      await Promise.all(due.map((sagaId) => this.track(this.drive(sagaId))));
+      if (due.length > 0) await this.track(this.drive(due));
       if (due.length === (this.options.batchSize ?? 20)) {
         this.schedule(0);
         return;
@@ -71,12 +71,17 @@ export class SagaScheduler {
     }
   }
 
-  private async drive(sagaId: string): Promise<void> {
+  /** The sagas due in one tick, as one batch (partner calls concurrent, one transaction per round). */
+  private async drive(sagaIds: readonly string[]): Promise<void> {
+    const { logger, runner } = this.options;
     try {
-      const outcome = await this.options.runner.drive(sagaId);
-      this.options.logger.debug({ saga_id: sagaId, outcome }, 'due saga driven');
+      for (const [sagaId, result] of await runner.driveBatch(sagaIds)) {
+        if ('error' in result)
+          logger.warn({ err: result.error, saga_id: sagaId }, 'driving a due saga failed; it stays leased and is retried');
+        else logger.debug({ saga_id: sagaId, outcome: result.outcome }, 'due saga driven');
+      }
     } catch (error) {
-      this.options.logger.warn({ err: error, saga_id: sagaId }, 'driving a due saga failed; it stays leased and is retried');
+      logger.warn({ err: error, sagas: sagaIds }, 'driving due sagas failed; they stay leased and are retried');
     }
   }
 

@@ -30,10 +30,10 @@ export interface SagaRecord {
 const TRUSTED_STATUSES = ['confirmed', 'processing', 'partially_shipped', 'shipped', 'delivered'];
 
 /**
- * The saga with what its steps need of the order, its lines and its customer, in one query (the card
- * token never leaves this process's memory).
+ * The sagas with what their steps need of the order, its lines and its customer, in one query for the
+ * whole batch (the card token never leaves this process's memory). Sagas that do not exist are absent.
  */
-export async function loadSaga(db: Queryable, sagaId: string): Promise<SagaRecord | undefined> {
+export async function loadSagas(db: Queryable, sagaIds: readonly string[]): Promise<Map<string, SagaRecord>> {
   const result = await db.query<{
     saga_id: string;
     order_id: string;
@@ -60,52 +60,55 @@ export async function loadSaga(db: Queryable, sagaId: string): Promise<SagaRecor
             (SELECT count(*)::int FROM orders p
               WHERE p.customer_id = o.customer_id AND p.created_at > now() - interval '1 hour') AS orders_last_hour
        FROM sagas s JOIN orders o ON o.order_id = s.order_id AND o.created_at = uuid7_time(s.order_id)
-      WHERE s.saga_id = $1`,
-    [sagaId, TRUSTED_STATUSES],
+      WHERE s.saga_id = ANY($1::uuid[])`,
+    [sagaIds, TRUSTED_STATUSES],
   );
-  const row = result.rows[0];
-  if (row === undefined) return undefined;
-  return {
-    saga_id: row.saga_id,
-    order_id: row.order_id,
-    status: row.status,
-    current_step: row.current_step,
-    steps: row.step_results,
-    order: {
-      customer_id: row.customer_id,
-      total_amount: row.total_amount,
-      currency: row.currency,
-      token: row.payment_method.token,
-      shipping_address: row.shipping_address,
-      billing_address: row.billing_address,
-    },
-    items: row.items ?? [],
-    customer: { trustedCard: row.trusted_card, ordersLastHour: Math.max(1, row.orders_last_hour) },
-  };
+  return new Map(
+    result.rows.map((row) => [
+      row.saga_id,
+      {
+        saga_id: row.saga_id,
+        order_id: row.order_id,
+        status: row.status,
+        current_step: row.current_step,
+        steps: row.step_results,
+        order: {
+          customer_id: row.customer_id,
+          total_amount: row.total_amount,
+          currency: row.currency,
+          token: row.payment_method.token,
+          shipping_address: row.shipping_address,
+          billing_address: row.billing_address,
+        },
+        items: row.items ?? [],
+        customer: { trustedCard: row.trusted_card, ordersLastHour: Math.max(1, row.orders_last_hour) },
+      },
+    ]),
+  );
 }
 
 /**
- * Runs fn in a transaction that starts by locking the saga row: BEGIN and the lock go to the server
- * as one message (a simple query; the id is a checked UUID, so it is inlined safely), which saves a
- * round trip on every saga step.
+ * Runs fn in a transaction that starts by locking the sagas' rows, in saga id order (two batches
+ * sharing sagas never deadlock): BEGIN and the lock go to the server as one message (a simple query;
+ * the ids are checked UUIDs, so they are inlined safely), which saves a round trip. fn gets each
+ * locked saga's recorded state; a saga that does not exist is absent.
  */
-export async function withLockedSaga<T>(
+export async function withLockedSagas<T>(
   pool: Pool,
-  sagaId: string,
-  fn: (tx: PoolClient, state: PlacementSagaState) => Promise<T>,
+  sagaIds: readonly string[],
+  fn: (tx: PoolClient, states: ReadonlyMap<string, PlacementSagaState>) => Promise<T>,
 ): Promise<T> {
-  if (!isUuid(sagaId)) throw new Error(`not a saga id: ${sagaId}`);
-  return withTransactionOpenedBy<T, { status: PlacementSagaState['status']; step_results: PlacementSteps }>(
+  for (const sagaId of sagaIds) if (!isUuid(sagaId)) throw new Error(`not a saga id: ${sagaId}`);
+  const list = [...new Set(sagaIds)].map((id) => `'${id}'`).join(', ');
+  return withTransactionOpenedBy<T, { saga_id: string; status: PlacementSagaState['status']; step_results: PlacementSteps }>(
     pool,
-    `SELECT status, step_results FROM sagas WHERE saga_id = '${sagaId}' FOR UPDATE`,
-    async (tx, [row]) => {
-      if (row === undefined) throw new Error(`saga ${sagaId} does not exist`);
-      return fn(tx, { status: row.status, steps: row.step_results });
-    },
+    `SELECT saga_id, status, step_results FROM sagas WHERE saga_id IN (${list}) ORDER BY saga_id FOR UPDATE`,
+    async (tx, rows) => fn(tx, new Map(rows.map((row) => [row.saga_id, { status: row.status, steps: row.step_results }]))),
   );
 }
 
 export interface StepsRecord {
+  readonly sagaId: string;
   /** Step id → its result, merged into step_results. */
   readonly results: Readonly<Record<string, unknown>>;
   readonly currentStep: string;
@@ -114,12 +117,31 @@ export interface StepsRecord {
   readonly nextAttemptAt: Date | null;
 }
 
-/** Records step results in step_results, with the saga's status and schedule, in one statement. */
-export async function recordSteps(tx: Queryable, sagaId: string, record: StepsRecord): Promise<void> {
+/** Records the step results of several sagas in step_results, with each saga's status and schedule, in one statement. */
+export async function recordSteps(tx: Queryable, records: readonly StepsRecord[]): Promise<void> {
+  if (records.length === 0) return;
   await tx.query(
-    `UPDATE sagas
-        SET step_results = step_results || $2::jsonb, current_step = $3, status = $4, next_attempt_at = $5, updated_at = now()
-      WHERE saga_id = $1`,
-    [sagaId, JSON.stringify(record.results), record.currentStep, record.status, record.nextAttemptAt],
+    `UPDATE sagas s
+        SET step_results = s.step_results || r.results, current_step = r.current_step, status = r.status,
+            next_attempt_at = r.next_attempt_at, updated_at = now()
+       FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::text[], $5::timestamptz[])
+            AS r(saga_id, results, current_step, status, next_attempt_at)
+      WHERE s.saga_id = r.saga_id`,
+    [
+      records.map((r) => r.sagaId),
+      records.map((r) => JSON.stringify(r.results)),
+      records.map((r) => r.currentStep),
+      records.map((r) => r.status),
+      records.map((r) => r.nextAttemptAt),
+    ],
+  );
+}
+
+/** Sets when each saga waiting for a retry is driven again, in one statement. */
+export async function scheduleSagas(db: Queryable, due: ReadonlyArray<{ sagaId: string; at: string }>): Promise<void> {
+  if (due.length === 0) return;
+  await db.query(
+    `UPDATE sagas s SET next_attempt_at = d.at FROM unnest($1::uuid[], $2::timestamptz[]) AS d(saga_id, at) WHERE s.saga_id = d.saga_id`,
+    [due.map((d) => d.sagaId), due.map((d) => d.at)],
   );
 }

@@ -2,15 +2,9 @@ import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import type { PspClient } from '../../platform/psp.js';
-import {
-  dispatchingConsumer,
-  streamSettings,
-  type EventHandlers,
-  type StreamConsumer,
-  type StreamWorkerOptions,
-} from '../../platform/streamConsumer.js';
+import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
-import { onOrderPlaced } from './handlers/orderPlaced.js';
+import { onOrdersPlaced } from './handlers/orderPlaced.js';
 import { PlacementSagaRunner } from './placementSagaRunner.js';
 import { SagaScheduler } from './sagaScheduler.js';
 
@@ -22,6 +16,8 @@ export interface SagaWorkerOptions extends StreamWorkerOptions {
   readonly pollMs: number;
   readonly stuckAfterMs: number;
   readonly now?: () => Date;
+  /** Most `order.placed` entries taken in one read, driven as one batch. */
+  readonly batchSize?: number;
 }
 
 /** The worker's settings as the configuration gives them. */
@@ -52,10 +48,13 @@ export class SagaWorker {
       },
       options.retryDeadlineMs,
     );
-    const handlers: EventHandlers = {
-      [OrderEventType.orderPlaced]: (message) => onOrderPlaced(this.runner, message),
-    };
-    this.consumer = dispatchingConsumer(options, ConsumerGroup.saga, handlers);
+    // Every ready `order.placed` of a read is one batch of sagas (a single order is a batch of one).
+    this.consumer = new StreamConsumer({
+      ...memberOf(options, ConsumerGroup.saga),
+      handles: (type) => type === OrderEventType.orderPlaced,
+      batchHandler: (messages) => onOrdersPlaced(this.runner, messages),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    });
     this.scheduler = new SagaScheduler({
       pool: options.pool,
       runner: this.runner,

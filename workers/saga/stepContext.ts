@@ -4,7 +4,7 @@ import type { Pool, PoolClient } from '../../platform/db.js';
 import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PspClient, PspUnavailable } from '../../platform/psp.js';
-import { recordSteps, withLockedSaga, type SagaRecord } from './sagaStore.js';
+import { recordSteps, withLockedSagas, type SagaRecord, type StepsRecord } from './sagaStore.js';
 
 /** What every saga step needs; time is passed in so tests can move it. */
 export interface StepContext {
@@ -16,7 +16,7 @@ export interface StepContext {
   readonly leaseMs: number;
 }
 
-/** What a step records: its result, its events, and what it changes of the saga and the order. */
+/** What a step records for one saga: its result, its events, and what it changes of the saga and the order. */
 export interface StepApplied {
   readonly result: unknown;
   readonly events?: readonly NewEvent[];
@@ -24,11 +24,6 @@ export interface StepApplied {
   readonly orderStatus?: OrderStatusName;
   /** A retry's due time. Otherwise the lease (running) or never (finished). */
   readonly nextAttemptAt?: Date;
-  /**
-   * Writes to make last, just before COMMIT, so row locks on hot rows (stock) are held as briefly as
-   * possible. Throwing here rolls everything back.
-   */
-  readonly lastly?: (tx: PoolClient) => Promise<void>;
 }
 
 /**
@@ -44,71 +39,131 @@ export function retryLater(
   return { result: retry, nextAttemptAt: new Date(retry.next_attempt_at) };
 }
 
-/** A step's writes inside the commit transaction (the saga row is locked; `state` is as recorded). */
-export type StepApply = (tx: PoolClient, state: PlacementSagaState) => Promise<StepApplied>;
-
-export interface StepToCommit {
-  readonly step: PlacementStepIdName;
-  readonly apply: StepApply;
+/** A saga a step runs for, with its state as recorded under the row lock (and the steps before it in this transaction). */
+export interface StepTarget {
+  readonly saga: SagaRecord;
+  readonly state: PlacementSagaState;
 }
 
 /**
- * The one way steps record their outcome: in one transaction holding the saga's row lock, each step
- * not yet recorded (a `retrying` record may be replaced) makes its writes; then, if `then` names a
- * step that now follows (the workflow asked again with the new state), that one too; then all results
- * are recorded in step_results and all events appended in order. A step already recorded — by another
- * delivery or worker — is skipped, which is what makes a redelivered message harmless. Returns the
- * saga's state as committed.
+ * A step's writes for all the sagas that run it in this transaction, set-based (one statement per
+ * table, not one per saga). Answers what each saga records; a saga left out records nothing for the
+ * step (it is not due yet).
  */
-export async function commitSteps(
-  context: StepContext,
-  saga: SagaRecord,
-  steps: readonly StepToCommit[],
-  then?: (state: PlacementSagaState) => StepToCommit | undefined,
-): Promise<PlacementSagaState> {
-  return withLockedSaga(context.pool, saga.saga_id, async (tx, locked) => {
-    let state = locked;
-    const records: Array<readonly [PlacementStepIdName, StepApplied]> = [];
-    const run = async ({ step, apply }: StepToCommit) => {
-      const previous = state.steps[step] as { status?: string } | undefined;
-      if (previous !== undefined && previous.status !== 'retrying') return;
-      const applied = await apply(tx, state);
-      records.push([step, applied]);
-      state = { status: applied.status ?? state.status, steps: { ...state.steps, [step]: applied.result } };
-    };
-    for (const step of steps) await run(step);
-    const follow = records.length > 0 ? then?.(state) : undefined;
-    if (follow) await run(follow);
-    if (records.length === 0) return state;
+export type StepApplyMany = (tx: PoolClient, targets: readonly StepTarget[]) => Promise<ReadonlyMap<string, StepApplied>>;
 
-    const finished = state.status === 'completed' || state.status === 'failed';
-    const retries = records.flatMap(([, a]) => (a.nextAttemptAt ? [a.nextAttemptAt.getTime()] : []));
-    const nextAttemptAt = finished
-      ? null
-      : retries.length > 0
-        ? new Date(Math.min(...retries))
-        : new Date(context.now().getTime() + context.leaseMs);
-    await recordSteps(tx, saga.saga_id, {
-      results: Object.fromEntries(records.map(([step, a]) => [step, a.result])),
-      currentStep: records[records.length - 1]?.[0] ?? '',
-      status: state.status,
-      nextAttemptAt,
-    });
-    const events = records.flatMap(([, a]) => a.events ?? []);
-    const orderStatus = records.map(([, a]) => a.orderStatus).findLast((s) => s !== undefined);
-    if (events.length > 0)
-      await appendToOrder(tx, saga.order_id, events, orderStatus === undefined ? {} : { status: orderStatus });
-    for (const [, applied] of records) if (applied.lastly) await applied.lastly(tx);
-    return state;
-  });
+/** What each saga recorded in one batch transaction, step by step. */
+export type AppliedSteps = ReadonlyArray<{
+  readonly saga: SagaRecord;
+  readonly steps: ReadonlyMap<PlacementStepIdName, StepApplied>;
+}>;
+
+export interface BatchPlan {
+  /** The steps each saga (by id) runs, in order. */
+  readonly steps: ReadonlyMap<string, readonly PlacementStepIdName[]>;
+  /** How a step is applied to the sagas that run it. */
+  readonly applier: (step: PlacementStepIdName) => StepApplyMany;
+  /** A step without a partner call that follows at once, in the same transaction, when a saga's new state calls for it. */
+  readonly follow?: (state: PlacementSagaState) => PlacementStepIdName | undefined;
+  /**
+   * Writes to make last, just before COMMIT, so row locks on hot rows (stock) are held as briefly as
+   * possible. Throwing here rolls everything back.
+   */
+  readonly lastly?: (tx: PoolClient, applied: AppliedSteps) => Promise<void>;
 }
 
-/** One step alone. */
-export function commitStep(
+/** A batch runs a handful of steps per saga at most (authorize, check fraud, release, reject …). */
+const MAX_STEPS_PER_COMMIT = 10;
+
+const isRecorded = (state: PlacementSagaState, step: PlacementStepIdName) => {
+  const previous = state.steps[step] as { status?: string } | undefined;
+  return previous !== undefined && previous.status !== 'retrying';
+};
+
+/**
+ * The one way steps record their outcome, for a whole batch of sagas in one transaction holding their
+ * row locks: each saga's steps not yet recorded (a `retrying` record may be replaced) make their
+ * writes, step by step, all sagas running a step at once; then, for each saga that recorded anything,
+ * the steps `follow` names as its new state calls for them; then all results are recorded in
+ * step_results (one statement) and each order's events appended in order. A step already recorded — by
+ * another delivery or worker — is skipped, which is what makes a redelivered message harmless.
+ * Returns each saga's state as committed.
+ */
+export async function commitBatch(
   context: StepContext,
-  saga: SagaRecord,
-  step: PlacementStepIdName,
-  apply: StepApply,
-): Promise<PlacementSagaState> {
-  return commitSteps(context, saga, [{ step, apply }]);
+  sagas: readonly SagaRecord[],
+  plan: BatchPlan,
+): Promise<Map<string, PlacementSagaState>> {
+  return withLockedSagas(
+    context.pool,
+    sagas.map((s) => s.saga_id),
+    async (tx, locked) => {
+      const states = new Map(locked);
+      const queues = new Map(sagas.map((s) => [s.saga_id, [...(plan.steps.get(s.saga_id) ?? [])]]));
+      const applied = new Map<string, Map<PlacementStepIdName, StepApplied>>();
+      for (let round = 0; round < MAX_STEPS_PER_COMMIT; round++) {
+        const byStep = new Map<PlacementStepIdName, StepTarget[]>();
+        for (const saga of sagas) {
+          const state = states.get(saga.saga_id);
+          if (state === undefined) continue;
+          const queue = queues.get(saga.saga_id) ?? [];
+          let step = queue.shift();
+          while (step !== undefined && isRecorded(state, step)) step = queue.shift();
+          if (step === undefined && applied.has(saga.saga_id)) {
+            const follow = plan.follow?.(state);
+            if (follow !== undefined && !isRecorded(state, follow)) step = follow;
+          }
+          if (step !== undefined) byStep.set(step, [...(byStep.get(step) ?? []), { saga, state }]);
+        }
+        if (byStep.size === 0) break;
+        for (const [step, targets] of byStep) {
+          const results = await plan.applier(step)(tx, targets);
+          for (const { saga, state } of targets) {
+            const result = results.get(saga.saga_id);
+            if (result === undefined) continue;
+            const mine = applied.get(saga.saga_id) ?? new Map<PlacementStepIdName, StepApplied>();
+            mine.set(step, result);
+            applied.set(saga.saga_id, mine);
+            states.set(saga.saga_id, { status: result.status ?? state.status, steps: { ...state.steps, [step]: result.result } });
+          }
+        }
+      }
+      if (applied.size === 0) return states;
+
+      const records: StepsRecord[] = [];
+      for (const [sagaId, steps] of applied) {
+        const state = states.get(sagaId) as PlacementSagaState;
+        const finished = state.status === 'completed' || state.status === 'failed';
+        const retries = [...steps.values()].flatMap((a) => (a.nextAttemptAt ? [a.nextAttemptAt.getTime()] : []));
+        const nextAttemptAt = finished
+          ? null
+          : retries.length > 0
+            ? new Date(Math.min(...retries))
+            : new Date(context.now().getTime() + context.leaseMs);
+        records.push({
+          sagaId,
+          results: Object.fromEntries([...steps].map(([step, a]) => [step, a.result])),
+          currentStep: [...steps.keys()].at(-1) ?? '',
+          status: state.status,
+          nextAttemptAt,
+        });
+      }
+      await recordSteps(tx, records);
+      for (const saga of sagas) {
+        const steps = [...(applied.get(saga.saga_id)?.values() ?? [])];
+        const events = steps.flatMap((a) => a.events ?? []);
+        const orderStatus = steps.map((a) => a.orderStatus).findLast((s) => s !== undefined);
+        if (events.length > 0)
+          await appendToOrder(tx, saga.order_id, events, orderStatus === undefined ? {} : { status: orderStatus });
+      }
+      await plan.lastly?.(
+        tx,
+        sagas.flatMap((saga) => {
+          const steps = applied.get(saga.saga_id);
+          return steps === undefined ? [] : [{ saga, steps }];
+        }),
+      );
+      return states;
+    },
+  );
 }

@@ -1,0 +1,86 @@
+import cluster from 'node:cluster';
+import http from 'node:http';
+import { createCommandHandler } from '../command-service/app.js';
+import { startHousekeeping } from '../command-service/housekeeping.js';
+import { createQueryApp } from '../query-service/app.js';
+import { createQueryHandler, listenQueryServer } from '../query-service/server.js';
+import { loadConfig } from '../platform/config.js';
+import { poolFromConfig } from '../platform/db.js';
+import { kafkaHealthCheck } from '../platform/health.js';
+import { createKafka } from '../platform/kafka.js';
+import { createRedis } from '../platform/redis.js';
+import { runService } from '../platform/service.js';
+import { upstreamFor } from './routes.js';
+
+/**
+ * The API's one entry on PORT (8080): the command app (writes) and the query app (reads) in one process,
+ * so a request is parsed once, by the app that answers it, with no proxy hop in between. It is a
+ * composition root like every main.ts: it wires the two services' apps, which know nothing of each other.
+ * API_WORKERS > 1 runs that many such processes sharing the port (node:cluster hands each connection to one).
+ */
+const config = loadConfig();
+
+if (cluster.isPrimary && config.apiWorkers > 1) {
+  await runService('api', async ({ logger, onStop }) => {
+    let stopping = false;
+    const fork = () =>
+      cluster.fork().on('exit', (code, signal) => {
+        if (stopping) return;
+        logger.error({ code, signal }, 'api worker exited; starting another');
+        setTimeout(() => !stopping && fork(), 500);
+      });
+    for (let i = 0; i < config.apiWorkers; i++) fork();
+    logger.info({ port: config.port, workers: config.apiWorkers }, 'api workers started');
+    onStop(async () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+      await Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              if (worker.isDead()) resolve();
+              else {
+                worker.once('exit', () => resolve());
+                worker.process.kill('SIGTERM');
+              }
+            }),
+        ),
+      );
+    });
+  });
+} else {
+  await runService('api', async ({ logger, onStop }) => {
+    const pool = poolFromConfig(config, 'api');
+    const redis = createRedis(config.redisUrl, 'api');
+    const kafkaAdmin = createKafka(config.kafkaBrokers, 'api-health').admin();
+    const writes = createCommandHandler({
+      pool,
+      config,
+      logger,
+      healthChecks: {
+        postgres: () => pool.query('SELECT 1'),
+        redis: () => redis.ping(),
+        kafka: kafkaHealthCheck(kafkaAdmin),
+      },
+    });
+    const queryApp = createQueryApp({ pool, logger, healthChecks: { postgres: () => pool.query('SELECT 1') } });
+    // Reads go through the query service's server (its hot order read on node:http), the rest to the command app.
+    const reads = createQueryHandler(pool, queryApp);
+    const server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
+      else writes(req, res);
+    });
+    server.keepAliveTimeout = 65_000;
+    const port = await listenQueryServer(server, config.host, config.port);
+    logger.info({ port, host: config.host }, 'api listening');
+    const stopHousekeeping = startHousekeeping(pool, config, logger);
+
+    onStop(async () => {
+      stopHousekeeping();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect()]);
+    });
+  });
+}

@@ -1,0 +1,107 @@
+import type { Pool } from '../platform/db.js';
+import type { Logger } from '../platform/logger.js';
+import { keyInFlight, keyReused } from '../platform/idempotency.js';
+import { placeOrders, type PlaceOrdersOptions, type PlacementOutcome, type PlacementRequest } from './handlers/placeOrders.js';
+
+export interface PlacementQueueOptions extends PlaceOrdersOptions {
+  /** Placements written by one flush at most. */
+  readonly maxBatch: number;
+  /** How long a flush may wait for more placements to join it (0: it starts at once when none runs). */
+  readonly maxWaitMs: number;
+  /** Flushes running at once (each one transaction on its own connection). */
+  readonly concurrency: number;
+}
+
+interface Waiting {
+  readonly request: PlacementRequest;
+  readonly resolve: (outcome: PlacementOutcome) => void;
+}
+
+/** Connection-level failures: every order of the flush fails alike, so splitting it would not help. */
+const CONNECTION_ERRORS = /^(08|57P0|53)/;
+
+/**
+ * Group commit for placements. Concurrent POSTs are queued; a flush takes everything queued (up to
+ * maxBatch) and writes it in one transaction (handlers/placeOrders), while the next placements queue
+ * behind it, so the batch grows with the load and a lone order still goes at once. An Idempotency-Key
+ * already queued or being written here answers 409 (or 422 for another body) at once. A flush that fails
+ * as a whole is split in halves and retried, so one order that breaks a statement fails alone.
+ */
+export class PlacementQueue {
+  private queue: Waiting[] = [];
+  private running = 0;
+  private scheduled = false;
+  /** Keys queued or being written by this process, with their request fingerprints. */
+  private readonly keysHere = new Map<string, string>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: PlacementQueueOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  place(request: PlacementRequest): Promise<PlacementOutcome> {
+    const key = request.key;
+    if (key !== undefined) {
+      const id = `${key.scope}\n${key.key}`;
+      const fingerprint = this.keysHere.get(id);
+      if (fingerprint !== undefined) {
+        return Promise.resolve({ kind: 'error', error: fingerprint === key.fingerprint ? keyInFlight() : keyReused() });
+      }
+      this.keysHere.set(id, key.fingerprint);
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ request, resolve });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.options.concurrency || this.queue.length === 0) return;
+    this.scheduled = true;
+    const go = () => {
+      this.scheduled = false;
+      this.startFlush();
+    };
+    // setImmediate lets the requests parsed in this turn of the event loop join the flush.
+    if (this.queue.length < this.options.maxBatch && this.options.maxWaitMs > 0) setTimeout(go, this.options.maxWaitMs);
+    else setImmediate(go);
+  }
+
+  private startFlush(): void {
+    if (this.running >= this.options.concurrency || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    this.running++;
+    void this.flush(batch).finally(() => {
+      this.running--;
+      this.schedule();
+    });
+    this.schedule();
+  }
+
+  private async flush(batch: readonly Waiting[]): Promise<void> {
+    let outcomes: PlacementOutcome[];
+    try {
+      outcomes = await placeOrders(
+        this.pool,
+        batch.map((w) => w.request),
+        this.options,
+      );
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (batch.length > 1 && !(typeof code === 'string' && CONNECTION_ERRORS.test(code))) {
+        this.logger.warn({ err: error, orders: batch.length }, 'placement flush failed; retrying it in halves');
+        const half = Math.ceil(batch.length / 2);
+        await this.flush(batch.slice(0, half));
+        await this.flush(batch.slice(half));
+        return;
+      }
+      outcomes = batch.map(() => ({ kind: 'error', error }));
+    }
+    batch.forEach((waiting, index) => {
+      const key = waiting.request.key;
+      if (key !== undefined) this.keysHere.delete(`${key.scope}\n${key.key}`);
+      waiting.resolve(outcomes[index] ?? { kind: 'error', error: new Error('no outcome') });
+    });
+  }
+}

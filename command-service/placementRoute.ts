@@ -1,0 +1,73 @@
+import type { Config } from '../platform/config.js';
+import type { Pool } from '../platform/db.js';
+import { requestFingerprint, type StoredResponse } from '../platform/idempotency.js';
+import type { Logger } from '../platform/logger.js';
+import { problems } from '../platform/problem.js';
+import { compileValidator } from '../platform/validation.js';
+import { PlacementQueue } from './placementQueue.js';
+import * as orders from './schemas/orders.js';
+
+const validatePlaceOrder = compileValidator<orders.PlaceOrderBody>(orders.placeOrderBody);
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** An Idempotency-Key header checked (400 naming the header when malformed). */
+export function checkIdempotencyKey(key: string | undefined): string | undefined {
+  if (key !== undefined && !KEY_PATTERN.test(key)) {
+    throw problems.validation([{ header: 'Idempotency-Key', detail: 'must be 1 to 255 visible ASCII characters' }]);
+  }
+  return key;
+}
+
+/** POST /api/v1/orders as it arrives, whichever server parsed it. */
+export interface PlacementHttpRequest {
+  readonly method: string;
+  /** The path without the query. */
+  readonly path: string;
+  /** The request URL as sent, the `instance` of a problem answer. */
+  readonly url: string;
+  readonly body: unknown;
+  readonly idempotencyKey: string | undefined;
+}
+
+/** Answers a placement: the response to send and whether it replays a stored one. Throws a Problem for a refusal. */
+export type PlacementRoute = (request: PlacementHttpRequest) => Promise<{ response: StoredResponse; replayed: boolean }>;
+
+/**
+ * The placement route, shared by the express app and the node:http fast path: validate the body and the
+ * key, queue the order for the next group commit, answer what the flush decided for it.
+ */
+export function createPlacementRoute(pool: Pool, config: Config, logger: Logger): PlacementRoute {
+  const placements = new PlacementQueue(
+    pool,
+    {
+      maxBatch: config.placementBatchMax,
+      maxWaitMs: config.placementBatchWaitMs,
+      concurrency: config.placementFlushes,
+      sagaLeaseMs: config.sagaLeaseMs,
+      idempotencyTtlHours: config.idempotencyTtlHours,
+      idempotencyLockTimeoutMs: config.idempotencyLockTimeoutMs,
+    },
+    logger,
+  );
+  return async (request) => {
+    const body = validatePlaceOrder(request.body);
+    const key = checkIdempotencyKey(request.idempotencyKey);
+    const outcome = await placements.place({
+      body,
+      instance: request.url,
+      ...(key === undefined
+        ? {}
+        : {
+            key: {
+              key,
+              scope: '',
+              fingerprint: requestFingerprint(request.method, request.path, request.body),
+              method: request.method,
+              path: request.path,
+            },
+          }),
+    });
+    if (outcome.kind === 'error') throw outcome.error;
+    return { response: outcome.response, replayed: outcome.replayed };
+  };
+}
