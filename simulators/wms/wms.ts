@@ -93,7 +93,8 @@ export class WmsSimulator {
       // The whole order events topic (64 partitions) for a few event types: an idle fetch waits 1 s.
       maxWaitMs: 1_000,
       accepts: (headers) => headers.eventType === undefined || WMS_EVENT_TYPES.has(headers.eventType),
-      handler: (record) => this.receive(record),
+      // What one fetch returns for a partition is recorded at once: one statement per kind of request.
+      batchHandler: (records) => this.receive(records),
     });
     this.loop.start();
   }
@@ -105,52 +106,78 @@ export class WmsSimulator {
   }
 
   /**
-   * A shipment request is recorded once; a cancellation request stops a shipment that has not shipped
-   * (waiting for a step in progress to commit: the row lock decides which comes first); every other
-   * event on the topic is not for the WMS.
+   * Shipment requests are recorded once (a redelivered request finds its row there); cancellation
+   * requests stop shipments that have not shipped (waiting for a step in progress to commit: the row
+   * lock decides which comes first); every other event on the topic is not for the WMS. A batch's
+   * requests are inserted in one statement, then its cancellations applied in one (a shipment is
+   * always requested before it is cancelled).
    */
-  private async receive(record: KafkaRecord): Promise<void> {
-    const envelope = record.value as { type?: string; order_id?: string; payload?: Record<string, unknown> } | undefined;
-    if (typeof envelope?.order_id !== 'string') return;
-    const p = envelope.payload ?? {};
-    if (envelope.type === 'shipment.cancel_requested' && typeof p.shipment_id === 'string') {
-      const stopped = await this.options.pool.query(
-        `UPDATE shipments SET cancelled = true, stopped = true, updated_at = now()
-          WHERE shipment_id = $1 AND step < 3 AND NOT cancelled`,
-        [p.shipment_id],
-      );
-      this.options.logger.info(
-        { shipment_id: p.shipment_id, cancelled: stopped.rowCount === 1 },
-        'shipment cancellation requested',
-      );
-      if (stopped.rowCount === 1) {
-        this.marked++;
-        this.loop.wake();
+  private async receive(records: readonly KafkaRecord[]): Promise<void> {
+    const requests: Array<{
+      shipment_id: string;
+      order_id: string;
+      warehouse_id: string;
+      carrier: string | null;
+      items: string;
+    }> = [];
+    const cancellations: string[] = [];
+    for (const record of records) {
+      const envelope = record.value as { type?: string; order_id?: string; payload?: Record<string, unknown> } | undefined;
+      if (typeof envelope?.order_id !== 'string') continue;
+      const p = envelope.payload ?? {};
+      if (envelope.type === 'shipment.cancel_requested' && typeof p.shipment_id === 'string') {
+        cancellations.push(p.shipment_id);
+        continue;
       }
-      return;
+      if (envelope.type !== 'shipment.created') continue;
+      const items = Array.isArray(p.items) ? (p.items as Array<{ item_id: string; sku: string; quantity: number }>) : [];
+      if (typeof p.shipment_id !== 'string' || typeof p.warehouse_id !== 'string' || items.length === 0) {
+        this.options.logger.warn({ offset: record.offset }, 'shipment request without shipment, warehouse or items; ignored');
+        continue;
+      }
+      requests.push({
+        shipment_id: p.shipment_id,
+        order_id: envelope.order_id,
+        warehouse_id: p.warehouse_id,
+        carrier: typeof p.carrier === 'string' ? p.carrier : null,
+        items: JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
+      });
     }
-    if (envelope.type !== 'shipment.created') return;
-    const items = Array.isArray(p.items) ? (p.items as Array<{ item_id: string; sku: string; quantity: number }>) : [];
-    if (typeof p.shipment_id !== 'string' || typeof p.warehouse_id !== 'string' || items.length === 0) {
-      this.options.logger.warn({ offset: record.offset }, 'shipment request without shipment, warehouse or items; ignored');
-      return;
+    let woken = false;
+    if (requests.length > 0) {
+      const inserted = await this.options.pool.query<{ shipment_id: string; order_id: string }>(
+        `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])
+         ON CONFLICT (shipment_id) DO NOTHING
+         RETURNING shipment_id, order_id`,
+        [
+          requests.map((r) => r.shipment_id),
+          requests.map((r) => r.order_id),
+          requests.map((r) => r.warehouse_id),
+          requests.map((r) => r.carrier),
+          requests.map((r) => r.items),
+        ],
+      );
+      for (const row of inserted.rows)
+        this.options.logger.info({ shipment_id: row.shipment_id, order_id: row.order_id }, 'shipment received');
+      woken = inserted.rows.length > 0;
     }
-    const inserted = await this.options.pool.query(
-      `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (shipment_id) DO NOTHING`,
-      [
-        p.shipment_id,
-        envelope.order_id,
-        p.warehouse_id,
-        typeof p.carrier === 'string' ? p.carrier : null,
-        JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
-      ],
-    );
-    if (inserted.rowCount === 1) {
-      this.options.logger.info({ shipment_id: p.shipment_id, order_id: envelope.order_id }, 'shipment received');
-      this.loop.wake();
+    if (cancellations.length > 0) {
+      const stopped = await this.options.pool.query<{ shipment_id: string }>(
+        `UPDATE shipments SET cancelled = true, stopped = true, updated_at = now()
+          WHERE shipment_id = ANY($1::uuid[]) AND step < 3 AND NOT cancelled
+          RETURNING shipment_id`,
+        [cancellations],
+      );
+      const done = new Set(stopped.rows.map((r) => r.shipment_id));
+      for (const shipmentId of cancellations)
+        this.options.logger.info({ shipment_id: shipmentId, cancelled: done.has(shipmentId) }, 'shipment cancellation requested');
+      if (done.size > 0) {
+        this.marked++;
+        woken = true;
+      }
     }
+    if (woken) this.loop.wake();
   }
 
   /**
