@@ -6,7 +6,7 @@ import { withTransaction, type Pool } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
-import { PollLoop } from '../../platform/pollLoop.js';
+import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 
 export interface TrackerOptions {
   readonly pool: Pool;
@@ -34,6 +34,8 @@ interface DueShipment {
 
 /** While a shipment is being polled it is leased this long, so two trackers never poll it at once. */
 const LEASE_MS = 30_000;
+/** Shipments polled per tick (their carrier calls side by side). */
+const POLL_BATCH = 100;
 
 /**
  * The tracking aggregator (contract §5): polls the carrier for every shipment that left a warehouse
@@ -48,7 +50,8 @@ export class Tracker {
     this.loop = new PollLoop(
       'tracking poll',
       options.tickMs ?? Math.min(1_000, options.pollMs),
-      () => this.pollDue(),
+      // A full batch means more may be due: the next tick follows at once.
+      async (): Promise<NextTick> => ({ dueInMs: (await this.pollDue()) === POLL_BATCH ? 0 : Number.MAX_SAFE_INTEGER }),
       options.logger,
     );
   }
@@ -67,10 +70,10 @@ export class Tracker {
       `UPDATE shipments s SET tracking_next_poll_at = now() + make_interval(secs => $1::double precision / 1000)
          FROM (SELECT shipment_id FROM shipments
                 WHERE status IN ('shipped', 'in_transit') AND tracking_next_poll_at <= now()
-                ORDER BY tracking_next_poll_at LIMIT 100 FOR UPDATE SKIP LOCKED) d
+                ORDER BY tracking_next_poll_at LIMIT $2 FOR UPDATE SKIP LOCKED) d
         WHERE s.shipment_id = d.shipment_id
         RETURNING s.shipment_id, s.order_id, s.carrier, s.tracking_number, s.status, s.tracking_attempts`,
-      [LEASE_MS],
+      [LEASE_MS, POLL_BATCH],
     );
     const outcomes = await Promise.all(due.rows.map(async (s) => ({ shipment: s, moved: await this.poll(s) })));
     await this.later(outcomes.filter((o) => !o.moved).map((o) => o.shipment));
