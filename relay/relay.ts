@@ -326,8 +326,7 @@ export class Relay {
           if (rows.length === 0 && own.rows.length > 0) rows = this.read.after(start, batchSize) ?? [];
         }
         if (rows === undefined || rows.length === 0) {
-          // Caught up (or ahead of what was read, after a restart): ask the reader, wait for rows.
-          this.wakeup.wake();
+          // Caught up: the reader wakes this loop when it has read more.
           await sink.wakeup.wait(pollMs);
           continue;
         }
@@ -340,7 +339,9 @@ export class Relay {
         failures++;
         const backoff = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
         logger.warn({ err: error, sink: sink.name, retry_in_ms: backoff }, 'relay sink failed; retrying the batch');
-        await sink.wakeup.wait(backoff);
+        // New rows wake this loop too: the backoff holds anyway (stop ends it).
+        const until = performance.now() + backoff;
+        while (this.running && performance.now() < until) await sink.wakeup.wait(until - performance.now());
       }
     }
   }
