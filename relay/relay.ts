@@ -267,8 +267,8 @@ export class Relay {
         failures = 0;
 
         if (read.rows.length > 0) {
-          // A sink's own read may have moved the rows read on meanwhile: keep them contiguous.
-          if (comparePositions(this.read.end, from) === 0) this.read.append(read.rows);
+          // Contiguous: only this loop moves the end of the rows read, and it read from there.
+          this.read.append(read.rows);
           const passed = this.sinks.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
           this.read.trim(passed, CACHED_BATCHES * batchSize);
           for (const sink of this.sinks) sink.wakeup.wake();
