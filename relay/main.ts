@@ -1,6 +1,7 @@
 import { loadConfig } from '../platform/config.js';
 import { poolFromConfig } from '../platform/db.js';
 import { createKafka } from '../platform/kafka.js';
+import { installKafkajsIdleFix } from '../platform/kafkajsIdleFix.js';
 import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { CONSUMER_GROUPS } from '../platform/streams.js';
@@ -12,6 +13,7 @@ import { Relay } from './relay.js';
 /** The relay process: outbox → Kafka `order-events` and Redis Streams. */
 await runService('relay', async ({ logger, onStop }) => {
   const config = loadConfig();
+  installKafkajsIdleFix();
   const pool = poolFromConfig(config, 'relay');
   commitWithoutFlushWait(pool);
   const redis = createRedis(config.redisUrl, 'relay');

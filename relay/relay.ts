@@ -45,14 +45,15 @@ interface Sink {
   readonly name: string;
   /** Publishes rows in order; resolves once they are durable in the sink. */
   readonly publish: (rows: readonly OutboxRow[]) => Promise<void>;
+  /** Runs before each batch (the Redis sink: rebuild and rewind if Redis lost its streams). */
+  readonly beforeBatch?: () => Promise<void>;
   /** The last row published. */
   cursor: OutboxPosition;
   /** The position last written to relay_checkpoints. */
   saved: OutboxPosition;
   published: number;
-  failures: number;
-  /** performance.now() before which a failed sink is not tried again. */
-  retryAt: number;
+  /** Wakes this sink's loop: rows arrived, or stop. */
+  readonly wakeup: Wakeup;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -63,36 +64,98 @@ const SETTLE_MIN_MS = 5;
 const SETTLE_MAX_MS = 100;
 /** Outbox pruning runs when the acked floor moved, or this often. */
 const PRUNE_EVERY_MS = 30_000;
+/** Rows kept for a sink that is behind, in batches; a sink further behind reads the outbox itself. */
+const CACHED_BATCHES = 20;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * The outbox relay: one loop reads the outbox once per batch and publishes what it read to every sink
- * (Kafka, Redis Streams) side by side, each sink on its own cursor and checkpoint (written together,
- * at most every checkpointMs). A sink that fails backs off alone; when it is behind, the read starts at
- * the lowest cursor and each sink takes only the rows after its own. Delivery is at least once per
- * sink; consumers dedupe by event id. The Redis sink also rebuilds streams and re-publishes from the
- * oldest unacknowledged position when Redis loses its data.
+ * The rows read from the outbox, contiguous after `start`: every outbox row in (start, end]. Exact:
+ * a read only returns rows of ended transactions, so no row can appear later below its end.
+ */
+class ReadRows {
+  start: OutboxPosition = OUTBOX_START;
+  rows: OutboxRow[] = [];
+
+  get end(): OutboxPosition {
+    const last = this.rows[this.rows.length - 1];
+    return last === undefined ? this.start : positionOf(last);
+  }
+
+  /** Starts again after `position` (empty). */
+  reset(position: OutboxPosition): void {
+    this.start = position;
+    this.rows = [];
+  }
+
+  append(rows: readonly OutboxRow[]): void {
+    for (const row of rows) this.rows.push(row);
+  }
+
+  /** Up to `limit` rows after `cursor`, when the cursor is in [start, end]; undefined when it is not. */
+  after(cursor: OutboxPosition, limit: number): OutboxRow[] | undefined {
+    if (comparePositions(cursor, this.start) < 0 || comparePositions(cursor, this.end) > 0) return undefined;
+    const first = this.firstAfter(cursor);
+    return this.rows.slice(first, first + limit);
+  }
+
+  /** How many rows lie after `cursor` (0 when it is not inside). */
+  countAfter(cursor: OutboxPosition): number {
+    if (comparePositions(cursor, this.start) < 0 || comparePositions(cursor, this.end) > 0) return 0;
+    return this.rows.length - this.firstAfter(cursor);
+  }
+
+  /** The index of the first row after `position` (rows are in position order). */
+  private firstAfter(position: OutboxPosition): number {
+    let low = 0;
+    let high = this.rows.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (comparePositions(positionOf(this.rows[mid] as OutboxRow), position) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** Forgets rows every sink passed, and the oldest beyond `max` rows. */
+  trim(passedByAll: OutboxPosition, max: number): void {
+    const drop = Math.max(this.firstAfter(passedByAll), this.rows.length - max);
+    if (drop <= 0) return;
+    this.start = positionOf(this.rows[drop - 1] as OutboxRow);
+    this.rows = this.rows.slice(drop);
+  }
+}
+
+/**
+ * The outbox relay. One reader reads the outbox (from where the rows it has end) and keeps what it
+ * read for the sinks; each sink (Kafka, Redis Streams) publishes from those rows on its own loop,
+ * cursor and checkpoint, so a slow or failing sink neither delays nor stops the other. A sink more
+ * than CACHED_BATCHES behind (after a failure, or a Redis rewind) reads the outbox itself until it is
+ * back among the rows read. The checkpoints of all sinks are written in one statement, at most every
+ * checkpointMs while busy and always before the reader sleeps and on stop. Delivery is at least once
+ * per sink; consumers dedupe by event id. The Redis sink also rebuilds streams and re-publishes from
+ * the oldest unacknowledged position when Redis loses its data.
  *
  * Waking without a NOTIFY per commit (a NOTIFY serializes committing writers on a database-wide lock):
- * while rows keep coming the relay simply polls every minBatchIntervalMs. After ARM_AFTER_MS without
+ * while rows keep coming the reader simply polls every minBatchIntervalMs. After ARM_AFTER_MS without
  * any it sets `relay_wakeup.listening`, which makes the outbox trigger NOTIFY. A writer that checked
- * the flag before it was set got its xid before; so the relay sleeps only once a read's snapshot shows
- * every transaction below the horizon (the xmax of its first read after arming or waking) has ended,
- * and every row they wrote was read. Until then it polls briefly.
+ * the flag before it was set got its xid before; so the reader sleeps only once a read's snapshot
+ * shows every transaction below the horizon (the xmax of its first read after arming or waking) has
+ * ended, and every row they wrote was read. Until then it polls briefly.
  */
 export class Relay {
   private running = false;
   private listener: pg.Client | undefined;
   private readonly sinks: Sink[] = [];
-  /** Wakes the publishing loop: a NOTIFY, Redis lost, stop. */
+  private readonly read = new ReadRows();
+  /** Wakes the reader: a NOTIFY, a sink that wants rows, Redis lost, stop. */
   private readonly wakeup = new Wakeup();
   /** Paces the acknowledgement scanner; woken on stop. */
   private readonly scanPause = new Wakeup();
   private readonly tasks: Array<Promise<void>> = [];
   private redisSink: Sink | undefined;
   private redisEpoch: string | null = null;
-  /** Set when Redis may have lost its streams: checked (and rebuilt) before the next read. */
+  /** Set when Redis may have lost its streams: checked (and rebuilt) before the Redis sink's next batch. */
   private redisSuspect = true;
   /** Whether writers are asked to NOTIFY (relay_wakeup.listening as this relay last set it). */
   private listening: boolean | undefined;
@@ -105,19 +168,29 @@ export class Relay {
     const { kafka, redis } = this.options;
     if (kafka) await this.addSink(kafka.name, (rows) => kafka.publish(rows));
     if (redis) {
-      this.redisSink = await this.addSink(redis.name, async (rows) => {
-        const epoch = await redis.publish(rows);
-        if (epoch === null || epoch !== this.redisEpoch) this.redisSuspect = true;
-      });
+      this.redisSink = await this.addSink(
+        redis.name,
+        async (rows) => {
+          const epoch = await redis.publish(rows);
+          if (epoch === null || epoch !== this.redisEpoch) this.redisSuspect = true;
+        },
+        async () => {
+          if (this.redisSuspect) await this.checkRedis(redis);
+        },
+      );
       this.tasks.push(this.runAckScanner(this.redisSink, redis));
     }
-    this.tasks.push(this.runPublisher());
+    // The rows read start where the most advanced sink is; a sink behind it reads for itself first.
+    this.read.reset(this.sinks.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b), OUTBOX_START));
+    for (const sink of this.sinks) this.tasks.push(this.runSink(sink));
+    this.tasks.push(this.runReader());
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wakeup.wake();
     this.scanPause.wake();
+    for (const sink of this.sinks) sink.wakeup.wake();
     await Promise.allSettled(this.tasks);
     await this.saveCheckpoints().catch((error: unknown) => this.options.logger.warn({ err: error }, 'last checkpoint not saved'));
     await this.listener?.end().catch(() => undefined);
@@ -128,16 +201,16 @@ export class Relay {
     return Object.fromEntries(this.sinks.map((sink) => [sink.name, sink.published]));
   }
 
-  private async addSink(name: string, publish: Sink['publish']): Promise<Sink> {
+  private async addSink(name: string, publish: Sink['publish'], beforeBatch?: Sink['beforeBatch']): Promise<Sink> {
     const checkpoint = await loadCheckpoint(this.options.pool, name);
     const sink: Sink = {
       name,
       publish,
+      ...(beforeBatch === undefined ? {} : { beforeBatch }),
       cursor: checkpoint.position,
       saved: checkpoint.position,
       published: 0,
-      failures: 0,
-      retryAt: 0,
+      wakeup: new Wakeup(),
     };
     this.sinks.push(sink);
     this.options.logger.info({ sink: name, cursor: checkpoint.position }, 'relay sink starting');
@@ -157,7 +230,14 @@ export class Relay {
     this.listener = client;
   }
 
-  private async runPublisher(): Promise<void> {
+  /** Whether the reader should read: the most advanced sink has less than a batch left to publish. */
+  private wantsRows(): boolean {
+    const lead = this.sinks.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b), OUTBOX_START);
+    if (comparePositions(lead, this.read.end) > 0) return true;
+    return this.read.countAfter(lead) < this.options.batchSize;
+  }
+
+  private async runReader(): Promise<void> {
     const { pool, batchSize, pollMs, logger } = this.options;
     const minInterval = this.options.minBatchIntervalMs ?? 10;
     const checkpointMs = this.options.checkpointMs ?? 200;
@@ -169,34 +249,36 @@ export class Relay {
     let failures = 0;
     while (this.running) {
       try {
+        if (performance.now() - lastCheckpoint >= checkpointMs) {
+          await this.saveCheckpoints();
+          lastCheckpoint = performance.now();
+        }
+        if (!this.wantsRows()) {
+          await this.wakeup.wait(pollMs);
+          continue;
+        }
         const sinceLast = performance.now() - lastRead;
         if (sinceLast < minInterval) await sleep(minInterval - sinceLast);
         if (!this.running) break;
-        if (this.redisSuspect && this.options.redis) await this.checkRedis(this.options.redis);
         const now = performance.now();
-        const ready = this.sinks.filter((sink) => sink.retryAt <= now);
-        if (ready.length === 0) {
-          await this.wakeup.wait(Math.max(1, Math.min(...this.sinks.map((s) => s.retryAt)) - now));
-          continue;
-        }
-        const from = ready.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
-        lastRead = performance.now();
+        lastRead = now;
+        const from = this.read.end;
         const read = await readOutbox(pool, from, batchSize);
         failures = 0;
 
         if (read.rows.length > 0) {
-          await Promise.all(ready.map((sink) => this.publishTo(sink, read.rows)));
+          // Contiguous: only this loop moves the end of the rows read, and it read from there.
+          this.read.append(read.rows);
+          const passed = this.sinks.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
+          this.read.trim(passed, CACHED_BATCHES * batchSize);
+          for (const sink of this.sinks) sink.wakeup.wake();
           quietSince = undefined;
           horizon = undefined;
           if (this.listening !== false) await this.setListening(false);
-          if (performance.now() - lastCheckpoint >= checkpointMs) {
-            await this.saveCheckpoints();
-            lastCheckpoint = performance.now();
-          }
           continue;
         }
 
-        // Nothing to publish: checkpoints first, then decide how long to wait.
+        // Nothing new: checkpoints first, then decide how long to wait.
         await this.saveCheckpoints();
         lastCheckpoint = performance.now();
         if (this.listening !== true) {
@@ -214,8 +296,7 @@ export class Relay {
           continue;
         }
         settleMs = SETTLE_MIN_MS;
-        const failedRetry = this.sinks.filter((s) => s.retryAt > now).map((s) => s.retryAt - now);
-        await this.wakeup.wait(Math.min(pollMs, ...failedRetry));
+        await this.wakeup.wait(pollMs);
         // Woken by a NOTIFY (or the timer): the rows that woke us may be held back by an older
         // transaction, so the next empty read sets a new horizon and waits for it.
         horizon = undefined;
@@ -229,22 +310,39 @@ export class Relay {
     }
   }
 
-  /** Publishes the rows after the sink's cursor; a failure backs off this sink only. */
-  private async publishTo(sink: Sink, rows: readonly OutboxRow[]): Promise<void> {
-    let first = 0;
-    while (first < rows.length && comparePositions(positionOf(rows[first] as OutboxRow), sink.cursor) <= 0) first++;
-    if (first === rows.length) return;
-    const mine = first === 0 ? rows : rows.slice(first);
-    try {
-      await sink.publish(mine);
-      sink.cursor = positionOf(mine[mine.length - 1] as OutboxRow);
-      sink.published += mine.length;
-      sink.failures = 0;
-    } catch (error) {
-      sink.failures++;
-      const backoff = Math.min(100 * 2 ** sink.failures, MAX_BACKOFF_MS);
-      sink.retryAt = performance.now() + backoff;
-      this.options.logger.warn({ err: error, sink: sink.name, retry_in_ms: backoff }, 'relay sink failed; retrying the batch');
+  /** Publishes the rows read after the sink's cursor, batch by batch; a failure backs off this sink only. */
+  private async runSink(sink: Sink): Promise<void> {
+    const { pool, batchSize, pollMs, logger } = this.options;
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (sink.beforeBatch) await sink.beforeBatch();
+        let rows = this.read.after(sink.cursor, batchSize);
+        if (rows === undefined && comparePositions(sink.cursor, this.read.start) < 0) {
+          // Behind the rows read: read for itself, up to where they begin.
+          const own = await readOutbox(pool, sink.cursor, batchSize);
+          const start = this.read.start;
+          rows = own.rows.filter((row) => comparePositions(positionOf(row), start) <= 0);
+          if (rows.length === 0 && own.rows.length > 0) rows = this.read.after(start, batchSize) ?? [];
+        }
+        if (rows === undefined || rows.length === 0) {
+          // Caught up: the reader wakes this loop when it has read more.
+          await sink.wakeup.wait(pollMs);
+          continue;
+        }
+        await sink.publish(rows);
+        sink.cursor = positionOf(rows[rows.length - 1] as OutboxRow);
+        sink.published += rows.length;
+        failures = 0;
+        if (this.read.countAfter(sink.cursor) < batchSize) this.wakeup.wake();
+      } catch (error) {
+        failures++;
+        const backoff = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
+        logger.warn({ err: error, sink: sink.name, retry_in_ms: backoff }, 'relay sink failed; retrying the batch');
+        // New rows wake this loop too: the backoff holds anyway (stop ends it).
+        const until = performance.now() + backoff;
+        while (this.running && performance.now() < until) await sink.wakeup.wait(until - performance.now());
+      }
     }
   }
 
@@ -291,7 +389,6 @@ export class Relay {
           : 'redis lost its streams; rebuilt them, re-publishing from the oldest unacknowledged event';
     this.options.logger[firstStart ? 'info' : 'warn']({ sink: sink.name, from: rewindTo, was_at: sink.cursor }, message);
     sink.cursor = rewindTo;
-    sink.retryAt = 0;
     // Stored at once, durably: a relay restarted before re-publishing must not resume from the old position.
     await this.saveCheckpoints(true);
   }
@@ -333,7 +430,7 @@ export class Relay {
         const epochBefore = await redis.epoch();
         if (epochBefore === null || epochBefore !== this.redisEpoch) {
           this.redisSuspect = true;
-          this.wakeup.wake();
+          sink.wakeup.wake();
           settledAt = undefined;
           continue;
         }

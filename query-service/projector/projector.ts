@@ -2,7 +2,7 @@ import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
-import { projectEvent } from '../projections/orderView/project.js';
+import { projectBatch } from './projectBatch.js';
 
 export interface ProjectorOptions extends StreamWorkerOptions {
   readonly pool: Pool;
@@ -16,8 +16,9 @@ export function projectorSettings(config: Config): Pick<ProjectorOptions, 'layou
 
 /**
  * The projector: the `projector` consumer group on the order event streams, keeping the read tables
- * (query-service/projections) up to date. Idempotent by per-order seq, so redeliveries, duplicates and
- * re-published streams are harmless, and gaps are filled from the event log.
+ * (query-service/projections) up to date, a read's worth of entries at a time (projectBatch).
+ * Idempotent by per-order seq, so redeliveries, duplicates and re-published streams are harmless, and
+ * gaps are filled from the event log.
  */
 export class Projector {
   readonly consumer: StreamConsumer;
@@ -25,10 +26,17 @@ export class Projector {
   constructor(options: ProjectorOptions) {
     this.consumer = new StreamConsumer({
       ...memberOf(options, ConsumerGroup.projector),
-      handler: async ({ event }) => {
-        const outcome = await projectEvent(options.pool, event);
-        if (outcome === 'gap-filled')
-          options.logger.info({ order_id: event.order_id, seq: event.seq }, 'gap in the stream filled from the event log');
+      // What one read returns is projected as one batch: one read and one write of the views.
+      batchHandler: async (messages) => {
+        const outcome = await projectBatch(
+          options.pool,
+          messages.map((m) => m.event),
+        );
+        for (const orderId of outcome.gapFilled)
+          options.logger.info({ order_id: orderId }, 'gap in the stream filled from the event log');
+        return messages.flatMap((message) =>
+          outcome.failed.has(message.event.order_id) ? [{ message, error: outcome.failed.get(message.event.order_id) }] : [],
+        );
       },
     });
   }

@@ -3,7 +3,7 @@ import { makeTrackingNumber } from '../../domain/trackingNumber.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
-import { PollLoop } from '../../platform/pollLoop.js';
+import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import type { WmsMessage } from '../../platform/wmsProtocol.js';
 import { shortOf, type ShortPickRule } from './shortPick.js';
 import { WmsStep, type WmsShipment } from './store.js';
@@ -25,6 +25,12 @@ const WMS_EVENT_TYPES = new Set(['shipment.created', 'shipment.cancel_requested'
 
 const STEP_NAMES = ['received', 'picked', 'packed', 'shipped'] as const;
 
+/** With nothing due, the ledger is looked at this often (a new request or a new pace wakes it sooner). */
+const IDLE_TICK_MS = 1_000;
+/** Shipments advanced per transaction; a full batch means more may be due at once. */
+const ADVANCE_BATCH = 100;
+const PUBLISH_BATCH = 500;
+
 /**
  * The warehouse management system sandbox: a Kafka consumer group on the order events topic takes each
  * `shipment.created` into its own ledger (once: a redelivered request finds it there), then walks it
@@ -38,12 +44,18 @@ export class WmsSimulator {
   private shortPicks: readonly ShortPickRule[];
   private stepMs: number;
   private held: readonly string[] = [];
+  /**
+   * Steps or cancellations may be unpublished while `marked` is ahead of `published` (at start: a
+   * previous run may have left some). Counters, not a flag: a mark during a publish is not lost.
+   */
+  private marked = 1;
+  private publishedMark = 0;
 
   constructor(private readonly options: WmsOptions) {
     this.shortPicks = options.shortPicks;
     this.stepMs = options.stepMs;
-    const every = Math.max(20, Math.min(250, Math.floor(options.stepMs / 2)));
-    this.loop = new PollLoop('WMS tick', every, () => this.tick(), options.logger);
+    // Each tick answers when the next shipment is due, so the loop sleeps exactly that long (or idles).
+    this.loop = new PollLoop('WMS tick', IDLE_TICK_MS, () => this.tick(), options.logger);
   }
 
   /** Changes the pace of a running simulator (tests hold shipments in a step this way). */
@@ -51,11 +63,13 @@ export class WmsSimulator {
     // A step is due `stepMs` after the previous one (updated_at), read at each tick: a new pace applies
     // at once to every shipment, waiting or not.
     this.stepMs = stepMs;
+    this.loop.wake();
   }
 
   /** Holds every shipment of these warehouses where it is (a warehouse at a standstill; tests and demos). */
   holdWarehouses(warehouseIds: readonly string[]): void {
     this.held = warehouseIds;
+    this.loop.wake();
   }
 
   /** Changes the short-pick rules of a running simulator (tests whose SKUs exist only after start). */
@@ -76,10 +90,11 @@ export class WmsSimulator {
       topic: this.options.requestsTopic,
       logger: this.options.logger,
       // Only shipment requests and cancellations are for the WMS: the rest of the topic is skipped unparsed.
-      // The whole order events topic (64 partitions) for a few event types: fetch in larger, rarer batches.
-      maxWaitMs: 500,
+      // The whole order events topic (64 partitions) for a few event types: an idle fetch waits 1 s.
+      maxWaitMs: 1_000,
       accepts: (headers) => headers.eventType === undefined || WMS_EVENT_TYPES.has(headers.eventType),
-      handler: (record) => this.receive(record),
+      // What one fetch returns for a partition is recorded at once: one statement per kind of request.
+      batchHandler: (records) => this.receive(records),
     });
     this.loop.start();
   }
@@ -91,58 +106,95 @@ export class WmsSimulator {
   }
 
   /**
-   * A shipment request is recorded once; a cancellation request stops a shipment that has not shipped
-   * (waiting for a step in progress to commit: the row lock decides which comes first); every other
-   * event on the topic is not for the WMS.
+   * Shipment requests are recorded once (a redelivered request finds its row there); cancellation
+   * requests stop shipments that have not shipped (waiting for a step in progress to commit: the row
+   * lock decides which comes first); every other event on the topic is not for the WMS. A batch's
+   * requests are inserted in one statement, then its cancellations applied in one (a shipment is
+   * always requested before it is cancelled).
    */
-  private async receive(record: KafkaRecord): Promise<void> {
-    const envelope = record.value as { type?: string; order_id?: string; payload?: Record<string, unknown> } | undefined;
-    if (typeof envelope?.order_id !== 'string') return;
-    const p = envelope.payload ?? {};
-    if (envelope.type === 'shipment.cancel_requested' && typeof p.shipment_id === 'string') {
-      const stopped = await this.options.pool.query(
+  private async receive(records: readonly KafkaRecord[]): Promise<void> {
+    const requests: Array<{
+      shipment_id: string;
+      order_id: string;
+      warehouse_id: string;
+      carrier: string | null;
+      items: string;
+    }> = [];
+    const cancellations: string[] = [];
+    for (const record of records) {
+      const envelope = record.value as { type?: string; order_id?: string; payload?: Record<string, unknown> } | undefined;
+      if (typeof envelope?.order_id !== 'string') continue;
+      const p = envelope.payload ?? {};
+      if (envelope.type === 'shipment.cancel_requested' && typeof p.shipment_id === 'string') {
+        cancellations.push(p.shipment_id);
+        continue;
+      }
+      if (envelope.type !== 'shipment.created') continue;
+      const items = Array.isArray(p.items) ? (p.items as Array<{ item_id: string; sku: string; quantity: number }>) : [];
+      if (typeof p.shipment_id !== 'string' || typeof p.warehouse_id !== 'string' || items.length === 0) {
+        this.options.logger.warn({ offset: record.offset }, 'shipment request without shipment, warehouse or items; ignored');
+        continue;
+      }
+      requests.push({
+        shipment_id: p.shipment_id,
+        order_id: envelope.order_id,
+        warehouse_id: p.warehouse_id,
+        carrier: typeof p.carrier === 'string' ? p.carrier : null,
+        items: JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
+      });
+    }
+    let woken = false;
+    if (requests.length > 0) {
+      const inserted = await this.options.pool.query<{ shipment_id: string; order_id: string }>(
+        `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])
+         ON CONFLICT (shipment_id) DO NOTHING
+         RETURNING shipment_id, order_id`,
+        [
+          requests.map((r) => r.shipment_id),
+          requests.map((r) => r.order_id),
+          requests.map((r) => r.warehouse_id),
+          requests.map((r) => r.carrier),
+          requests.map((r) => r.items),
+        ],
+      );
+      for (const row of inserted.rows)
+        this.options.logger.info({ shipment_id: row.shipment_id, order_id: row.order_id }, 'shipment received');
+      woken = inserted.rows.length > 0;
+    }
+    if (cancellations.length > 0) {
+      const stopped = await this.options.pool.query<{ shipment_id: string }>(
         `UPDATE shipments SET cancelled = true, stopped = true, updated_at = now()
-          WHERE shipment_id = $1 AND step < 3 AND NOT cancelled`,
-        [p.shipment_id],
+          WHERE shipment_id = ANY($1::uuid[]) AND step < 3 AND NOT cancelled
+          RETURNING shipment_id`,
+        [cancellations],
       );
-      this.options.logger.info(
-        { shipment_id: p.shipment_id, cancelled: stopped.rowCount === 1 },
-        'shipment cancellation requested',
-      );
-      return;
+      const done = new Set(stopped.rows.map((r) => r.shipment_id));
+      for (const shipmentId of cancellations)
+        this.options.logger.info({ shipment_id: shipmentId, cancelled: done.has(shipmentId) }, 'shipment cancellation requested');
+      if (done.size > 0) {
+        this.marked++;
+        woken = true;
+      }
     }
-    if (envelope.type !== 'shipment.created') return;
-    const items = Array.isArray(p.items) ? (p.items as Array<{ item_id: string; sku: string; quantity: number }>) : [];
-    if (typeof p.shipment_id !== 'string' || typeof p.warehouse_id !== 'string' || items.length === 0) {
-      this.options.logger.warn({ offset: record.offset }, 'shipment request without shipment, warehouse or items; ignored');
-      return;
-    }
-    const inserted = await this.options.pool.query(
-      `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (shipment_id) DO NOTHING`,
-      [
-        p.shipment_id,
-        envelope.order_id,
-        p.warehouse_id,
-        typeof p.carrier === 'string' ? p.carrier : null,
-        JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
-      ],
-    );
-    if (inserted.rowCount === 1)
-      this.options.logger.info({ shipment_id: p.shipment_id, order_id: envelope.order_id }, 'shipment received');
+    if (woken) this.loop.wake();
   }
 
-  /** Publishes what is unpublished, then moves every due shipment one step (and publishes that). */
-  private async tick(): Promise<void> {
-    await this.publishPending();
+  /**
+   * Publishes what is unpublished, then, when a shipment is due, moves every due shipment one step (and
+   * publishes that); answers when the next one is due. An idle ledger costs one query a tick.
+   */
+  private async tick(): Promise<NextTick> {
+    if (this.marked !== this.publishedMark) await this.publishPending();
+    const dueInMs = await this.nextDueInMs();
+    if (dueInMs === null || dueInMs > 0) return { dueInMs: dueInMs ?? IDLE_TICK_MS };
     const advanced = await withTransaction(this.options.pool, async (tx) => {
       const due = await tx.query<WmsShipment>(
         `SELECT * FROM shipments
           WHERE step < 3 AND NOT stopped AND published = step AND NOT (warehouse_id = ANY($1))
             AND updated_at + make_interval(secs => $2::double precision / 1000) <= now()
-          ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
-        [this.held, this.stepMs],
+          ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
+        [this.held, this.stepMs, ADVANCE_BATCH],
       );
       const advanced: Array<{ id: string; step: number; short: string; stopped: boolean; tracking: string | null }> = [];
       for (const s of due.rows) {
@@ -176,14 +228,39 @@ export class WmsSimulator {
       }
       return due.rows.length;
     });
-    if (advanced > 0) await this.publishPending();
+    if (advanced > 0) {
+      this.marked++;
+      await this.publishPending();
+    }
+    // Look again at once: the next shipment may be due already (or be the rest of a full batch).
+    return { dueInMs: 0 };
+  }
+
+  /** Milliseconds until the next shipment's step is due (≤ 0: due now), or null when none waits. */
+  private async nextDueInMs(): Promise<number | null> {
+    const next = await this.options.pool.query<{ due_in_ms: number | null }>(
+      `SELECT (extract(epoch FROM min(updated_at) + make_interval(secs => $2::double precision / 1000) - now()) * 1000)::float8
+                AS due_in_ms
+         FROM shipments
+        WHERE step < 3 AND NOT stopped AND published = step AND NOT (warehouse_id = ANY($1))`,
+      [this.held, this.stepMs],
+    );
+    const dueInMs = next.rows[0]?.due_in_ms ?? null;
+    return dueInMs === null ? null : Math.ceil(dueInMs);
   }
 
   private async publishPending(): Promise<void> {
+    const mark = this.marked;
     const pending = await this.options.pool.query<WmsShipment>(
-      'SELECT * FROM shipments WHERE published < step OR (cancelled AND NOT cancel_published) ORDER BY updated_at LIMIT 500',
+      'SELECT * FROM shipments WHERE published < step OR (cancelled AND NOT cancel_published) ORDER BY updated_at LIMIT $1',
+      [PUBLISH_BATCH],
     );
-    if (pending.rows.length === 0 || this.producer === undefined) return;
+    if (this.producer === undefined) return;
+    // Everything marked before the read is published once this batch is (unless the read was full).
+    const caughtUp = () => {
+      if (pending.rows.length < PUBLISH_BATCH) this.publishedMark = mark;
+    };
+    if (pending.rows.length === 0) return caughtUp();
     const messages = pending.rows.flatMap((s) => {
       const out: WmsMessage[] = [];
       for (let step = s.published + 1; step <= s.step; step++) out.push(messageFor(s, step));
@@ -208,6 +285,7 @@ export class WmsSimulator {
         'shipment step published',
       );
     }
+    caughtUp();
   }
 }
 

@@ -7,7 +7,7 @@ import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { lockOrder } from '../../platform/orderProgress.js';
-import { PollLoop } from '../../platform/pollLoop.js';
+import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import { PspUnavailable, type PspClient } from '../../platform/psp.js';
 
 export interface CaptureProcessorOptions {
@@ -31,6 +31,8 @@ interface PendingCapture {
 }
 
 const RETRY_BASE_MS = 500;
+/** Due captures taken per poll. */
+const CAPTURE_BATCH = 50;
 const RETRY_MAX_MS = 60_000;
 
 /**
@@ -45,7 +47,13 @@ export class CaptureProcessor {
   private readonly loop: PollLoop;
 
   constructor(private readonly options: CaptureProcessorOptions) {
-    this.loop = new PollLoop('capture poll', options.pollMs, () => this.captureDue(), options.logger);
+    // A full batch means more may be due: the next tick follows at once.
+    this.loop = new PollLoop(
+      'capture poll',
+      options.pollMs,
+      async (): Promise<NextTick> => ({ dueInMs: (await this.captureDue()) === CAPTURE_BATCH ? 0 : options.pollMs }),
+      options.logger,
+    );
   }
 
   start(): void {
@@ -56,12 +64,14 @@ export class CaptureProcessor {
     return this.loop.stop();
   }
 
-  /** Every pending capture that is due, oldest first. */
-  async captureDue(): Promise<void> {
+  /** Every pending capture that is due, oldest first, up to a batch; returns how many. */
+  async captureDue(): Promise<number> {
     const due = await this.options.pool.query<{ capture_id: string }>(
-      `SELECT capture_id FROM captures WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 50`,
+      `SELECT capture_id FROM captures WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1`,
+      [CAPTURE_BATCH],
     );
     for (const row of due.rows) await this.capture(row.capture_id);
+    return due.rows.length;
   }
 
   async capture(captureId: string): Promise<void> {

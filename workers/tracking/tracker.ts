@@ -1,12 +1,19 @@
 import { OrderEventType } from '../../domain/events.js';
-import { ShipmentStatus, trackingBackoffMs, trackingUpdate } from '../../domain/fulfillment.js';
+import {
+  fulfillmentStatus,
+  ShipmentStatus,
+  trackingBackoffMs,
+  trackingUpdate,
+  type CarrierStatusName,
+  type ShipmentStatusName,
+} from '../../domain/fulfillment.js';
+import type { OrderStatusName } from '../../domain/order.js';
 import { CarrierUnavailable, type CarrierClient } from '../../platform/carrier.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { appendToOrder } from '../../platform/eventStore.js';
+import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
-import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
-import { PollLoop } from '../../platform/pollLoop.js';
+import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 
 export interface TrackerOptions {
   readonly pool: Pool;
@@ -15,7 +22,7 @@ export interface TrackerOptions {
   /** First poll after a change; doubled per poll that saw nothing new, up to maxPollMs. */
   readonly pollMs: number;
   readonly maxPollMs: number;
-  /** How often the tracker looks for shipments due a poll. */
+  /** How often the tracker looks for shipments due a poll (default: the first poll delay, at most 1 s). */
   readonly tickMs?: number;
 }
 
@@ -34,6 +41,8 @@ interface DueShipment {
 
 /** While a shipment is being polled it is leased this long, so two trackers never poll it at once. */
 const LEASE_MS = 30_000;
+/** Shipments polled per tick (their carrier calls side by side). */
+const POLL_BATCH = 100;
 
 /**
  * The tracking aggregator (contract §5): polls the carrier for every shipment that left a warehouse
@@ -47,8 +56,9 @@ export class Tracker {
   constructor(private readonly options: TrackerOptions) {
     this.loop = new PollLoop(
       'tracking poll',
-      options.tickMs ?? Math.min(500, options.pollMs),
-      () => this.pollDue(),
+      options.tickMs ?? Math.min(1_000, options.pollMs),
+      // A full batch means more may be due: the next tick follows at once.
+      async (): Promise<NextTick> => ({ dueInMs: (await this.pollDue()) === POLL_BATCH ? 0 : Number.MAX_SAFE_INTEGER }),
       options.logger,
     );
   }
@@ -67,73 +77,120 @@ export class Tracker {
       `UPDATE shipments s SET tracking_next_poll_at = now() + make_interval(secs => $1::double precision / 1000)
          FROM (SELECT shipment_id FROM shipments
                 WHERE status IN ('shipped', 'in_transit') AND tracking_next_poll_at <= now()
-                ORDER BY tracking_next_poll_at LIMIT 100 FOR UPDATE SKIP LOCKED) d
+                ORDER BY tracking_next_poll_at LIMIT $2 FOR UPDATE SKIP LOCKED) d
         WHERE s.shipment_id = d.shipment_id
         RETURNING s.shipment_id, s.order_id, s.carrier, s.tracking_number, s.status, s.tracking_attempts`,
-      [LEASE_MS],
+      [LEASE_MS, POLL_BATCH],
     );
-    const outcomes = await Promise.all(due.rows.map(async (s) => ({ shipment: s, moved: await this.poll(s) })));
-    await this.later(outcomes.filter((o) => !o.moved).map((o) => o.shipment));
+    const answers = await Promise.all(due.rows.map(async (s) => ({ shipment: s, reported: await this.ask(s) })));
+    const moved = answers.flatMap(({ shipment, reported }) =>
+      reported !== undefined && trackingUpdate(shipment.status, reported) !== undefined ? [{ shipment, reported }] : [],
+    );
+    if (moved.length > 0) await this.record(moved);
+    const movedIds = new Set(moved.map((m) => m.shipment.shipment_id));
+    await this.later(due.rows.filter((s) => !movedIds.has(s.shipment_id)));
     return due.rows.length;
   }
 
-  /** Asks the carrier about one shipment; true when it moved on (recorded), false to ask again later. */
-  private async poll(shipment: DueShipment): Promise<boolean> {
-    const log = { shipment_id: shipment.shipment_id, order_id: shipment.order_id };
-    let answer;
+  /** What the carrier says about one shipment; undefined when it said nothing usable (ask again later). */
+  private async ask(shipment: DueShipment): Promise<CarrierStatusName | undefined> {
     try {
-      answer = await this.options.carrier.track(shipment.carrier, shipment.tracking_number);
+      const answer = await this.options.carrier.track(shipment.carrier, shipment.tracking_number);
+      return answer.kind === 'status' ? answer.status : undefined;
     } catch (error) {
       if (!(error instanceof CarrierUnavailable)) throw error;
-      this.options.logger.warn({ ...log, err: error.message }, 'carrier unavailable; polling later');
-      return false;
-    }
-    const reported = answer.kind === 'status' ? answer.status : undefined;
-    const next = reported === undefined ? undefined : trackingUpdate(shipment.status, reported);
-    if (reported === undefined || next === undefined) return false;
-    return withTransaction(this.options.pool, async (tx) => {
-      const order = await lockOrder(tx, shipment.order_id);
-      const current = await tx.query<{ status: string }>('SELECT status FROM shipments WHERE shipment_id = $1 FOR UPDATE', [
-        shipment.shipment_id,
-      ]);
-      const status = current.rows[0]?.status;
-      // Another tracker moved it on meanwhile: nothing to record, nothing to back off.
-      if (order === undefined || status === undefined || trackingUpdate(status, reported) === undefined) return true;
-      const delivered = next === ShipmentStatus.delivered;
-      await tx.query(
-        `UPDATE shipments SET status = $2, updated_at = now(), tracking_attempts = 0,
-                in_transit_at = coalesce(in_transit_at, now()),
-                delivered_at = CASE WHEN $3 THEN now() ELSE delivered_at END,
-                tracking_next_poll_at = CASE WHEN $3 THEN NULL ELSE now() + make_interval(secs => $4::double precision / 1000) END
-          WHERE shipment_id = $1`,
-        [shipment.shipment_id, next, delivered, this.options.pollMs],
+      this.options.logger.warn(
+        { shipment_id: shipment.shipment_id, order_id: shipment.order_id, err: error.message },
+        'carrier unavailable; polling later',
       );
-      if (delivered) {
+      return undefined;
+    }
+  }
+
+  /**
+   * Records, in one transaction and set-based, every shipment that moved on: the orders locked first
+   * (in id order, one statement), then their shipments; one statement updates the shipments and one
+   * the delivered lines; each order gets its events in one append, each event with the order's status
+   * as of that shipment. A shipment another tracker moved on meanwhile is left as it is.
+   */
+  private async record(moved: ReadonlyArray<{ shipment: DueShipment; reported: CarrierStatusName }>): Promise<void> {
+    const orderIds = [...new Set(moved.map((m) => m.shipment.order_id))];
+    await withTransaction(this.options.pool, async (tx) => {
+      const orders = await tx.query<{ order_id: string; status: string }>(
+        `SELECT o.order_id, o.status::text AS status
+           FROM unnest($1::uuid[]) AS u(id) JOIN orders o ON o.order_id = u.id AND o.created_at = uuid7_time(u.id)
+          ORDER BY o.order_id FOR UPDATE OF o`,
+        [orderIds],
+      );
+      const shipments = await tx.query<{ shipment_id: string; order_id: string; status: string }>(
+        'SELECT shipment_id, order_id, status FROM shipments WHERE order_id = ANY($1::uuid[]) ORDER BY shipment_id FOR UPDATE',
+        [orderIds],
+      );
+      const lines = await tx.query<{ order_id: string; quantity: number; quantity_shipped: number; quantity_cancelled: number }>(
+        'SELECT order_id, quantity, quantity_shipped, quantity_cancelled FROM order_items WHERE order_id = ANY($1::uuid[])',
+        [orderIds],
+      );
+      const lockedStatus = new Map(orders.rows.map((o) => [o.order_id, o.status]));
+      const statusOf = new Map(shipments.rows.map((s) => [s.shipment_id, s.status]));
+      const updates: Array<{ shipment_id: string; order_id: string; status: ShipmentStatusName; delivered: boolean }> = [];
+      const events = new Map<string, NewEvent[]>();
+      const finalStatus = new Map<string, OrderStatusName>();
+      for (const { shipment, reported } of moved) {
+        const current = statusOf.get(shipment.shipment_id);
+        // Another tracker moved it on meanwhile (or its order is gone): nothing to record.
+        const next =
+          current === undefined || !lockedStatus.has(shipment.order_id) ? undefined : trackingUpdate(current, reported);
+        if (next === undefined) continue;
+        statusOf.set(shipment.shipment_id, next);
+        const delivered = next === ShipmentStatus.delivered;
+        updates.push({ shipment_id: shipment.shipment_id, order_id: shipment.order_id, status: next, delivered });
+        const orderStatus = fulfillmentStatus(
+          lines.rows.filter((l) => l.order_id === shipment.order_id),
+          shipments.rows
+            .filter((s) => s.order_id === shipment.order_id)
+            .map((s) => ({ status: statusOf.get(s.shipment_id) ?? s.status })),
+        );
+        finalStatus.set(shipment.order_id, orderStatus);
+        const payload = {
+          shipment_id: shipment.shipment_id,
+          carrier: shipment.carrier,
+          tracking_number: shipment.tracking_number,
+          order_status: orderStatus,
+        };
+        const type = delivered ? OrderEventType.shipmentDelivered : OrderEventType.shipmentInTransit;
+        events.set(shipment.order_id, [...(events.get(shipment.order_id) ?? []), { type, payload }]);
+      }
+      if (updates.length === 0) return;
+      await tx.query(
+        `UPDATE shipments s SET status = u.status, updated_at = now(), tracking_attempts = 0,
+                in_transit_at = coalesce(s.in_transit_at, now()),
+                delivered_at = CASE WHEN u.delivered THEN now() ELSE s.delivered_at END,
+                tracking_next_poll_at = CASE WHEN u.delivered THEN NULL
+                                             ELSE now() + make_interval(secs => $4::double precision / 1000) END
+           FROM unnest($1::uuid[], $2::text[], $3::bool[]) AS u(shipment_id, status, delivered)
+          WHERE s.shipment_id = u.shipment_id`,
+        [updates.map((u) => u.shipment_id), updates.map((u) => u.status), updates.map((u) => u.delivered), this.options.pollMs],
+      );
+      const deliveredOrders = [...new Set(updates.filter((u) => u.delivered).map((u) => u.order_id))];
+      if (deliveredOrders.length > 0) {
         await tx.query(
           `UPDATE order_items i SET status = 'delivered'
-            WHERE i.order_id = $1 AND i.quantity_shipped + i.quantity_cancelled >= i.quantity
+            WHERE i.order_id = ANY($1::uuid[]) AND i.quantity_shipped + i.quantity_cancelled >= i.quantity
               AND NOT EXISTS (SELECT 1 FROM shipment_items si JOIN shipments s ON s.shipment_id = si.shipment_id
                                WHERE si.item_id = i.item_id AND si.quantity > 0 AND s.status <> 'delivered' AND s.status <> 'cancelled')`,
-          [shipment.order_id],
+          [deliveredOrders],
         );
       }
-      const orderStatus = await currentFulfillmentStatus(tx, shipment.order_id);
-      const payload = {
-        shipment_id: shipment.shipment_id,
-        carrier: shipment.carrier,
-        tracking_number: shipment.tracking_number,
-        order_status: orderStatus,
-      };
-      await appendToOrder(
-        tx,
-        shipment.order_id,
-        [{ type: delivered ? OrderEventType.shipmentDelivered : OrderEventType.shipmentInTransit, payload }],
-        {
-          ...(orderStatus === order.status ? {} : { status: orderStatus }),
-        },
-      );
-      this.options.logger.info({ ...log, status: next }, 'shipment tracked');
-      return true;
+      for (const [orderId, orderEvents] of events) {
+        const status = finalStatus.get(orderId);
+        await appendToOrder(
+          tx,
+          orderId,
+          orderEvents,
+          status === undefined || status === lockedStatus.get(orderId) ? {} : { status },
+        );
+      }
+      for (const u of updates) this.options.logger.info({ shipment_id: u.shipment_id, status: u.status }, 'shipment tracked');
     });
   }
 
