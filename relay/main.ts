@@ -6,7 +6,6 @@ import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { CONSUMER_GROUPS } from '../platform/streams.js';
 import { KafkaSink } from './kafkaSink.js';
-import { commitWithoutFlushWait } from './outbox.js';
 import { RedisSink } from './redisSink.js';
 import { Relay } from './relay.js';
 
@@ -15,7 +14,6 @@ await runService('relay', async ({ logger, onStop }) => {
   const config = loadConfig();
   installKafkajsIdleFix();
   const pool = poolFromConfig(config, 'relay');
-  commitWithoutFlushWait(pool);
   const redis = createRedis(config.redisUrl, 'relay');
   const producer = createKafka(config.kafkaBrokers, 'oms-relay').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

@@ -1,4 +1,4 @@
-import type { Pool, Queryable } from '../platform/db.js';
+import type { Queryable } from '../platform/db.js';
 
 /** A position in the outbox: the writing transaction, then the row id. */
 export interface OutboxPosition {
@@ -111,20 +111,6 @@ export async function loadCheckpoint(db: Queryable, sink: string): Promise<Check
     position: { txId: row.tx_id, id: row.id },
     ackedFloor: row.acked_tx_id !== null && row.acked_id !== null ? { txId: row.acked_tx_id, id: row.acked_id } : null,
   };
-}
-
-/**
- * The relay's own writes are bookkeeping that a database crash may lose safely: a checkpoint or an
- * acked floor that falls back re-publishes (consumers dedupe), a lost prune deletes again, a lost
- * wake-up flag is covered by the idle poll. So its connections commit without waiting for the WAL
- * flush, which keeps an fsync out of the time between a commit and its publication. (A Redis rewind is
- * the one write that must not fall back; it asks for a synchronous commit itself.)
- */
-export function commitWithoutFlushWait(pool: Pool): void {
-  pool.on('connect', (client) => {
-    // Queued ahead of the first query of this connection.
-    client.query('SET synchronous_commit = off').catch(() => undefined);
-  });
 }
 
 /** Writes several sinks' checkpoints in one statement. */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { withTransactionOpenedBy, type Pool } from '../platform/db.js';
+import { withTransactionOpenedBy, type Pool, type PoolClient } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { Wakeup } from '../platform/wakeup.js';
 import type { KafkaSink } from './kafkaSink.js';
@@ -347,8 +347,19 @@ export class Relay {
   }
 
   private async setListening(listening: boolean): Promise<void> {
-    await setRelayListening(this.options.pool, listening);
+    await this.bookkeeping((tx) => setRelayListening(tx, listening));
     this.listening = listening;
+  }
+
+  /**
+   * The relay's own writes are bookkeeping that a database crash may lose safely: a checkpoint that
+   * falls back re-publishes (consumers dedupe), a lost wake-up flag is covered by the idle poll. So
+   * they commit without waiting for the WAL flush, which keeps an fsync out of the time between a
+   * commit and its publication (BEGIN and the setting travel in one round trip). A Redis rewind, which
+   * must not fall back, asks for a flushed commit.
+   */
+  private bookkeeping(write: (tx: PoolClient) => Promise<void>, flushed = false): Promise<void> {
+    return withTransactionOpenedBy(this.options.pool, `SET LOCAL synchronous_commit = ${flushed ? 'on' : 'off'}`, write);
   }
 
   /** Every sink whose cursor moved since its last checkpoint, in one statement. */
@@ -356,11 +367,7 @@ export class Relay {
     const moved = this.sinks.filter((sink) => comparePositions(sink.cursor, sink.saved) !== 0);
     if (moved.length === 0) return;
     const positions = moved.map((sink) => ({ sink: sink.name, position: sink.cursor }));
-    if (durably)
-      await withTransactionOpenedBy(this.options.pool, 'SET LOCAL synchronous_commit = on', (tx) =>
-        saveCheckpoints(tx, positions),
-      );
-    else await saveCheckpoints(this.options.pool, positions);
+    await this.bookkeeping((tx) => saveCheckpoints(tx, positions), durably);
     for (const [index, sink] of moved.entries()) sink.saved = (positions[index] as { position: OutboxPosition }).position;
   }
 
