@@ -1,9 +1,12 @@
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, Admin, ITopicConfig } from 'kafkajs';
+import { installKafkajsIdleFix } from './kafkajsIdleFix.js';
 
 const { Kafka, logLevel } = kafkajs;
 
+/** Every Kafka client of ours is made here, so the idle fix (kafkajsIdleFix.ts) is in place for all of them. */
 export function createKafka(brokers: readonly string[], clientId: string): KafkaClient {
+  installKafkajsIdleFix();
   return new Kafka({
     clientId,
     brokers: [...brokers],

@@ -1,5 +1,4 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { installKafkajsIdleFix } from './kafkajsIdleFix.js';
 import type { Logger } from './logger.js';
 
 export interface KafkaRecord {
@@ -73,7 +72,6 @@ function toRecord(topic: string, partition: number, message: KafkaMessage, heade
 export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<RunningKafkaConsumer> {
   if ((options.handler === undefined) === (options.batchHandler === undefined))
     throw new Error(`kafka consumer group ${options.groupId}: give either handler or batchHandler`);
-  installKafkajsIdleFix();
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     sessionTimeout: 10_000,

@@ -1,7 +1,6 @@
 import { loadConfig } from '../platform/config.js';
 import { poolFromConfig } from '../platform/db.js';
 import { createKafka } from '../platform/kafka.js';
-import { installKafkajsIdleFix } from '../platform/kafkajsIdleFix.js';
 import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { CONSUMER_GROUPS } from '../platform/streams.js';
@@ -12,7 +11,6 @@ import { Relay } from './relay.js';
 /** The relay process: outbox → Kafka `order-events` and Redis Streams. */
 await runService('relay', async ({ logger, onStop }) => {
   const config = loadConfig();
-  installKafkajsIdleFix();
   const pool = poolFromConfig(config, 'relay');
   const redis = createRedis(config.redisUrl, 'relay');
   const producer = createKafka(config.kafkaBrokers, 'oms-relay').producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -28,15 +28,15 @@ const background = config.backgroundNice;
 export const SERVICES: readonly ServiceSpec[] = [
   // The command and query apps in one process on PORT (api/main.ts): one parse per request, no proxy hop.
   { name: 'api', script: `${repoRoot}dist/api/main.js`, env: pool(10) },
-  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(4), nice: background },
+  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(3), nice: background },
   { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10), nice: background },
   // A partner stand-in: its answers must not wait for our own backlog, so it keeps the normal priority.
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
-  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(6), nice: background },
+  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(4), nice: background },
   { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(4), nice: background },
-  { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(6), nice: background },
-  { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(3), nice: background },
-  { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(4), nice: background },
+  { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(4), nice: background },
+  { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(2), nice: background },
+  { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(2), nice: background },
   { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js`, nice: background },
   { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js`, nice: background },
 ];

@@ -1,7 +1,6 @@
 import { loadConfig } from '../../platform/config.js';
 import { createPool } from '../../platform/db.js';
 import { createKafka } from '../../platform/kafka.js';
-import { installKafkajsIdleFix } from '../../platform/kafkajsIdleFix.js';
 import { runService } from '../../platform/service.js';
 import { parseShortPicks } from './shortPick.js';
 import { ensureWmsSchema } from './store.js';
@@ -10,7 +9,6 @@ import { WmsSimulator } from './wms.js';
 /** The WMS sandbox process: Kafka in (order events), Kafka out (WMS_EVENTS topic), its own schema. */
 await runService('wms-sandbox', async ({ logger, onStop }) => {
   const config = loadConfig();
-  installKafkajsIdleFix();
   const pool = createPool({
     databaseUrl: config.databaseUrl,
     schema: config.wmsDatabaseSchema,

@@ -1,7 +1,6 @@
 import { loadConfig } from '../../platform/config.js';
 import { poolFromConfig } from '../../platform/db.js';
 import { createKafka } from '../../platform/kafka.js';
-import { installKafkajsIdleFix } from '../../platform/kafkajsIdleFix.js';
 import { PspClient } from '../../platform/psp.js';
 import { runService } from '../../platform/service.js';
 import { FulfillmentWorker, fulfillmentSettings } from './fulfillmentWorker.js';
@@ -9,7 +8,6 @@ import { FulfillmentWorker, fulfillmentSettings } from './fulfillmentWorker.js';
 /** The fulfillment worker process: WMS answers in, shipments, captures and invoices out. */
 await runService('fulfillment', async ({ logger, onStop }) => {
   const config = loadConfig();
-  installKafkajsIdleFix();
   const pool = poolFromConfig(config, 'fulfillment');
   const psp = new PspClient({ baseUrl: config.pspUrl, timeoutMs: config.pspTimeoutMs });
   const worker = new FulfillmentWorker({
