@@ -105,3 +105,97 @@ export async function appendToOrder(
   if (result.rows.length !== events.length) throw new Error(`order ${orderId} does not exist`);
   return toStored(orderId, events, ids, new Map(result.rows.map((r) => [r.id, r.seq])), occurred);
 }
+
+/** One order's share of a multi-order append. */
+export interface OrderAppend {
+  readonly orderId: string;
+  readonly events: readonly NewEvent[];
+  /** The order's new status, if it changes. */
+  readonly status?: string;
+}
+
+/**
+ * appendToOrder for many orders in ONE statement (a batch of sagas or shipments recorded together):
+ * each order's version is bumped by its number of events (locking its row; orders are locked in id
+ * order), its status optionally set, and its events written to the event log and the outbox numbered
+ * after its version. Returns each order's events as written.
+ */
+export async function appendToOrders(
+  tx: Queryable,
+  appends: readonly OrderAppend[],
+  occurredAt: Date = new Date(),
+): Promise<Map<string, StoredEvent[]>> {
+  const written = new Map<string, StoredEvent[]>();
+  const batch = appends.filter((a) => a.events.length > 0).sort((a, b) => (a.orderId < b.orderId ? -1 : 1));
+  if (batch.length === 0) return written;
+  if (new Set(batch.map((a) => a.orderId)).size !== batch.length) throw new Error('appendToOrders: one entry per order');
+  if (batch.length === 1) {
+    const [only] = batch as [OrderAppend];
+    written.set(
+      only.orderId,
+      await appendToOrder(tx, only.orderId, only.events, {
+        occurredAt,
+        ...(only.status === undefined ? {} : { status: only.status }),
+      }),
+    );
+    return written;
+  }
+  const occurred = occurredAt.toISOString();
+  const rows = batch.flatMap((a) =>
+    a.events.map((event, i) => ({ orderId: a.orderId, ord: i + 1, event, id: uuidv7(occurredAt.getTime()) })),
+  );
+  const result = await tx.query<{ id: string; seq: number }>(
+    `WITH counts AS (
+       SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS c(order_id, n, status, pos)
+     ), base AS (
+       UPDATE orders o SET version = o.version + c.n, status = coalesce(c.status::order_status, o.status), updated_at = now()
+         FROM (SELECT * FROM counts ORDER BY pos) c
+        WHERE o.order_id = c.order_id AND o.created_at = uuid7_time(c.order_id)
+        RETURNING o.order_id, o.version - c.n AS after_seq
+     ), input AS (
+       SELECT t.event_id, t.order_id, b.after_seq + t.ord AS seq, t.type, t.payload
+         FROM unnest($4::uuid[], $5::uuid[], $6::int[], $7::text[], $8::jsonb[]) AS t(event_id, order_id, ord, type, payload)
+         JOIN base b ON b.order_id = t.order_id
+     ), logged AS (
+       INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
+       SELECT event_id, order_id, seq, type, payload, $9::timestamptz FROM input
+     )
+     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
+     SELECT event_id, $10, order_id::text, type,
+            jsonb_build_object('event_id', event_id, 'order_id', order_id, 'seq', seq, 'type', type,
+                               'occurred_at', to_char($9::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                               'payload', payload)
+       FROM input ORDER BY order_id, seq
+     RETURNING id, (payload->>'seq')::int AS seq`,
+    [
+      batch.map((a) => a.orderId),
+      batch.map((a) => a.events.length),
+      batch.map((a) => a.status ?? null),
+      rows.map((r) => r.id),
+      rows.map((r) => r.orderId),
+      rows.map((r) => r.ord),
+      rows.map((r) => r.event.type),
+      rows.map((r) => JSON.stringify(r.event.payload)),
+      occurred,
+      ORDER_AGGREGATE,
+    ],
+  );
+  if (result.rows.length !== rows.length) {
+    const missing = batch.filter((a) => !rows.some((r) => r.orderId === a.orderId && result.rows.some((w) => w.id === r.id)));
+    throw new Error(`orders ${missing.map((a) => a.orderId).join(', ')} do not exist`);
+  }
+  const seqs = new Map(result.rows.map((r) => [r.id, r.seq]));
+  for (const r of rows) {
+    const list = written.get(r.orderId) ?? [];
+    list.push({
+      event_id: r.id,
+      order_id: r.orderId,
+      seq: seqs.get(r.id) ?? 0,
+      type: r.event.type,
+      occurred_at: occurred,
+      payload: r.event.payload,
+    });
+    written.set(r.orderId, list);
+  }
+  return written;
+}

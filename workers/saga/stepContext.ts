@@ -1,7 +1,7 @@
 import type { OrderStatusName, SagaStatusName } from '../../domain/order.js';
 import { nextRetry, type PlacementSagaState, type PlacementStepIdName, type Retrying } from '../../domain/placementSaga.js';
 import type { Pool, PoolClient } from '../../platform/db.js';
-import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
+import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PspClient, PspUnavailable } from '../../platform/psp.js';
 import { recordSteps, withLockedSagas, type SagaRecord, type StepsRecord } from './sagaStore.js';
@@ -149,13 +149,19 @@ export async function commitBatch(
         });
       }
       await recordSteps(tx, records);
-      for (const saga of sagas) {
-        const steps = [...(applied.get(saga.saga_id)?.values() ?? [])];
-        const events = steps.flatMap((a) => a.events ?? []);
-        const orderStatus = steps.map((a) => a.orderStatus).findLast((s) => s !== undefined);
-        if (events.length > 0)
-          await appendToOrder(tx, saga.order_id, events, orderStatus === undefined ? {} : { status: orderStatus });
-      }
+      // Every order's events of this round in one statement.
+      await appendToOrders(
+        tx,
+        sagas.map((saga) => {
+          const steps = [...(applied.get(saga.saga_id)?.values() ?? [])];
+          const orderStatus = steps.map((a) => a.orderStatus).findLast((s) => s !== undefined);
+          return {
+            orderId: saga.order_id,
+            events: steps.flatMap((a) => a.events ?? []),
+            ...(orderStatus === undefined ? {} : { status: orderStatus }),
+          };
+        }),
+      );
       await plan.lastly?.(
         tx,
         sagas.flatMap((saga) => {
