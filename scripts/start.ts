@@ -21,15 +21,17 @@ await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCat
 const pool = (size: number): Record<string, string> =>
   process.env.DB_POOL_SIZE === undefined ? { DB_POOL_SIZE: String(size) } : {};
 /**
- * Under a burst the API takes orders first: every other process runs at this niceness, so it yields
- * the CPU to placements and catches up when the burst is over (an idle CPU still goes to it at once).
+ * Under a burst the API takes orders first: the placement pipeline behind it (relay, saga worker) runs
+ * a little nicer, and everything after confirmation nicer still, so each yields the CPU to the stage
+ * before it and catches up when the burst is over (an idle CPU still goes to it at once).
  */
+const pipeline = config.pipelineNice;
 const background = config.backgroundNice;
 export const SERVICES: readonly ServiceSpec[] = [
   // The command and query apps in one process on PORT (api/main.ts): one parse per request, no proxy hop.
   { name: 'api', script: `${repoRoot}dist/api/main.js`, env: pool(10) },
-  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(3), nice: background },
-  { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10), nice: background },
+  { name: 'relay', script: `${repoRoot}dist/relay/main.js`, env: pool(3), nice: pipeline },
+  { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10), nice: pipeline },
   // A partner stand-in: its answers must not wait for our own backlog, so it keeps the normal priority.
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
   { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(4), nice: background },
