@@ -7,6 +7,8 @@ export interface Config {
   /** PostgreSQL schema the services use (search_path); tests run in schemas of their own. */
   readonly databaseSchema: string;
   readonly dbPoolSize: number;
+  /** Named prepared statements (a pooler in transaction mode needs to support them, e.g. PgBouncer ≥ 1.21). */
+  readonly dbPreparedStatements: boolean;
   readonly redisUrl: string;
   readonly kafkaBrokers: readonly string[];
   readonly kafkaTopicPartitions: number;
@@ -126,6 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms',
     databaseSchema: schema,
     dbPoolSize: intFrom(env, 'DB_POOL_SIZE', 10, 1),
+    dbPreparedStatements: boolFrom(env, 'DB_PREPARED_STATEMENTS', true),
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
       .split(',')

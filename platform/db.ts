@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from './config.js';
 
@@ -19,10 +20,52 @@ export interface PoolOptions {
   readonly schema: string;
   readonly max?: number;
   readonly applicationName?: string;
+  /** Parameterized statements become named prepared statements (planned once per connection). Default true. */
+  readonly preparedStatements?: boolean;
+}
+
+/** Statement names by text: a parameterized statement is prepared once per connection under its name. */
+const statementNames = new Map<string, string>();
+/** Beyond this many distinct texts (a text built per call), statements stay unnamed. */
+const MAX_NAMED_STATEMENTS = 2_000;
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    if (statementNames.size >= MAX_NAMED_STATEMENTS) return undefined;
+    name = `oms_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A client whose parameterized statements are named prepared statements: PostgreSQL parses and plans
+ * each of our hot statements once per connection instead of at every execution (the big set-based
+ * statements cost more to plan than to run). Statements without parameters (BEGIN, simple queries
+ * with several statements) are sent as they are.
+ */
+class PreparingClient extends pg.Client {
+  // pg's query() has a dozen overloads; this forwards whatever it gets, naming the (text, values) forms.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...args: any[]): any {
+    const [text, values, callback] = args as [unknown, unknown, unknown];
+    if (typeof text === 'string' && Array.isArray(values) && (args.length === 2 || typeof callback === 'function')) {
+      const name = statementName(text);
+      if (name !== undefined) {
+        const config = { name, text, values };
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the same overloads as above
+        return args.length === 2 ? super.query(config) : (super.query as any)(config, callback);
+      }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the same overloads as above
+    return (super.query as any)(...args);
+  }
 }
 
 export function createPool(options: PoolOptions): Pool {
   const pool = new pg.Pool({
+    ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
     connectionString: options.databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'oms',
@@ -43,6 +86,7 @@ export function poolFromConfig(config: Config, applicationName: string): Pool {
     schema: config.databaseSchema,
     max: config.dbPoolSize,
     applicationName,
+    preparedStatements: config.dbPreparedStatements,
   });
 }
 

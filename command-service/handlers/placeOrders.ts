@@ -372,10 +372,8 @@ async function writeOrders(
   if (orders.length === 0 && answers.length === 0) return;
   const items = orders.flatMap((p) => p.event.items.map((item, line) => ({ order: p.event, item, line: line + 1 })));
   const carted = orders.filter((p) => p.event.cart_id !== null);
-  // A named statement: planned once per connection, not at every flush.
-  await tx.query({
-    name: 'place-orders-write',
-    text: `WITH o AS (
+  await tx.query(
+    `WITH o AS (
        INSERT INTO orders (order_id, customer_id, channel, external_order_id, cart_id, status, version, total_amount,
                            currency, shipping_address, billing_address, payment_method, created_at, updated_at)
        SELECT id, cu, ch, ext, cart, 'placed', 1, total, cur, ship, bill, pm, at, at
@@ -409,7 +407,7 @@ async function writeOrders(
         SET state = 'completed', response_status = t.st, response_headers = t.h, response_body = t.b
        FROM unnest($29::text[], $30::text[], $31::int[], $32::jsonb[], $33::jsonb[]) AS t(s, kk, st, h, b)
       WHERE k.scope = t.s AND k.idempotency_key = t.kk`,
-    values: [
+    [
       orders.map((p) => p.event.order_id),
       orders.map((p) => p.event.customer_id),
       orders.map((p) => p.event.channel),
@@ -444,7 +442,7 @@ async function writeOrders(
       answers.map((a) => JSON.stringify(a.response.headers)),
       answers.map((a) => JSON.stringify(a.response.body ?? null)),
     ],
-  });
+  );
 }
 
 /** The 202 of a placed order (contract §4). */
