@@ -1,14 +1,19 @@
 import { OrderEventType } from '../../domain/events.js';
-import { buildInvoice, buyerOf, DocumentKind, type Party } from '../../domain/invoice.js';
+import { buildInvoice, buyerOf, DocumentKind, type InvoiceDocument, type Party } from '../../domain/invoice.js';
 import type { Address } from '../../domain/order.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { nextDocumentNumber, storeDocument } from '../../platform/documents.js';
-import { appendToOrder } from '../../platform/eventStore.js';
+import { issueDocumentsLast, type EventWithNumber } from '../../platform/documents.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
-import { lockOrder } from '../../platform/orderProgress.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import { PspUnavailable, type PspClient } from '../../platform/psp.js';
+import {
+  claimDueCaptures,
+  postponeCaptures,
+  recordCaptureAnswers,
+  type CaptureAnswer,
+  type ClaimedCapture,
+} from './captureStore.js';
 
 export interface CaptureProcessorOptions {
   readonly pool: Pool;
@@ -17,31 +22,31 @@ export interface CaptureProcessorOptions {
   readonly seller: Party;
   /** How often pending captures whose first try failed are looked for. */
   readonly pollMs: number;
-}
-
-interface PendingCapture {
-  readonly capture_id: string;
-  readonly order_id: string;
-  readonly payment_id: string;
-  readonly shipment_id: string;
-  readonly amount: number;
-  readonly currency: string;
-  readonly attempts: number;
-  readonly authorization_code: string;
+  /** How long a taken capture is left to this processor before another may take it (default 30 s). */
+  readonly leaseMs?: number;
 }
 
 const RETRY_BASE_MS = 500;
 /** Due captures taken per poll. */
 const CAPTURE_BATCH = 50;
 const RETRY_MAX_MS = 60_000;
+/** Longer than a batch of PSP calls (each bounded by the client's timeout) and its recording. */
+const DEFAULT_LEASE_MS = 30_000;
+
+/** A capture and what the PSP said to it. */
+type Answered = { readonly capture: ClaimedCapture; readonly answer: CaptureAnswer };
 
 /**
  * Takes the money for shipped shipments (contract §5: capture per shipment, an invoice per capture).
- * A capture is written `pending` with its shipment; this calls the PSP with the capture's id as the
- * Idempotency-Key — so a retry after a crash or a timeout can never charge twice — then, in one
- * transaction, marks it captured, adds it to the payment, issues the invoice with the next number of
- * the year, and appends `payment.captured` and `invoice.issued`. A PSP that does not answer is tried
- * again with backoff; a refusal is recorded (`payment.capture_failed`) and logged for a human.
+ * A capture is written `pending` with its shipment; each poll takes what is due as a batch: one
+ * statement claims it, the PSP is called for every capture at once (each with the capture's id as the
+ * Idempotency-Key — so a retry after a crash or a timeout can never charge twice), and then ONE
+ * transaction records all the answers: captures marked captured, payments grown, one invoice per
+ * capture numbered from one range of the year's counter, and `payment.captured` + `invoice.issued` per
+ * capture appended to each order. The counter is taken in the transaction's last statement, so
+ * captures elsewhere wait on it only for a commit. If recording the batch fails, each capture is
+ * recorded alone, so one bad capture holds up no other. A PSP that does not answer is tried again with
+ * backoff; a refusal is recorded (`payment.capture_failed`) and logged for a human.
  */
 export class CaptureProcessor {
   private readonly loop: PollLoop;
@@ -64,141 +69,190 @@ export class CaptureProcessor {
     return this.loop.stop();
   }
 
-  /** Every pending capture that is due, oldest first, up to a batch; returns how many. */
-  async captureDue(): Promise<number> {
-    const due = await this.options.pool.query<{ capture_id: string }>(
-      `SELECT capture_id FROM captures WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1`,
-      [CAPTURE_BATCH],
-    );
-    for (const row of due.rows) await this.capture(row.capture_id);
-    return due.rows.length;
+  /** New captures were written: poll now rather than at the next tick. */
+  wake(): void {
+    this.loop.wake();
   }
 
-  async capture(captureId: string): Promise<void> {
-    const found = await this.options.pool.query<PendingCapture>(
-      `SELECT c.capture_id, c.order_id, c.payment_id, c.shipment_id, c.amount, c.currency, c.attempts, p.authorization_code
-         FROM captures c JOIN payments p ON p.payment_id = c.payment_id
-        WHERE c.capture_id = $1 AND c.status = 'pending'`,
-      [captureId],
+  /** Every pending capture that is due, oldest first, up to a batch, as one batch; returns how many. */
+  async captureDue(): Promise<number> {
+    const claimed = await claimDueCaptures(this.options.pool, CAPTURE_BATCH, this.options.leaseMs ?? DEFAULT_LEASE_MS);
+    if (claimed.length === 0) return 0;
+
+    const calls = await Promise.all(claimed.map((capture) => this.callPsp(capture)));
+    const answered = calls.filter((c): c is Answered => c !== undefined && 'answer' in c);
+    await postponeCaptures(
+      this.options.pool,
+      calls.flatMap((c) => (c !== undefined && 'waitMs' in c ? [c] : [])),
     );
-    const capture = found.rows[0];
-    if (capture === undefined) return;
-    const log = { order_id: capture.order_id, shipment_id: capture.shipment_id, capture_id: capture.capture_id };
-    let outcome;
+    if (answered.length === 0) return claimed.length;
     try {
-      outcome = await this.options.psp.capture(capture.authorization_code, capture.amount, `capture:${capture.capture_id}`);
+      await this.record(answered);
     } catch (error) {
-      if (!(error instanceof PspUnavailable)) throw error;
+      if (answered.length === 1) throw error;
+      this.options.logger.warn(
+        { err: error, captures: answered.length },
+        'recording a batch of captures failed; recording each alone',
+      );
+      for (const one of answered) {
+        // Left pending: the claim's lease runs out and a later poll records it (the PSP answers the same again).
+        await this.record([one]).catch((err: unknown) =>
+          this.options.logger.error(
+            { err, order_id: one.capture.order_id, capture_id: one.capture.capture_id },
+            'recording a capture failed; retried when its lease runs out',
+          ),
+        );
+      }
+    }
+    return claimed.length;
+  }
+
+  /** The PSP's answer for one capture, or when to try again; an unexpected failure is logged and left to the lease. */
+  private async callPsp(
+    capture: ClaimedCapture,
+  ): Promise<Answered | { captureId: string; error: string; waitMs: number } | undefined> {
+    const log = { order_id: capture.order_id, shipment_id: capture.shipment_id, capture_id: capture.capture_id };
+    try {
+      const outcome = await this.options.psp.capture(capture.authorization_code, capture.amount, `capture:${capture.capture_id}`);
+      const answer: CaptureAnswer =
+        outcome.kind === 'captured'
+          ? { captureId: capture.capture_id, pspCaptureId: outcome.captureId }
+          : { captureId: capture.capture_id, refused: outcome.reason };
+      return { capture, answer };
+    } catch (error) {
+      if (!(error instanceof PspUnavailable)) {
+        this.options.logger.error({ ...log, err: error }, 'capture call failed; retried when its lease runs out');
+        return undefined;
+      }
       const waitMs = Math.min(
         RETRY_MAX_MS,
         Math.max(error.retryAfterMs ?? 0, RETRY_BASE_MS * 2 ** Math.min(capture.attempts, 16)),
       );
-      await this.options.pool.query(
-        `UPDATE captures SET attempts = attempts + 1, last_error = $2,
-                next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
-          WHERE capture_id = $1 AND status = 'pending'`,
-        [capture.capture_id, error.message, waitMs],
-      );
       this.options.logger.warn({ ...log, wait_ms: waitMs, err: error.message }, 'PSP unavailable; capture retried later');
-      return;
+      return { captureId: capture.capture_id, error: error.message, waitMs };
     }
+  }
 
-    await withTransaction(this.options.pool, async (tx) => {
-      const order = await lockOrder<{ customer_id: string; shipping_address: Address; billing_address: Address | null }>(
-        tx,
-        capture.order_id,
-        'customer_id, shipping_address, billing_address',
+  /**
+   * Records answered captures in one transaction: the orders locked first (in id order, one statement),
+   * then the captures and payments (one statement), then — last — the invoices with one range of
+   * numbers and every order's events (one statement). A capture recorded meanwhile by another processor
+   * is skipped; an order that no longer exists leaves its captures pending.
+   */
+  private async record(answered: readonly Answered[]): Promise<void> {
+    const orderIds = [...new Set(answered.map((a) => a.capture.order_id))].sort();
+    const { issued, refused } = await withTransaction(this.options.pool, async (tx) => {
+      const orders = await tx.query<{
+        order_id: string;
+        customer_id: string;
+        shipping_address: Address;
+        billing_address: Address | null;
+      }>(
+        `SELECT o.order_id, o.customer_id, o.shipping_address, o.billing_address
+           FROM unnest($1::uuid[]) AS u(id) JOIN orders o ON o.order_id = u.id AND o.created_at = uuid7_time(u.id)
+          ORDER BY o.order_id FOR UPDATE OF o`,
+        [orderIds],
       );
-      const still = await tx.query(`SELECT 1 FROM captures WHERE capture_id = $1 AND status = 'pending' FOR UPDATE`, [
-        capture.capture_id,
-      ]);
-      if (order === undefined || still.rows.length === 0) return;
+      const orderOf = new Map(orders.rows.map((o) => [o.order_id, o]));
+      const recordable = answered.filter((a) => orderOf.has(a.capture.order_id));
+      const recorded = new Map(
+        (
+          await recordCaptureAnswers(
+            tx,
+            recordable.map((a) => a.answer),
+          )
+        ).map((r) => [r.capture_id, r]),
+      );
 
-      if (outcome.kind === 'refused') {
-        await tx.query(`UPDATE captures SET status = 'failed', last_error = $2, attempts = attempts + 1 WHERE capture_id = $1`, [
-          capture.capture_id,
-          outcome.reason,
-        ]);
-        const payload = {
-          capture_id: capture.capture_id,
-          shipment_id: capture.shipment_id,
-          amount: capture.amount,
-          reason: outcome.reason,
-        };
-        await appendToOrder(tx, capture.order_id, [{ type: OrderEventType.paymentCaptureFailed, payload }]);
-        this.options.logger.error({ ...log, reason: outcome.reason }, 'PSP refused the capture of a shipped shipment');
-        return;
-      }
-
-      await tx.query(
-        `UPDATE captures SET status = 'captured', psp_capture_id = $2, captured_at = now(), attempts = attempts + 1 WHERE capture_id = $1`,
-        [capture.capture_id, outcome.captureId],
-      );
-      const payment = await tx.query<{ amount: number; amount_captured: number; status: string }>(
-        `UPDATE payments
-            SET amount_captured = amount_captured + $2, captured_at = now(), updated_at = now(),
-                status = CASE WHEN amount_captured + $2 >= amount THEN 'captured' ELSE 'partially_captured' END
-          WHERE payment_id = $1
-          RETURNING amount, amount_captured, status`,
-        [capture.payment_id, capture.amount],
-      );
-      const paid = payment.rows[0];
-
-      const lines = await tx.query<{ item_id: string; sku: string; name: string; quantity: number; unit_price: number }>(
-        `SELECT si.item_id, si.sku, coalesce(p.name, si.sku) AS name, si.quantity, si.unit_price
-           FROM shipment_items si LEFT JOIN products p ON p.sku = si.sku
-          WHERE si.shipment_id = $1 AND si.quantity > 0 ORDER BY si.sku, si.item_id`,
-        [capture.shipment_id],
-      );
       const issuedAt = new Date();
       const year = issuedAt.getUTCFullYear();
-      const { seq, number } = await nextDocumentNumber(tx, DocumentKind.invoice, year);
-      const invoice = buildInvoice({
-        invoice_id: uuidv7(),
-        number,
-        issued_at: issuedAt.toISOString(),
-        order_id: capture.order_id,
-        shipment_id: capture.shipment_id,
-        capture_id: capture.capture_id,
-        seller: this.options.seller,
-        buyer: buyerOf(order.customer_id, order.billing_address ?? order.shipping_address),
-        currency: capture.currency,
-        lines: lines.rows.map((l) => ({
-          item_id: l.item_id,
-          sku: l.sku,
-          description: l.name,
-          quantity: l.quantity,
-          unit_price: l.unit_price,
-        })),
-      });
-      await storeDocument(tx, invoice, year, seq);
-      await appendToOrder(tx, capture.order_id, [
-        {
-          type: OrderEventType.paymentCaptured,
-          payload: {
-            payment_id: capture.payment_id,
-            capture_id: capture.capture_id,
-            psp_capture_id: outcome.captureId,
-            shipment_id: capture.shipment_id,
-            amount: capture.amount,
-            currency: capture.currency,
-            amount_captured: paid?.amount_captured ?? capture.amount,
-            payment_status: paid?.status ?? 'captured',
+      const invoices: InvoiceDocument[] = [];
+      const refusals: Array<{ capture: ClaimedCapture; reason: string }> = [];
+      const events = new Map<string, EventWithNumber[]>();
+      // What each payment has captured so far, capture by capture (a batch may hold two of one payment).
+      const capturedSoFar = new Map<string, number>();
+      for (const { capture, answer } of recordable) {
+        const row = recorded.get(capture.capture_id);
+        const order = orderOf.get(capture.order_id);
+        if (row === undefined || order === undefined) continue;
+        const orderEvents = events.get(capture.order_id) ?? [];
+        events.set(capture.order_id, orderEvents);
+        if ('refused' in answer) {
+          orderEvents.push({
+            type: OrderEventType.paymentCaptureFailed,
+            payload: {
+              capture_id: capture.capture_id,
+              shipment_id: capture.shipment_id,
+              amount: capture.amount,
+              reason: answer.refused,
+            },
+          });
+          refusals.push({ capture, reason: answer.refused });
+          continue;
+        }
+        const amountCaptured = (capturedSoFar.get(capture.payment_id) ?? row.captured_before ?? 0) + capture.amount;
+        capturedSoFar.set(capture.payment_id, amountCaptured);
+        const invoice = buildInvoice({
+          invoice_id: uuidv7(),
+          number: '', // given in the issuing statement, from the counter
+          issued_at: issuedAt.toISOString(),
+          order_id: capture.order_id,
+          shipment_id: capture.shipment_id,
+          capture_id: capture.capture_id,
+          seller: this.options.seller,
+          buyer: buyerOf(order.customer_id, order.billing_address ?? order.shipping_address),
+          currency: capture.currency,
+          lines: capture.lines,
+        });
+        invoices.push(invoice);
+        orderEvents.push(
+          {
+            type: OrderEventType.paymentCaptured,
+            payload: {
+              payment_id: capture.payment_id,
+              capture_id: capture.capture_id,
+              psp_capture_id: answer.pspCaptureId,
+              shipment_id: capture.shipment_id,
+              amount: capture.amount,
+              currency: capture.currency,
+              amount_captured: amountCaptured,
+              payment_status: amountCaptured >= (row.payment_amount ?? 0) ? 'captured' : 'partially_captured',
+            },
           },
-        },
-        {
-          type: OrderEventType.invoiceIssued,
-          payload: {
-            invoice_id: invoice.invoice_id,
-            number: invoice.number,
-            capture_id: capture.capture_id,
-            shipment_id: capture.shipment_id,
-            total: invoice.total,
-            currency: invoice.currency,
+          {
+            type: OrderEventType.invoiceIssued,
+            numberOf: invoice.invoice_id,
+            payload: {
+              invoice_id: invoice.invoice_id,
+              capture_id: capture.capture_id,
+              shipment_id: capture.shipment_id,
+              total: invoice.total,
+              currency: invoice.currency,
+            },
           },
-        },
-      ]);
-      this.options.logger.info({ ...log, amount: capture.amount, invoice: invoice.number }, 'shipment captured and invoiced');
+        );
+      }
+      const appends = [...events].map(([orderId, orderEvents]) => ({ orderId, events: orderEvents }));
+      return { issued: await issueDocumentsLast(tx, DocumentKind.invoice, year, invoices, appends, issuedAt), refused: refusals };
     });
+
+    for (const { capture, reason } of refused) {
+      this.options.logger.error(
+        { order_id: capture.order_id, shipment_id: capture.shipment_id, capture_id: capture.capture_id, reason },
+        'PSP refused the capture of a shipped shipment',
+      );
+    }
+    for (const invoice of issued) {
+      this.options.logger.info(
+        {
+          order_id: invoice.order_id,
+          shipment_id: invoice.shipment_id,
+          capture_id: invoice.capture_id,
+          amount: invoice.total,
+          invoice: invoice.number,
+        },
+        'shipment captured and invoiced',
+      );
+    }
   }
 }

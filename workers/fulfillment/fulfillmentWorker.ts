@@ -42,8 +42,8 @@ export function fulfillmentSettings(config: Config) {
 /**
  * The fulfillment worker: a Kafka consumer group on the WMS topic. Each WMS message is applied in one
  * transaction with its inbox row (consumer `fulfillment`, the message id) and its events, so a
- * redelivered message changes nothing; then a shipped shipment's capture is attempted at once (and
- * retried by the capture processor's poll).
+ * redelivered message changes nothing; then a shipped shipment's captures are taken at once by the
+ * capture processor (woken, it polls now, batching them with anything else due).
  */
 export class FulfillmentWorker {
   readonly captures: CaptureProcessor;
@@ -88,7 +88,8 @@ export class FulfillmentWorker {
       this.options.logger.error({ err: error, topic: record.topic, offset: record.offset }, 'malformed WMS message skipped');
       return;
     }
-    for (const captureId of await this.apply(message)) await this.captures.capture(captureId);
+    // The capture processor takes new captures with whatever else is due, as one batch.
+    if ((await this.apply(message)).length > 0) this.captures.wake();
   }
 
   /** Applies one WMS message; returns the captures to attempt when a shipment shipped. */
