@@ -1,22 +1,25 @@
 import type { Kafka } from 'kafkajs';
 import type { Party } from '../../domain/invoice.js';
 import type { Config } from '../../platform/config.js';
-import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { withTransaction, type Pool } from '../../platform/db.js';
 import { sellerOf } from '../../platform/documents.js';
 import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
-import { claimMessage, currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
+import { currentFulfillmentStatus } from '../../platform/orderProgress.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
 import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
 import { onShipmentPacked } from './handlers/shipmentPacked.js';
 import { onShipmentPicked } from './handlers/shipmentPicked.js';
 import { onShipmentShipped } from './handlers/shipmentShipped.js';
-import { lockShipment } from './shipmentStore.js';
+import { claimMessages, lockShipment, type ShipmentRow } from './shipmentStore.js';
+import { takeStockOut, type StockLeaving } from './stockLeaving.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
 
 export const FULFILLMENT_CONSUMER = 'fulfillment';
+/** WMS messages applied per transaction. */
+const WMS_BATCH = 200;
 
 export interface FulfillmentWorkerOptions {
   readonly pool: Pool;
@@ -40,9 +43,9 @@ export function fulfillmentSettings(config: Config) {
 }
 
 /**
- * The fulfillment worker: a Kafka consumer group on the WMS topic. Each WMS message is applied in one
- * transaction with its inbox row (consumer `fulfillment`, the message id) and its events, so a
- * redelivered message changes nothing; then a shipped shipment's captures are taken at once by the
+ * The fulfillment worker: a Kafka consumer group on the WMS topic, in batch mode. What one fetch of a
+ * partition returns is applied in one transaction with its inbox rows (consumer `fulfillment`, the
+ * message ids) and its events, so a redelivered message changes nothing; then a shipped shipment's captures are taken at once by the
  * capture processor (woken, it polls now, batching them with anything else due).
  */
 export class FulfillmentWorker {
@@ -69,7 +72,7 @@ export class FulfillmentWorker {
       groupId: this.options.groupId,
       topic: this.options.topic,
       logger: this.options.logger,
-      handler: (record) => this.receive(record),
+      batchHandler: (records) => this.receive(records),
     });
     this.captures.start();
   }
@@ -79,45 +82,116 @@ export class FulfillmentWorker {
     await this.captures.stop();
   }
 
-  private async receive(record: KafkaRecord): Promise<void> {
-    let message: WmsMessage;
-    try {
-      message = validWmsMessage(record.value);
-    } catch (error) {
-      // A message no handler could ever apply is logged and skipped, not retried forever.
-      this.options.logger.error({ err: error, topic: record.topic, offset: record.offset }, 'malformed WMS message skipped');
-      return;
+  /**
+   * One fetch of one partition (its orders' messages in order) as one batch. A batch that fails is
+   * applied again one message per transaction, so a message that cannot be applied fails alone (and
+   * its batch is redelivered: every message already applied is in the inbox and changes nothing).
+   */
+  private async receive(records: readonly KafkaRecord[]): Promise<void> {
+    const messages: WmsMessage[] = [];
+    for (const record of records) {
+      try {
+        messages.push(validWmsMessage(record.value));
+      } catch (error) {
+        // A message no handler could ever apply is logged and skipped, not retried forever.
+        this.options.logger.error({ err: error, topic: record.topic, offset: record.offset }, 'malformed WMS message skipped');
+      }
+    }
+    if (messages.length === 0) return;
+    const captureIds: string[] = [];
+    // In order, a bounded number per transaction, so a large fetch does not hold its orders' locks long.
+    for (let from = 0; from < messages.length; from += WMS_BATCH) {
+      const batch = messages.slice(from, from + WMS_BATCH);
+      try {
+        captureIds.push(...(await this.apply(batch)));
+      } catch (error) {
+        if (batch.length === 1) throw error;
+        this.options.logger.warn(
+          { err: error, messages: batch.length },
+          'applying a batch of WMS messages failed; applying each alone',
+        );
+        for (const message of batch) captureIds.push(...(await this.apply([message])));
+      }
     }
     // The capture processor takes new captures with whatever else is due, as one batch.
-    if ((await this.apply(message)).length > 0) this.captures.wake();
+    if (captureIds.length > 0) this.captures.wake();
   }
 
-  /** Applies one WMS message; returns the captures to attempt when a shipment shipped. */
-  async apply(message: WmsMessage): Promise<string[]> {
+  /**
+   * Applies WMS messages in one transaction: the orders locked first (in id order, one statement), the
+   * messages claimed in the inbox (one statement; a redelivered one is skipped), the shipments locked
+   * (one statement), each message applied in order by its handler, each order's events appended once,
+   * and — last — every stock change of the batch in one statement. Returns the captures written.
+   */
+  async apply(messages: readonly WmsMessage[]): Promise<string[]> {
     return withTransaction(this.options.pool, async (tx) => {
-      const order = await lockOrder(tx, message.order_id);
-      if (order === undefined || !(await claimMessage(tx, FULFILLMENT_CONSUMER, message.message_id))) return [];
-      const shipment = await lockShipment(tx, message.shipment_id);
-      if (shipment === undefined || shipment.order_id !== message.order_id) {
-        this.options.logger.warn(
-          { shipment_id: message.shipment_id, order_id: message.order_id },
-          'WMS message for an unknown shipment',
-        );
-        return [];
-      }
-      let events: NewEvent[];
-      let captureIds: string[] = [];
-      let lastly: ((last: PoolClient) => Promise<void>) | undefined;
-      if (message.type === 'picked') events = await onShipmentPicked(tx, shipment, message);
-      else if (message.type === 'packed') events = await onShipmentPacked(tx, shipment);
-      else if (message.type === 'cancelled') events = await onShipmentCancelled(tx, shipment);
-      else ({ events, captureIds, lastly } = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs));
-      if (events.length > 0) {
+      const orderIds = [...new Set(messages.map((m) => m.order_id))].sort();
+      const orders = await tx.query<{ order_id: string; status: string }>(
+        `SELECT o.order_id, o.status::text AS status
+           FROM unnest($1::uuid[]) AS u(id) JOIN orders o ON o.order_id = u.id AND o.created_at = uuid7_time(u.id)
+          ORDER BY o.order_id FOR UPDATE OF o`,
+        [orderIds],
+      );
+      const statusOf = new Map(orders.rows.map((o) => [o.order_id, o.status]));
+      // A message for an order that does not exist (yet) is not claimed: as before, nothing is recorded.
+      const known = messages.filter((m) => statusOf.has(m.order_id));
+      const claimed = await claimMessages(tx, FULFILLMENT_CONSUMER, [...new Set(known.map((m) => m.message_id))]);
+      const shipments = new Map(
+        (
+          await tx.query<ShipmentRow>(
+            `SELECT shipment_id, order_id, warehouse_id, status FROM shipments
+              WHERE shipment_id = ANY($1::uuid[]) ORDER BY shipment_id FOR UPDATE`,
+            [[...new Set(known.map((m) => m.shipment_id))]],
+          )
+        ).rows.map((s) => [s.shipment_id, s]),
+      );
+
+      const events = new Map<string, NewEvent[]>();
+      const finalStatus = new Map<string, string>();
+      const captureIds: string[] = [];
+      const shipped: string[] = [];
+      const short: StockLeaving[] = [];
+      const touched = new Set<string>();
+      for (const message of known) {
+        // The inbox holds each id once: a message repeated within the batch is applied the first time only.
+        if (!claimed.delete(message.message_id)) continue;
+        // A shipment an earlier message of this batch moved is read again, as that message left it.
+        const shipment = touched.has(message.shipment_id)
+          ? await lockShipment(tx, message.shipment_id)
+          : shipments.get(message.shipment_id);
+        if (shipment === undefined || shipment.order_id !== message.order_id) {
+          this.options.logger.warn(
+            { shipment_id: message.shipment_id, order_id: message.order_id },
+            'WMS message for an unknown shipment',
+          );
+          continue;
+        }
+        touched.add(shipment.shipment_id);
+        let applied: NewEvent[];
+        if (message.type === 'picked') {
+          const picked = await onShipmentPicked(tx, shipment, message);
+          applied = picked.events;
+          short.push(...picked.stockLeaving);
+        } else if (message.type === 'packed') applied = await onShipmentPacked(tx, shipment);
+        else if (message.type === 'cancelled') applied = await onShipmentCancelled(tx, shipment);
+        else {
+          const result = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs);
+          applied = result.events;
+          captureIds.push(...result.captureIds);
+          if (result.consumesStock) shipped.push(shipment.shipment_id);
+        }
+        if (applied.length === 0) continue;
+        // Each message's events carry the order's status as that message left it.
         const status = await currentFulfillmentStatus(tx, message.order_id);
-        const withStatus = events.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
-        await appendToOrder(tx, message.order_id, withStatus, status === order.status ? {} : { status });
+        finalStatus.set(message.order_id, status);
+        const withStatus = applied.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
+        events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);
       }
-      await lastly?.(tx);
+      for (const [orderId, orderEvents] of events) {
+        const status = finalStatus.get(orderId);
+        await appendToOrder(tx, orderId, orderEvents, status === undefined || status === statusOf.get(orderId) ? {} : { status });
+      }
+      await takeStockOut(tx, shipped, short);
       return captureIds;
     });
   }

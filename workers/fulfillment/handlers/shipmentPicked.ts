@@ -5,23 +5,27 @@ import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import { shipmentItems, type ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
+import type { StockLeaving } from '../stockLeaving.js';
 
 /**
  * `picked`: the shipment is picked. Units the pick came up short are gone from that warehouse: its
- * stock on hand and reserved both drop by them (a stock correction), the shipment line shrinks, and
+ * stock on hand and reserved both drop by them (a stock correction, returned for the caller to apply
+ * last), the shipment line shrinks, and
  * `shipment.short_picked` asks the router to find them elsewhere. Nothing picked at all cancels the
  * shipment.
  */
-export async function onShipmentPicked(tx: PoolClient, shipment: ShipmentRow, message: WmsMessage): Promise<NewEvent[]> {
-  if (shipment.status !== ShipmentStatus.created) return [];
+export async function onShipmentPicked(
+  tx: PoolClient,
+  shipment: ShipmentRow,
+  message: WmsMessage,
+): Promise<{ events: NewEvent[]; stockLeaving: StockLeaving[] }> {
+  if (shipment.status !== ShipmentStatus.created) return { events: [], stockLeaving: [] };
   const items = await shipmentItems(tx, shipment.shipment_id);
   const short = (message.short ?? []).flatMap((s) => {
     const line = items.find((i) => i.item_id === s.item_id);
     const quantity = Math.min(s.quantity, line?.quantity ?? 0);
     return line === undefined || quantity === 0 ? [] : [{ item_id: line.item_id, sku: line.sku, quantity }];
   });
-  // Stock rows are locked in (sku, warehouse) order everywhere.
-  short.sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
   const nothingPicked = items.every((i) => (short.find((s) => s.item_id === i.item_id)?.quantity ?? 0) >= i.quantity);
 
   for (const s of short) {
@@ -29,11 +33,6 @@ export async function onShipmentPicked(tx: PoolClient, shipment: ShipmentRow, me
       `UPDATE shipment_items SET quantity = quantity - $3, quantity_short = quantity_short + $3
         WHERE shipment_id = $1 AND item_id = $2`,
       [shipment.shipment_id, s.item_id, s.quantity],
-    );
-    await tx.query(
-      `UPDATE inventory SET on_hand = on_hand - $3, reserved = reserved - $3, updated_at = now()
-        WHERE warehouse_id = $1 AND sku = $2`,
-      [shipment.warehouse_id, s.sku, s.quantity],
     );
     // The shipment's hold on the line shrinks: released, and held again for what was found.
     const held = await tx.query<{ quantity: number }>(
@@ -77,5 +76,6 @@ export async function onShipmentPicked(tx: PoolClient, shipment: ShipmentRow, me
       payload: { shipment_id: shipment.shipment_id, reason: 'nothing_picked' },
     });
   }
-  return events;
+  // The stock itself changes in the batch's last statement (takeStockOut), with every other stock change.
+  return { events, stockLeaving: short.map((s) => ({ warehouse_id: shipment.warehouse_id, sku: s.sku, quantity: s.quantity })) };
 }

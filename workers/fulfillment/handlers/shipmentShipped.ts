@@ -9,7 +9,7 @@ import type { WmsMessage } from '../../../platform/wmsProtocol.js';
 
 /**
  * `shipped`: the parcel left the warehouse with its carrier. Its reserved stock is consumed (on hand
- * and reserved drop), its lines count as shipped, the tracker is scheduled, and captures of exactly
+ * and reserved drop, in the caller's last statement), its lines count as shipped, the tracker is scheduled, and captures of exactly
  * its value are written `pending` (one per payment it draws on, unique per shipment and payment): the
  * capture processor takes the money after commit, and a redelivered `shipped` finds the shipment
  * shipped and does nothing.
@@ -19,8 +19,8 @@ export async function onShipmentShipped(
   shipment: ShipmentRow,
   message: WmsMessage,
   firstTrackingPollMs: number,
-): Promise<{ events: NewEvent[]; captureIds: string[]; lastly?: (tx: PoolClient) => Promise<void> }> {
-  if (!AT_WAREHOUSE.includes(shipment.status)) return { events: [], captureIds: [] };
+): Promise<{ events: NewEvent[]; captureIds: string[]; consumesStock: boolean }> {
+  if (!AT_WAREHOUSE.includes(shipment.status)) return { events: [], captureIds: [], consumesStock: false };
   const items = await shipmentItems(tx, shipment.shipment_id);
   await tx.query(
     `UPDATE shipments SET status = 'shipped', carrier = $2, tracking_number = $3, shipped_at = now(), updated_at = now(),
@@ -67,24 +67,6 @@ export async function onShipmentShipped(
     value -= amount;
     if (value === 0) break;
   }
-  return { events, captureIds, lastly: (last) => consumeStock(last, shipment.shipment_id) };
-}
-
-/**
- * The shipment's held stock leaves the warehouse: its reservations are consumed, on hand and reserved
- * drop. The transaction's last statement, so the hot stock rows are locked only until commit.
- */
-async function consumeStock(tx: PoolClient, shipmentId: string): Promise<void> {
-  await tx.query(
-    `WITH used AS (
-       UPDATE reservations SET status = 'consumed', updated_at = now()
-        WHERE shipment_id = $1 AND status = 'held'
-        RETURNING warehouse_id, sku, quantity
-     ), by_stock AS (
-       SELECT warehouse_id, sku, sum(quantity)::int AS quantity FROM used GROUP BY warehouse_id, sku
-     )
-     UPDATE inventory i SET on_hand = i.on_hand - b.quantity, reserved = i.reserved - b.quantity, updated_at = now()
-       FROM by_stock b WHERE i.warehouse_id = b.warehouse_id AND i.sku = b.sku`,
-    [shipmentId],
-  );
+  // Its held stock leaves the warehouse in the batch's last statement (takeStockOut).
+  return { events, captureIds, consumesStock: true };
 }
