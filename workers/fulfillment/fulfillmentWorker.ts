@@ -45,8 +45,9 @@ export function fulfillmentSettings(config: Config) {
 /**
  * The fulfillment worker: a Kafka consumer group on the WMS topic, in batch mode. What one fetch of a
  * partition returns is applied in one transaction with its inbox rows (consumer `fulfillment`, the
- * message ids) and its events, so a redelivered message changes nothing; then a shipped shipment's captures are taken at once by the
- * capture processor (woken, it polls now, batching them with anything else due).
+ * message ids) and its events, so a redelivered message changes nothing; then a shipped shipment's
+ * captures are taken at once by the capture processor (woken, it polls now, batching them with
+ * anything else due).
  */
 export class FulfillmentWorker {
   readonly captures: CaptureProcessor;

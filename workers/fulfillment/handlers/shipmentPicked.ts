@@ -9,10 +9,9 @@ import type { StockLeaving } from '../stockLeaving.js';
 
 /**
  * `picked`: the shipment is picked. Units the pick came up short are gone from that warehouse: its
- * stock on hand and reserved both drop by them (a stock correction, returned for the caller to apply
- * last), the shipment line shrinks, and
- * `shipment.short_picked` asks the router to find them elsewhere. Nothing picked at all cancels the
- * shipment.
+ * stock on hand and reserved both drop by them (a stock correction, returned as `stockLeaving` for
+ * the caller's last statement), the shipment line shrinks, and `shipment.short_picked` asks the router
+ * to find them elsewhere. Nothing picked at all cancels the shipment.
  */
 export async function onShipmentPicked(
   tx: PoolClient,

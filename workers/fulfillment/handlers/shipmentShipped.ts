@@ -9,10 +9,10 @@ import type { WmsMessage } from '../../../platform/wmsProtocol.js';
 
 /**
  * `shipped`: the parcel left the warehouse with its carrier. Its reserved stock is consumed (on hand
- * and reserved drop, in the caller's last statement), its lines count as shipped, the tracker is scheduled, and captures of exactly
- * its value are written `pending` (one per payment it draws on, unique per shipment and payment): the
- * capture processor takes the money after commit, and a redelivered `shipped` finds the shipment
- * shipped and does nothing.
+ * and reserved drop: `consumesStock`, done by the caller's last statement), its lines count as
+ * shipped, the tracker is scheduled, and captures of exactly its value are written `pending` (one per
+ * payment it draws on, unique per shipment and payment): the capture processor takes the money after
+ * commit, and a redelivered `shipped` finds the shipment shipped and does nothing.
  */
 export async function onShipmentShipped(
   tx: PoolClient,
