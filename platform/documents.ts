@@ -87,9 +87,9 @@ export interface OrderEventsWithNumbers {
  * inside the statement, so the documents (built whole, `number` left empty) get theirs there, and so
  * do the events naming them (`invoice.issued`).
  *
- * The event write is eventStore's appendToOrder for several orders at once (each order's version
- * bumped by its events, events numbered after it, the same outbox envelope); it is repeated here only
- * because it has to share the statement with the counter. The caller holds the orders' rows locked.
+ * The event write is eventStore's appendToOrders (each order's version bumped by its events, events
+ * numbered after it, the same outbox envelope); it is repeated here only because it has to share the
+ * statement with the counter. The caller holds the orders' rows locked.
  * Returns the documents as stored, in the order given (numbers consecutive in that order).
  */
 export async function issueDocumentsLast(

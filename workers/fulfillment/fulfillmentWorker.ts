@@ -3,7 +3,7 @@ import type { Party } from '../../domain/invoice.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { sellerOf } from '../../platform/documents.js';
-import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
+import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
 import { currentFulfillmentStatus } from '../../platform/orderProgress.js';
@@ -121,8 +121,8 @@ export class FulfillmentWorker {
   /**
    * Applies WMS messages in one transaction: the orders locked first (in id order, one statement), the
    * messages claimed in the inbox (one statement; a redelivered one is skipped), the shipments locked
-   * (one statement), each message applied in order by its handler, each order's events appended once,
-   * and — last — every stock change of the batch in one statement. Returns the captures written.
+   * (one statement), each message applied in order by its handler, every order's events appended in one
+   * statement, and — last — every stock change of the batch in one statement. Returns the captures written.
    */
   async apply(messages: readonly WmsMessage[]): Promise<string[]> {
     return withTransaction(this.options.pool, async (tx) => {
@@ -188,10 +188,17 @@ export class FulfillmentWorker {
         const withStatus = applied.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
         events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);
       }
-      for (const [orderId, orderEvents] of events) {
-        const status = finalStatus.get(orderId);
-        await appendToOrder(tx, orderId, orderEvents, status === undefined || status === statusOf.get(orderId) ? {} : { status });
-      }
+      await appendToOrders(
+        tx,
+        [...events].map(([orderId, orderEvents]) => {
+          const status = finalStatus.get(orderId);
+          return {
+            orderId,
+            events: orderEvents,
+            ...(status === undefined || status === statusOf.get(orderId) ? {} : { status }),
+          };
+        }),
+      );
       await takeStockOut(tx, shipped, short);
       return captureIds;
     });
