@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { sellerOf } from '../../platform/documents.js';
 import { uuidv7 } from '../../platform/ids.js';
+import { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from '../../workers/fulfillment/captureProcessor.js';
-import { uniqueId } from '../support/env.js';
+import { eventually, uniqueId } from '../support/env.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
 
 /**
@@ -17,15 +18,30 @@ describe('captures due at once, recorded as one batch', function () {
   });
   after(() => system.stop());
 
-  const processor = (leaseMs?: number) =>
+  const processor = (options: { psp?: PspClient; leaseMs?: number } = {}) =>
     new CaptureProcessor({
       pool: system.pool,
-      psp: system.psp,
+      psp: options.psp ?? system.psp,
       logger: system.logger,
       seller: sellerOf(system.config),
       pollMs: 60_000,
-      ...(leaseMs === undefined ? {} : { leaseMs }),
+      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });
+
+  /** A PSP client whose capture calls wait until open() (counted as they arrive): a processor held mid-batch. */
+  const gatedPsp = () => {
+    let open = () => undefined as void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const client = new (class extends PspClient {
+      calls = 0;
+      override async capture(...args: Parameters<PspClient['capture']>): ReturnType<PspClient['capture']> {
+        this.calls++;
+        await gate;
+        return super.capture(...args);
+      }
+    })({ baseUrl: system.pspUrl, timeoutMs: system.config.pspTimeoutMs });
+    return Object.assign(client, { open: () => open() });
+  };
 
   /**
    * Given confirmed orders, each shipped as the fulfillment worker would leave it: shipments `shipped`,
@@ -154,17 +170,29 @@ describe('captures due at once, recorded as one batch', function () {
     expect(payments.rows.every((p) => p.amount_captured === 2500 && p.status === 'captured')).to.equal(true);
   });
 
-  it('lets two processors running at once take no capture twice, even when their leases run out at once', async () => {
+  it('lets two processors running at once take no capture twice, even when the first one has outlived its lease', async () => {
     const { captureIds, authorizations } = await shippedOrders(12, false);
-    // Leases as usual: what one takes, the other does not.
-    const [one, two] = await Promise.all([processor().captureDue(), processor().captureDue()]);
-    expect(one + two).to.equal(12);
+    // The first processor takes the batch and is held before its PSP calls; meanwhile the second polls.
+    const held = gatedPsp();
+    const first = processor({ psp: held }).captureDue();
+    await eventually('the first processor at the PSP', async () => (held.calls === 12 ? true : undefined));
+    // Leased to the first: the second finds nothing due.
+    expect(await processor().captureDue()).to.equal(0);
+    held.open();
+    expect(await first).to.equal(12);
 
     const more = await shippedOrders(12, false);
-    // No lease at all: both take the same captures and call the PSP for each; the Idempotency-Key and
-    // the recording's pending check still make each one capture and one invoice.
-    const [three, four] = await Promise.all([processor(0).captureDue(), processor(0).captureDue()]);
-    expect(three + four).to.be.at.least(12);
+    // No lease at all (as if the first had stalled past it): the second takes the same captures, calls
+    // the PSP and records them; then the first goes on. The Idempotency-Key makes its calls answer the
+    // same captures, and the recording's pending check leaves it nothing to record.
+    const stalled = gatedPsp();
+    const late = processor({ psp: stalled, leaseMs: 0 }).captureDue();
+    await eventually('the stalled processor at the PSP', async () => (stalled.calls === 12 ? true : undefined));
+    expect(await processor({ leaseMs: 0 }).captureDue()).to.equal(12);
+    stalled.open();
+    expect(await late).to.equal(12);
+    held.shutdown();
+    stalled.shutdown();
 
     const all = [...captureIds, ...more.captureIds];
     expect(await capturesAtPsp([...authorizations, ...more.authorizations])).to.equal(24);
