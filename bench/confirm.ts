@@ -115,6 +115,16 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
         }
         if (Date.now() - sentEnded > 90_000) {
           say(`${remaining} orders still not delivered 90 s after the run`);
+          const where = await system.pool.query<{ what: string; n: number }>(
+            `SELECT 'order ' || status::text AS what, count(*)::int AS n FROM orders WHERE order_id = ANY($1::uuid[]) GROUP BY 1
+             UNION ALL
+             SELECT 'shipment ' || status, count(*)::int FROM shipments WHERE order_id = ANY($1::uuid[]) GROUP BY 1
+             UNION ALL
+             SELECT 'capture ' || status, count(*)::int FROM captures WHERE order_id = ANY($1::uuid[]) GROUP BY 1
+             ORDER BY 1`,
+            [orderIds],
+          );
+          say(`where they are: ${where.rows.map((r) => `${r.what} ${r.n}`).join(', ')}`);
           break;
         }
         await new Promise((resolve) => setTimeout(resolve, 1_000));
