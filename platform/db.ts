@@ -69,7 +69,7 @@ export function createPool(options: PoolOptions): Pool {
     connectionString: options.databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'oms',
-    options: `-c search_path=${options.schema}`,
+    options: `-c search_path=${options.schema} -c plan_cache_mode=force_custom_plan`,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     // A runaway statement must not hold a connection forever.
