@@ -2,7 +2,7 @@ import { ORDER_AGGREGATE } from '../domain/events.js';
 import { documentNumber, type DocumentKindName, type InvoiceDocument, type Party } from '../domain/invoice.js';
 import type { Config } from './config.js';
 import type { Queryable } from './db.js';
-import type { NewEvent } from './eventStore.js';
+import { eventLogAndOutbox, type NewEvent } from './eventStore.js';
 import { uuidv7 } from './ids.js';
 
 /**
@@ -152,18 +152,7 @@ export async function issueDocumentsLast(
               AS t(event_id, order_id, ord, type, payload, doc)
          JOIN base b ON b.order_id = t.order_id
          LEFT JOIN docs d ON d.ord = t.doc
-     ), logged AS (
-       INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
-       SELECT event_id, order_id, seq, type, payload, $20::timestamptz FROM input
-     ), outboxed AS (
-       INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-       SELECT event_id, $21, order_id::text, type,
-              jsonb_build_object('event_id', event_id, 'order_id', order_id, 'seq', seq, 'type', type,
-                                 'occurred_at', to_char($20::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                 'payload', payload)
-         FROM input ORDER BY order_id, seq
-       RETURNING id
-     )
+     ), ${eventLogAndOutbox('input', '$20', '$21')}
      SELECT (SELECT count(*)::int FROM outboxed) AS events,
             (SELECT coalesce(json_agg(json_build_object('invoice_id', invoice_id, 'number', number, 'seq', seq)), '[]') FROM stored)
               AS documents`,

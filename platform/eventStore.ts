@@ -11,27 +11,35 @@ export interface NewEvent {
 export type StoredEvent = EventEnvelope;
 
 /**
- * The one statement that writes events: numbered after `after_seq` (from the CTE the caller puts
- * first), into the event log and, with the same ids, into the outbox. The outbox payload is the whole
- * envelope (ids, seq, type, time, payload): it is the Kafka message value and the Redis Streams entry,
- * and consumers need `seq` to apply events in order. Business code never writes outbox rows itself
- * (the Watermill forwarder's idea).
+ * The two CTEs every event append ends with, written once: the rows of `from` (event_id, order_id,
+ * seq, type, payload) go into the event log and, with the same ids, into the outbox. The outbox payload
+ * is the whole envelope (ids, seq, type, time, payload): it is the Kafka message value and the Redis
+ * Streams entry, and consumers need `seq` to apply events in order. `occurredAt` is an SQL expression
+ * (a parameter, or a column of `from`). The outbox CTE, `outboxed`, returns (id, seq). Business code
+ * never writes outbox rows itself (the Watermill forwarder's idea).
  */
+export function eventLogAndOutbox(from: string, occurredAt: string, aggregate: string): string {
+  return `logged AS (
+       INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
+       SELECT event_id, order_id, seq, type, payload, (${occurredAt})::timestamptz FROM ${from}
+     ), outboxed AS (
+       INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
+       SELECT event_id, ${aggregate}, order_id::text, type,
+              jsonb_build_object('event_id', event_id, 'order_id', order_id, 'seq', seq, 'type', type,
+                                 'occurred_at', to_char((${occurredAt})::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                 'payload', payload)
+         FROM ${from} ORDER BY order_id, seq
+       RETURNING id, (payload->>'seq')::int AS seq
+     )`;
+}
+
+/** One order's events numbered after `after_seq` (from the CTE `base` the caller puts first), written. */
 const WRITE_EVENTS = `
   input AS (
-    SELECT t.event_id, b.after_seq + t.ord::int AS seq, t.type, t.payload
+    SELECT t.event_id, $1::uuid AS order_id, b.after_seq + t.ord::int AS seq, t.type, t.payload
       FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS t(event_id, type, payload, ord), base b
-  ), logged AS (
-    INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
-    SELECT event_id, $1::uuid, seq, type, payload, $5::timestamptz FROM input
-  )
-  INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-  SELECT event_id, $6, $1::text, type,
-         jsonb_build_object('event_id', event_id, 'order_id', $1::uuid, 'seq', seq, 'type', type,
-                            'occurred_at', to_char($5::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                            'payload', payload)
-    FROM input ORDER BY seq
-  RETURNING id, (payload->>'seq')::int AS seq`;
+  ), ${eventLogAndOutbox('input', '$5', '$6')}
+  SELECT id, seq FROM outboxed`;
 
 function eventParams(orderId: string, events: readonly NewEvent[], ids: readonly string[], occurred: string): unknown[] {
   return [orderId, ids, events.map((e) => e.type), events.map((e) => JSON.stringify(e.payload)), occurred, ORDER_AGGREGATE];
@@ -156,17 +164,8 @@ export async function appendToOrders(
        SELECT t.event_id, t.order_id, b.after_seq + t.ord AS seq, t.type, t.payload
          FROM unnest($4::uuid[], $5::uuid[], $6::int[], $7::text[], $8::jsonb[]) AS t(event_id, order_id, ord, type, payload)
          JOIN base b ON b.order_id = t.order_id
-     ), logged AS (
-       INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
-       SELECT event_id, order_id, seq, type, payload, $9::timestamptz FROM input
-     )
-     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-     SELECT event_id, $10, order_id::text, type,
-            jsonb_build_object('event_id', event_id, 'order_id', order_id, 'seq', seq, 'type', type,
-                               'occurred_at', to_char($9::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                               'payload', payload)
-       FROM input ORDER BY order_id, seq
-     RETURNING id, (payload->>'seq')::int AS seq`,
+     ), ${eventLogAndOutbox('input', '$9', '$10')}
+     SELECT id, seq FROM outboxed`,
     [
       batch.map((a) => a.orderId),
       batch.map((a) => a.events.length),

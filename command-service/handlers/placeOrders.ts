@@ -5,6 +5,7 @@ import { PlacementStepId } from '../../domain/placementSaga.js';
 import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import type { Pool, PoolClient } from '../../platform/db.js';
+import { eventLogAndOutbox } from '../../platform/eventStore.js';
 import { keyInFlight, keyReused, type StoredResponse } from '../../platform/idempotency.js';
 import { uuidv7, uuidv7Time } from '../../platform/ids.js';
 import { Problem, problems } from '../../platform/problem.js';
@@ -391,18 +392,9 @@ async function writeOrders(
        SELECT sid, id, 'placement', $21, $22, at, at, at + make_interval(secs => $23::double precision / 1000)
          FROM unnest($24::uuid[], $1::uuid[], $11::timestamptz[]) AS t(sid, id, at)
      ), e AS (
-       SELECT * FROM unnest($25::uuid[], $1::uuid[], $26::jsonb[], $11::timestamptz[]) AS t(event_id, order_id, payload, at)
-     ), logged AS (
-       INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
-       SELECT event_id, order_id, 1, $27, payload, at FROM e
-     ), outboxed AS (
-       INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-       SELECT event_id, $28, order_id::text, $27,
-              jsonb_build_object('event_id', event_id, 'order_id', order_id, 'seq', 1, 'type', $27::text,
-                                 'occurred_at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                 'payload', payload)
-         FROM e ORDER BY event_id
-     )
+       SELECT t.event_id, t.order_id, 1 AS seq, $27::text AS type, t.payload, t.at
+         FROM unnest($25::uuid[], $1::uuid[], $26::jsonb[], $11::timestamptz[]) AS t(event_id, order_id, payload, at)
+     ), ${eventLogAndOutbox('e', 'at', '$28')}
      UPDATE idempotency_keys k
         SET state = 'completed', response_status = t.st, response_headers = t.h, response_body = t.b
        FROM unnest($29::text[], $30::text[], $31::int[], $32::jsonb[], $33::jsonb[]) AS t(s, kk, st, h, b)
