@@ -1,14 +1,9 @@
 import cluster from 'node:cluster';
 import http from 'node:http';
-import { createCommandHandler } from '../command-service/app.js';
-import { startHousekeeping } from '../command-service/housekeeping.js';
+import { wireCommandService } from '../command-service/wiring.js';
 import { createQueryApp } from '../query-service/app.js';
 import { createQueryHandler, listenQueryServer } from '../query-service/server.js';
 import { loadConfig } from '../platform/config.js';
-import { poolFromConfig } from '../platform/db.js';
-import { kafkaHealthCheck } from '../platform/health.js';
-import { createKafka } from '../platform/kafka.js';
-import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { upstreamFor } from './routes.js';
 
@@ -50,37 +45,24 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
   });
 } else {
   await runService('api', async ({ logger, onStop }) => {
-    const pool = poolFromConfig(config, 'api');
-    const redis = createRedis(config.redisUrl, 'api');
-    const kafkaAdmin = createKafka(config.kafkaBrokers, 'api-health').admin();
-    const writes = createCommandHandler({
-      pool,
-      config,
-      logger,
-      healthChecks: {
-        postgres: () => pool.query('SELECT 1'),
-        redis: () => redis.ping(),
-        kafka: kafkaHealthCheck(kafkaAdmin),
-      },
-    });
+    const writes = wireCommandService(config, logger, 'api');
+    const pool = writes.pool;
     const queryApp = createQueryApp({ pool, logger, healthChecks: { postgres: () => pool.query('SELECT 1') } });
     // Reads go through the query service's server (its hot order read on node:http), the rest to the command app.
     const reads = createQueryHandler(pool, queryApp);
     const server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
-      else writes(req, res);
+      else writes.handler(req, res);
     });
     server.keepAliveTimeout = 65_000;
     const port = await listenQueryServer(server, config.host, config.port);
     logger.info({ port, host: config.host }, 'api listening');
-    const stopHousekeeping = startHousekeeping(pool, config, logger);
 
     onStop(async () => {
-      stopHousekeeping();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect()]);
+      await writes.close();
     });
   });
 }

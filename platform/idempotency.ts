@@ -46,6 +46,21 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
+ * The conflict clause of every key claim: an expired key is taken over, and so is a stale in-flight
+ * claim of the same request (its process died) once `lockTimeoutMsParam` has passed.
+ */
+export function takeOverClaim(lockTimeoutMsParam: string): string {
+  return `ON CONFLICT (scope, idempotency_key) DO UPDATE
+         SET fingerprint = EXCLUDED.fingerprint, method = EXCLUDED.method, path = EXCLUDED.path,
+             state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL,
+             locked_at = now(), created_at = now(), expires_at = EXCLUDED.expires_at
+         WHERE idempotency_keys.expires_at < now()
+            OR (idempotency_keys.state = 'in_flight'
+                AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
+                AND idempotency_keys.locked_at < now() - make_interval(secs => ${lockTimeoutMsParam}::double precision / 1000))`;
+}
+
+/**
  * Claims an Idempotency-Key for one request, in its own short transaction so that a concurrent request
  * with the same key sees it at once (and gets 409) instead of waiting on the first one's transaction.
  * An expired key is taken over; so is a stale in-flight claim for the same request.
@@ -56,14 +71,7 @@ export async function claimIdempotencyKey(pool: Pool, request: ClaimRequest): Pr
       `INSERT INTO idempotency_keys
          (idempotency_key, scope, fingerprint, method, path, state, expires_at)
        VALUES ($1, $2, $3, $4, $5, 'in_flight', now() + make_interval(hours => $6))
-       ON CONFLICT (scope, idempotency_key) DO UPDATE
-         SET fingerprint = EXCLUDED.fingerprint, method = EXCLUDED.method, path = EXCLUDED.path,
-             state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL,
-             locked_at = now(), created_at = now(), expires_at = EXCLUDED.expires_at
-         WHERE idempotency_keys.expires_at < now()
-            OR (idempotency_keys.state = 'in_flight'
-                AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
-                AND idempotency_keys.locked_at < now() - make_interval(secs => $7::double precision / 1000))
+       ${takeOverClaim('$7')}
        RETURNING 1`,
       [request.key, request.scope, request.fingerprint, request.method, request.path, request.ttlHours, request.lockTimeoutMs],
     );

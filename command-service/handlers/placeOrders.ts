@@ -6,7 +6,7 @@ import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import type { Pool, PoolClient } from '../../platform/db.js';
 import { eventLogAndOutbox } from '../../platform/eventStore.js';
-import { keyInFlight, keyReused, type StoredResponse } from '../../platform/idempotency.js';
+import { keyInFlight, keyReused, takeOverClaim, type StoredResponse } from '../../platform/idempotency.js';
 import { uuidv7, uuidv7Time } from '../../platform/ids.js';
 import { Problem, problems } from '../../platform/problem.js';
 import { assertStockExists, priceLines, readCatalog } from '../priceFromCatalog.js';
@@ -196,14 +196,7 @@ async function claimKeys(
     `INSERT INTO idempotency_keys (idempotency_key, scope, fingerprint, method, path, state, expires_at)
      SELECT k, s, f, m, p, 'in_flight', now() + make_interval(hours => $6)
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(k, s, f, m, p)
-     ON CONFLICT (scope, idempotency_key) DO UPDATE
-       SET fingerprint = EXCLUDED.fingerprint, method = EXCLUDED.method, path = EXCLUDED.path,
-           state = 'in_flight', response_status = NULL, response_headers = NULL, response_body = NULL,
-           locked_at = now(), created_at = now(), expires_at = EXCLUDED.expires_at
-       WHERE idempotency_keys.expires_at < now()
-          OR (idempotency_keys.state = 'in_flight'
-              AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
-              AND idempotency_keys.locked_at < now() - make_interval(secs => $7::double precision / 1000))
+     ${takeOverClaim('$7')}
      RETURNING scope, idempotency_key`,
     [
       keyed.map((k) => k.key.key),

@@ -1,0 +1,47 @@
+import type http from 'node:http';
+import type { Config } from '../platform/config.js';
+import { poolFromConfig, type Pool } from '../platform/db.js';
+import { kafkaHealthCheck } from '../platform/health.js';
+import { createKafka } from '../platform/kafka.js';
+import type { Logger } from '../platform/logger.js';
+import { createRedis } from '../platform/redis.js';
+import { createCommandHandler } from './app.js';
+import { startHousekeeping } from './housekeeping.js';
+
+/** The write side as a process runs it: its pool, its request handler, its health checks and housekeeping. */
+export interface CommandService {
+  readonly pool: Pool;
+  readonly handler: http.RequestListener;
+  /** Stops housekeeping and closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the command service for a process (the command service alone, or the API front that serves it
+ * with the query service): PostgreSQL, Redis and Kafka connections, the health checks of all three,
+ * and the housekeeping of keys and partitions.
+ */
+export function wireCommandService(config: Config, logger: Logger, name: string): CommandService {
+  const pool = poolFromConfig(config, name);
+  const redis = createRedis(config.redisUrl, name);
+  const kafkaAdmin = createKafka(config.kafkaBrokers, `${name}-health`).admin();
+  const handler = createCommandHandler({
+    pool,
+    config,
+    logger,
+    healthChecks: {
+      postgres: () => pool.query('SELECT 1'),
+      redis: () => redis.ping(),
+      kafka: kafkaHealthCheck(kafkaAdmin),
+    },
+  });
+  const stopHousekeeping = startHousekeeping(pool, config, logger);
+  return {
+    pool,
+    handler,
+    async close() {
+      stopHousekeeping();
+      await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect()]);
+    },
+  };
+}
