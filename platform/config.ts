@@ -147,7 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     backgroundNice: intFrom(env, 'OMS_BACKGROUND_NICE', 10, 0),
     placementBatchMax: intFrom(env, 'PLACEMENT_BATCH_MAX', 200, 1),
     placementBatchWaitMs: intFrom(env, 'PLACEMENT_BATCH_WAIT_MS', 0, 0),
-    placementFlushes: intFrom(env, 'PLACEMENT_FLUSHES', 1, 1),
+    placementFlushes: intFrom(env, 'PLACEMENT_FLUSHES', 2, 1),
     orderPartitionsAheadMonths: intFrom(env, 'ORDER_PARTITIONS_AHEAD_MONTHS', 3, 1),
     seedDemoCatalog: boolFrom(env, 'SEED_DEMO_CATALOG', true),
     orderEventsTopic: env.KAFKA_ORDER_EVENTS_TOPIC ?? 'order-events',
