@@ -35,7 +35,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   // A partner stand-in: its answers must not wait for our own backlog, so it keeps the normal priority.
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
   { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(4), nice: background },
-  { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(4), nice: background },
+  { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(8), nice: background },
   { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(4), nice: background },
   { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(2), nice: background },
   { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(2), nice: background },
