@@ -167,7 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     pspTimeoutMs: intFrom(env, 'PSP_TIMEOUT_MS', 2_000, 1),
     pspRetryDeadlineMs: intFrom(env, 'PSP_RETRY_DEADLINE_MS', 30_000, 0),
     sagaStuckAfterMs: intFrom(env, 'SAGA_STUCK_AFTER_MS', 5 * 60_000, 1),
-    sagaPollMs: intFrom(env, 'SAGA_POLL_MS', 250, 1),
+    sagaPollMs: intFrom(env, 'SAGA_POLL_MS', 1_000, 1),
     sagaLeaseMs: intFrom(env, 'SAGA_LEASE_MS', 30_000, 1),
     pspLatencyMs: intFrom(env, 'PSP_LATENCY_MS', 5, 0),
     routerSnapshotMs: intFrom(env, 'ROUTER_SNAPSHOT_MS', 30_000, 0),
