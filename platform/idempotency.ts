@@ -45,6 +45,27 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/** A key another request holds, as read back after a claim did not take it. */
+export interface HeldKey {
+  readonly fingerprint: string;
+  readonly state: string;
+  readonly response_status: number | null;
+  readonly response_headers: Record<string, string> | null;
+  readonly response_body: unknown;
+}
+
+export const HELD_KEY_COLUMNS = 'fingerprint, state, response_status, response_headers, response_body';
+
+/** What a held key answers a request: its stored response (replay), another request's (422) or one still running (409). */
+export function answerFromHeldKey(row: HeldKey, fingerprint: string): Exclude<KeyClaim, { kind: 'claimed' }> {
+  if (row.fingerprint !== fingerprint) return { kind: 'mismatch' };
+  if (row.state === 'in_flight' || row.response_status === null) return { kind: 'in-flight' };
+  return {
+    kind: 'replay',
+    response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body },
+  };
+}
+
 /**
  * The conflict clause of every key claim: an expired key is taken over, and so is a stale in-flight
  * claim of the same request (its process died) once `lockTimeoutMsParam` has passed.
@@ -77,25 +98,13 @@ export async function claimIdempotencyKey(pool: Pool, request: ClaimRequest): Pr
     );
     if (claimed.rowCount === 1) return { kind: 'claimed' };
 
-    const existing = await pool.query<{
-      fingerprint: string;
-      state: string;
-      response_status: number | null;
-      response_headers: Record<string, string> | null;
-      response_body: unknown;
-    }>(
-      `SELECT fingerprint, state, response_status, response_headers, response_body
-         FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2`,
+    const existing = await pool.query<HeldKey>(
+      `SELECT ${HELD_KEY_COLUMNS} FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2`,
       [request.scope, request.key],
     );
     const row = existing.rows[0];
     if (row === undefined) continue; // released between the two statements: claim again
-    if (row.fingerprint !== request.fingerprint) return { kind: 'mismatch' };
-    if (row.state === 'in_flight' || row.response_status === null) return { kind: 'in-flight' };
-    return {
-      kind: 'replay',
-      response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body },
-    };
+    return answerFromHeldKey(row, request.fingerprint);
   }
   return { kind: 'in-flight' };
 }

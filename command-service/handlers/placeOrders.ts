@@ -6,7 +6,15 @@ import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import type { Pool, PoolClient } from '../../platform/db.js';
 import { eventLogAndOutbox } from '../../platform/eventStore.js';
-import { keyInFlight, keyReused, takeOverClaim, type StoredResponse } from '../../platform/idempotency.js';
+import {
+  answerFromHeldKey,
+  HELD_KEY_COLUMNS,
+  keyInFlight,
+  keyReused,
+  takeOverClaim,
+  type HeldKey,
+  type StoredResponse,
+} from '../../platform/idempotency.js';
 import { uuidv7, uuidv7Time } from '../../platform/ids.js';
 import { Problem, problems } from '../../platform/problem.js';
 import { assertStockExists, priceLines, readCatalog } from '../priceFromCatalog.js';
@@ -211,34 +219,21 @@ async function claimKeys(
   const won = new Set(claimed.rows.map((r) => `${r.scope}\n${r.idempotency_key}`));
   const held = keyed.filter((k) => !won.has(`${k.key.scope}\n${k.key.key}`));
   if (held.length === 0) return answered;
-  const existing = await tx.query<{
-    scope: string;
-    idempotency_key: string;
-    fingerprint: string;
-    state: string;
-    response_status: number | null;
-    response_headers: Record<string, string> | null;
-    response_body: unknown;
-  }>(
-    `SELECT scope, idempotency_key, fingerprint, state, response_status, response_headers, response_body
+  const existing = await tx.query<HeldKey & { scope: string; idempotency_key: string }>(
+    `SELECT scope, idempotency_key, ${HELD_KEY_COLUMNS}
        FROM idempotency_keys k JOIN unnest($1::text[], $2::text[]) AS t(s, kk) ON k.scope = t.s AND k.idempotency_key = t.kk`,
     [held.map((k) => k.key.scope), held.map((k) => k.key.key)],
   );
   const rows = new Map(existing.rows.map((r) => [`${r.scope}\n${r.idempotency_key}`, r]));
   for (const { key, index } of held) {
     const row = rows.get(`${key.scope}\n${key.key}`);
-    let outcome: PlacementOutcome;
-    if (row !== undefined && row.fingerprint !== key.fingerprint) outcome = { kind: 'error', error: keyReused() };
-    else if (row === undefined || row.state === 'in_flight' || row.response_status === null)
-      outcome = { kind: 'error', error: keyInFlight() };
-    else
-      outcome = {
-        kind: 'answer',
-        replayed: true,
-        response: { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body },
-      };
+    // A key whose holder has not committed yet cannot be read back: it is still in flight.
+    const claim = row === undefined ? ({ kind: 'in-flight' } as const) : answerFromHeldKey(row, key.fingerprint);
     answered.add(index);
-    outcomes[index] = outcome;
+    outcomes[index] =
+      claim.kind === 'replay'
+        ? { kind: 'answer', replayed: true, response: claim.response }
+        : { kind: 'error', error: claim.kind === 'mismatch' ? keyReused() : keyInFlight() };
   }
   return answered;
 }
