@@ -1,27 +1,16 @@
 import { expect } from 'chai';
-import { withTransaction } from '../../platform/db.js';
-import { appendOrderEvents, type StoredEvent } from '../../platform/eventStore.js';
+
+import type { StoredEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { fold } from '../../query-service/projections/orderView/evolve.js';
 import { projectBatch } from '../../query-service/projector/projectBatch.js';
 import { testPool, uniqueId } from '../support/env.js';
-import { prng, randomLifecycle } from '../support/lifecycles.js';
+import { prng, randomLifecycle, storeLifecycle } from '../support/lifecycles.js';
 
 describe('projector: order views from batches of events (set-based, idempotent by seq)', function () {
   this.timeout(60_000);
 
-  async function store(orderId: string, events: ReturnType<typeof randomLifecycle>): Promise<StoredEvent[]> {
-    const stored: StoredEvent[] = [];
-    let seq = 0;
-    for (const event of events) {
-      const [one] = await withTransaction(testPool(), (tx) =>
-        appendOrderEvents(tx, orderId, seq, [event], new Date(Date.now() + seq)),
-      );
-      stored.push(one!);
-      seq++;
-    }
-    return stored;
-  }
+  const store = storeLifecycle;
 
   const viewOf = async (orderId: string) =>
     (await testPool().query('SELECT version, status, doc FROM order_view WHERE order_id = $1', [orderId])).rows[0];

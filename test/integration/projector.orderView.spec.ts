@@ -1,28 +1,16 @@
 import { expect } from 'chai';
-import { withTransaction } from '../../platform/db.js';
-import { appendOrderEvents, type StoredEvent } from '../../platform/eventStore.js';
+
+import type { StoredEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { fold } from '../../query-service/projections/orderView/evolve.js';
 import { projectEvent } from '../../query-service/projections/orderView/project.js';
 import { testPool, uniqueId } from '../support/env.js';
-import { prng, randomLifecycle } from '../support/lifecycles.js';
+import { prng, randomLifecycle, storeLifecycle } from '../support/lifecycles.js';
 
 describe('projector: order view from events (idempotent by seq)', function () {
   this.timeout(60_000);
 
-  async function store(orderId: string, events: ReturnType<typeof randomLifecycle>): Promise<StoredEvent[]> {
-    const stored: StoredEvent[] = [];
-    let seq = 0;
-    for (const event of events) {
-      // One event per transaction and distinct times, as the saga writes them.
-      const [one] = await withTransaction(testPool(), (tx) =>
-        appendOrderEvents(tx, orderId, seq, [event], new Date(Date.now() + seq)),
-      );
-      stored.push(one!);
-      seq++;
-    }
-    return stored;
-  }
+  const store = storeLifecycle;
 
   const project = (event: StoredEvent) => projectEvent(testPool(), event);
   const viewOf = async (orderId: string) =>

@@ -1,3 +1,6 @@
+import { withTransaction } from '../../platform/db.js';
+import { appendOrderEvents, type StoredEvent } from '../../platform/eventStore.js';
+import { testPool } from './env.js';
 import { uuidv7 } from '../../platform/ids.js';
 
 /** A small seeded PRNG (mulberry32): random test data that a failing seed reproduces. */
@@ -223,4 +226,18 @@ function refund(line: { item_id: string; sku: string; unit_price: number }, paym
       },
     },
   ];
+}
+
+/** Writes a lifecycle's events to the event log one transaction each, with distinct times, as the saga writes them. */
+export async function storeLifecycle(orderId: string, events: readonly LifecycleEvent[]): Promise<StoredEvent[]> {
+  const stored: StoredEvent[] = [];
+  let seq = 0;
+  for (const event of events) {
+    const [one] = await withTransaction(testPool(), (tx) =>
+      appendOrderEvents(tx, orderId, seq, [event], new Date(Date.now() + seq)),
+    );
+    stored.push(one!);
+    seq++;
+  }
+  return stored;
 }
