@@ -4,7 +4,7 @@ import { OrderStatus, SagaStatus, type OrderPlaced } from '../../domain/order.js
 import { PlacementStepId } from '../../domain/placementSaga.js';
 import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
-import type { Pool, PoolClient } from '../../platform/db.js';
+import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
 import { eventLogAndOutbox } from '../../platform/eventStore.js';
 import {
   answerFromHeldKey,
@@ -72,20 +72,7 @@ export async function placeOrders(
   requests: readonly PlacementRequest[],
   options: PlaceOrdersOptions,
 ): Promise<PlacementOutcome[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    try {
-      const outcomes = await placeInTransaction(client, requests, options);
-      await client.query('COMMIT');
-      return outcomes;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-  } finally {
-    client.release();
-  }
+  return withTransaction(pool, (tx) => placeInTransaction(tx, requests, options));
 }
 
 async function placeInTransaction(
