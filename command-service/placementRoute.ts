@@ -1,23 +1,12 @@
 import type { Config } from '../platform/config.js';
 import type { Pool } from '../platform/db.js';
-import { requestFingerprint, type StoredResponse } from '../platform/idempotency.js';
+import { checkIdempotencyKey, requestFingerprint, type StoredResponse } from '../platform/idempotency.js';
 import type { Logger } from '../platform/logger.js';
-import { problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
 import { PlacementQueue } from './placementQueue.js';
 import * as orders from './schemas/orders.js';
 
 const validatePlaceOrder = compileValidator<orders.PlaceOrderBody>(orders.placeOrderBody);
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-
-/** An Idempotency-Key header checked (400 naming the header when malformed). */
-export function checkIdempotencyKey(key: string | undefined): string | undefined {
-  if (key !== undefined && !KEY_PATTERN.test(key)) {
-    throw problems.validation([{ header: 'Idempotency-Key', detail: 'must be 1 to 255 visible ASCII characters' }]);
-  }
-  return key;
-}
-
 /** POST /api/v1/orders as it arrives, whichever server parsed it. */
 export interface PlacementHttpRequest {
   readonly method: string;

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Config } from '../platform/config.js';
 import { withTransaction, type Pool, type PoolClient } from '../platform/db.js';
 import {
+  checkIdempotencyKey,
   claimIdempotencyKey,
   completeIdempotencyKey,
   keyInFlight,
@@ -12,7 +13,6 @@ import {
   type StoredResponse,
 } from '../platform/idempotency.js';
 import { Problem } from '../platform/problem.js';
-import { checkIdempotencyKey } from './placementRoute.js';
 
 /** What a command handler answers; stored as is for Idempotency-Key replays. */
 export interface CommandResult {

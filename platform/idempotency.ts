@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, Queryable } from './db.js';
-import { Problem } from './problem.js';
+import { Problem, problems } from './problem.js';
 
 /** A response as it is stored for replay. */
 export interface StoredResponse {
@@ -28,6 +28,16 @@ export interface ClaimRequest extends KeyRef {
   readonly ttlHours: number;
   /** An in-flight claim older than this belongs to a request that died; the same request may take it over. */
   readonly lockTimeoutMs: number;
+}
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** An Idempotency-Key header checked (400 naming the header when malformed). */
+export function checkIdempotencyKey(key: string | undefined): string | undefined {
+  if (key !== undefined && !KEY_PATTERN.test(key)) {
+    throw problems.validation([{ header: 'Idempotency-Key', detail: 'must be 1 to 255 visible ASCII characters' }]);
+  }
+  return key;
 }
 
 /** The request's identity: method, path and body with object keys sorted, hashed. */
