@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../platform/logger.js';
 import { Problem, problems } from '../platform/problem.js';
+import type { StoredResponse } from '../platform/idempotency.js';
 import type { PlacementRoute } from './placementRoute.js';
+import { problemAnswer } from './runCommand.js';
 
+const ORDERS_PATH = '/api/v1/orders';
 const BODY_LIMIT = 1024 * 1024;
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset=(?:"?utf-8"?))?\s*$/i;
 
@@ -18,7 +21,7 @@ export function createFastPlacement(
   logger: Logger,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/api/v1/orders') return false;
+    if (req.method !== 'POST' || req.url !== ORDERS_PATH) return false;
     const length = Number(req.headers['content-length'] ?? Number.NaN);
     if (!Number.isInteger(length) || length <= 0 || length > BODY_LIMIT || req.headers['transfer-encoding'] !== undefined)
       return false;
@@ -34,26 +37,16 @@ export function createFastPlacement(
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch (error) {
-        answerProblem(res, problems.malformedJson(error instanceof Error ? error.message : 'Unexpected token'), req.url ?? '');
+        const problem = problems.malformedJson(error instanceof Error ? error.message : 'Unexpected token');
+        writeAnswer(res, problemAnswer(problem, ORDERS_PATH), false);
         return;
       }
-      route({ method: 'POST', path: '/api/v1/orders', url: '/api/v1/orders', body, idempotencyKey: key }).then(
-        ({ response, replayed }) => {
-          const payload = JSON.stringify(response.body);
-          const headers: Record<string, string | number> = { ...response.headers, 'Content-Length': Buffer.byteLength(payload) };
-          const type = response.headers['Content-Type'] ?? 'application/json';
-          headers['Content-Type'] = type.includes('charset') ? type : `${type}; charset=utf-8`;
-          if (replayed) headers['Idempotent-Replayed'] = 'true';
-          res.writeHead(response.status, headers);
-          res.end(payload);
-        },
+      route({ method: 'POST', path: ORDERS_PATH, url: ORDERS_PATH, body, idempotencyKey: key }).then(
+        ({ response, replayed }) => writeAnswer(res, response, replayed),
         (error: unknown) => {
-          if (error instanceof Problem && error.status < 500) {
-            answerProblem(res, error, req.url ?? '');
-            return;
-          }
-          logger.error({ err: error, method: 'POST', path: '/api/v1/orders' }, 'request failed');
-          answerProblem(res, error instanceof Problem ? error : problems.internal(), req.url ?? '');
+          const refused = error instanceof Problem && error.status < 500;
+          if (!refused) logger.error({ err: error, method: 'POST', path: ORDERS_PATH }, 'request failed');
+          writeAnswer(res, problemAnswer(error instanceof Problem ? error : problems.internal(), ORDERS_PATH), false);
         },
       );
     });
@@ -61,11 +54,16 @@ export function createFastPlacement(
   };
 }
 
-function answerProblem(res: ServerResponse, problem: Problem, instance: string): void {
-  const payload = JSON.stringify(problem.toBody(instance));
-  res.writeHead(problem.status, {
-    'Content-Type': 'application/problem+json; charset=utf-8',
+/** Writes an answer as the express app would: JSON (or problem+json) in UTF-8, its headers, the replay mark. */
+function writeAnswer(res: ServerResponse, answer: StoredResponse, replayed: boolean): void {
+  const payload = JSON.stringify(answer.body);
+  const type = answer.headers['Content-Type'] ?? 'application/json';
+  const headers: Record<string, string | number> = {
+    ...answer.headers,
+    'Content-Type': type.includes('charset') ? type : `${type}; charset=utf-8`,
     'Content-Length': Buffer.byteLength(payload),
-  });
+  };
+  if (replayed) headers['Idempotent-Replayed'] = 'true';
+  res.writeHead(answer.status, headers);
   res.end(payload);
 }
