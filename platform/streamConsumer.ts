@@ -294,19 +294,11 @@ export class StreamConsumer {
    * handler, and acknowledges what succeeded with one XACK per stream.
    */
   private async handleBatch(entries: readonly PendingEntry[], handler: BatchHandler): Promise<void> {
-    const { commands, group, logger, maxDeliveries } = this.options;
+    const { commands, group } = this.options;
     const messages: StreamMessage[] = [];
     for (const { stream, entry, deliveries } of entries) {
-      const [id, rawFields] = entry;
-      const key = `${stream}/${id}`;
-      const fields = parseFields(rawFields);
-      if (deliveries > maxDeliveries) {
-        await this.deadLetter(stream, id, fields, deliveries, this.lastErrors.get(key) ?? 'too many deliveries');
-        continue;
-      }
-      const event = parseEnvelope(fields);
-      if (typeof event === 'string') await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${event}`);
-      else messages.push({ stream, id, deliveries, event });
+      const message = await this.admit(stream, entry, deliveries);
+      if (message !== undefined) messages.push(message);
     }
     if (messages.length === 0) return;
     let failures: readonly BatchFailure[];
@@ -316,14 +308,7 @@ export class StreamConsumer {
       failures = messages.map((message) => ({ message, error }));
     }
     const failed = new Set(failures.map((f) => f.message));
-    for (const { message, error } of failures) {
-      this.lastErrors.set(`${message.stream}/${message.id}`, error instanceof Error ? error.message : String(error));
-      const { event } = message;
-      logger.warn(
-        { err: error, event_id: event.event_id, order_id: event.order_id, type: event.type, deliveries: message.deliveries },
-        'handler failed; the entry stays pending and will be retried',
-      );
-    }
+    for (const { message, error } of failures) this.recordFailure(message, error);
     const succeeded = new Map<string, string[]>();
     for (const message of messages) {
       if (failed.has(message)) continue;
@@ -332,6 +317,32 @@ export class StreamConsumer {
     }
     for (const [stream, ids] of succeeded) await commands.xack(stream, group, ...ids);
     this.handled += messages.length - failed.size;
+  }
+
+  /**
+   * An entry as a message for the handler, or undefined when it can never succeed: delivered too often,
+   * or malformed (straight to the dead letters, never crashing the worker).
+   */
+  private async admit(stream: string, [id, rawFields]: RawEntry, deliveries: number): Promise<StreamMessage | undefined> {
+    const fields = parseFields(rawFields);
+    if (deliveries > this.options.maxDeliveries) {
+      await this.deadLetter(stream, id, fields, deliveries, this.lastErrors.get(`${stream}/${id}`) ?? 'too many deliveries');
+      return undefined;
+    }
+    const event = parseEnvelope(fields);
+    if (typeof event !== 'string') return { stream, id, deliveries, event };
+    await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${event}`);
+    return undefined;
+  }
+
+  /** A failed message stays pending: its error is kept for the dead letter it may become. */
+  private recordFailure(message: StreamMessage, error: unknown): void {
+    this.lastErrors.set(`${message.stream}/${message.id}`, error instanceof Error ? error.message : String(error));
+    const { event } = message;
+    this.options.logger.warn(
+      { err: error, event_id: event.event_id, order_id: event.order_id, type: event.type, deliveries: message.deliveries },
+      'handler failed; the entry stays pending and will be retried',
+    );
   }
 
   /** Queues an entry behind its order's previous one; resolves when it has been handled. */
@@ -355,32 +366,17 @@ export class StreamConsumer {
     return done;
   }
 
-  private async handleOne(stream: string, [id, rawFields]: RawEntry, deliveries: number): Promise<void> {
-    const { commands, group, logger, maxDeliveries } = this.options;
-    const key = `${stream}/${id}`;
-    const fields = parseFields(rawFields);
-    if (deliveries > maxDeliveries) {
-      await this.deadLetter(stream, id, fields, deliveries, this.lastErrors.get(key) ?? 'too many deliveries');
-      return;
-    }
-    const event = parseEnvelope(fields);
-    if (typeof event === 'string') {
-      // A malformed entry can never succeed: straight to the dead letters, never crash the worker.
-      await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${event}`);
-      return;
-    }
+  private async handleOne(stream: string, entry: RawEntry, deliveries: number): Promise<void> {
+    const message = await this.admit(stream, entry, deliveries);
+    if (message === undefined) return;
     try {
       if (this.options.handler === undefined) throw new Error('no handler for single entries');
-      await this.options.handler({ stream, id, deliveries, event });
-      await commands.xack(stream, group, id);
-      this.lastErrors.delete(key);
+      await this.options.handler(message);
+      await this.options.commands.xack(stream, this.options.group, message.id);
+      this.lastErrors.delete(`${stream}/${message.id}`);
       this.handled++;
     } catch (error) {
-      this.lastErrors.set(key, error instanceof Error ? error.message : String(error));
-      logger.warn(
-        { err: error, event_id: event.event_id, order_id: event.order_id, type: event.type, deliveries },
-        'handler failed; the entry stays pending and will be retried',
-      );
+      this.recordFailure(message, error);
     }
   }
 
