@@ -143,12 +143,6 @@ export class PspClient {
     return { kind: 'refused', reason: String(answer.body.error ?? answer.status) };
   }
 
-  async assessRisk(token: string): Promise<RiskLevel> {
-    const answer = await this.fire('POST', '/v1/risk-assessments', { token }, undefined);
-    if (answer.status !== 200) throw new Error(`PSP risk assessment failed: ${answer.status}`);
-    return answer.body.risk_level as RiskLevel;
-  }
-
   shutdown(): void {
     this.breaker.shutdown();
     this.agent.destroy();

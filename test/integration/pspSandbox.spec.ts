@@ -79,6 +79,12 @@ describe('PSP sandbox: authorize, partial captures, void, partial refunds, idemp
       kind: 'refused',
       reason: 'already_captured',
     });
-    expect(await psp.assessRisk('tok_riskLevelHighest')).to.equal('highest');
+    // The sandbox's own risk endpoint (the saga reads the level from the authorization's answer instead).
+    const risk = await fetch(`http://127.0.0.1:${server.port}/v1/risk-assessments`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: 'tok_riskLevelHighest' }),
+    });
+    expect(((await risk.json()) as { risk_level: string }).risk_level).to.equal('highest');
   });
 });
