@@ -17,13 +17,28 @@ export function createKafka(brokers: readonly string[], clientId: string): Kafka
   });
 }
 
-/** Creates missing topics; existing ones are left as they are. Returns the names created. */
-export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]): Promise<string[]> {
+/**
+ * Creates missing topics and waits until every partition of each has a leader; existing ones are left
+ * as they are. Returns the names created. A broker that has just started may answer that it does not
+ * host a partition yet: that is asked again until `deadlineMs`.
+ */
+export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[], deadlineMs = 60_000): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
-  if (missing.length === 0) return [];
-  await admin.createTopics({ topics: missing, waitForLeaders: true });
-  return missing.map((t) => t.topic);
+  if (missing.length > 0) await admin.createTopics({ topics: missing });
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+      const led = metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (led) return missing.map((t) => t.topic);
+    } catch (error) {
+      if (Date.now() > until) throw error;
+    }
+    if (Date.now() > until)
+      throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leaders after ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Topics this system owns, with their partition counts (contract §7: order-events has 64). */

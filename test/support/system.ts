@@ -21,7 +21,7 @@ import { CarrierClient } from '../../platform/carrier.js';
 import type { Config } from '../../platform/config.js';
 import { createPool, type Pool } from '../../platform/db.js';
 import { listen } from '../../platform/http.js';
-import { createKafka } from '../../platform/kafka.js';
+import { createKafka, ensureTopics } from '../../platform/kafka.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
 import { PspClient } from '../../platform/psp.js';
@@ -145,13 +145,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const kafka = createKafka(config.kafkaBrokers, `test-${id}`);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: [
-      { topic, numPartitions: 4, replicationFactor: 1 },
-      { topic: wmsTopic, numPartitions: 4, replicationFactor: 1 },
-    ],
-    waitForLeaders: true,
-  });
+  await ensureTopics(admin, [
+    { topic, numPartitions: 4, replicationFactor: 1 },
+    { topic: wmsTopic, numPartitions: 4, replicationFactor: 1 },
+  ]);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
 

@@ -6,14 +6,14 @@ import { sellerOf } from '../../platform/documents.js';
 import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
-import { currentFulfillmentStatus } from '../../platform/orderProgress.js';
+import { claimMessages, currentFulfillmentStatus } from '../../platform/orderProgress.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
 import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
 import { onShipmentPacked } from './handlers/shipmentPacked.js';
 import { onShipmentPicked } from './handlers/shipmentPicked.js';
 import { onShipmentShipped } from './handlers/shipmentShipped.js';
-import { claimMessages, lockShipment, type ShipmentRow } from './shipmentStore.js';
+import { lockShipment, type ShipmentRow } from './shipmentStore.js';
 import { takeStockOut, type StockLeaving } from './stockLeaving.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
 

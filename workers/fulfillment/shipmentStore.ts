@@ -30,15 +30,3 @@ export async function shipmentItems(tx: Queryable, shipmentId: string): Promise<
   );
   return result.rows;
 }
-
-/** Records messages in the consumer's inbox in one statement; returns the ids that were new (not redeliveries). */
-export async function claimMessages(tx: Queryable, consumer: string, messageIds: readonly string[]): Promise<Set<string>> {
-  if (messageIds.length === 0) return new Set();
-  const inserted = await tx.query<{ message_id: string }>(
-    `INSERT INTO processed_messages (consumer, message_id)
-     SELECT $1, id FROM unnest($2::text[]) AS u(id) ORDER BY id
-     ON CONFLICT DO NOTHING RETURNING message_id`,
-    [consumer, messageIds],
-  );
-  return new Set(inserted.rows.map((r) => r.message_id));
-}

@@ -11,9 +11,9 @@ import {
   type WarehouseScore,
 } from '../../domain/routing.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
-import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
+import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { claimMessage, currentFulfillmentStatus, lockOrder, wasProcessed } from '../../platform/orderProgress.js';
+import { claimMessages, currentFulfillmentStatuses, processedAmong, wasProcessed } from '../../platform/orderProgress.js';
 import type { Logger } from '../../platform/logger.js';
 import type { InventorySnapshot, InventorySnapshotData } from './inventorySnapshot.js';
 
@@ -57,32 +57,59 @@ export type RoutingOutcome =
   | { readonly kind: 'routed'; readonly shipments: readonly PlannedShipment[]; readonly attempts: number }
   | { readonly kind: 'skipped'; readonly why: string };
 
-async function loadOrder(db: Pool | PoolClient, orderId: string): Promise<OrderToRoute | undefined> {
-  const order = await db.query<{ status: string; shipping_address: Address }>(
-    'SELECT status::text, shipping_address FROM orders WHERE order_id = $1 AND created_at = uuid7_time($1)',
-    [orderId],
+/** The orders with their lines no shipment holds yet (ordered, not cancelled, in no live shipment). */
+async function loadOrders(db: Pool | PoolClient, orderIds: readonly string[]): Promise<Map<string, OrderToRoute>> {
+  const [orders, lines] = [
+    await db.query<{ order_id: string; status: string; shipping_address: Address }>(
+      `SELECT o.order_id, o.status::text, o.shipping_address
+         FROM unnest($1::uuid[]) AS t(order_id) JOIN orders o ON o.order_id = t.order_id AND o.created_at = uuid7_time(t.order_id)`,
+      [orderIds],
+    ),
+    await db.query<RoutingLine & { order_id: string; unit_price: number }>(
+      `SELECT i.order_id, i.item_id, i.sku, i.unit_price, p.weight_grams,
+              i.quantity - i.quantity_cancelled - coalesce((
+                SELECT sum(si.quantity) FROM shipment_items si JOIN shipments s ON s.shipment_id = si.shipment_id
+                 WHERE si.item_id = i.item_id AND s.status <> 'cancelled'), 0)::int AS quantity
+         FROM order_items i JOIN products p ON p.sku = i.sku
+        WHERE i.order_id = ANY($1::uuid[]) ORDER BY i.order_id, i.line_no`,
+      [orderIds],
+    ),
+  ];
+  return new Map(
+    orders.rows.map((o) => [
+      o.order_id,
+      {
+        status: o.status,
+        address: o.shipping_address,
+        lines: lines.rows.filter((l) => l.order_id === o.order_id && l.quantity > 0).map(({ order_id: _order, ...line }) => line),
+      },
+    ]),
   );
-  const row = order.rows[0];
-  if (row === undefined) return undefined;
-  const lines = await db.query<RoutingLine & { unit_price: number }>(
-    // What no shipment holds: ordered, not cancelled, and in no shipment but a cancelled one.
-    `SELECT i.item_id, i.sku, i.unit_price, p.weight_grams,
-            i.quantity - i.quantity_cancelled - coalesce((
-              SELECT sum(si.quantity) FROM shipment_items si JOIN shipments s ON s.shipment_id = si.shipment_id
-               WHERE si.item_id = i.item_id AND s.status <> 'cancelled'), 0)::int AS quantity
-       FROM order_items i JOIN products p ON p.sku = i.sku
-      WHERE i.order_id = $1 ORDER BY i.line_no`,
-    [orderId],
-  );
-  return { status: row.status, address: row.shipping_address, lines: lines.rows.filter((l) => l.quantity > 0) };
 }
+
+/** A routing request with the plan made for it, ready to commit. */
+interface PlannedRouting {
+  readonly request: RoutingRequest;
+  /** The lines the plan places (a short pick's lines cut to what can be had). */
+  readonly lines: RoutingRequest['lines'];
+  readonly plan: Plan;
+}
+
+interface Plan {
+  readonly shipments: readonly PlannedShipment[];
+  readonly scores: readonly WarehouseScore[];
+}
+
+type CommitOutcome = { readonly kind: 'routed' } | { readonly kind: 'skipped'; readonly why: string };
 
 /**
  * The fulfillment router (contract §5). Plans from the inventory snapshot, then, in one transaction
- * holding the order row and the stock rows involved, validates the plan against live stock and commits
- * it: reservations move to the chosen warehouses, shipments and their items are created, the order
- * becomes `processing`, `shipment.created` is emitted per shipment, and the message goes into the
- * inbox. A plan live stock no longer supports is thrown away and made again from fresh data.
+ * holding the order rows and the stock rows involved, validates the plans against live stock and
+ * commits them: reservations move to the chosen warehouses, shipments and their items are created, the
+ * order becomes `processing`, `shipment.created` is emitted per shipment, and the message goes into
+ * the inbox. Confirmed orders read together are routed together (one transaction, set-based
+ * statements); a plan live stock no longer supports is thrown away and each order is planned again,
+ * alone, from fresh data.
  */
 export class Router {
   private backlogCache: { at: number; units: Map<string, number> } | undefined;
@@ -90,38 +117,60 @@ export class Router {
   constructor(private readonly deps: RouterDeps) {}
 
   /** `order.confirmed`: the whole order, from the stock its placement reserved and what is free. */
-  routeConfirmedOrder(orderId: string, messageId: string): Promise<RoutingOutcome> {
-    return this.routeWhatNoShipmentHolds(orderId, messageId, ['confirmed'], 'order.confirmed');
+  async routeConfirmedOrder(orderId: string, messageId: string): Promise<RoutingOutcome> {
+    const outcomes = await this.routeConfirmedOrders([{ orderId, messageId }]);
+    return outcomes.get(messageId) ?? { kind: 'skipped', why: 'not routed' };
+  }
+
+  /**
+   * Many `order.confirmed` at once, by message id: planned one after another against one snapshot (each
+   * plan taking what the ones before it took) and committed in ONE transaction. When live stock does
+   * not support the plans together, each order is routed again on its own from fresh data.
+   */
+  async routeConfirmedOrders(
+    confirmed: ReadonlyArray<{ readonly orderId: string; readonly messageId: string }>,
+  ): Promise<Map<string, RoutingOutcome>> {
+    const outcomes = new Map<string, RoutingOutcome>();
+    const seen = await processedAmong(
+      this.deps.pool,
+      ROUTER_CONSUMER,
+      confirmed.map((c) => c.messageId),
+    );
+    const todo = confirmed.filter((c) => !seen.has(c.messageId));
+    for (const c of confirmed) if (seen.has(c.messageId)) outcomes.set(c.messageId, { kind: 'skipped', why: 'already routed' });
+    if (todo.length === 0) return outcomes;
+    const orders = await loadOrders(
+      this.deps.pool,
+      todo.map((c) => c.orderId),
+    );
+    const requests: RoutingRequest[] = [];
+    for (const c of todo) {
+      const order = orders.get(c.orderId);
+      if (order === undefined) outcomes.set(c.messageId, { kind: 'skipped', why: 'unknown order' });
+      else requests.push(wholeOrder(c.orderId, c.messageId, order, ['confirmed'], 'order.confirmed'));
+    }
+    if (requests.length === 1) {
+      const [only] = requests as [RoutingRequest];
+      outcomes.set(only.messageId, await this.route(only));
+      return outcomes;
+    }
+    const together = await this.routeTogether(requests);
+    for (const [messageId, outcome] of together) outcomes.set(messageId, outcome);
+    // What could not go together goes alone (fresh data, retries).
+    for (const request of requests)
+      if (!outcomes.has(request.messageId)) outcomes.set(request.messageId, await this.route(request));
+    return outcomes;
   }
 
   /**
    * `order.modified` / `order.modification_rejected`: an edit cancelled shipments (and maybe changed the
    * lines or the address); the lines no shipment holds now are routed from the stock the order holds.
    */
-  routeUnassigned(orderId: string, messageId: string): Promise<RoutingOutcome> {
-    return this.routeWhatNoShipmentHolds(orderId, messageId, ['processing', 'partially_shipped', 'shipped'], 'order.modified');
-  }
-
-  private async routeWhatNoShipmentHolds(
-    orderId: string,
-    messageId: string,
-    allowedStatuses: readonly string[],
-    reason: string,
-  ): Promise<RoutingOutcome> {
+  async routeUnassigned(orderId: string, messageId: string): Promise<RoutingOutcome> {
     if (await wasProcessed(this.deps.pool, ROUTER_CONSUMER, messageId)) return { kind: 'skipped', why: 'already routed' };
-    const order = await loadOrder(this.deps.pool, orderId);
+    const order = (await loadOrders(this.deps.pool, [orderId])).get(orderId);
     if (order === undefined) return { kind: 'skipped', why: 'unknown order' };
-    return this.route({
-      orderId,
-      messageId,
-      lines: order.lines,
-      useOwnHolds: true,
-      excludeWarehouses: [],
-      cancelWhatNobodyHas: false,
-      address: order.address,
-      allowedStatuses,
-      reason,
-    });
+    return this.route(wholeOrder(orderId, messageId, order, ['processing', 'partially_shipped', 'shipped'], 'order.modified'));
   }
 
   /** `shipment.short_picked`: the missing units, from any other warehouse that has them. */
@@ -131,7 +180,7 @@ export class Router {
     shipment: { warehouse_id: string; short: ReadonlyArray<{ item_id: string; quantity: number }> },
   ): Promise<RoutingOutcome> {
     if (await wasProcessed(this.deps.pool, ROUTER_CONSUMER, messageId)) return { kind: 'skipped', why: 'already re-routed' };
-    const order = await loadOrder(this.deps.pool, orderId);
+    const order = (await loadOrders(this.deps.pool, [orderId])).get(orderId);
     if (order === undefined) return { kind: 'skipped', why: 'unknown order' };
     const lines = shipment.short.flatMap((s) => {
       const line = order.lines.find((l) => l.item_id === s.item_id);
@@ -150,11 +199,60 @@ export class Router {
     });
   }
 
+  /**
+   * Plans every request against one snapshot, each taking the stock the ones before it took, and
+   * commits the plans in one transaction. Answers by message id what was committed; a request without
+   * a plan, or all of them when live stock does not support the plans, are left out.
+   */
+  private async routeTogether(requests: readonly RoutingRequest[]): Promise<Map<string, RoutingOutcome>> {
+    const snapshot = await this.deps.snapshot.get();
+    const available = copyAvailable(snapshot);
+    const working: InventorySnapshotData = { ...snapshot, available };
+    const holds = await this.ownHolds(
+      this.deps.pool,
+      requests.map((r) => r.orderId),
+    );
+    const backlog = new Map(await this.backlog());
+    const planned: PlannedRouting[] = [];
+    for (const request of requests) {
+      const own = holds.get(request.orderId) ?? new Map<string, number>();
+      const plan = this.plan(request.lines, request, working, own, backlog);
+      if (plan === undefined) continue;
+      planned.push({ request, lines: request.lines, plan });
+      for (const [pair, delta] of netMoves(own, plan)) takeFrom(available, pair, delta);
+      for (const s of plan.shipments) backlog.set(s.warehouse_id, (backlog.get(s.warehouse_id) ?? 0) + unitsOf(s));
+    }
+    const outcomes = new Map<string, RoutingOutcome>();
+    if (planned.length === 0) return outcomes;
+    const committed = await this.commitRoutings(planned, snapshot).catch((error: unknown) => {
+      if (error instanceof StalePlan) return undefined;
+      throw error;
+    });
+    if (committed === undefined) {
+      this.deps.logger.info(
+        { orders: planned.length },
+        'plans failed validation against live stock together; routing each alone',
+      );
+      return outcomes;
+    }
+    for (const p of planned) {
+      const outcome = committed.get(p.request.orderId) ?? { kind: 'skipped', why: 'not routed' };
+      outcomes.set(
+        p.request.messageId,
+        outcome.kind === 'routed' ? { kind: 'routed', shipments: p.plan.shipments, attempts: 1 } : outcome,
+      );
+    }
+    return outcomes;
+  }
+
+  /** One request, planned and committed alone; planned again from fresh data when live stock disagrees. */
   private async route(request: RoutingRequest): Promise<RoutingOutcome> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       // A short pick cancels what nobody has: decided from fresh data, never from an old snapshot.
       const snapshot = await this.deps.snapshot.get({ fresh: attempt > 1 || request.cancelWhatNobodyHas });
-      const holds = request.useOwnHolds ? await this.ownHolds(this.deps.pool, request.orderId) : new Map<string, number>();
+      const holds = request.useOwnHolds
+        ? ((await this.ownHolds(this.deps.pool, [request.orderId])).get(request.orderId) ?? new Map<string, number>())
+        : new Map<string, number>();
       const lines = request.cancelWhatNobodyHas
         ? fillable(request.lines, snapshot, holds, request.excludeWarehouses)
         : request.lines;
@@ -163,22 +261,13 @@ export class Router {
         this.deps.logger.info({ order_id: request.orderId, attempt }, 'no plan from the snapshot; routing again from fresh data');
         continue;
       }
-      const committed = await withTransaction(this.deps.pool, (tx) => this.commit(tx, request, lines, plan, snapshot)).catch(
-        (error: unknown) => {
-          if (error instanceof StalePlan) return { kind: 'stale' as const };
-          throw error;
-        },
-      );
-      if (committed.kind !== 'stale') {
-        if (committed.kind === 'routed') {
-          this.addToBacklog(plan.shipments);
-          this.deps.logger.info(
-            { order_id: request.orderId, shipments: plan.shipments.map((s) => s.warehouse_id), attempt, reason: request.reason },
-            'order routed',
-          );
-          return { kind: 'routed', shipments: plan.shipments, attempts: attempt };
-        }
-        return committed;
+      const committed = await this.commitRoutings([{ request, lines, plan }], snapshot).catch((error: unknown) => {
+        if (error instanceof StalePlan) return undefined;
+        throw error;
+      });
+      if (committed !== undefined) {
+        const outcome = committed.get(request.orderId) ?? { kind: 'skipped', why: 'not routed' };
+        return outcome.kind === 'routed' ? { kind: 'routed', shipments: plan.shipments, attempts: attempt } : outcome;
       }
       this.deps.logger.info(
         { order_id: request.orderId, attempt },
@@ -194,7 +283,7 @@ export class Router {
     snapshot: InventorySnapshotData,
     holds: ReadonlyMap<string, number>,
     backlog: ReadonlyMap<string, number>,
-  ): { shipments: readonly PlannedShipment[]; scores: readonly WarehouseScore[] } | undefined {
+  ): Plan | undefined {
     if (lines.length === 0) return { shipments: [], scores: [] };
     const destination = destinationOf(request.address, snapshot);
     const candidates: CandidateWarehouse[] = snapshot.warehouses
@@ -231,145 +320,273 @@ export class Router {
   private addToBacklog(shipments: readonly PlannedShipment[]): void {
     const units = this.backlogCache?.units;
     if (units === undefined) return;
-    for (const s of shipments)
-      units.set(s.warehouse_id, (units.get(s.warehouse_id) ?? 0) + s.items.reduce((sum, i) => sum + i.quantity, 0));
+    for (const s of shipments) units.set(s.warehouse_id, (units.get(s.warehouse_id) ?? 0) + unitsOf(s));
   }
 
-  /** The order's held reservations not yet in a shipment, by `warehouse|sku`. */
-  private async ownHolds(db: Pool | PoolClient, orderId: string, lock = false): Promise<Map<string, number>> {
-    const held = await db.query<{ warehouse_id: string; sku: string; quantity: number }>(
-      `SELECT warehouse_id, sku, quantity FROM reservations
-        WHERE order_id = $1 AND status = 'held' AND shipment_id IS NULL
-        ORDER BY sku, warehouse_id${lock ? ' FOR UPDATE' : ''}`,
-      [orderId],
+  /** The orders' held reservations not yet in a shipment, per order, by `warehouse|sku`. */
+  private async ownHolds(
+    db: Pool | PoolClient,
+    orderIds: readonly string[],
+    lock = false,
+  ): Promise<Map<string, Map<string, number>>> {
+    const held = await db.query<{ order_id: string; warehouse_id: string; sku: string; quantity: number }>(
+      `SELECT order_id, warehouse_id, sku, quantity FROM reservations
+        WHERE order_id = ANY($1::uuid[]) AND status = 'held' AND shipment_id IS NULL
+        ORDER BY order_id, sku, warehouse_id${lock ? ' FOR UPDATE' : ''}`,
+      [orderIds],
     );
-    const byPair = new Map<string, number>();
-    for (const r of held.rows)
+    const byOrder = new Map<string, Map<string, number>>();
+    for (const r of held.rows) {
+      let byPair = byOrder.get(r.order_id);
+      if (byPair === undefined) byOrder.set(r.order_id, (byPair = new Map()));
       byPair.set(pairKey(r.warehouse_id, r.sku), (byPair.get(pairKey(r.warehouse_id, r.sku)) ?? 0) + r.quantity);
-    return byPair;
+    }
+    return byOrder;
   }
 
-  private async commit(
-    tx: PoolClient,
-    request: RoutingRequest,
-    lines: RoutingRequest['lines'],
-    plan: { shipments: readonly PlannedShipment[]; scores: readonly WarehouseScore[] },
+  /**
+   * Commits planned routings in ONE transaction of set-based statements: the order rows locked (in id
+   * order) and each message claimed in the inbox; the orders a routing no longer applies to (status,
+   * cancellation, redelivery) are left alone; for the others, held reservations released, shipments,
+   * their items and reservations created, lines allocated (or cut after a short pick), events appended
+   * with each order's new status, and last the net stock moves checked and taken (moveReserved).
+   * Throws StalePlan, changing nothing, when live stock does not support the moves.
+   */
+  private async commitRoutings(
+    planned: readonly PlannedRouting[],
     snapshot: InventorySnapshotData,
-  ): Promise<{ kind: 'routed' } | { kind: 'stale' } | { kind: 'skipped'; why: string }> {
-    const order = await lockOrder<{ status: string; cancel_requested_at: Date | null }>(
-      tx,
-      request.orderId,
-      'status::text AS status, cancel_requested_at',
-    );
-    // The inbox row first: a redelivery stops here, and a rolled-back attempt takes it back.
-    if (!(await claimMessage(tx, ROUTER_CONSUMER, request.messageId))) return { kind: 'skipped', why: 'already routed' };
-    const status = order?.status;
-    if (status === undefined || !request.allowedStatuses.includes(status))
-      return { kind: 'skipped', why: `order is ${status ?? 'missing'}` };
-    // A cancellation asked for under this same lock: nothing more is routed (its saga cancels the rest).
-    if (order?.cancel_requested_at != null) return { kind: 'skipped', why: 'cancellation requested' };
+  ): Promise<Map<string, CommitOutcome>> {
+    const outcomes = await withTransaction(this.deps.pool, async (tx) => {
+      const result = new Map<string, CommitOutcome>();
+      const orderIds = planned.map((p) => p.request.orderId);
+      const locked = await tx.query<{ order_id: string; status: string; cancel_requested_at: Date | null }>(
+        `SELECT o.order_id, o.status::text AS status, o.cancel_requested_at
+           FROM unnest($1::uuid[]) AS t(order_id) JOIN orders o ON o.order_id = t.order_id AND o.created_at = uuid7_time(t.order_id)
+          ORDER BY o.order_id FOR UPDATE OF o`,
+        [orderIds],
+      );
+      const orders = new Map(locked.rows.map((r) => [r.order_id, r]));
+      // The inbox rows first: a redelivery stops here, and a rolled-back attempt takes them back.
+      const claimed = await claimMessages(
+        tx,
+        ROUTER_CONSUMER,
+        planned.map((p) => p.request.messageId),
+      );
+      const go: PlannedRouting[] = [];
+      for (const p of planned) {
+        const order = orders.get(p.request.orderId);
+        if (!claimed.has(p.request.messageId)) result.set(p.request.orderId, { kind: 'skipped', why: 'already routed' });
+        else if (order === undefined || !p.request.allowedStatuses.includes(order.status))
+          result.set(p.request.orderId, { kind: 'skipped', why: `order is ${order?.status ?? 'missing'}` });
+        // A cancellation asked for under this same lock: nothing more is routed (its saga cancels the rest).
+        else if (order.cancel_requested_at !== null)
+          result.set(p.request.orderId, { kind: 'skipped', why: 'cancellation requested' });
+        else go.push(p);
+      }
+      if (go.length === 0) return result;
+      const goIds = go.map((p) => p.request.orderId);
 
-    const holds = request.useOwnHolds ? await this.ownHolds(tx, request.orderId, true) : new Map<string, number>();
-    const wanted = new Map<string, number>();
-    for (const s of plan.shipments)
-      for (const i of s.items)
-        wanted.set(pairKey(s.warehouse_id, i.sku), (wanted.get(pairKey(s.warehouse_id, i.sku)) ?? 0) + i.quantity);
-    // Stock: reserved moves from the held pairs to the planned ones (net per pair), checked and taken in
-    // the transaction's last statement (see moveReserved), so hot stock rows are locked only briefly.
-    const delta = new Map<string, number>();
-    for (const [pair, q] of holds) delta.set(pair, (delta.get(pair) ?? 0) - q);
-    for (const [pair, q] of wanted) delta.set(pair, (delta.get(pair) ?? 0) + q);
-    const moves = [...delta].filter(([, q]) => q !== 0).map(([pair, q]) => ({ pair: splitPair(pair), delta: q }));
+      // Stock: reserved moves from the held pairs to the planned ones (net per pair), checked and taken
+      // in the transaction's last statement (see moveReserved), so hot stock rows are locked only briefly.
+      const holdersIds = go.filter((p) => p.request.useOwnHolds).map((p) => p.request.orderId);
+      const holds = holdersIds.length > 0 ? await this.ownHolds(tx, holdersIds, true) : new Map<string, Map<string, number>>();
+      const moves = new Map<string, number>();
+      for (const p of go)
+        for (const [pair, delta] of netMoves(holds.get(p.request.orderId) ?? new Map(), p.plan))
+          moves.set(pair, (moves.get(pair) ?? 0) + delta);
+      if (holds.size > 0) {
+        await tx.query(
+          `UPDATE reservations SET status = 'released', updated_at = now()
+            WHERE order_id = ANY($1::uuid[]) AND status = 'held' AND shipment_id IS NULL`,
+          [[...holds.keys()]],
+        );
+      }
 
-    if (holds.size > 0) {
+      const shipments: Array<{ id: string; orderId: string; warehouseId: string; carrier: string | null }> = [];
+      const items: Array<{
+        shipmentId: string;
+        orderId: string;
+        warehouseId: string;
+        item_id: string;
+        sku: string;
+        quantity: number;
+        unit_price: number;
+      }> = [];
+      const cancelled: Array<{ orderId: string; item_id: string; sku: string; quantity: number }> = [];
+      const events = new Map<string, NewEvent[]>();
+      for (const { request, lines, plan } of go) {
+        const country = request.address.country;
+        const priceOf = new Map(lines.map((l) => [l.item_id, l.unit_price]));
+        const orderEvents: NewEvent[] = [];
+        for (const planned of plan.shipments) {
+          const shipmentId = uuidv7();
+          const warehouse = snapshot.warehouses.find((w) => w.warehouse_id === planned.warehouse_id);
+          const carrier = chooseCarrier(warehouse?.carriers ?? [], country, CARRIER_COVERAGE);
+          shipments.push({ id: shipmentId, orderId: request.orderId, warehouseId: planned.warehouse_id, carrier });
+          const shipped = planned.items.map((i) => ({ ...i, unit_price: priceOf.get(i.item_id) ?? 0 }));
+          for (const i of shipped) items.push({ shipmentId, orderId: request.orderId, warehouseId: planned.warehouse_id, ...i });
+          const score = plan.scores.find((s) => s.warehouse_id === planned.warehouse_id);
+          orderEvents.push({
+            type: OrderEventType.shipmentCreated,
+            payload: {
+              shipment_id: shipmentId,
+              warehouse_id: planned.warehouse_id,
+              carrier,
+              destination_country: country,
+              items: shipped,
+              routing: {
+                reason: request.reason,
+                score: score?.score ?? null,
+                distance_km: score === undefined ? null : Math.round(score.distance_km),
+              },
+            },
+          });
+        }
+        const cut = request.lines
+          .map((l) => ({
+            item_id: l.item_id,
+            sku: l.sku,
+            quantity: l.quantity - (lines.find((f) => f.item_id === l.item_id)?.quantity ?? 0),
+          }))
+          .filter((c) => c.quantity > 0);
+        if (cut.length > 0) {
+          for (const c of cut) cancelled.push({ orderId: request.orderId, ...c });
+          orderEvents.push({
+            type: OrderEventType.itemCancelled,
+            payload: { items: cut, reason: 'out_of_stock_after_short_pick' },
+          });
+        }
+        events.set(request.orderId, orderEvents);
+      }
+
+      if (shipments.length > 0) {
+        await tx.query(
+          `INSERT INTO shipments (shipment_id, order_id, warehouse_id, requested_carrier, status)
+           SELECT s, o, w, c, 'created' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(s, o, w, c)`,
+          [
+            shipments.map((s) => s.id),
+            shipments.map((s) => s.orderId),
+            shipments.map((s) => s.warehouseId),
+            shipments.map((s) => s.carrier),
+          ],
+        );
+        await tx.query(
+          `INSERT INTO shipment_items (shipment_id, item_id, sku, quantity, unit_price)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::bigint[])`,
+          [
+            items.map((i) => i.shipmentId),
+            items.map((i) => i.item_id),
+            items.map((i) => i.sku),
+            items.map((i) => i.quantity),
+            items.map((i) => i.unit_price),
+          ],
+        );
+        await tx.query(
+          `INSERT INTO reservations (reservation_id, order_id, item_id, warehouse_id, sku, quantity, shipment_id)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int[], $7::uuid[])`,
+          [
+            items.map(() => uuidv7()),
+            items.map((i) => i.orderId),
+            items.map((i) => i.item_id),
+            items.map((i) => i.warehouseId),
+            items.map((i) => i.sku),
+            items.map((i) => i.quantity),
+            items.map((i) => i.shipmentId),
+          ],
+        );
+      }
       await tx.query(
-        `UPDATE reservations SET status = 'released', updated_at = now()
-          WHERE order_id = $1 AND status = 'held' AND shipment_id IS NULL`,
-        [request.orderId],
+        `UPDATE order_items SET status = 'allocated' WHERE order_id = ANY($1::uuid[]) AND item_id = ANY($2::uuid[]) AND status IN ('pending', 'reserved')`,
+        [goIds, go.flatMap((p) => p.lines.map((l) => l.item_id))],
+      );
+      if (cancelled.length > 0) {
+        await tx.query(
+          `UPDATE order_items i SET quantity_cancelled = i.quantity_cancelled + c.quantity
+             FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS c(order_id, item_id, quantity)
+            WHERE i.order_id = c.order_id AND i.item_id = c.item_id`,
+          [cancelled.map((c) => c.orderId), cancelled.map((c) => c.item_id), cancelled.map((c) => c.quantity)],
+        );
+      }
+
+      const statuses = await currentFulfillmentStatuses(tx, goIds);
+      await appendToOrders(
+        tx,
+        go.map((p) => {
+          const status = statuses.get(p.request.orderId);
+          return {
+            orderId: p.request.orderId,
+            events: (events.get(p.request.orderId) ?? []).map((e) => ({ ...e, payload: { ...e.payload, order_status: status } })),
+            ...(status === undefined ? {} : { status }),
+          };
+        }),
+      );
+      if (
+        !(await moveReserved(
+          tx,
+          [...moves].filter(([, q]) => q !== 0).map(([pair, q]) => ({ pair: splitPair(pair), delta: q })),
+        ))
+      )
+        throw new StalePlan();
+      for (const p of go) result.set(p.request.orderId, { kind: 'routed' });
+      return result;
+    });
+    for (const p of planned) {
+      if (outcomes.get(p.request.orderId)?.kind !== 'routed') continue;
+      this.addToBacklog(p.plan.shipments);
+      this.deps.logger.info(
+        { order_id: p.request.orderId, shipments: p.plan.shipments.map((s) => s.warehouse_id), reason: p.request.reason },
+        'order routed',
       );
     }
-
-    const events: NewEvent[] = [];
-    const country = request.address.country;
-    const priceOf = new Map(lines.map((l) => [l.item_id, l.unit_price]));
-    for (const planned of plan.shipments) {
-      const shipmentId = uuidv7();
-      const warehouse = snapshot.warehouses.find((w) => w.warehouse_id === planned.warehouse_id);
-      const carrier = chooseCarrier(warehouse?.carriers ?? [], country, CARRIER_COVERAGE);
-      await tx.query(
-        `INSERT INTO shipments (shipment_id, order_id, warehouse_id, requested_carrier, status) VALUES ($1, $2, $3, $4, 'created')`,
-        [shipmentId, request.orderId, planned.warehouse_id, carrier],
-      );
-      const items = planned.items.map((i) => ({ ...i, unit_price: priceOf.get(i.item_id) ?? 0 }));
-      await tx.query(
-        `INSERT INTO shipment_items (shipment_id, item_id, sku, quantity, unit_price)
-         SELECT $1, i, s, q, p FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) AS t(i, s, q, p)`,
-        [
-          shipmentId,
-          items.map((i) => i.item_id),
-          items.map((i) => i.sku),
-          items.map((i) => i.quantity),
-          items.map((i) => i.unit_price),
-        ],
-      );
-      await tx.query(
-        `INSERT INTO reservations (reservation_id, order_id, item_id, warehouse_id, sku, quantity, shipment_id)
-         SELECT r, $1, i, $2, s, q, $3 FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::int[]) AS t(r, i, s, q)`,
-        [
-          request.orderId,
-          planned.warehouse_id,
-          shipmentId,
-          items.map(() => uuidv7()),
-          items.map((i) => i.item_id),
-          items.map((i) => i.sku),
-          items.map((i) => i.quantity),
-        ],
-      );
-      const score = plan.scores.find((s) => s.warehouse_id === planned.warehouse_id);
-      events.push({
-        type: OrderEventType.shipmentCreated,
-        payload: {
-          shipment_id: shipmentId,
-          warehouse_id: planned.warehouse_id,
-          carrier,
-          destination_country: country,
-          items,
-          routing: {
-            reason: request.reason,
-            score: score?.score ?? null,
-            distance_km: score === undefined ? null : Math.round(score.distance_km),
-          },
-        },
-      });
-    }
-    await tx.query(
-      `UPDATE order_items SET status = 'allocated' WHERE order_id = $1 AND item_id = ANY($2::uuid[]) AND status IN ('pending', 'reserved')`,
-      [request.orderId, lines.map((l) => l.item_id)],
-    );
-
-    const cancelled = request.lines
-      .map((l) => ({
-        item_id: l.item_id,
-        sku: l.sku,
-        quantity: l.quantity - (lines.find((f) => f.item_id === l.item_id)?.quantity ?? 0),
-      }))
-      .filter((c) => c.quantity > 0);
-    if (cancelled.length > 0) {
-      await tx.query(
-        `UPDATE order_items i SET quantity_cancelled = i.quantity_cancelled + c.quantity
-           FROM unnest($2::uuid[], $3::int[]) AS c(item_id, quantity)
-          WHERE i.order_id = $1 AND i.item_id = c.item_id`,
-        [request.orderId, cancelled.map((c) => c.item_id), cancelled.map((c) => c.quantity)],
-      );
-      events.push({ type: OrderEventType.itemCancelled, payload: { items: cancelled, reason: 'out_of_stock_after_short_pick' } });
-    }
-
-    const orderStatus = await currentFulfillmentStatus(tx, request.orderId);
-    const withStatus = events.map((e) => ({ ...e, payload: { ...e.payload, order_status: orderStatus } }));
-    await appendToOrder(tx, request.orderId, withStatus, { status: orderStatus });
-    if (!(await moveReserved(tx, moves))) throw new StalePlan();
-    return { kind: 'routed' };
+    return outcomes;
   }
+}
+
+/** A request for the lines of an order no shipment holds, from the stock the order holds and what is free. */
+function wholeOrder(
+  orderId: string,
+  messageId: string,
+  order: OrderToRoute,
+  allowedStatuses: readonly string[],
+  reason: string,
+): RoutingRequest {
+  return {
+    orderId,
+    messageId,
+    lines: order.lines,
+    useOwnHolds: true,
+    excludeWarehouses: [],
+    cancelWhatNobodyHas: false,
+    address: order.address,
+    allowedStatuses,
+    reason,
+  };
+}
+
+/** How reserved changes per `warehouse|sku` when an order's holds give way to its plan. */
+function netMoves(holds: ReadonlyMap<string, number>, plan: Plan): Map<string, number> {
+  const delta = new Map<string, number>();
+  for (const [pair, q] of holds) delta.set(pair, (delta.get(pair) ?? 0) - q);
+  for (const s of plan.shipments)
+    for (const i of s.items)
+      delta.set(pairKey(s.warehouse_id, i.sku), (delta.get(pairKey(s.warehouse_id, i.sku)) ?? 0) + i.quantity);
+  return delta;
+}
+
+function unitsOf(shipment: PlannedShipment): number {
+  return shipment.items.reduce((sum, i) => sum + i.quantity, 0);
+}
+
+function copyAvailable(snapshot: InventorySnapshotData): Map<string, Map<string, number>> {
+  return new Map([...snapshot.available].map(([w, bySku]) => [w, new Map(bySku)]));
+}
+
+/** A planned move taken from (or, negative, given back to) a working copy of the free stock. */
+function takeFrom(available: Map<string, Map<string, number>>, pair: string, delta: number): void {
+  const [warehouseId, sku] = splitPair(pair);
+  let bySku = available.get(warehouseId);
+  if (bySku === undefined) available.set(warehouseId, (bySku = new Map()));
+  bySku.set(sku, (bySku.get(sku) ?? 0) - delta);
 }
 
 /** Live stock no longer supports the plan: the transaction rolls back and the order is planned again. */

@@ -2,14 +2,16 @@ import { OrderEventType } from '../../domain/events.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import {
-  dispatchingConsumer,
+  memberOf,
+  StreamConsumer,
   streamSettings,
+  type BatchFailure,
   type EventHandlers,
-  type StreamConsumer,
+  type StreamMessage,
   type StreamWorkerOptions,
 } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
-import { onOrderConfirmed } from './handlers/orderConfirmed.js';
+import { onOrdersConfirmed } from './handlers/orderConfirmed.js';
 import { onOrderModified } from './handlers/orderModified.js';
 import { onShipmentShortPicked } from './handlers/shipmentShortPicked.js';
 import { InventorySnapshot } from './inventorySnapshot.js';
@@ -18,15 +20,14 @@ import { Router } from './router.js';
 export interface RouterWorkerOptions extends StreamWorkerOptions {
   readonly pool: Pool;
   readonly snapshotMs: number;
-  /** Orders routed at once (each holds a connection while it commits). */
-  readonly maxInFlight?: number;
+  /** Entries read at once; the `order.confirmed` among them are routed together. */
+  readonly batchSize?: number;
 }
 
 export function routerWorkerSettings(config: Config) {
   return {
     ...streamSettings(config),
     snapshotMs: config.routerSnapshotMs,
-    maxInFlight: config.dbPoolSize,
   } satisfies Partial<RouterWorkerOptions>;
 }
 
@@ -39,15 +40,43 @@ export class RouterWorker {
   constructor(options: RouterWorkerOptions) {
     this.snapshot = new InventorySnapshot(options.pool, options.snapshotMs);
     this.router = new Router({ pool: options.pool, snapshot: this.snapshot, logger: options.logger });
-    const handlers: EventHandlers = {
-      [OrderEventType.orderConfirmed]: (message) => onOrderConfirmed(this.router, message),
+    // One order at a time for what changes a routed order; the confirmed orders of a read go together.
+    const oneByOne: EventHandlers = {
       [OrderEventType.shipmentShortPicked]: (message) => onShipmentShortPicked(this.router, message),
       [OrderEventType.orderModified]: (message) => onOrderModified(this.router, message),
       [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
     };
-    // Each routing holds a connection for its transaction: more at once than the pool has only queue
-    // for connections (and time out), so the entries in flight follow the pool.
-    this.consumer = dispatchingConsumer(options, ConsumerGroup.router, handlers, options.maxInFlight);
+    this.consumer = new StreamConsumer({
+      ...memberOf(options, ConsumerGroup.router),
+      handles: (type) => type === OrderEventType.orderConfirmed || type in oneByOne,
+      batchHandler: (messages) => this.handleBatch(messages, oneByOne),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    });
+  }
+
+  /**
+   * The `order.confirmed` of orders that have no other entry in the batch are routed together; every
+   * other entry, in stream order, after them (an order's entries stay in turn).
+   */
+  private async handleBatch(messages: readonly StreamMessage[], oneByOne: EventHandlers): Promise<BatchFailure[]> {
+    const entriesOf = new Map<string, number>();
+    for (const m of messages) entriesOf.set(m.event.order_id, (entriesOf.get(m.event.order_id) ?? 0) + 1);
+    const together = messages.filter(
+      (m) => m.event.type === OrderEventType.orderConfirmed && entriesOf.get(m.event.order_id) === 1,
+    );
+    const routed = new Set(together);
+    const failures = await onOrdersConfirmed(this.router, together);
+    for (const message of messages) {
+      if (routed.has(message)) continue;
+      const handle =
+        message.event.type === OrderEventType.orderConfirmed
+          ? () => this.router.routeConfirmedOrder(message.event.order_id, message.event.event_id)
+          : oneByOne[message.event.type];
+      await handle?.(message).catch((error: unknown) => {
+        failures.push({ message, error });
+      });
+    }
+    return failures;
   }
 
   start(): Promise<void> {

@@ -1,7 +1,22 @@
-import type { StreamMessage } from '../../../platform/streamConsumer.js';
+import type { BatchFailure, StreamMessage } from '../../../platform/streamConsumer.js';
 import type { Router } from '../router.js';
 
-/** `order.confirmed`: route the order to its warehouse(s). */
-export async function onOrderConfirmed(router: Router, message: StreamMessage): Promise<void> {
-  await router.routeConfirmedOrder(message.event.order_id, message.event.event_id);
+/**
+ * `order.confirmed`, every entry of a read at once: the orders are routed together (one transaction).
+ * If that fails as a whole, each is routed alone, and only those that fail alone stay pending.
+ */
+export async function onOrdersConfirmed(router: Router, messages: readonly StreamMessage[]): Promise<BatchFailure[]> {
+  if (messages.length === 0) return [];
+  try {
+    await router.routeConfirmedOrders(messages.map((m) => ({ orderId: m.event.order_id, messageId: m.event.event_id })));
+    return [];
+  } catch {
+    const failures: BatchFailure[] = [];
+    for (const message of messages) {
+      await router.routeConfirmedOrder(message.event.order_id, message.event.event_id).catch((error: unknown) => {
+        failures.push({ message, error });
+      });
+    }
+    return failures;
+  }
 }
