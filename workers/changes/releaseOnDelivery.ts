@@ -26,9 +26,12 @@ export async function releaseUncapturedOnDelivery(context: ChangeContext, event:
     if (outcome.kind === 'voided') released.push({ payment_id: p.payment_id, amount: free });
     else context.logger.warn({ order_id: event.order_id, payment_id: p.payment_id, outcome }, 'PSP kept the uncaptured rest');
   }
+  // Nothing released (the usual case: everything was captured): nothing to book, and a redelivery
+  // finds nothing to release either.
+  if (released.length === 0) return;
   await withTransaction(context.pool, async (tx) => {
     await lockOrder(tx, event.order_id);
-    if (!(await claimMessage(tx, CHANGES_CONSUMER, event.event_id)) || released.length === 0) return;
+    if (!(await claimMessage(tx, CHANGES_CONSUMER, event.event_id))) return;
     const rows = [];
     for (const r of released) rows.push({ ...r, amount_authorized: await shrinkAuthorization(tx, r.payment_id, r.amount) });
     await appendToOrder(tx, event.order_id, [

@@ -3,6 +3,7 @@ import type { Party } from '../../domain/invoice.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { sellerOf } from '../../platform/documents.js';
+import { OrderEventType } from '../../domain/events.js';
 import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
@@ -13,13 +14,20 @@ import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
 import { onShipmentPacked } from './handlers/shipmentPacked.js';
 import { onShipmentPicked } from './handlers/shipmentPicked.js';
 import { onShipmentShipped } from './handlers/shipmentShipped.js';
-import { lockShipment, type ShipmentRow } from './shipmentStore.js';
+import { lockShipment, shipmentItems, shipmentItemsOf, type ShipmentRow } from './shipmentStore.js';
 import { takeStockOut, type StockLeaving } from './stockLeaving.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
 
 export const FULFILLMENT_CONSUMER = 'fulfillment';
 /** WMS messages applied per transaction. */
 const WMS_BATCH = 200;
+
+/** Events after which the order's status is what it was: no line shipped or cancelled. */
+const KEEPS_ORDER_STATUS: ReadonlySet<string> = new Set([
+  OrderEventType.shipmentPicked,
+  OrderEventType.shipmentPacked,
+  OrderEventType.shipmentShortPicked,
+]);
 
 export interface FulfillmentWorkerOptions {
   readonly pool: Pool;
@@ -147,6 +155,8 @@ export class FulfillmentWorker {
         ).rows.map((s) => [s.shipment_id, s]),
       );
 
+      const itemsOf = await shipmentItemsOf(tx, [...shipments.keys()]);
+
       const events = new Map<string, NewEvent[]>();
       const finalStatus = new Map<string, string>();
       const captureIds: string[] = [];
@@ -167,23 +177,32 @@ export class FulfillmentWorker {
           );
           continue;
         }
+        // Lines too: a short pick earlier in this batch shrank them.
+        const items = touched.has(shipment.shipment_id)
+          ? await shipmentItems(tx, shipment.shipment_id)
+          : (itemsOf.get(shipment.shipment_id) ?? []);
         touched.add(shipment.shipment_id);
         let applied: NewEvent[];
         if (message.type === 'picked') {
-          const picked = await onShipmentPicked(tx, shipment, message);
+          const picked = await onShipmentPicked(tx, shipment, message, items);
           applied = picked.events;
           short.push(...picked.stockLeaving);
         } else if (message.type === 'packed') applied = await onShipmentPacked(tx, shipment);
         else if (message.type === 'cancelled') applied = await onShipmentCancelled(tx, shipment);
         else {
-          const result = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs);
+          const result = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs, items);
           applied = result.events;
           captureIds.push(...result.captureIds);
           if (result.consumesStock) shipped.push(shipment.shipment_id);
         }
         if (applied.length === 0) continue;
-        // Each message's events carry the order's status as that message left it.
-        const status = await currentFulfillmentStatus(tx, message.order_id);
+        // Each message's events carry the order's status as that message left it; a pick or a pack
+        // leaves it as it was (no line shipped or cancelled), so it is read only after the others.
+        const status = applied.every((e) => KEEPS_ORDER_STATUS.has(e.type))
+          ? (finalStatus.get(message.order_id) ??
+            statusOf.get(message.order_id) ??
+            (await currentFulfillmentStatus(tx, message.order_id)))
+          : await currentFulfillmentStatus(tx, message.order_id);
         finalStatus.set(message.order_id, status);
         const withStatus = applied.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
         events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);

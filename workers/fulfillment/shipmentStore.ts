@@ -23,10 +23,19 @@ export async function lockShipment(tx: Queryable, shipmentId: string): Promise<S
   return result.rows[0];
 }
 
+/** The shipment's lines still holding units. */
 export async function shipmentItems(tx: Queryable, shipmentId: string): Promise<ShipmentItemRow[]> {
-  const result = await tx.query<ShipmentItemRow>(
-    'SELECT item_id, sku, quantity, unit_price FROM shipment_items WHERE shipment_id = $1 AND quantity > 0 ORDER BY sku, item_id',
-    [shipmentId],
+  return (await shipmentItemsOf(tx, [shipmentId])).get(shipmentId) ?? [];
+}
+
+/** shipmentItems for many shipments, in one statement. */
+export async function shipmentItemsOf(tx: Queryable, shipmentIds: readonly string[]): Promise<Map<string, ShipmentItemRow[]>> {
+  const result = await tx.query<ShipmentItemRow & { shipment_id: string }>(
+    `SELECT shipment_id, item_id, sku, quantity, unit_price FROM shipment_items
+      WHERE shipment_id = ANY($1::uuid[]) AND quantity > 0 ORDER BY shipment_id, sku, item_id`,
+    [shipmentIds],
   );
-  return result.rows;
+  const byShipment = new Map<string, ShipmentItemRow[]>(shipmentIds.map((id) => [id, []]));
+  for (const { shipment_id: id, ...item } of result.rows) byShipment.get(id)?.push(item);
+  return byShipment;
 }

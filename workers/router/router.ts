@@ -67,10 +67,12 @@ async function loadOrders(db: Pool | PoolClient, orderIds: readonly string[]): P
     ),
     await db.query<RoutingLine & { order_id: string; unit_price: number }>(
       `SELECT i.order_id, i.item_id, i.sku, i.unit_price, p.weight_grams,
-              i.quantity - i.quantity_cancelled - coalesce((
-                SELECT sum(si.quantity) FROM shipment_items si JOIN shipments s ON s.shipment_id = si.shipment_id
-                 WHERE si.item_id = i.item_id AND s.status <> 'cancelled'), 0)::int AS quantity
+              i.quantity - i.quantity_cancelled - coalesce(held.quantity, 0)::int AS quantity
          FROM order_items i JOIN products p ON p.sku = i.sku
+         LEFT JOIN (SELECT si.item_id, sum(si.quantity) AS quantity
+                      FROM shipments s JOIN shipment_items si ON si.shipment_id = s.shipment_id
+                     WHERE s.order_id = ANY($1::uuid[]) AND s.status <> 'cancelled'
+                     GROUP BY si.item_id) held ON held.item_id = i.item_id
         WHERE i.order_id = ANY($1::uuid[]) ORDER BY i.order_id, i.line_no`,
       [orderIds],
     ),

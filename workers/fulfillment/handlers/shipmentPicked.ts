@@ -3,7 +3,7 @@ import { ShipmentStatus } from '../../../domain/fulfillment.js';
 import type { PoolClient } from '../../../platform/db.js';
 import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
-import { shipmentItems, type ShipmentRow } from '../shipmentStore.js';
+import type { ShipmentItemRow, ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
 import type { StockLeaving } from '../stockLeaving.js';
 
@@ -17,9 +17,9 @@ export async function onShipmentPicked(
   tx: PoolClient,
   shipment: ShipmentRow,
   message: WmsMessage,
+  items: readonly ShipmentItemRow[],
 ): Promise<{ events: NewEvent[]; stockLeaving: StockLeaving[] }> {
   if (shipment.status !== ShipmentStatus.created) return { events: [], stockLeaving: [] };
-  const items = await shipmentItems(tx, shipment.shipment_id);
   const short = (message.short ?? []).flatMap((s) => {
     const line = items.find((i) => i.item_id === s.item_id);
     const quantity = Math.min(s.quantity, line?.quantity ?? 0);

@@ -4,7 +4,7 @@ import type { PoolClient } from '../../../platform/db.js';
 import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import { openAuthorizations } from '../../../platform/payments.js';
-import { shipmentItems, type ShipmentRow } from '../shipmentStore.js';
+import type { ShipmentItemRow, ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
 
 /**
@@ -19,9 +19,9 @@ export async function onShipmentShipped(
   shipment: ShipmentRow,
   message: WmsMessage,
   firstTrackingPollMs: number,
+  items: readonly ShipmentItemRow[],
 ): Promise<{ events: NewEvent[]; captureIds: string[]; consumesStock: boolean }> {
   if (!AT_WAREHOUSE.includes(shipment.status)) return { events: [], captureIds: [], consumesStock: false };
-  const items = await shipmentItems(tx, shipment.shipment_id);
   await tx.query(
     `UPDATE shipments SET status = 'shipped', carrier = $2, tracking_number = $3, shipped_at = now(), updated_at = now(),
             tracking_next_poll_at = now() + make_interval(secs => $4::double precision / 1000), tracking_attempts = 0
