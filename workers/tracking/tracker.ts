@@ -11,7 +11,7 @@ import type { OrderStatusName } from '../../domain/order.js';
 import { CarrierUnavailable, type CarrierClient } from '../../platform/carrier.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
+import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 
@@ -181,15 +181,13 @@ export class Tracker {
           [deliveredOrders],
         );
       }
-      for (const [orderId, orderEvents] of events) {
-        const status = finalStatus.get(orderId);
-        await appendToOrder(
-          tx,
-          orderId,
-          orderEvents,
-          status === undefined || status === lockedStatus.get(orderId) ? {} : { status },
-        );
-      }
+      await appendToOrders(
+        tx,
+        [...events].map(([orderId, orderEvents]) => {
+          const status = finalStatus.get(orderId);
+          return { orderId, events: orderEvents, ...(status === undefined || status === lockedStatus.get(orderId) ? {} : { status }) };
+        }),
+      );
       for (const u of updates) this.options.logger.info({ shipment_id: u.shipment_id, status: u.status }, 'shipment tracked');
     });
   }
