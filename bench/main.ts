@@ -1,4 +1,5 @@
 import { benchConfirm } from './confirm.js';
+import { benchIdle } from './idle.js';
 import { benchPlace } from './place.js';
 import { benchStatus } from './status.js';
 
@@ -34,12 +35,15 @@ switch (name) {
       connections: option(args, 'connections', 32),
     });
     break;
+  case 'idle':
+    await benchIdle({ seconds: option(args, 'seconds', 30), warmup: option(args, 'warmup', 15) });
+    break;
   case 'replay':
     await benchStatus({ orders: option(args, 'orders', 100_000), seconds: 1, connections: 1 });
     break;
   default:
     console.error(
-      'usage: npm run bench -- place [--seconds 20] [--connections 64] [--rate 1000] | confirm [--rate 200] [--seconds 20] [--placement-only] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000]',
+      'usage: npm run bench -- place [--seconds 20] [--connections 64] [--rate 1000] | confirm [--rate 200] [--seconds 20] [--placement-only] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000] | idle [--seconds 30] [--warmup 15]',
     );
     process.exitCode = 2;
 }

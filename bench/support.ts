@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from '../platform/db.js';
 import { freePorts } from '../platform/http.js';
+import { createKafka } from '../platform/kafka.js';
 import { ensureDatabase, quoteIdent } from '../platform/migrate.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -95,7 +96,15 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_wms`)} CASCADE`);
       await admin.end();
-      say('system stopped and its schema dropped');
+      // The topics too: a broker's idle cost grows with every partition it keeps.
+      const kafka = createKafka([process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'], 'bench-cleanup');
+      const kafkaAdmin = kafka.admin();
+      await kafkaAdmin.connect();
+      await kafkaAdmin
+        .deleteTopics({ topics: [env.KAFKA_ORDER_EVENTS_TOPIC, env.KAFKA_WMS_EVENTS_TOPIC] })
+        .catch((error: unknown) => say(`could not delete the benchmark's topics: ${String(error)}`));
+      await kafkaAdmin.disconnect();
+      say('system stopped, its schemas dropped and its topics deleted');
     },
   };
 }

@@ -33,7 +33,8 @@ export interface KafkaConsumerOptions {
   readonly accepts?: (headers: Readonly<Record<string, string>>) => boolean;
   /**
    * How long the broker may hold a fetch while no message is there. A message that arrives ends the
-   * wait at once, so this costs no latency; it is how often an idle consumer asks (default 1 s).
+   * wait at once, so this costs no latency; it is how often an idle consumer asks (default 3 s; also how long a stop may wait for
+   * the fetch in flight).
    */
   readonly maxWaitMs?: number;
   /** Partitions handled side by side; one partition's messages (one key's) always in order. */
@@ -76,8 +77,8 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
     groupId: options.groupId,
     sessionTimeout: 10_000,
     rebalanceTimeout: 10_000,
-    heartbeatInterval: 1_000,
-    maxWaitTimeInMs: options.maxWaitMs ?? 1_000,
+    heartbeatInterval: 3_000,
+    maxWaitTimeInMs: options.maxWaitMs ?? 3_000,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
   consumer.on(consumer.events.CRASH, (event) =>

@@ -7,7 +7,17 @@ interface RequestQueueInternals {
   throttleCheckTimeoutId: NodeJS.Timeout | null;
   checkPendingRequests(): void;
   scheduleCheckPendingRequests(): void;
+  enforceRequestTimeout: boolean;
+  requestTimeout: number;
+  requestTimeoutIntervalId: NodeJS.Timeout | undefined;
+  inflight: Map<unknown, { sentAt: number; requestTimeout: number; timeoutRequest(): void }>;
+  isConnected(): boolean;
+  destroy(): void;
+  scheduleRequestTimeoutCheck(): void;
 }
+
+/** How often a connection looks for requests past their timeout (kafkajs: every 100 ms). */
+const REQUEST_TIMEOUT_CHECK_MS = 1_000;
 
 /** kafkajs's own interval for re-checking a queue that has requests waiting. */
 const CHECK_PENDING_REQUESTS_INTERVAL = 10;
@@ -19,7 +29,8 @@ let installed = false;
  * with a negative delay (1 ms) even when nothing waits and nothing is throttled, so an idle process
  * spins ~1,000 timers a second per broker connection (tulios/kafkajs#1556, #1704; the fix proposed
  * there is unreleased). This schedules the check only when a request waits or a throttle ends; a new
- * request and every answered one check the queue themselves. Call once per process before connecting.
+ * request and every answered one check the queue themselves. It also checks for timed-out requests once a
+ * second instead of ten times. Call once per process before connecting.
  */
 export function installKafkajsIdleFix(): void {
   if (installed) return;
@@ -35,6 +46,21 @@ export function installKafkajsIdleFix(): void {
       this.throttleCheckTimeoutId = null;
       this.checkPendingRequests();
     }, scheduleAt);
+  };
+  // Every connection also looked for timed-out requests 10 times a second, busy or idle; once a second
+  // is enough for timeouts of seconds (a request times out at most a second late).
+  RequestQueue.prototype.scheduleRequestTimeoutCheck = function (this: RequestQueueInternals): void {
+    if (!this.enforceRequestTimeout) return;
+    this.destroy();
+    this.requestTimeoutIntervalId = setInterval(
+      () => {
+        this.inflight.forEach((request) => {
+          if (Date.now() - request.sentAt > request.requestTimeout) request.timeoutRequest();
+        });
+        if (!this.isConnected()) this.destroy();
+      },
+      Math.min(this.requestTimeout, REQUEST_TIMEOUT_CHECK_MS),
+    );
   };
   installed = true;
 }

@@ -223,35 +223,36 @@ export class StreamConsumer {
    * here are left alone; the others are claimed for real, which counts the delivery.
    */
   private async claimIdle(): Promise<void> {
+    // Every stream at once: their first XAUTOCLAIMs go out in one write (auto-pipelining).
+    await Promise.all(this.streams.map((stream) => this.claimIdleOf(stream)));
+  }
+
+  private async claimIdleOf(stream: string): Promise<void> {
     const { commands, group, claimIdleMs } = this.options;
-    for (const stream of this.streams) {
-      let cursor = '0-0';
-      do {
-        const [next, ids] = (await commands.xautoclaim(
-          stream,
-          group,
-          this.consumer,
-          claimIdleMs,
-          cursor,
-          'COUNT',
-          100,
-          'JUSTID',
-        )) as [string, string[]];
-        cursor = next;
-        const idle = ids.filter((id) => !this.inFlight.has(`${stream}/${id}`));
-        if (idle.length > 0) {
-          const entries = (await commands.xclaim(stream, group, this.consumer, 0, ...idle)) as RawEntry[];
-          const claimed: PendingEntry[] = [];
-          for (const entry of entries) {
-            const info = (await commands.xpending(stream, group, entry[0], entry[0], 1)) as Array<
-              [string, string, number, number]
-            >;
-            claimed.push({ stream, entry, deliveries: info[0]?.[3] ?? 1 });
-          }
-          await this.dispatchAll(claimed);
+    let cursor = '0-0';
+    do {
+      const [next, ids] = (await commands.xautoclaim(
+        stream,
+        group,
+        this.consumer,
+        claimIdleMs,
+        cursor,
+        'COUNT',
+        100,
+        'JUSTID',
+      )) as [string, string[]];
+      cursor = next;
+      const idle = ids.filter((id) => !this.inFlight.has(`${stream}/${id}`));
+      if (idle.length > 0) {
+        const entries = (await commands.xclaim(stream, group, this.consumer, 0, ...idle)) as RawEntry[];
+        const claimed: PendingEntry[] = [];
+        for (const entry of entries) {
+          const info = (await commands.xpending(stream, group, entry[0], entry[0], 1)) as Array<[string, string, number, number]>;
+          claimed.push({ stream, entry, deliveries: info[0]?.[3] ?? 1 });
         }
-      } while (cursor !== '0-0' && this.running);
-    }
+        await this.dispatchAll(claimed);
+      }
+    } while (cursor !== '0-0' && this.running);
   }
 
   private wants(entry: RawEntry): boolean {

@@ -46,6 +46,13 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
+# Idle costs of a single-node development broker: the KRaft controller appends a no-op record every
+# 500 ms by default, and the default thread pools are sized for a server.
+metadata.max.idle.interval.ms=5000
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+background.threads=2
 PROPS
 cat > "$home/log4j.properties" <<'PROPS'
 log4j.rootLogger=WARN, stdout
@@ -57,7 +64,7 @@ log4j.logger.kafka.server.BrokerServer=INFO
 PROPS
 
 cp="$libs/*"
-jvm=(-Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true "-Dlog4j.configuration=file:$home/log4j.properties")
+jvm=(-Xms256m -Xmx768m -XX:+UseSerialGC -Djava.awt.headless=true "-Dlog4j.configuration=file:$home/log4j.properties")
 if [ ! -f "$data/meta.properties" ]; then
   echo "kafka: formatting KRaft storage in $data"
   java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format \

@@ -90,8 +90,6 @@ export class WmsSimulator {
       topic: this.options.requestsTopic,
       logger: this.options.logger,
       // Only shipment requests and cancellations are for the WMS: the rest of the topic is skipped unparsed.
-      // The whole order events topic (64 partitions) for a few event types: an idle fetch waits 1 s.
-      maxWaitMs: 1_000,
       accepts: (headers) => headers.eventType === undefined || WMS_EVENT_TYPES.has(headers.eventType),
       // What one fetch returns for a partition is recorded at once: one statement per kind of request.
       batchHandler: (records) => this.receive(records),
