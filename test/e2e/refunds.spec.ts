@@ -149,4 +149,53 @@ describe('refunds with credit notes (contract §4)', function () {
     expect(rest.status).to.equal(422);
     expect(rest.body.refundable_amount).to.equal(1100);
   });
+
+  it('books what the PSP refunded when it refuses the second capture of a spread refund: partial refund, credit note for that part', async () => {
+    const { orderId } = await deliveredSplitOrder();
+    const captures = await system.pool.query<{ capture_id: string; psp_capture_id: string; amount: number }>(
+      `SELECT capture_id, psp_capture_id, amount FROM captures WHERE order_id = $1 ORDER BY captured_at, capture_id`,
+      [orderId],
+    );
+    const [first, second] = captures.rows;
+    // The PSP will refuse any refund of the second capture (it believes it fully refunded already).
+    await system.pspLedger.query('UPDATE captures SET amount_refunded = amount WHERE capture_id = $1', [second!.psp_capture_id]);
+    const wanted = first!.amount + 100;
+
+    const answer = await refund(orderId, { amount: wanted, reason: 'goodwill' });
+    expect(answer.status).to.equal(202);
+    const settled = await refundSettled(answer.body.refund_id);
+    expect(settled.status).to.equal('partially_refunded');
+    expect(settled.credit_note_id).to.be.a('string');
+
+    // Our books say exactly what the PSP did: the first capture refunded in full, the second untouched.
+    const books = await system.pool.query<{ capture_id: string; amount_refunded: number }>(
+      'SELECT capture_id, amount_refunded FROM captures WHERE order_id = $1',
+      [orderId],
+    );
+    const refundedOf = new Map(books.rows.map((c) => [c.capture_id, c.amount_refunded]));
+    expect(refundedOf.get(first!.capture_id)).to.equal(first!.amount);
+    expect(refundedOf.get(second!.capture_id)).to.equal(0);
+    const atPsp = await system.pspLedger.query<{ amount: number }>('SELECT amount FROM refunds WHERE capture_id = $1', [
+      first!.psp_capture_id,
+    ]);
+    expect(atPsp.rows.map((r) => r.amount)).to.deep.equal([first!.amount]);
+    const payment = await system.pool.query<{ amount_refunded: number }>(
+      'SELECT sum(amount_refunded)::int AS amount_refunded FROM payments WHERE order_id = $1',
+      [orderId],
+    );
+    expect(payment.rows[0]!.amount_refunded).to.equal(first!.amount);
+
+    const note = await system.pool.query<{ document: InvoiceDocument }>('SELECT document FROM invoices WHERE invoice_id = $1', [
+      settled.credit_note_id,
+    ]);
+    expect(note.rows[0]!.document.total).to.equal(first!.amount);
+    const issued = await system.pool.query<{ payload: { amount: number; partial: { requested_amount: number } } }>(
+      `SELECT payload FROM order_events WHERE order_id = $1 AND type = 'refund.issued'`,
+      [orderId],
+    );
+    expect(issued.rows.map((r) => [r.payload.amount, r.payload.partial.requested_amount])).to.deep.equal([
+      [first!.amount, wanted],
+    ]);
+    expect(await eventTypes(system.pool, orderId)).to.not.include('refund.failed');
+  });
 });

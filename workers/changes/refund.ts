@@ -94,22 +94,36 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
 
   if (saga.steps[RefundStep.refundAtPsp] === undefined) {
     const refunds: Array<Allocation & { psp_refund_id: string }> = [];
+    let refused: string | undefined;
     try {
       for (const a of allocated.allocations) {
         const outcome = await context.psp.refund(a.psp_capture_id, a.amount, `refund:${refund.refund_id}:${a.capture_id}`);
-        if (outcome.kind === 'refused') return failRefund(context, saga, refund, `PSP refused: ${outcome.reason}`);
+        if (outcome.kind === 'refused') {
+          refused = `PSP refused: ${outcome.reason}`;
+          break;
+        }
         refunds.push({ ...a, psp_refund_id: outcome.refundId });
       }
     } catch (error) {
       return waitForPsp(pool, saga.saga_id, error);
     }
+    if (refused !== undefined && refunds.length === 0) return failRefund(context, saga, refund, refused);
+    // A refusal after some parts were refunded at the PSP: those parts are money returned, and are
+    // booked as a partial refund (never as a failure the customer's bank statement contradicts).
     await commitChangeStep(pool, saga.saga_id, RefundStep.refundAtPsp, leaseMs, async () => ({
-      result: { status: 'succeeded', refunds },
+      result: refused === undefined ? { status: 'succeeded', refunds } : { status: 'partial', refunds, refused },
     }));
     return 'progressed';
   }
 
-  const refunded = (saga.steps[RefundStep.refundAtPsp] as { refunds: Array<Allocation & { psp_refund_id: string }> }).refunds;
+  const atPsp = saga.steps[RefundStep.refundAtPsp] as {
+    status: 'succeeded' | 'partial';
+    refunds: Array<Allocation & { psp_refund_id: string }>;
+    refused?: string;
+  };
+  const refunded = atPsp.refunds;
+  const partial = atPsp.status === 'partial';
+  const refundedAmount = refunded.reduce((sum, r) => sum + r.amount, 0);
   await commitChangeStep(pool, saga.saga_id, RefundStep.issueCreditNote, leaseMs, async (tx) => {
     const order = await lockOrder<{ customer_id: string; shipping_address: Address; billing_address: Address | null }>(
       tx,
@@ -132,7 +146,8 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
       const row = updated.rows[0];
       if (row !== undefined) payments.set(r.payment_id, row);
     }
-    for (const i of refund.items) {
+    // A partial refund returned money, not the lines' units: their refunded quantities stay.
+    for (const i of partial ? [] : refund.items) {
       await tx.query(
         `UPDATE order_items SET quantity_refunded = quantity_refunded + $2,
                 status = CASE WHEN quantity_refunded + $2 >= quantity_shipped THEN 'refunded' ELSE status END
@@ -144,13 +159,14 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
       tx,
       context,
       saga.order_id,
-      refund,
+      partial ? { ...refund, amount: refundedAmount, items: [] } : refund,
       refunded,
       buyerOf(order.customer_id, order.billing_address ?? order.shipping_address),
+      partial ? `Partial refund (the rest was refused): ${refund.reason}` : undefined,
     );
     await tx.query(
-      `UPDATE refunds SET status = 'succeeded', allocations = $2, credit_note_id = $3, updated_at = now() WHERE refund_id = $1`,
-      [refund.refund_id, JSON.stringify(refunded), creditNote.invoice_id],
+      `UPDATE refunds SET status = $4, allocations = $2, credit_note_id = $3, updated_at = now() WHERE refund_id = $1`,
+      [refund.refund_id, JSON.stringify(refunded), creditNote.invoice_id, partial ? 'partially_refunded' : 'succeeded'],
     );
     await appendToOrder(tx, saga.order_id, [
       {
@@ -159,10 +175,11 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
           refund_id: refund.refund_id,
           saga_id: saga.saga_id,
           payment_id: refund.payment_id,
-          amount: refund.amount,
+          amount: refundedAmount,
           currency: refund.currency,
           reason: refund.reason,
-          items: refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity })),
+          items: partial ? [] : refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity })),
+          ...(partial ? { partial: { requested_amount: refund.amount, refused: atPsp.refused } } : {}),
           allocations: refunded,
           payments: [...payments].map(([payment_id, p]) => ({
             payment_id,
@@ -173,10 +190,22 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
         },
       },
     ]);
-    context.logger.info(
-      { order_id: saga.order_id, refund_id: refund.refund_id, credit_note: creditNote.number },
-      'refund issued',
-    );
+    if (partial)
+      context.logger.error(
+        {
+          order_id: saga.order_id,
+          refund_id: refund.refund_id,
+          refunded: refundedAmount,
+          requested: refund.amount,
+          refused: atPsp.refused,
+        },
+        'refund only partly made: the PSP refused the rest; booked what it refunded',
+      );
+    else
+      context.logger.info(
+        { order_id: saga.order_id, refund_id: refund.refund_id, credit_note: creditNote.number },
+        'refund issued',
+      );
     return { result: { status: 'succeeded', credit_note_id: creditNote.invoice_id }, status: SagaStatus.completed };
   });
   return 'done';
@@ -209,6 +238,8 @@ async function issueCreditNote(
   refund: RefundRow,
   refunded: readonly Allocation[],
   buyer: ReturnType<typeof buyerOf>,
+  /** The line of an amount refund; by default a goodwill refund's. */
+  description = `Goodwill refund: ${refund.reason}`,
 ): Promise<InvoiceDocument> {
   const invoices = await tx.query<{ document: InvoiceDocument }>(
     `SELECT document FROM invoices WHERE order_id = $1 AND kind = 'invoice' ORDER BY issued_at, number`,
@@ -233,7 +264,7 @@ async function issueCreditNote(
       ),
     );
   } else {
-    lines = [{ item_id: '', sku: '', description: `Goodwill refund: ${refund.reason}`, quantity: 1, unit_price: refund.amount }];
+    lines = [{ item_id: '', sku: '', description, quantity: 1, unit_price: refund.amount }];
     const captures = new Set(refunded.map((r) => r.capture_id));
     corrects = docs
       .filter((d) => d.capture_id !== null && captures.has(d.capture_id))
