@@ -1,3 +1,4 @@
+import { backoffMs, jittered, type Random } from './retryPolicy.js';
 import type { Allocation } from './reservation.js';
 
 /**
@@ -192,24 +193,32 @@ export function nextPlacementAction(state: PlacementSagaState, timing: Timing): 
 }
 
 /**
- * Backoff before retrying a partner call: 250 ms doubling, at most 2 s, so a saga notices within 2 s
- * that the partner (or its circuit breaker) lets calls through again.
+ * Backoff before retrying a partner call: 250 ms doubling, at most 2 s, with jitter (each delay
+ * between half and all of that), so a saga notices within 2 s that the partner (or its circuit
+ * breaker) lets calls through again, and sagas that failed together do not retry together.
  */
-export function retryDelayMs(attempts: number): number {
-  return Math.min(250 * 2 ** Math.max(0, attempts - 1), 2_000);
+export function retryDelayMs(attempts: number, random: Random = Math.random): number {
+  return backoffMs(attempts, { baseMs: 250, capMs: 2_000 }, random);
 }
 
 /**
  * The record of one more failed attempt at a partner call. `retryAfterMs`, when the caller knows it
- * (an open circuit breaker says when it will let a call through), replaces the backoff.
+ * (an open circuit breaker says when it will let a call through), replaces the backoff (jittered too).
  */
-export function nextRetry(previous: Retrying | undefined, error: string, now: Date, retryAfterMs?: number): Retrying {
+export function nextRetry(
+  previous: Retrying | undefined,
+  error: string,
+  now: Date,
+  retryAfterMs?: number,
+  random: Random = Math.random,
+): Retrying {
   const attempts = (previous?.attempts ?? 0) + 1;
+  const waitMs = retryAfterMs === undefined ? retryDelayMs(attempts, random) : jittered(retryAfterMs, random);
   return {
     status: 'retrying',
     attempts,
     first_failure_at: previous?.first_failure_at ?? now.toISOString(),
-    next_attempt_at: new Date(now.getTime() + (retryAfterMs ?? retryDelayMs(attempts))).toISOString(),
+    next_attempt_at: new Date(now.getTime() + waitMs).toISOString(),
     last_error: error,
   };
 }

@@ -79,6 +79,10 @@ export class PspClient {
         ...options.breaker,
       },
     );
+    // Callers wait until the breaker lets a call through: they need to know when it opened.
+    this.breaker.on('open', () => {
+      this.openedAt = Date.now();
+    });
   }
 
   async authorize(request: {
@@ -107,7 +111,11 @@ export class PspClient {
       };
     }
     if (answer.status === 402) return { kind: 'declined', code: String(answer.body.decline_code ?? 'declined') };
-    throw new Error(`PSP refused the authorization request: ${answer.status} ${JSON.stringify(answer.body)}`);
+    // Any other refusal (a token or an amount the PSP does not take) will be refused again: it is final.
+    if (answer.status >= 400 && answer.status < 500)
+      return { kind: 'declined', code: `refused_${answer.status}_${String(answer.body.error ?? 'request')}` };
+    // An answer that is neither (a 1xx–3xx the API never gives): the outcome is unknown, as without one.
+    throw new PspUnavailable(`PSP answered the authorization with an unexpected ${answer.status}`, false);
   }
 
   /** Authorizations made for a reference (our saga id): how an unknown outcome is resolved. */
@@ -154,9 +162,10 @@ export class PspClient {
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'EOPENBREAKER') {
-        // Half-open lets one trial call through; the others come back shortly after it.
-        const untilHalfOpen = this.breaker.halfOpen ? 0 : this.openedAt + this.resetTimeoutMs - Date.now();
-        throw new PspUnavailable('PSP circuit breaker is open', true, Math.max(100, untilHalfOpen + 20));
+        // Open: until it half-opens. Half-open: one trial call is out; the others wait for its answer
+        // (at most a call's timeout) instead of knocking every few milliseconds.
+        const waitMs = this.breaker.halfOpen ? this.options.timeoutMs : this.openedAt + this.resetTimeoutMs - Date.now() + 20;
+        throw new PspUnavailable('PSP circuit breaker is open', true, Math.max(100, waitMs));
       }
       if (code === 'ETIMEDOUT') throw new PspUnavailable(`PSP did not answer within ${this.options.timeoutMs} ms`, false);
       if (

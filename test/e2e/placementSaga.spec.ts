@@ -69,6 +69,30 @@ describe('placement saga: placed → confirmed or rejected (contract §5)', func
     expect(held.rows[0].n).to.equal(0);
   });
 
+  // The PSP refuses (400) a token our schema accepts and an amount of 0: a refusal will not change on
+  // retry, so it is a decline, not a saga re-driven forever while the order holds its stock.
+  for (const [what, price, token] of [
+    ['a card token the PSP does not know', 1000, 'x'],
+    ['an order whose total is 0', 0, 'tok_visa'],
+  ] as const) {
+    it(`rejects ${what} at once as declined, with the stock back`, async () => {
+      const { skus, warehouses } = await system.catalog({ prices: [price], stock: [[3]] });
+      const placed = await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }], {
+        payment_method: { type: 'card', token },
+      });
+      expect(placed.status).to.equal(202);
+      const orderId = placed.body.order_id as string;
+      expect(await system.waitForFinalStatus(orderId)).to.equal('rejected');
+      expect(await stockOf(system.pool, warehouses[0]!, skus[0]!)).to.deep.equal({ on_hand: 3, reserved: 0 });
+      const saga = await sagaOf(orderId);
+      expect(saga.status).to.equal('failed');
+      expect(saga.step_results.reject_order.reason).to.equal('payment-declined');
+      expect(saga.step_results.authorize_payment).to.deep.include({ status: 'failed' });
+      expect(saga.step_results.authorize_payment.code).to.match(/^refused_400_/);
+      expect(await eventTypes(system.pool, orderId)).to.include.members(['payment.declined', 'order.rejected']);
+    });
+  }
+
   it('rejects on a fraud signal, voiding the authorization and releasing the stock', async () => {
     const { skus, warehouses } = await system.catalog({ prices: [2500], stock: [[4]] });
     const placed = await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }], {

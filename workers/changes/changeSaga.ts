@@ -1,3 +1,4 @@
+import { jittered } from '../../domain/retryPolicy.js';
 import type { SagaStatusName } from '../../domain/order.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
 import { PspUnavailable } from '../../platform/psp.js';
@@ -76,5 +77,5 @@ export async function waitForPsp(pool: Pool, sagaId: string, error: unknown): Pr
 }
 
 export function retryDelayMs(error: PspUnavailable): number {
-  return Math.max(500, error.retryAfterMs ?? 0);
+  return jittered(Math.max(500, error.retryAfterMs ?? 0));
 }
