@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import http from 'node:http';
 import { wireCommandService } from '../command-service/wiring.js';
 import { createQueryApp } from '../query-service/app.js';
-import { createQueryHandler, listenQueryServer } from '../query-service/server.js';
+import { createQueryHandler } from '../query-service/server.js';
+import { listen } from '../platform/http.js';
 import { loadConfig } from '../platform/config.js';
 import { runService } from '../platform/service.js';
 import { upstreamFor } from './routes.js';
@@ -50,18 +50,20 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     const queryApp = createQueryApp({ pool, logger, healthChecks: { postgres: () => pool.query('SELECT 1') } });
     // Reads go through the query service's server (its hot order read on node:http), the rest to the command app.
     const reads = createQueryHandler(pool, queryApp);
-    const server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
-      else writes.handler(req, res);
-    });
-    server.keepAliveTimeout = 65_000;
-    const port = await listenQueryServer(server, config.host, config.port);
-    logger.info({ port, host: config.host }, 'api listening');
+    const server = await listen(
+      (req, res) => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
+        else writes.handler(req, res);
+      },
+      config.host,
+      config.port,
+    );
+    logger.info({ port: server.port, host: config.host }, 'api listening');
 
+    // Requests in flight (placements waiting for their flush included) are answered before the pool closes.
     onStop(async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      await server.close();
       await writes.close();
     });
   });

@@ -87,26 +87,78 @@ export function param(req: Request, name: string): string {
  * Starts an HTTP server for a request handler (an express app is one) and resolves with the bound port
  * (0 picks a free one, as tests do).
  */
-export async function listen(
-  handler: http.RequestListener,
-  host: string,
-  port: number,
-): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = http.createServer(handler);
+/** A server whose stop drains: see drainingServer. */
+export interface DrainingServer {
+  readonly server: http.Server;
+  /**
+   * Stops taking connections, answers requests that still arrive on open connections 503 (with
+   * `Connection: close` and `Retry-After`), waits for the requests in flight to be answered (at most
+   * `timeoutMs`), then closes every connection.
+   */
+  drain(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * An HTTP server that counts the requests it is answering, so a SIGTERM lets each of them finish (a
+ * placement waiting for its group commit is answered once the flush commits) instead of cutting it off.
+ */
+export function drainingServer(handler: http.RequestListener): DrainingServer {
+  let inFlight = 0;
+  let draining = false;
+  let idle: (() => void) | undefined;
+  const server = http.createServer((req, res) => {
+    if (draining) {
+      const body = JSON.stringify(problems.unavailable('the service is stopping; send the request again').toBody(req.url));
+      res.writeHead(503, { 'Content-Type': 'application/problem+json', Connection: 'close', 'Retry-After': '1' });
+      res.end(body);
+      return;
+    }
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) idle?.();
+    });
+    handler(req, res);
+  });
   server.keepAliveTimeout = 65_000;
+  return {
+    server,
+    async drain(timeoutMs = 8_000) {
+      draining = true;
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((done) => {
+          const timer = setTimeout(done, timeoutMs);
+          idle = () => {
+            clearTimeout(timer);
+            done();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** Listens and resolves with the bound port (0 picks a free one). */
+export async function listenOn(server: http.Server, host: string, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const address = server.address();
-  return {
-    port: typeof address === 'object' && address !== null ? address.port : port,
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeIdleConnections();
-      }),
-  };
+  return typeof address === 'object' && address !== null ? address.port : port;
+}
+
+/** A draining server for `handler`, listening; `close` drains it. */
+export async function listen(
+  handler: http.RequestListener,
+  host: string,
+  port: number,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const draining = drainingServer(handler);
+  return { port: await listenOn(draining.server, host, port), close: () => draining.drain() };
 }
 
 /** A TCP port nothing listens on right now (for tests and benchmarks that start servers). */

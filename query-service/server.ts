@@ -13,20 +13,3 @@ export function createQueryHandler(pool: Pool, app: Express): http.RequestListen
     );
   };
 }
-
-/** The query service's HTTP server. */
-export function createQueryServer(pool: Pool, app: Express): http.Server {
-  const server = http.createServer(createQueryHandler(pool, app));
-  server.keepAliveTimeout = 65_000;
-  return server;
-}
-
-/** Listens and resolves with the bound port (0 picks a free one). */
-export async function listenQueryServer(server: http.Server, host: string, port: number): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address();
-  return typeof address === 'object' && address !== null ? address.port : port;
-}

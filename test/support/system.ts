@@ -1,7 +1,7 @@
 import { createCommandHandler } from '../../command-service/app.js';
 import { upstreamFor } from '../../api/routes.js';
 import { createQueryApp } from '../../query-service/app.js';
-import { createQueryServer, listenQueryServer } from '../../query-service/server.js';
+import { createQueryHandler } from '../../query-service/server.js';
 import { Projector, projectorSettings } from '../../query-service/projector/projector.js';
 import { KafkaSink } from '../../relay/kafkaSink.js';
 import { RedisSink } from '../../relay/redisSink.js';
@@ -163,15 +163,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const commandApp = createCommandHandler({ pool, config, logger, healthChecks: {} });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
-  const queryHttp = createQueryServer(pool, createQueryApp({ pool, logger, healthChecks: {} }));
-  const queryServer = {
-    port: await listenQueryServer(queryHttp, '127.0.0.1', 0),
-    close: () =>
-      new Promise<void>((resolve) => {
-        queryHttp.close(() => resolve());
-        queryHttp.closeAllConnections();
-      }),
-  };
+  const queryServer = await listen(createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} })), '127.0.0.1', 0);
   // Requests go where the API front (api/main.ts) sends them.
   const urlFor = (method: string, path: string) =>
     `http://127.0.0.1:${upstreamFor(method, path.split('?')[0] ?? path) === 'query' ? queryServer.port : commandServer.port}`;

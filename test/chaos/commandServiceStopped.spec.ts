@@ -10,7 +10,7 @@ interface Sent {
   orderId?: string;
 }
 
-describe('the command service killed with SIGKILL in the middle of a flush', function () {
+describe('the command service stopped in the middle of a flush (SIGKILL, SIGTERM)', function () {
   this.timeout(90_000);
   const processes: RunningProcess[] = [];
   after(async () => {
@@ -44,9 +44,10 @@ describe('the command service killed with SIGKILL in the middle of a flush', fun
     return { status: response.status, orderId: body.order_id };
   };
 
-  it('every 202 names a committed order, and every committed order answers to its key after a restart', async () => {
+  /** 400 placements at once; the first 202 sends `signal` to the service. */
+  async function placeWhileStopping(signal: NodeJS.Signals) {
     const { skus } = await createCatalog(testPool(), { prices: [500], stock: [[1_000_000]] });
-    const prefix = uniqueId('killed');
+    const prefix = uniqueId(signal.toLowerCase());
     const port = await freePort();
     const first = await startCommandService(port);
 
@@ -58,24 +59,42 @@ describe('the command service killed with SIGKILL in the middle of a flush', fun
     const inFlight = sent.map(async (s) => {
       try {
         Object.assign(s, await post(port, s));
-        if (s.status === 202 && ++answered === 1) first.child.kill('SIGKILL');
+        if (s.status === 202 && ++answered === 1) first.child.kill(signal);
       } catch {
-        // The process died with this request in flight: no answer.
+        // The process died (or stopped listening) with this request in flight or not yet sent: no answer.
       }
     });
     await Promise.all(inFlight);
-    await first.exited;
+    const exitCode = await first.exited;
+    const committed = await testPool().query<{ order_id: string; customer_id: string }>(
+      `SELECT order_id, customer_id FROM orders WHERE customer_id LIKE $1 || '-%'`,
+      [prefix],
+    );
+    return { port, prefix, sent, committed: committed.rows, exitCode };
+  }
 
+  it('SIGTERM: requests in flight are answered before it exits, so every committed order was answered 202', async () => {
+    const { sent, committed, exitCode } = await placeWhileStopping('SIGTERM');
+    expect(exitCode, 'a clean, drained stop').to.equal(0);
+    const accepted = sent.filter((s) => s.status === 202);
+    expect(accepted.length).to.be.at.least(1);
+    // Nothing but 202s and the 503s of a stopping service; nothing that reached it went unanswered.
+    expect([...new Set(sent.map((s) => s.status).filter((s) => s !== undefined))].sort()).to.satisfy((codes: number[]) =>
+      codes.every((c) => c === 202 || c === 503),
+    );
+    const acceptedIds = new Set(accepted.map((s) => s.orderId));
+    expect(committed.length).to.equal(accepted.length);
+    for (const row of committed) expect(acceptedIds.has(row.order_id), `committed ${row.order_id} was answered`).to.equal(true);
+  });
+
+  it('SIGKILL: every 202 names a committed order, and every committed order answers to its key after a restart', async () => {
+    const { port, prefix, sent, committed: committedRows } = await placeWhileStopping('SIGKILL');
+    const committed = { rows: committedRows };
     const accepted = sent.filter((s) => s.status === 202);
     const unanswered = sent.filter((s) => s.status === undefined);
     expect(accepted.length).to.be.at.least(1);
     expect(unanswered.length, 'the kill came before some answers').to.be.at.least(1);
 
-    // Every 202 names a committed order.
-    const committed = await testPool().query<{ order_id: string; customer_id: string }>(
-      `SELECT order_id, customer_id FROM orders WHERE customer_id LIKE $1 || '-%'`,
-      [prefix],
-    );
     const committedIds = new Set(committed.rows.map((r) => r.order_id));
     for (const s of accepted) expect(committedIds.has(s.orderId!), `202 ${s.orderId} committed`).to.equal(true);
 
