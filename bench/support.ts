@@ -23,6 +23,8 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export interface BenchSystem {
   readonly baseUrl: string;
+  /** The supervisor's process id: every service process is its child. */
+  readonly pid: number;
   readonly schema: string;
   readonly pool: Pool;
   readonly env: Record<string, string>;
@@ -80,6 +82,7 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
   const pool = createPool({ databaseUrl: benchDatabaseUrl, schema, max: 4 });
   return {
     baseUrl,
+    pid: child.pid ?? 0,
     schema,
     pool,
     env,
