@@ -1,4 +1,5 @@
 import type { Allocation } from './reservation.js';
+import { PARTNER_BACKOFF, retryDelayMs } from './retryPolicy.js';
 
 /**
  * The placement saga as a pure workflow (contract §5): reserve inventory → authorize payment and check
@@ -192,24 +193,23 @@ export function nextPlacementAction(state: PlacementSagaState, timing: Timing): 
 }
 
 /**
- * Backoff before retrying a partner call: 250 ms doubling, at most 2 s, so a saga notices within 2 s
- * that the partner (or its circuit breaker) lets calls through again.
+ * The record of one more failed attempt at a partner call, due after the partner backoff (full jitter,
+ * domain/retryPolicy). `retryAfterMs`, when the caller knows it (an open circuit breaker says when it
+ * will let a call through), comes first, the jitter on top.
  */
-export function retryDelayMs(attempts: number): number {
-  return Math.min(250 * 2 ** Math.max(0, attempts - 1), 2_000);
-}
-
-/**
- * The record of one more failed attempt at a partner call. `retryAfterMs`, when the caller knows it
- * (an open circuit breaker says when it will let a call through), replaces the backoff.
- */
-export function nextRetry(previous: Retrying | undefined, error: string, now: Date, retryAfterMs?: number): Retrying {
+export function nextRetry(
+  previous: Retrying | undefined,
+  error: string,
+  now: Date,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): Retrying {
   const attempts = (previous?.attempts ?? 0) + 1;
   return {
     status: 'retrying',
     attempts,
     first_failure_at: previous?.first_failure_at ?? now.toISOString(),
-    next_attempt_at: new Date(now.getTime() + (retryAfterMs ?? retryDelayMs(attempts))).toISOString(),
+    next_attempt_at: new Date(now.getTime() + retryDelayMs(PARTNER_BACKOFF, attempts, retryAfterMs, random)).toISOString(),
     last_error: error,
   };
 }

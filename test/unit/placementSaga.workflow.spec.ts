@@ -3,7 +3,6 @@ import {
   failureReason,
   nextPlacementAction,
   nextRetry,
-  retryDelayMs,
   type PlacementSagaState,
   type PlacementSteps,
   type Retrying,
@@ -141,16 +140,17 @@ describe('placement saga workflow (domain)', () => {
     expect(nextPlacementAction({ status: 'failed', steps: {} }, timing)).to.deep.equal({ kind: 'done' });
   });
 
-  it('backs off 250 ms doubling to 2 s, or as long as a partner says', () => {
-    expect([1, 2, 3, 4, 5, 9].map(retryDelayMs)).to.deep.equal([250, 500, 1000, 2000, 2000, 2000]);
-    const first = nextRetry(undefined, 'timeout', now);
+  it('backs off 250 ms doubling to 2 s with jitter, after what a partner says', () => {
+    const top = () => 0.999999;
+    const first = nextRetry(undefined, 'timeout', now, undefined, top);
     expect(first).to.deep.include({
       attempts: 1,
       first_failure_at: at,
-      next_attempt_at: new Date(now.getTime() + 250).toISOString(),
+      next_attempt_at: new Date(now.getTime() + 249).toISOString(),
     });
+    expect(new Date(nextRetry(undefined, 'timeout', now, undefined, () => 0).next_attempt_at).getTime()).to.equal(now.getTime());
     const later = new Date(now.getTime() + 1000);
-    const second = nextRetry(first, 'open', later, 1500);
+    const second = nextRetry(first, 'open', later, 1500, () => 0);
     expect(second).to.deep.include({
       attempts: 2,
       first_failure_at: at,
