@@ -46,7 +46,10 @@ describe('retry policy: exponential backoff with full jitter, and which failures
       // Wrapped: AggregateError (both addresses of localhost refused), a cause, kafkajs' originalError.
       new AggregateError([nodeError('ECONNREFUSED'), nodeError('ECONNREFUSED')], 'connect failed'),
       new Error('routing failed', { cause: pgError('40P01') }),
-      Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', originalError: nodeError('ECONNRESET') }),
+      Object.assign(new Error('retries exceeded'), {
+        name: 'KafkaJSNumberOfRetriesExceeded',
+        originalError: nodeError('ECONNRESET'),
+      }),
     ];
     for (const error of transient) expect(isTransientError(error), String(error)).to.equal(true);
   });
