@@ -54,8 +54,14 @@ export interface Config {
   readonly outboxRetentionMs: number;
   /** A pending stream entry idle this long is claimed again (its consumer died or its handler failed). */
   readonly consumerClaimIdleMs: number;
-  /** Deliveries after which an entry goes to the dead-letter stream. */
+  /** Failed deliveries (transient infrastructure failures not counted) after which an entry is dead-lettered. */
   readonly consumerMaxDeliveries: number;
+  /** A failed message is retried after a backoff: the ceiling starts here, doubles per attempt (full jitter)… */
+  readonly consumerRetryBaseMs: number;
+  /** …up to this. */
+  readonly consumerRetryMaxMs: number;
+  /** Counted attempts after which a Kafka consumer dead-letters a record and moves on (transient failures not counted). */
+  readonly kafkaConsumerMaxAttempts: number;
   readonly pspUrl: string;
   readonly pspPort: number;
   readonly pspDatabaseSchema: string;
@@ -161,6 +167,9 @@ export function loadConfig(env: Env = process.env): Config {
     outboxRetentionMs: intFrom(env, 'OUTBOX_RETENTION_MS', 3_600_000, 0),
     consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),
     consumerMaxDeliveries: intFrom(env, 'CONSUMER_MAX_DELIVERIES', 5, 1),
+    consumerRetryBaseMs: intFrom(env, 'CONSUMER_RETRY_BASE_MS', 1_000, 1),
+    consumerRetryMaxMs: intFrom(env, 'CONSUMER_RETRY_MAX_MS', 30_000, 1),
+    kafkaConsumerMaxAttempts: intFrom(env, 'KAFKA_CONSUMER_MAX_ATTEMPTS', 5, 1),
     pspUrl: env.PSP_URL ?? `http://127.0.0.1:${pspPort}`,
     pspPort,
     pspDatabaseSchema: env.PSP_DATABASE_SCHEMA ?? 'psp',

@@ -3,6 +3,9 @@ import CircuitBreaker from 'opossum';
 
 /** The PSP could not give an answer (timeout, breaker open, network, 5xx): the outcome is unknown. */
 export class PspUnavailable extends Error {
+  /** A partner outage, not the message's fault: consumers retry it without counting (domain/retryPolicy). */
+  readonly transient = true;
+
   constructor(
     message: string,
     readonly breakerOpen: boolean,

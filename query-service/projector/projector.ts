@@ -8,7 +8,9 @@ export interface ProjectorOptions extends StreamWorkerOptions {
   readonly pool: Pool;
 }
 
-export function projectorSettings(config: Config): Pick<ProjectorOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries'> {
+export function projectorSettings(
+  config: Config,
+): Pick<ProjectorOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries' | 'backoff'> {
   return {
     ...streamSettings(config),
   };
