@@ -1,3 +1,5 @@
+import type { Backoff } from '../domain/retryPolicy.js';
+
 /**
  * Configuration: environment variables with working defaults. Every setting the system reads is listed
  * here (and in the README's configuration table), so nothing else touches process.env.
@@ -104,6 +106,11 @@ export interface Config {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The consumers' retry backoff (Redis Streams and Kafka alike). */
+export function consumerBackoff(config: Pick<Config, 'consumerRetryBaseMs' | 'consumerRetryMaxMs'>): Backoff {
+  return { baseMs: config.consumerRetryBaseMs, maxMs: config.consumerRetryMaxMs };
+}
 
 function intFrom(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { EventEnvelope } from '../domain/events.js';
 import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPolicy.js';
-import type { Config } from './config.js';
+import { consumerBackoff, type Config } from './config.js';
 import { DeadLetterTransport, PgDeadLetters, REDRIVE_FOR_FIELD, type DeadLetterSink } from './deadLetters.js';
 import type { Pool } from './db.js';
 import type { Logger } from './logger.js';
@@ -699,9 +699,4 @@ export function streamSettings(
     maxDeliveries: config.consumerMaxDeliveries,
     backoff: consumerBackoff(config),
   };
-}
-
-/** The consumers' retry backoff from the configuration (Redis Streams and Kafka alike). */
-export function consumerBackoff(config: Config): Backoff {
-  return { baseMs: config.consumerRetryBaseMs, maxMs: config.consumerRetryMaxMs };
 }
