@@ -19,7 +19,7 @@ import { ensureWmsSchema } from '../../simulators/wms/store.js';
 import { WmsSimulator } from '../../simulators/wms/wms.js';
 import { CarrierClient } from '../../platform/carrier.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
-import { PgDeadLetters } from '../../platform/deadLetters.js';
+import { PgDeadLetters, redriveTargets } from '../../platform/deadLetters.js';
 import { createPool, type Pool } from '../../platform/db.js';
 import { listen } from '../../platform/http.js';
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
@@ -161,7 +161,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
 
-  const commandApp = createCommandHandler({ pool, config, logger, healthChecks: {} });
+  const commandApp = createCommandHandler({
+    pool,
+    config,
+    logger,
+    healthChecks: {},
+    redrive: redriveTargets(redis, async () => producer),
+  });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
   const queryHttp = createQueryServer(pool, createQueryApp({ pool, logger, healthChecks: {} }));
