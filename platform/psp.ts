@@ -113,6 +113,25 @@ export class PspClient {
     throw new Error(`PSP refused the authorization request: ${answer.status} ${JSON.stringify(answer.body)}`);
   }
 
+  /**
+   * A page of the PSP's authorizations in id order (ids are UUIDv7: in time order): with a status,
+   * after an id, created before a time. How our books are reconciled with the PSP's.
+   */
+  async listAuthorizations(page: {
+    status?: string;
+    after?: string;
+    createdBefore?: Date;
+    limit: number;
+  }): Promise<Array<PspAuthorization & { readonly created_at: string }>> {
+    const query = new URLSearchParams({ limit: String(page.limit) });
+    if (page.status !== undefined) query.set('status', page.status);
+    if (page.after !== undefined) query.set('after', page.after);
+    if (page.createdBefore !== undefined) query.set('created_before', page.createdBefore.toISOString());
+    const answer = await this.fire('GET', `/v1/authorizations?${query.toString()}`, undefined, undefined);
+    if (answer.status !== 200) throw new Error(`PSP refused the listing: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return (answer.body.authorizations ?? []) as Array<PspAuthorization & { readonly created_at: string }>;
+  }
+
   /** Authorizations made for a reference (our saga id): how an unknown outcome is resolved. */
   async authorizationsFor(reference: string): Promise<PspAuthorization[]> {
     const answer = await this.fire('GET', `/v1/authorizations?reference=${encodeURIComponent(reference)}`, undefined, undefined);
