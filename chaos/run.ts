@@ -208,8 +208,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const invariants = await checkInvariants({
       pool: system.pool,
       pspSchema: `${system.schema}_psp`,
-      redis,
-      layout,
       orderIds,
       stockAtStart,
     });

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../platform/config.js';
+import { discardDeadLetterIn, listDeadLetters, redriveDeadLetterIn, type RedriveTargets } from '../platform/deadLetters.js';
 import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
@@ -19,6 +20,7 @@ import { upsertWarehouse } from './handlers/upsertWarehouse.js';
 import { createFastPlacement } from './fastPlacement.js';
 import { createPlacementRoute, type PlacementRoute } from './placementRoute.js';
 import { runCommand, send } from './runCommand.js';
+import * as admin from './schemas/admin.js';
 import * as catalog from './schemas/catalog.js';
 import * as orders from './schemas/orders.js';
 
@@ -27,6 +29,8 @@ export interface CommandServiceDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly healthChecks: Readonly<Record<string, HealthCheck>>;
+  /** Puts a dead letter back on its source (Redis stream or Kafka topic); without it, re-drive answers 503. */
+  readonly redrive?: RedriveTargets;
 }
 
 // Compiled once at start-up. Path parameters are checked like bodies, and reported by name.
@@ -54,6 +58,8 @@ const validate = Object.freeze({
     },
     'parameter',
   ),
+  deadLetterQuery: compileValidator<admin.DeadLetterQuery>(admin.deadLetterQuery, 'parameter'),
+  deadLetterParams: compileValidator<{ id: string }>(admin.deadLetterIdParams, 'parameter'),
 });
 
 /**
@@ -164,6 +170,29 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     }
     const sagas = await listStuckSagas(deps.pool, deps.config.sagaStuckAfterMs, Number(query.limit ?? 100));
     res.json({ stuck_after_ms: deps.config.sagaStuckAfterMs, sagas });
+  });
+
+  // Dead letters (issue 11): what consumers gave up on, latest failure first; re-drive or discard one.
+  app.get('/api/v1/admin/dead-letters', async (req, res) => {
+    const query = validate.deadLetterQuery({ ...req.query });
+    const letters = await listDeadLetters(deps.pool, {
+      group: query.group,
+      status: query.status,
+      limit: Number(query.limit ?? 100),
+    });
+    res.json({ dead_letters: letters });
+  });
+
+  app.post('/api/v1/admin/dead-letters/:id/redrive', async (req, res) => {
+    const { id } = validate.deadLetterParams({ id: param(req, 'id') });
+    const targets = deps.redrive;
+    if (targets === undefined) throw problems.unavailable('This process cannot re-drive dead letters (no Redis or Kafka).');
+    await run(req, res, async (tx) => ({ status: 200, body: await redriveDeadLetterIn(tx, targets, id) }));
+  });
+
+  app.post('/api/v1/admin/dead-letters/:id/discard', async (req, res) => {
+    const { id } = validate.deadLetterParams({ id: param(req, 'id') });
+    await run(req, res, async (tx) => ({ status: 200, body: await discardDeadLetterIn(tx, id) }));
   });
 
   app.use(routeNotFound);

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Config } from '../platform/config.js';
+import { lazyProducer, redriveTargets } from '../platform/deadLetters.js';
 import { poolFromConfig, type Pool } from '../platform/db.js';
 import { kafkaHealthCheck } from '../platform/health.js';
 import { createKafka } from '../platform/kafka.js';
@@ -25,6 +26,8 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
   const pool = poolFromConfig(config, name);
   const redis = createRedis(config.redisUrl, name);
   const kafkaAdmin = createKafka(config.kafkaBrokers, `${name}-health`).admin();
+  // Re-driving a dead letter of a Kafka consumer produces it again: connected on the first re-drive only.
+  const producer = lazyProducer(() => createKafka(config.kafkaBrokers, `${name}-redrive`).producer());
   const handler = createCommandHandler({
     pool,
     config,
@@ -34,6 +37,7 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
       redis: () => redis.ping(),
       kafka: kafkaHealthCheck(kafkaAdmin),
     },
+    redrive: redriveTargets(redis, producer.get),
   });
   const stopHousekeeping = startHousekeeping(pool, config, logger);
   return {
@@ -41,7 +45,7 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
     handler,
     async close() {
       stopHousekeeping();
-      await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect()]);
+      await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect(), producer.close()]);
     },
   };
 }

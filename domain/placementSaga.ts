@@ -1,5 +1,5 @@
-import { backoffMs, jittered, type Random } from './retryPolicy.js';
 import type { Allocation } from './reservation.js';
+import { PARTNER_BACKOFF, retryDelayMs } from './retryPolicy.js';
 
 /**
  * The placement saga as a pure workflow (contract §5): reserve inventory → authorize payment and check
@@ -193,32 +193,23 @@ export function nextPlacementAction(state: PlacementSagaState, timing: Timing): 
 }
 
 /**
- * Backoff before retrying a partner call: 250 ms doubling, at most 2 s, with jitter (each delay
- * between half and all of that), so a saga notices within 2 s that the partner (or its circuit
- * breaker) lets calls through again, and sagas that failed together do not retry together.
- */
-export function retryDelayMs(attempts: number, random: Random = Math.random): number {
-  return backoffMs(attempts, { baseMs: 250, capMs: 2_000 }, random);
-}
-
-/**
- * The record of one more failed attempt at a partner call. `retryAfterMs`, when the caller knows it
- * (an open circuit breaker says when it will let a call through), replaces the backoff (jittered too).
+ * The record of one more failed attempt at a partner call, due after the partner backoff (full jitter,
+ * domain/retryPolicy). `retryAfterMs`, when the caller knows it (an open circuit breaker says when it
+ * will let a call through), comes first, the jitter on top.
  */
 export function nextRetry(
   previous: Retrying | undefined,
   error: string,
   now: Date,
   retryAfterMs?: number,
-  random: Random = Math.random,
+  random: () => number = Math.random,
 ): Retrying {
   const attempts = (previous?.attempts ?? 0) + 1;
-  const waitMs = retryAfterMs === undefined ? retryDelayMs(attempts, random) : jittered(retryAfterMs, random);
   return {
     status: 'retrying',
     attempts,
     first_failure_at: previous?.first_failure_at ?? now.toISOString(),
-    next_attempt_at: new Date(now.getTime() + waitMs).toISOString(),
+    next_attempt_at: new Date(now.getTime() + retryDelayMs(PARTNER_BACKOFF, attempts, retryAfterMs, random)).toISOString(),
     last_error: error,
   };
 }

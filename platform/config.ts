@@ -1,3 +1,5 @@
+import type { Backoff } from '../domain/retryPolicy.js';
+
 /**
  * Configuration: environment variables with working defaults. Every setting the system reads is listed
  * here (and in the README's configuration table), so nothing else touches process.env.
@@ -54,8 +56,25 @@ export interface Config {
   readonly outboxRetentionMs: number;
   /** A pending stream entry idle this long is claimed again (its consumer died or its handler failed). */
   readonly consumerClaimIdleMs: number;
-  /** Deliveries after which an entry goes to the dead-letter stream. */
+  /** Failed deliveries (transient infrastructure failures not counted) after which an entry is dead-lettered. */
   readonly consumerMaxDeliveries: number;
+  /** A failed message is retried after a backoff: the ceiling starts here, doubles per attempt (full jitter)… */
+  readonly consumerRetryBaseMs: number;
+  /** …up to this. */
+  readonly consumerRetryMaxMs: number;
+  /** Counted attempts after which a Kafka consumer dead-letters a record and moves on (transient failures not counted). */
+  readonly kafkaConsumerMaxAttempts: number;
+  /** Mean time between two passes of each sweep (jittered by a third either way). */
+  readonly sweepIntervalMs: number;
+  /** A sweep leaves alone what changed more recently than this (its message may still be on its way). */
+  readonly sweepGraceMs: number;
+  /** How far back a sweep looks (by creation time of the order or authorization). */
+  readonly sweepLookbackMs: number;
+  /** Rows a sweep examines per pass, and repairs per pass at most. */
+  readonly sweepScanLimit: number;
+  readonly sweepRepairLimit: number;
+  /** statement_timeout of a sweep's finding statements. */
+  readonly sweepStatementTimeoutMs: number;
   readonly pspUrl: string;
   readonly pspPort: number;
   readonly pspDatabaseSchema: string;
@@ -98,6 +117,11 @@ export interface Config {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The consumers' retry backoff (Redis Streams and Kafka alike). */
+export function consumerBackoff(config: Pick<Config, 'consumerRetryBaseMs' | 'consumerRetryMaxMs'>): Backoff {
+  return { baseMs: config.consumerRetryBaseMs, maxMs: config.consumerRetryMaxMs };
+}
 
 function intFrom(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];
@@ -161,6 +185,15 @@ export function loadConfig(env: Env = process.env): Config {
     outboxRetentionMs: intFrom(env, 'OUTBOX_RETENTION_MS', 3_600_000, 0),
     consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),
     consumerMaxDeliveries: intFrom(env, 'CONSUMER_MAX_DELIVERIES', 5, 1),
+    consumerRetryBaseMs: intFrom(env, 'CONSUMER_RETRY_BASE_MS', 1_000, 1),
+    consumerRetryMaxMs: intFrom(env, 'CONSUMER_RETRY_MAX_MS', 30_000, 1),
+    kafkaConsumerMaxAttempts: intFrom(env, 'KAFKA_CONSUMER_MAX_ATTEMPTS', 5, 1),
+    sweepIntervalMs: intFrom(env, 'SWEEP_INTERVAL_MS', 45_000, 10),
+    sweepGraceMs: intFrom(env, 'SWEEP_GRACE_MS', 60_000, 0),
+    sweepLookbackMs: intFrom(env, 'SWEEP_LOOKBACK_MS', 24 * 3_600_000, 1),
+    sweepScanLimit: intFrom(env, 'SWEEP_SCAN_LIMIT', 10_000, 1),
+    sweepRepairLimit: intFrom(env, 'SWEEP_REPAIR_LIMIT', 100, 1),
+    sweepStatementTimeoutMs: intFrom(env, 'SWEEP_STATEMENT_TIMEOUT_MS', 5_000, 1),
     pspUrl: env.PSP_URL ?? `http://127.0.0.1:${pspPort}`,
     pspPort,
     pspDatabaseSchema: env.PSP_DATABASE_SCHEMA ?? 'psp',

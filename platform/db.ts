@@ -77,6 +77,10 @@ export function createPool(options: PoolOptions): Pool {
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor a checked-out one: pg emits the socket's error on the client as well as failing its query, and
+  // an 'error' event without a listener would kill the process. The query's rejection is what callers
+  // handle (a transient failure, retried).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

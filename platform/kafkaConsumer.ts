@@ -1,4 +1,6 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPolicy.js';
+import { DeadLetterTransport, REDRIVE_FOR_HEADER, type DeadLetterSink } from './deadLetters.js';
 import type { Logger } from './logger.js';
 
 export interface KafkaRecord {
@@ -9,6 +11,14 @@ export interface KafkaRecord {
   readonly headers: Readonly<Record<string, string>>;
   /** The value parsed as JSON; undefined when it is not JSON (the handler decides what that means). */
   readonly value: unknown;
+  /** The value as it arrived (UTF-8), kept for a dead letter. */
+  readonly rawValue: string | null;
+}
+
+/** A record a batch handler refuses for good (malformed): dead-lettered at once, never retried. */
+export interface KafkaRejection {
+  readonly record: KafkaRecord;
+  readonly error: string;
 }
 
 export interface KafkaConsumerOptions {
@@ -23,9 +33,10 @@ export interface KafkaConsumerOptions {
   readonly handler?: (record: KafkaRecord) => Promise<void>;
   /**
    * Batch mode: the wanted messages one fetch returned for one partition, in order, at once; the
-   * offsets are committed after it resolves, and a throw redelivers the whole batch. Idempotent too.
+   * offsets are committed after it resolves. It may answer records it refuses for good (dead-lettered
+   * at once). A throw retries the batch (see runKafkaConsumer). Idempotent too.
    */
-  readonly batchHandler?: (records: readonly KafkaRecord[]) => Promise<void>;
+  readonly batchHandler?: (records: readonly KafkaRecord[]) => Promise<void | readonly KafkaRejection[]>;
   /**
    * Messages this consumer wants, by their headers (e.g. Debezium's `eventType`); the others are
    * skipped unparsed. Every message by default.
@@ -39,6 +50,14 @@ export interface KafkaConsumerOptions {
   readonly maxWaitMs?: number;
   /** Partitions handled side by side; one partition's messages (one key's) always in order. */
   readonly concurrency?: number;
+  /** Counted failed attempts after which a record is dead-lettered and the partition moves on. */
+  readonly maxAttempts: number;
+  /** The wait between attempts (exponential, full jitter). */
+  readonly backoff: Backoff;
+  /** Where records the group gives up on go (PostgreSQL `dead_letters`). */
+  readonly deadLetters: DeadLetterSink;
+  /** The jitter's random source (tests fix it). */
+  readonly random?: () => number;
 }
 
 export interface RunningKafkaConsumer {
@@ -56,25 +75,53 @@ function headersOf(message: KafkaMessage): Record<string, string> {
 }
 
 function toRecord(topic: string, partition: number, message: KafkaMessage, headers: Record<string, string>): KafkaRecord {
+  const rawValue = message.value === null ? null : message.value.toString('utf8');
   let value: unknown;
   try {
-    value = message.value === null ? undefined : JSON.parse(message.value.toString('utf8'));
+    value = rawValue === null ? undefined : JSON.parse(rawValue);
   } catch {
     value = undefined;
   }
-  return { topic, partition, offset: message.offset, key: message.key?.toString('utf8'), headers, value };
+  return { topic, partition, offset: message.offset, key: message.key?.toString('utf8'), headers, value, rawValue };
 }
 
+/** What a delivery needs from kafkajs while it waits: keep the membership alive, know when to give up. */
+interface DeliveryControl {
+  readonly heartbeat: () => Promise<void>;
+  /** False once the consumer stops or the partition was taken away (rebalance). */
+  readonly active: () => boolean;
+  /** The record is done with (handled or dead-lettered): its offset may be committed. */
+  readonly done: (record: KafkaRecord) => void;
+}
+
+/** Thrown out of a delivery when the consumer stops mid-wait: the offsets stay, the records come again. */
+class DeliveryAbandoned extends Error {
+  constructor() {
+    super('kafka consumer stopping or partition revoked; the records are fetched again');
+    this.name = 'DeliveryAbandoned';
+  }
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /**
- * A kafkajs consumer-group member: each message goes to the handler, and its offset is committed only
- * after the handler resolved (at least once). A handler that throws is retried by kafkajs with
- * backoff from the same offset, so nothing is skipped; handlers dedupe by message id.
+ * A kafkajs consumer-group member: each message (or each fetch of a partition, in batch mode) goes to
+ * the handler, and its offset is committed only after it was handled (at least once; handlers dedupe
+ * by message id). A failure is retried after an exponential backoff with full jitter, heartbeating
+ * meanwhile. A transient infrastructure failure (PostgreSQL restarting, a connection refused, a
+ * partner not answering) is retried for as long as it lasts without counting; any other failure of a
+ * batch has its records tried one by one, and a record that fails maxAttempts times is dead-lettered
+ * (PostgreSQL) and passed, so one bad message no longer blocks its partition for ever. A re-driven
+ * record (header `redrive-for`) is handled only by the group it names.
  */
 export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<RunningKafkaConsumer> {
   if ((options.handler === undefined) === (options.batchHandler === undefined))
     throw new Error(`kafka consumer group ${options.groupId}: give either handler or batchHandler`);
+  const { logger, groupId, backoff, maxAttempts, deadLetters } = options;
+  const random = options.random ?? Math.random;
+  let stopping = false;
   const consumer = options.kafka.consumer({
-    groupId: options.groupId,
+    groupId,
     sessionTimeout: 10_000,
     rebalanceTimeout: 10_000,
     heartbeatInterval: 3_000,
@@ -82,34 +129,132 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
   consumer.on(consumer.events.CRASH, (event) =>
-    options.logger.warn({ err: event.payload.error, group: options.groupId }, 'kafka consumer crashed; it restarts'),
+    logger.warn({ err: event.payload.error, group: groupId }, 'kafka consumer crashed; it restarts'),
   );
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
   const wanted = (message: KafkaMessage): Record<string, string> | undefined => {
     const headers = headersOf(message);
+    const redriveFor = headers[REDRIVE_FOR_HEADER];
+    if (redriveFor !== undefined && redriveFor !== groupId) return undefined;
     return options.accepts === undefined || options.accepts(headers) ? headers : undefined;
   };
-  const { handler, batchHandler } = options;
-  if (batchHandler !== undefined) {
+
+  /** Waits `ms`, heartbeating; gives up (throws) when the consumer stops or loses the partition. */
+  const pause = async (ms: number, control: DeliveryControl) => {
+    const until = Date.now() + ms;
+    for (;;) {
+      if (!control.active()) throw new DeliveryAbandoned();
+      const left = until - Date.now();
+      if (left <= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, 500)));
+      await control.heartbeat();
+    }
+  };
+
+  /** Runs `work` until it succeeds, waiting out transient failures; any other failure is thrown. */
+  const untilInfrastructureAnswers = async (work: () => Promise<unknown>, control: DeliveryControl) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await work();
+        return;
+      } catch (error) {
+        if (!isTransientError(error)) throw error;
+        logger.warn({ err: error, group: groupId }, 'writing a dead letter failed (infrastructure); retrying');
+        await pause(retryDelayMs(backoff, attempt, 0, random), control);
+      }
+    }
+  };
+
+  const deadLetter = (record: KafkaRecord, error: string, attempts: number, firstFailureAt: Date, control: DeliveryControl) => {
+    const value = (typeof record.value === 'object' && record.value !== null ? record.value : {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return untilInfrastructureAnswers(
+      () =>
+        deadLetters.record({
+          source: groupId,
+          transport: DeadLetterTransport.kafka,
+          stream: record.topic,
+          entryId: `${record.partition}:${record.offset}`,
+          eventId: record.headers.id ?? text(value.event_id) ?? text(value.message_id),
+          orderId: text(value.order_id) ?? record.key,
+          type: record.headers.eventType ?? text(value.type),
+          envelope: record.value,
+          message: { key: record.key ?? null, headers: record.headers, value: record.rawValue },
+          error,
+          attempts,
+          firstFailureAt,
+        }),
+      control,
+    );
+  };
+
+  const handle = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
+    if (options.batchHandler !== undefined) return options.batchHandler(records);
+    for (const record of records) await options.handler?.(record);
+  };
+
+  /**
+   * Hands records (one partition's, in order) to the handler until they are handled or dead-lettered.
+   * Resolves when every record is done with; throws only when the consumer stops mid-way.
+   */
+  const deliver = async (records: readonly KafkaRecord[], control: DeliveryControl): Promise<void> => {
+    const firstFailureAt = new Date();
+    let counted = 0;
+    for (let attempt = 1; ; attempt++) {
+      let failure: unknown;
+      try {
+        const rejected = (await handle(records)) ?? [];
+        for (const { record, error } of rejected) await deadLetter(record, error, 1, new Date(), control);
+        for (const record of records) control.done(record);
+        return;
+      } catch (error) {
+        failure = error;
+      }
+      if (failure instanceof DeliveryAbandoned) throw failure;
+      const first = records[0] as KafkaRecord;
+      const transient = isTransientError(failure);
+      const context = { err: failure, group: groupId, topic: first.topic, partition: first.partition, offset: first.offset };
+      if (!transient) {
+        counted++;
+        if (records.length > 1) {
+          // Which record fails? Each alone, in order (those already applied are no-ops: handlers dedupe).
+          logger.warn({ ...context, records: records.length }, 'batch handler failed; handling its records one by one');
+          for (const record of records) await deliver([record], control);
+          return;
+        }
+        if (counted >= maxAttempts) {
+          await deadLetter(first, messageOf(failure), counted, firstFailureAt, control);
+          control.done(first);
+          return;
+        }
+      }
+      const delay = retryDelayMs(backoff, attempt, 0, random);
+      logger.warn(
+        { ...context, attempts: counted, transient, retry_in_ms: delay },
+        transient ? 'handler failed (infrastructure); retrying without counting' : 'handler failed; retrying after a backoff',
+      );
+      await pause(delay, control);
+    }
+  };
+
+  if (options.batchHandler !== undefined) {
     await consumer.run({
       partitionsConsumedConcurrently: options.concurrency ?? 8,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         const records: KafkaRecord[] = [];
         for (const message of batch.messages) {
           const headers = wanted(message);
           if (headers !== undefined) records.push(toRecord(batch.topic, batch.partition, message, headers));
         }
         if (records.length > 0) {
-          try {
-            await batchHandler(records);
-          } catch (error) {
-            const { topic, partition } = batch;
-            options.logger.warn({ err: error, topic, partition, offset: batch.firstOffset() }, 'batch handler failed; retrying');
-            throw error;
-          }
+          await deliver(records, {
+            heartbeat,
+            active: () => !stopping && isRunning() && !isStale(),
+            done: (record) => resolveOffset(record.offset),
+          });
         }
         const last = batch.messages[batch.messages.length - 1];
         if (last !== undefined) resolveOffset(last.offset);
@@ -117,21 +262,25 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
         await heartbeat();
       },
     });
-  } else if (handler !== undefined) {
+  } else {
     await consumer.run({
       partitionsConsumedConcurrently: options.concurrency ?? 8,
-      eachMessage: async ({ topic, partition, message }) => {
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
         const headers = wanted(message);
         if (headers === undefined) return;
-        const record = toRecord(topic, partition, message, headers);
-        try {
-          await handler(record);
-        } catch (error) {
-          options.logger.warn({ err: error, topic, partition, offset: message.offset }, 'message handler failed; retrying');
-          throw error;
-        }
+        await deliver([toRecord(topic, partition, message, headers)], {
+          heartbeat,
+          active: () => !stopping,
+          done: () => undefined,
+        });
       },
     });
   }
-  return { joined, stop: () => consumer.disconnect() };
+  return {
+    joined,
+    stop: () => {
+      stopping = true;
+      return consumer.disconnect();
+    },
+  };
 }

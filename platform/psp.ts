@@ -3,6 +3,9 @@ import CircuitBreaker from 'opossum';
 
 /** The PSP could not give an answer (timeout, breaker open, network, 5xx): the outcome is unknown. */
 export class PspUnavailable extends Error {
+  /** A partner outage, not the message's fault: consumers retry it without counting (domain/retryPolicy). */
+  readonly transient = true;
+
   constructor(
     message: string,
     readonly breakerOpen: boolean,
@@ -116,6 +119,25 @@ export class PspClient {
       return { kind: 'declined', code: `refused_${answer.status}_${String(answer.body.error ?? 'request')}` };
     // An answer that is neither (a 1xx–3xx the API never gives): the outcome is unknown, as without one.
     throw new PspUnavailable(`PSP answered the authorization with an unexpected ${answer.status}`, false);
+  }
+
+  /**
+   * A page of the PSP's authorizations in id order (ids are UUIDv7: in time order): with a status,
+   * after an id, created before a time. How our books are reconciled with the PSP's.
+   */
+  async listAuthorizations(page: {
+    status?: string;
+    after?: string;
+    createdBefore?: Date;
+    limit: number;
+  }): Promise<Array<PspAuthorization & { readonly created_at: string }>> {
+    const query = new URLSearchParams({ limit: String(page.limit) });
+    if (page.status !== undefined) query.set('status', page.status);
+    if (page.after !== undefined) query.set('after', page.after);
+    if (page.createdBefore !== undefined) query.set('created_before', page.createdBefore.toISOString());
+    const answer = await this.fire('GET', `/v1/authorizations?${query.toString()}`, undefined, undefined);
+    if (answer.status !== 200) throw new Error(`PSP refused the listing: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return (answer.body.authorizations ?? []) as Array<PspAuthorization & { readonly created_at: string }>;
   }
 
   /** Authorizations made for a reference (our saga id): how an unknown outcome is resolved. */

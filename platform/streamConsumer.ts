@@ -1,9 +1,12 @@
-import type { EventEnvelope } from '../domain/events.js';
-import type { Config } from './config.js';
 import { hostname } from 'node:os';
+import type { EventEnvelope } from '../domain/events.js';
+import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPolicy.js';
+import { consumerBackoff, type Config } from './config.js';
+import { DeadLetterTransport, PgDeadLetters, REDRIVE_FOR_FIELD, type DeadLetterSink } from './deadLetters.js';
+import type { Pool } from './db.js';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
-import { allStreams, deadLetterStream, parseFields, type StreamLayout } from './streams.js';
+import { allStreams, parseFields, type StreamLayout } from './streams.js';
 import { Wakeup } from './wakeup.js';
 
 export type { EventEnvelope };
@@ -50,9 +53,17 @@ export interface StreamConsumerOptions {
   readonly logger: Logger;
   readonly batchSize?: number;
   readonly blockMs?: number;
+  /** A pending entry idle this long is another consumer's that died: it is claimed (a delivery that counts). */
   readonly claimIdleMs: number;
+  /** Failed deliveries (transient infrastructure failures not counted) after which an entry is dead-lettered. */
   readonly maxDeliveries: number;
-  /** Entries handled at once (different orders run side by side; one order's entries in turn). */
+  /** How long a failed entry waits before it is tried again (exponential, full jitter). */
+  readonly backoff: Backoff;
+  /** Where entries the group gives up on go (PostgreSQL `dead_letters`). */
+  readonly deadLetters: DeadLetterSink;
+  /** The jitter's random source (tests fix it). */
+  readonly random?: () => number;
+  /** Entries handled or waiting for a retry at once (different orders run side by side; one order's entries in turn). */
   readonly maxInFlight?: number;
   /**
    * Batch mode: batches handled at once (default 4). While all are busy the consumer does not read,
@@ -71,6 +82,23 @@ interface PendingEntry {
   readonly deliveries: number;
 }
 
+/** What this member remembers of an entry that failed and is still its own. */
+interface RetryState {
+  /** Failures in a row, transient or not: the backoff's exponent. */
+  attempts: number;
+  readonly firstFailureAt: Date;
+  lastError: string;
+}
+
+/** An entry waiting here for its retry. */
+interface Waiting {
+  readonly stream: string;
+  readonly id: string;
+  readonly dueAt: number;
+  /** The retry counts as a delivery (the failure was the message's); a transient failure's does not. */
+  readonly counts: boolean;
+}
+
 /** The entry's event envelope, or why it is not one (such an entry can never succeed). */
 function parseEnvelope(fields: Record<string, string>): EventEnvelope | string {
   try {
@@ -82,35 +110,52 @@ function parseEnvelope(fields: Record<string, string>): EventEnvelope | string {
   }
 }
 
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const keyOf = (stream: string, id: string) => `${stream}/${id}`;
+
 /**
  * A Redis Streams consumer-group member. On start it re-reads its own pending entries; then it reads
- * new entries (XREADGROUP), acknowledging each after its handler succeeds. Entries left pending (a
- * handler failed, or a consumer died) are claimed again once idle for claimIdleMs (XAUTOCLAIM), and
- * after maxDeliveries deliveries go to the group's dead-letter stream instead. One order's entries are
+ * new entries (XREADGROUP), acknowledging each after its handler succeeds. One order's entries are
  * handled one after another; different orders concurrently, up to maxInFlight at once, without
  * waiting for a whole batch (a slow saga does not hold up the orders read with it). In batch mode
  * (`batchHandler`), what one read or claim returns is handled as one batch instead.
+ *
+ * A failed entry stays pending and this member retries it after an exponential backoff with full
+ * jitter (domain/retryPolicy), keeping it claimed meanwhile so no other member takes it. A failure of
+ * the infrastructure (PostgreSQL restarting, a connection refused, Redis away, a partner not
+ * answering) is retried without counting, for as long as it lasts; any other failure counts as a
+ * delivery, and after maxDeliveries the entry is dead-lettered (PostgreSQL, then acknowledged). A
+ * malformed entry is dead-lettered at once. Entries a dead member left pending are claimed once idle
+ * for claimIdleMs (XAUTOCLAIM), which counts as a delivery.
  */
 export class StreamConsumer {
   readonly consumer: string;
   private running = false;
   private readonly streams: string[];
-  private readonly lastErrors = new Map<string, string>();
   private loops: Array<Promise<void>> = [];
   private claimTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimerAt = Infinity;
+  private retrying: Promise<void> = Promise.resolve();
   private handled = 0;
   /** The last entry queued per order: the next one of that order waits for it. */
   private readonly orderTails = new Map<string, Promise<void>>();
   /** Entries being handled here, by stream/id: a claim of them is skipped. */
   private readonly inFlight = new Set<string>();
+  /** Entries that failed here, by stream/id, waiting for their retry (still pending, ours). */
+  private readonly waiting = new Map<string, Waiting>();
+  /** Entries that failed here and are still ours, by stream/id. */
+  private readonly failures = new Map<string, RetryState>();
   private readonly slotFreed = new Wakeup();
   private batchesInFlight = 0;
+  private readonly random: () => number;
 
   constructor(private readonly options: StreamConsumerOptions) {
     if ((options.handler === undefined) === (options.batchHandler === undefined))
       throw new Error(`consumer group ${options.group}: give either handler or batchHandler`);
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${options.group}`;
     this.streams = allStreams(options.layout);
+    this.random = options.random ?? Math.random;
   }
 
   async start(): Promise<void> {
@@ -124,9 +169,20 @@ export class StreamConsumer {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.claimTimer);
-    // The blocking read returns within blockMs; then the entries in flight finish.
+    clearTimeout(this.retryTimer);
+    // The blocking read returns within blockMs; then the entries in flight finish. Entries waiting for
+    // a retry stay pending: the next member (or this one started again) takes them.
     await Promise.allSettled(this.loops);
+    await this.retrying;
     await Promise.allSettled([...this.orderTails.values()]);
+    this.waiting.clear();
+    this.failures.clear();
+  }
+
+  /** Entries this member holds: being handled, or waiting for a retry. */
+  private isHeld(stream: string, id: string): boolean {
+    const key = keyOf(stream, id);
+    return this.inFlight.has(key) || this.waiting.has(key);
   }
 
   private async ensureGroups(): Promise<void> {
@@ -140,12 +196,28 @@ export class StreamConsumer {
   private async recoverOwnPending(): Promise<void> {
     for (;;) {
       const read = await this.readGroup(this.options.commands, '0', this.options.batchSize ?? 100);
-      const entries = (read ?? []).flatMap(([stream, list]) => list.map((entry) => ({ stream, entry })));
+      const entries = (read ?? [])
+        .flatMap(([stream, list]) => list.map((entry) => ({ stream, entry })))
+        .filter(({ stream, entry }) => !this.isHeld(stream, entry[0]));
       if (entries.length === 0) return;
       const before = this.handled;
-      await this.dispatchAll(entries.map(({ stream, entry }) => ({ stream, entry, deliveries: 2 })));
-      if (this.handled === before) return; // all failed again: leave them to the claim loop
+      const counts = await this.deliveriesOf(entries.map(({ stream, entry }) => ({ stream, id: entry[0] })));
+      await this.dispatchAll(
+        entries.map(({ stream, entry }) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })),
+      );
+      if (this.handled === before) return; // all failed again: they wait for their retries
     }
+  }
+
+  /** How many times the group has delivered each entry (XPENDING; one write for all, pipelined). */
+  private async deliveriesOf(entries: ReadonlyArray<{ stream: string; id: string }>): Promise<Map<string, number>> {
+    const { commands, group } = this.options;
+    const infos = await Promise.all(
+      entries.map(
+        ({ stream, id }) => commands.xpending(stream, group, id, id, 1) as Promise<Array<[string, string, number, number]>>,
+      ),
+    );
+    return new Map(entries.map(({ stream, id }, i) => [keyOf(stream, id), infos[i]?.[0]?.[3] ?? 1]));
   }
 
   /** XREADGROUP over every stream: '0' re-reads this consumer's pending entries, '>' reads new ones. */
@@ -170,13 +242,16 @@ export class StreamConsumer {
     const maxInFlight = this.options.maxInFlight ?? 64;
     while (this.running) {
       try {
+        const held = this.inFlight.size + this.waiting.size;
         const batchesFull =
           this.options.batchHandler !== undefined && this.batchesInFlight >= (this.options.maxBatchesInFlight ?? 4);
-        if (this.inFlight.size >= maxInFlight || batchesFull) {
+        // While entries wait for retries (an outage), they take their slots: reading stops rather than
+        // piling up entries that would fail the same way.
+        if (held >= maxInFlight || batchesFull) {
           await this.slotFreed.wait(100);
           continue;
         }
-        const count = Math.min(this.options.batchSize ?? 100, maxInFlight - this.inFlight.size);
+        const count = Math.min(this.options.batchSize ?? 100, maxInFlight - held);
         const read = await this.readGroup(reader, '>', count, this.options.blockMs ?? 1_000);
         if (read === null) continue;
         const wanted: PendingEntry[] = [];
@@ -207,6 +282,7 @@ export class StreamConsumer {
     const tick = async () => {
       if (!this.running) return;
       try {
+        await this.keepWaitingClaimed();
         await this.claimIdle();
       } catch (error) {
         if (String(error).includes('NOGROUP')) await this.ensureGroups().catch(() => undefined);
@@ -218,9 +294,38 @@ export class StreamConsumer {
   }
 
   /**
-   * Takes over entries idle for claimIdleMs (a dead consumer's, or our own failed ones) and retries
-   * them. Ids are claimed first without counting a delivery (JUSTID), so entries still being handled
-   * here are left alone; the others are claimed for real, which counts the delivery.
+   * Entries waiting here for a retry are claimed again without counting a delivery (XCLAIM JUSTID
+   * resets their idle time), every claimIdleMs / 2, so no other member takes them over meanwhile. One
+   * that is no longer pending (acknowledged elsewhere, trimmed) is forgotten.
+   */
+  private async keepWaitingClaimed(): Promise<void> {
+    const byStream = new Map<string, string[]>();
+    for (const w of this.waiting.values()) byStream.set(w.stream, [...(byStream.get(w.stream) ?? []), w.id]);
+    await Promise.all(
+      [...byStream].map(async ([stream, ids]) => {
+        const kept = new Set(await this.reclaim(stream, ids));
+        for (const id of ids) if (!kept.has(id)) this.forget(stream, id);
+      }),
+    );
+  }
+
+  /** XCLAIM JUSTID of our own entries: ours again, idle time reset, delivery count unchanged. Answers the ids still pending. */
+  private async reclaim(stream: string, ids: readonly string[]): Promise<string[]> {
+    const { commands, group } = this.options;
+    return (await commands.xclaim(stream, group, this.consumer, 0, ...ids, 'JUSTID')) as string[];
+  }
+
+  private forget(stream: string, id: string): void {
+    const key = keyOf(stream, id);
+    this.waiting.delete(key);
+    this.failures.delete(key);
+    this.slotFreed.wake();
+  }
+
+  /**
+   * Takes over entries idle for claimIdleMs (a dead consumer's) and retries them. Ids are claimed first
+   * without counting a delivery (JUSTID), so entries held here are left alone; the others are claimed
+   * for real, which counts the delivery.
    */
   private async claimIdle(): Promise<void> {
     // Every stream at once: their first XAUTOCLAIMs go out in one write (auto-pipelining).
@@ -242,28 +347,28 @@ export class StreamConsumer {
         'JUSTID',
       )) as [string, string[]];
       cursor = next;
-      const idle = ids.filter((id) => !this.inFlight.has(`${stream}/${id}`));
+      const idle = ids.filter((id) => !this.isHeld(stream, id));
       if (idle.length > 0) {
         const entries = (await commands.xclaim(stream, group, this.consumer, 0, ...idle)) as RawEntry[];
-        const claimed: PendingEntry[] = [];
-        for (const entry of entries) {
-          const info = (await commands.xpending(stream, group, entry[0], entry[0], 1)) as Array<[string, string, number, number]>;
-          claimed.push({ stream, entry, deliveries: info[0]?.[3] ?? 1 });
-        }
-        await this.dispatchAll(claimed);
+        const counts = await this.deliveriesOf(entries.map((entry) => ({ stream, id: entry[0] })));
+        await this.dispatchAll(entries.map((entry) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })));
       }
     } while (cursor !== '0-0' && this.running);
   }
 
+  /** Whether this group handles the entry: its type is wanted, and a re-drive (if it is one) is for this group. */
   private wants(entry: RawEntry): boolean {
-    const type = parseFields(entry[1]).type;
+    const fields = parseFields(entry[1]);
+    const redriveFor = fields[REDRIVE_FOR_FIELD];
+    if (redriveFor !== undefined && redriveFor !== this.options.group) return false;
+    const type = fields.type;
     return this.options.handles === undefined || type === undefined || this.options.handles(type);
   }
 
   /** Entries to handle: one at a time (each behind its order's previous one), or as one batch. */
   private dispatchAll(entries: readonly PendingEntry[]): Promise<unknown> {
     if (this.options.batchHandler !== undefined) return this.dispatchBatch(entries, this.options.batchHandler);
-    return Promise.all(entries.map(({ stream, entry, deliveries }) => this.dispatch(stream, entry, deliveries)));
+    return Promise.all(entries.map((pending) => this.dispatch(pending)));
   }
 
   /**
@@ -271,9 +376,9 @@ export class StreamConsumer {
    * handled in turn); resolves when it has been handled.
    */
   private dispatchBatch(entries: readonly PendingEntry[], handler: BatchHandler): Promise<void> {
-    const fresh = entries.filter(({ stream, entry }) => !this.inFlight.has(`${stream}/${entry[0]}`));
+    const fresh = entries.filter(({ stream, entry }) => !this.isHeld(stream, entry[0]));
     if (fresh.length === 0) return Promise.resolve();
-    for (const { stream, entry } of fresh) this.inFlight.add(`${stream}/${entry[0]}`);
+    for (const { stream, entry } of fresh) this.inFlight.add(keyOf(stream, entry[0]));
     this.batchesInFlight++;
     const orderIds = [...new Set(fresh.map(({ entry }) => parseFields(entry[1]).order_id ?? entry[0]))];
     const previous = Promise.all(orderIds.map((orderId) => this.orderTails.get(orderId)));
@@ -281,7 +386,7 @@ export class StreamConsumer {
       .then(() => this.handleBatch(fresh, handler))
       .catch((error: unknown) => this.options.logger.error({ err: error, entries: fresh.length }, 'stream batch handling failed'))
       .finally(() => {
-        for (const { stream, entry } of fresh) this.inFlight.delete(`${stream}/${entry[0]}`);
+        for (const { stream, entry } of fresh) this.inFlight.delete(keyOf(stream, entry[0]));
         this.batchesInFlight--;
         for (const orderId of orderIds) if (this.orderTails.get(orderId) === done) this.orderTails.delete(orderId);
         this.slotFreed.wake();
@@ -292,69 +397,52 @@ export class StreamConsumer {
 
   /**
    * Dead-letters what can never succeed (too many deliveries, malformed), hands the rest to the batch
-   * handler, and acknowledges what succeeded with one XACK per stream.
+   * handler, acknowledges what succeeded with one XACK per stream, and schedules the retries.
    */
   private async handleBatch(entries: readonly PendingEntry[], handler: BatchHandler): Promise<void> {
     const { commands, group } = this.options;
-    const messages: StreamMessage[] = [];
-    for (const { stream, entry, deliveries } of entries) {
-      const message = await this.admit(stream, entry, deliveries);
-      if (message !== undefined) messages.push(message);
+    const admitted: Array<{ pending: PendingEntry; message: StreamMessage }> = [];
+    for (const pending of entries) {
+      const message = await this.admit(pending);
+      if (message !== undefined) admitted.push({ pending, message });
     }
-    if (messages.length === 0) return;
+    if (admitted.length === 0) return;
     let failures: readonly BatchFailure[];
     try {
-      failures = await handler(messages);
+      failures = await handler(admitted.map((a) => a.message));
     } catch (error) {
-      failures = messages.map((message) => ({ message, error }));
+      failures = admitted.map(({ message }) => ({ message, error }));
     }
-    const failed = new Set(failures.map((f) => f.message));
-    for (const { message, error } of failures) this.recordFailure(message, error);
+    const failed = new Map(failures.map((f) => [f.message, f.error]));
     const succeeded = new Map<string, string[]>();
-    for (const message of messages) {
+    for (const { message } of admitted) {
       if (failed.has(message)) continue;
       succeeded.set(message.stream, [...(succeeded.get(message.stream) ?? []), message.id]);
-      this.lastErrors.delete(`${message.stream}/${message.id}`);
     }
-    for (const [stream, ids] of succeeded) await commands.xack(stream, group, ...ids);
-    this.handled += messages.length - failed.size;
-  }
-
-  /**
-   * An entry as a message for the handler, or undefined when it can never succeed: delivered too often,
-   * or malformed (straight to the dead letters, never crashing the worker).
-   */
-  private async admit(stream: string, [id, rawFields]: RawEntry, deliveries: number): Promise<StreamMessage | undefined> {
-    const fields = parseFields(rawFields);
-    if (deliveries > this.options.maxDeliveries) {
-      await this.deadLetter(stream, id, fields, deliveries, this.lastErrors.get(`${stream}/${id}`) ?? 'too many deliveries');
-      return undefined;
+    try {
+      for (const [stream, ids] of succeeded) await commands.xack(stream, group, ...ids);
+      for (const [stream, ids] of succeeded) for (const id of ids) this.failures.delete(keyOf(stream, id));
+      this.handled += admitted.length - failed.size;
+    } catch (error) {
+      // Handled, but not acknowledged (Redis away): retried like a transient failure (handlers are idempotent).
+      for (const { message } of admitted) if (!failed.has(message)) failures = [...failures, { message, error }];
     }
-    const event = parseEnvelope(fields);
-    if (typeof event !== 'string') return { stream, id, deliveries, event };
-    await this.deadLetter(stream, id, fields, deliveries, `malformed entry: ${event}`);
-    return undefined;
-  }
-
-  /** A failed message stays pending: its error is kept for the dead letter it may become. */
-  private recordFailure(message: StreamMessage, error: unknown): void {
-    this.lastErrors.set(`${message.stream}/${message.id}`, error instanceof Error ? error.message : String(error));
-    const { event } = message;
-    this.options.logger.warn(
-      { err: error, event_id: event.event_id, order_id: event.order_id, type: event.type, deliveries: message.deliveries },
-      'handler failed; the entry stays pending and will be retried',
+    const byMessage = new Map(admitted.map((a) => [a.message, a.pending]));
+    await this.retryOrDeadLetter(
+      failures.map(({ message, error }) => ({ pending: byMessage.get(message) as PendingEntry, message, error })),
     );
   }
 
   /** Queues an entry behind its order's previous one; resolves when it has been handled. */
-  private dispatch(stream: string, entry: RawEntry, deliveries: number): Promise<void> {
-    const key = `${stream}/${entry[0]}`;
-    if (this.inFlight.has(key)) return Promise.resolve();
+  private dispatch(pending: PendingEntry): Promise<void> {
+    const { stream, entry } = pending;
+    if (this.isHeld(stream, entry[0])) return Promise.resolve();
+    const key = keyOf(stream, entry[0]);
     this.inFlight.add(key);
     const orderId = parseFields(entry[1]).order_id ?? entry[0];
     const previous = this.orderTails.get(orderId) ?? Promise.resolve();
     const done = previous
-      .then(() => this.handleOne(stream, entry, deliveries))
+      .then(() => this.handleOne(pending))
       .catch((error: unknown) =>
         this.options.logger.error({ err: error, stream, entry_id: entry[0] }, 'stream entry handling failed'),
       )
@@ -367,46 +455,186 @@ export class StreamConsumer {
     return done;
   }
 
-  private async handleOne(stream: string, entry: RawEntry, deliveries: number): Promise<void> {
-    const message = await this.admit(stream, entry, deliveries);
+  private async handleOne(pending: PendingEntry): Promise<void> {
+    const message = await this.admit(pending);
     if (message === undefined) return;
     try {
       if (this.options.handler === undefined) throw new Error('no handler for single entries');
       await this.options.handler(message);
-      await this.options.commands.xack(stream, this.options.group, message.id);
-      this.lastErrors.delete(`${stream}/${message.id}`);
+      await this.options.commands.xack(message.stream, this.options.group, message.id);
+      this.failures.delete(keyOf(message.stream, message.id));
       this.handled++;
     } catch (error) {
-      this.recordFailure(message, error);
+      await this.retryOrDeadLetter([{ pending, message, error }]);
     }
   }
 
-  private async deadLetter(
-    stream: string,
-    id: string,
-    fields: Record<string, string>,
-    deliveries: number,
-    reason: string,
+  /**
+   * An entry as a message for the handler, or undefined when it can never succeed: delivered too often
+   * (its member died handling it, again and again), or malformed — dead-lettered, never crashing the worker.
+   */
+  private async admit(pending: PendingEntry): Promise<StreamMessage | undefined> {
+    const { stream, entry, deliveries } = pending;
+    const [id, rawFields] = entry;
+    if (deliveries > this.options.maxDeliveries) {
+      const reason = this.failures.get(keyOf(stream, id))?.lastError ?? 'too many deliveries';
+      await this.deadLetterOrWait(pending, reason, deliveries - 1);
+      return undefined;
+    }
+    const event = parseEnvelope(parseFields(rawFields));
+    if (typeof event !== 'string') return { stream, id, deliveries, event };
+    await this.deadLetterOrWait(pending, `malformed entry: ${event}`, deliveries);
+    return undefined;
+  }
+
+  /**
+   * After failures: an entry that failed for the message's sake maxDeliveries times is dead-lettered;
+   * the others wait here for their retry, one backoff for the lot (they failed together, they come
+   * back together: a batch stays a batch).
+   */
+  private async retryOrDeadLetter(
+    failed: ReadonlyArray<{ pending: PendingEntry; message: StreamMessage; error: unknown }>,
   ): Promise<void> {
-    const { commands, group, layout, logger } = this.options;
-    await commands.xadd(
-      deadLetterStream(layout, group),
-      '*',
-      'source_stream',
-      stream,
-      'source_id',
-      id,
-      'deliveries',
-      String(deliveries),
-      'reason',
-      reason,
-      ...Object.entries(fields).flat(),
+    const toWait: Array<{ pending: PendingEntry; counts: boolean }> = [];
+    let attempts = 0;
+    for (const { pending, message, error } of failed) {
+      const key = keyOf(message.stream, message.id);
+      const transient = isTransientError(error);
+      const state = this.failures.get(key) ?? { attempts: 0, firstFailureAt: new Date(), lastError: '' };
+      state.attempts++;
+      state.lastError = messageOf(error);
+      this.failures.set(key, state);
+      const { event } = message;
+      const context = {
+        err: error,
+        event_id: event.event_id,
+        order_id: event.order_id,
+        type: event.type,
+        deliveries: message.deliveries,
+        transient,
+      };
+      if (!transient && message.deliveries >= this.options.maxDeliveries) {
+        this.options.logger.warn(context, 'handler failed for the last time; dead-lettering the entry');
+        await this.deadLetterOrWait(pending, state.lastError, message.deliveries);
+        continue;
+      }
+      this.options.logger.warn(
+        context,
+        transient ? 'handler failed (infrastructure); retrying without counting' : 'handler failed; retrying after a backoff',
+      );
+      attempts = Math.max(attempts, state.attempts);
+      toWait.push({ pending, counts: !transient });
+    }
+    if (toWait.length > 0) this.wait(toWait, retryDelayMs(this.options.backoff, attempts, 0, this.random));
+  }
+
+  /** Writes the dead letter (PostgreSQL), then acknowledges the entry; if the write fails, the entry waits and is tried again. */
+  private async deadLetterOrWait(pending: PendingEntry, reason: string, attempts: number): Promise<void> {
+    const { stream, entry } = pending;
+    const [id, rawFields] = entry;
+    const { commands, group, deadLetters, logger } = this.options;
+    const fields = parseFields(rawFields);
+    const envelope = parseEnvelope(fields);
+    const key = keyOf(stream, id);
+    try {
+      await deadLetters.record({
+        source: group,
+        transport: DeadLetterTransport.redisStream,
+        stream,
+        entryId: id,
+        eventId: fields.event_id,
+        orderId: fields.order_id,
+        type: fields.type,
+        envelope: typeof envelope === 'string' ? undefined : envelope,
+        message: fields,
+        error: reason,
+        attempts,
+        firstFailureAt: this.failures.get(key)?.firstFailureAt,
+      });
+      await commands.xack(stream, group, id);
+      this.failures.delete(key);
+    } catch (error) {
+      const state = this.failures.get(key) ?? { attempts: 0, firstFailureAt: new Date(), lastError: reason };
+      state.attempts++;
+      this.failures.set(key, state);
+      logger.warn(
+        { err: error, stream, entry_id: id, event_id: fields.event_id },
+        'dead letter not written; the entry waits and is tried again',
+      );
+      this.wait([{ pending, counts: false }], retryDelayMs(this.options.backoff, state.attempts, 0, this.random));
+    }
+  }
+
+  private wait(entries: ReadonlyArray<{ pending: PendingEntry; counts: boolean }>, delayMs: number): void {
+    if (!this.running) return;
+    const dueAt = Date.now() + delayMs;
+    for (const { pending, counts } of entries) {
+      const id = pending.entry[0];
+      this.waiting.set(keyOf(pending.stream, id), { stream: pending.stream, id, dueAt, counts });
+    }
+    this.armRetryTimer();
+  }
+
+  private armRetryTimer(): void {
+    if (!this.running || this.waiting.size === 0) return;
+    const next = Math.min(...[...this.waiting.values()].map((w) => w.dueAt));
+    if (next >= this.retryTimerAt) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimerAt = next;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimerAt = Infinity;
+        // One retry round at a time: two would claim (and count) the same entries twice.
+        this.retrying = this.retrying
+          .then(() => this.retryDue())
+          .catch((error: unknown) => this.options.logger.warn({ err: error }, 'retrying entries failed; trying again later'))
+          .finally(() => this.armRetryTimer());
+      },
+      Math.max(0, next - Date.now()),
     );
-    await commands.xack(stream, group, id);
-    this.lastErrors.delete(`${stream}/${id}`);
-    logger.error(
-      { stream, entry_id: id, event_id: fields.event_id, order_id: fields.order_id, deliveries, reason },
-      'entry dead-lettered',
+  }
+
+  /**
+   * The entries whose retry is due, taken back and handled again: a counted retry claims the entry for
+   * real (the group counts a delivery), a transient one claims it with JUSTID and reads it (no count).
+   */
+  private async retryDue(): Promise<void> {
+    if (!this.running) return;
+    const now = Date.now();
+    const due = [...this.waiting.values()].filter((w) => w.dueAt <= now + 5);
+    if (due.length === 0) return;
+    const { commands, group } = this.options;
+    const byStream = new Map<string, Waiting[]>();
+    for (const w of due) byStream.set(w.stream, [...(byStream.get(w.stream) ?? []), w]);
+    const entries: Array<{ stream: string; entry: RawEntry }> = [];
+    try {
+      for (const [stream, list] of byStream) {
+        const counted = list.filter((w) => w.counts).map((w) => w.id);
+        const uncounted = list.filter((w) => !w.counts).map((w) => w.id);
+        const claimed =
+          counted.length > 0 ? ((await commands.xclaim(stream, group, this.consumer, 0, ...counted)) as RawEntry[]) : [];
+        const kept = uncounted.length > 0 ? await this.reclaim(stream, uncounted) : [];
+        const read = await Promise.all(kept.map((id) => commands.xrange(stream, id, id)));
+        for (const entry of [...claimed, ...read.flat()]) entries.push({ stream, entry: entry as RawEntry });
+        const found = new Set(entries.filter((e) => e.stream === stream).map((e) => e.entry[0]));
+        // No longer pending (acknowledged elsewhere) or gone from the stream (trimmed): nothing to retry.
+        for (const w of list) if (!found.has(w.id)) this.forget(stream, w.id);
+      }
+    } catch (error) {
+      // Redis away: everything due waits again, as a transient failure (not counted).
+      this.options.logger.warn({ err: error, entries: due.length }, 'taking back entries to retry failed; retrying later');
+      const attempts = Math.max(...due.map((w) => this.failures.get(keyOf(w.stream, w.id))?.attempts ?? 1));
+      const dueAt = Date.now() + retryDelayMs(this.options.backoff, attempts, 0, this.random);
+      for (const w of due) this.waiting.set(keyOf(w.stream, w.id), { ...w, dueAt });
+      return;
+    }
+    for (const { stream, entry } of entries) this.waiting.delete(keyOf(stream, entry[0]));
+    if (entries.length === 0) return;
+    const counts = await this.deliveriesOf(entries.map(({ stream, entry }) => ({ stream, id: entry[0] }))).catch(
+      () => new Map<string, number>(),
+    );
+    void this.dispatchAll(
+      entries.map(({ stream, entry }) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })),
     );
   }
 }
@@ -438,6 +666,9 @@ export interface StreamWorkerOptions {
   readonly logger: Logger;
   readonly claimIdleMs: number;
   readonly maxDeliveries: number;
+  readonly backoff: Backoff;
+  /** Where the worker's dead letters go (table `dead_letters`), and what its handlers write to. */
+  readonly pool: Pool;
   /** The member's name in its group; by default host, pid and group. */
   readonly consumerName?: string;
 }
@@ -453,14 +684,19 @@ export function memberOf(options: StreamWorkerOptions, group: string): Omit<Stre
     logger: options.logger,
     claimIdleMs: options.claimIdleMs,
     maxDeliveries: options.maxDeliveries,
+    backoff: options.backoff,
+    deadLetters: new PgDeadLetters(options.pool, options.logger),
   };
 }
 
 /** The stream settings every worker takes from the configuration. */
-export function streamSettings(config: Config): Pick<StreamWorkerOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries'> {
+export function streamSettings(
+  config: Config,
+): Pick<StreamWorkerOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries' | 'backoff'> {
   return {
     layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
     claimIdleMs: config.consumerClaimIdleMs,
     maxDeliveries: config.consumerMaxDeliveries,
+    backoff: consumerBackoff(config),
   };
 }

@@ -36,10 +36,6 @@ export function streamForOrder(layout: StreamLayout, orderId: string): string {
   return streamName(layout, hash % layout.partitions);
 }
 
-export function deadLetterStream(layout: StreamLayout, group: string): string {
-  return `${layout.prefix}:dead-letters:${group}`;
-}
-
 /** Present while Redis holds the streams the relay made; gone after a restart without data or FLUSHALL. */
 export function epochKey(layout: StreamLayout): string {
   return `${layout.prefix}:relay:epoch`;

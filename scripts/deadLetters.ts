@@ -1,95 +1,112 @@
 import { loadConfig } from '../platform/config.js';
+import {
+  DeadLetterStatus,
+  discardDeadLetter,
+  lazyProducer,
+  listDeadLetters,
+  redriveAllDeadLetters,
+  redriveDeadLetter,
+  redriveTargets,
+  type DeadLetter,
+  type DeadLetterStatusName,
+} from '../platform/deadLetters.js';
+import { poolFromConfig } from '../platform/db.js';
+import { isUuid } from '../platform/ids.js';
+import { createKafka } from '../platform/kafka.js';
+import { Problem } from '../platform/problem.js';
 import { createRedis } from '../platform/redis.js';
-import { CONSUMER_GROUPS, deadLetterStream, parseFields, type StreamLayout } from '../platform/streams.js';
-import type { Redis } from '../platform/redis.js';
-
-/** Fields the dead-letter stream adds around the original entry's fields. */
-const DEAD_LETTER_FIELDS = new Set(['source_stream', 'source_id', 'deliveries', 'reason']);
-
-export interface DeadLetter {
-  readonly id: string;
-  readonly group: string;
-  readonly source_stream: string;
-  readonly source_id: string;
-  readonly deliveries: number;
-  readonly reason: string;
-  readonly event_id: string | undefined;
-  readonly order_id: string | undefined;
-  readonly type: string | undefined;
-}
-
-export async function listDeadLetters(redis: Redis, layout: StreamLayout, group: string, limit = 100): Promise<DeadLetter[]> {
-  const entries = await redis.xrange(deadLetterStream(layout, group), '-', '+', 'COUNT', limit);
-  return entries.map(([id, fields]) => {
-    const f = parseFields(fields);
-    return {
-      id,
-      group,
-      source_stream: f.source_stream ?? '',
-      source_id: f.source_id ?? '',
-      deliveries: Number(f.deliveries ?? 0),
-      reason: f.reason ?? '',
-      event_id: f.event_id,
-      order_id: f.order_id,
-      type: f.type,
-    };
-  });
-}
 
 /**
- * Puts dead letters back on the stream they came from (as new entries, so the group delivers them
- * again with a fresh delivery count) and removes them from the dead-letter stream. Returns how many.
+ * The dead-letter tool (the admin API's `…/admin/dead-letters` on the command line): list what the
+ * consumers gave up on, re-drive it to its consumer group once the cause is fixed, or discard it.
  */
-export async function redriveDeadLetters(
-  redis: Redis,
-  layout: StreamLayout,
-  group: string,
-  ids?: readonly string[],
-): Promise<number> {
-  const stream = deadLetterStream(layout, group);
-  const entries =
-    ids === undefined
-      ? await redis.xrange(stream, '-', '+')
-      : (await Promise.all(ids.map((id) => redis.xrange(stream, id, id)))).flat();
-  let redriven = 0;
-  for (const [id, fields] of entries) {
-    const f = parseFields(fields);
-    const original = Object.entries(f).filter(([key]) => !DEAD_LETTER_FIELDS.has(key));
-    if (f.source_stream === undefined || original.length === 0) continue;
-    await redis.xadd(f.source_stream, '*', ...original.flat());
-    await redis.xdel(stream, id);
-    redriven++;
-  }
-  return redriven;
+const USAGE = `usage: npm run dead-letters -- list [--group G] [--status dead|redriven|discarded] [--limit N]
+       npm run dead-letters -- redrive <id> | --all [--group G]
+       npm run dead-letters -- discard <id>`;
+
+function line(l: DeadLetter): string {
+  return `${l.id}  ${l.status.padEnd(9)}  ${l.source}  ${l.type ?? '?'}  order ${l.order_id ?? '?'}  event ${l.event_id ?? '?'}  ${l.attempts} attempt(s), last ${l.last_failure_at}: ${l.error}`;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const [command, group, ...ids] = argv;
+/** `--name value` options and the positional arguments. */
+function parse(argv: readonly string[]): { positional: string[]; options: Map<string, string | true> } {
+  const positional: string[] = [];
+  const options = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--')) positional.push(arg);
+    else if (arg === '--all') options.set('all', true);
+    else {
+      const value = argv[i + 1];
+      if (value === undefined) throw new Error(`${arg} needs a value`);
+      options.set(arg.slice(2), value);
+      i++;
+    }
+  }
+  return { positional, options };
+}
+
+export async function main(argv: readonly string[], say: (text: string) => void = console.log): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const [command, id] = parsed.positional;
+  const option = (name: string) => {
+    const value = parsed.options.get(name);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const status = option('status');
+  if (status !== undefined && !Object.values<string>(DeadLetterStatus).includes(status)) {
+    console.error(`--status must be dead, redriven or discarded\n${USAGE}`);
+    return 2;
+  }
+  if ((command === 'discard' || (command === 'redrive' && !parsed.options.has('all'))) && (id === undefined || !isUuid(id))) {
+    console.error(`${command} needs a dead letter id\n${USAGE}`);
+    return 2;
+  }
+  if (command !== 'list' && command !== 'redrive' && command !== 'discard') {
+    console.error(USAGE);
+    return 2;
+  }
+
   const config = loadConfig();
-  const layout: StreamLayout = { prefix: config.redisPrefix, partitions: config.redisStreamPartitions };
+  const pool = poolFromConfig(config, 'dead-letters-cli');
   const redis = createRedis(config.redisUrl, 'dead-letters-cli');
+  const producer = lazyProducer(() => createKafka(config.kafkaBrokers, 'dead-letters-cli').producer());
+  const targets = redriveTargets(redis, producer.get);
   try {
     if (command === 'list') {
-      const groups = group === undefined ? CONSUMER_GROUPS : [group];
-      for (const g of groups) {
-        const letters = await listDeadLetters(redis, layout, g, 1_000);
-        console.log(`${g}: ${letters.length} dead letter(s)`);
-        for (const l of letters)
-          console.log(
-            `  ${l.id}  ${l.type ?? '?'}  order ${l.order_id ?? '?'}  event ${l.event_id ?? '?'}  after ${l.deliveries} deliveries: ${l.reason}`,
-          );
-      }
-      return 0;
+      const letters = await listDeadLetters(pool, {
+        group: option('group'),
+        status: status as DeadLetterStatusName | undefined,
+        limit: Number(option('limit') ?? 1_000),
+      });
+      say(`${letters.length} dead letter(s)`);
+      for (const l of letters) say(`  ${line(l)}`);
+    } else if (command === 'redrive' && parsed.options.has('all')) {
+      const redriven = await redriveAllDeadLetters(pool, targets, option('group'));
+      say(`re-drove ${redriven.length} dead letter(s)`);
+      for (const l of redriven) say(`  ${line(l)}`);
+    } else if (command === 'redrive') {
+      say(`re-drove ${line(await redriveDeadLetter(pool, targets, id as string))}`);
+    } else {
+      say(`discarded ${line(await discardDeadLetter(pool, id as string))}`);
     }
-    if (command === 'redrive' && group !== undefined) {
-      const count = await redriveDeadLetters(redis, layout, group, ids.length > 0 ? ids : undefined);
-      console.log(`re-drove ${count} dead letter(s) of group ${group} back to their streams`);
-      return 0;
+    return 0;
+  } catch (error) {
+    if (error instanceof Problem) {
+      console.error(error.message);
+      return 1;
     }
-    console.error('usage: npm run dead-letters -- list [group] | redrive <group> [entry-id …]');
-    return 2;
+    throw error;
   } finally {
+    await producer.close().catch(() => undefined);
     redis.disconnect();
+    await pool.end();
   }
 }
 

@@ -8,6 +8,7 @@ import * as relayNotifyOnlyWhenIdle from './0006_relay_notify_only_when_idle.js'
 import * as placementHotPath from './0007_placement_hot_path.js';
 import * as lookupIndexes from './0008_lookup_indexes.js';
 import * as partialRefunds from './0009_partial_refunds.js';
+import * as deadLetters from './0010_dead_letters.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -23,4 +24,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0007_placement_hot_path', placementHotPath],
   ['0008_lookup_indexes', lookupIndexes],
   ['0009_partial_refunds', partialRefunds],
+  ['0010_dead_letters', deadLetters],
 ];

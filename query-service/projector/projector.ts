@@ -2,15 +2,21 @@ import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
+import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { projectBatch } from './projectBatch.js';
+import { staleViewsSweep } from './staleViewsSweep.js';
 
 export interface ProjectorOptions extends StreamWorkerOptions {
   readonly pool: Pool;
+  readonly sweep: SweepSettings;
 }
 
-export function projectorSettings(config: Config): Pick<ProjectorOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries'> {
+export function projectorSettings(
+  config: Config,
+): Pick<ProjectorOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries' | 'backoff' | 'sweep'> {
   return {
     ...streamSettings(config),
+    sweep: sweepSettings(config),
   };
 }
 
@@ -18,10 +24,11 @@ export function projectorSettings(config: Config): Pick<ProjectorOptions, 'layou
  * The projector: the `projector` consumer group on the order event streams, keeping the read tables
  * (query-service/projections) up to date, a read's worth of entries at a time (projectBatch).
  * Idempotent by per-order seq, so redeliveries, duplicates and re-published streams are harmless, and
- * gaps are filled from the event log.
+ * gaps are filled from the event log. A sweep catches up views a lost entry left behind.
  */
 export class Projector {
   readonly consumer: StreamConsumer;
+  readonly sweep: Sweep;
 
   constructor(options: ProjectorOptions) {
     this.consumer = new StreamConsumer({
@@ -39,13 +46,15 @@ export class Projector {
         );
       },
     });
+    this.sweep = new Sweep('stale-views', options.sweep, options.logger, staleViewsSweep(options.pool, options.logger));
   }
 
-  start(): Promise<void> {
-    return this.consumer.start();
+  async start(): Promise<void> {
+    await this.consumer.start();
+    this.sweep.start();
   }
 
-  stop(): Promise<void> {
-    return this.consumer.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.consumer.stop(), this.sweep.stop()]);
   }
 }

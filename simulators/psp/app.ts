@@ -57,6 +57,20 @@ const validate = {
     required: ['token'],
     properties: { token: { type: 'string', minLength: 1, maxLength: 128 } },
   }),
+  listing: compileValidator<{ reference?: string; status?: string; after?: string; created_before?: string; limit?: string }>(
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        reference: { type: 'string', minLength: 1, maxLength: 200 },
+        status: { type: 'string', enum: ['authorized', 'partially_captured', 'captured', 'voided'] },
+        after: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
+        created_before: { type: 'string', format: 'date-time' },
+        limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' },
+      },
+    },
+    'parameter',
+  ),
   id: compileValidator<{ id: string }>(
     { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
     'parameter',
@@ -219,13 +233,33 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
     res.status(stored.answer.status).json(stored.answer.body);
   });
 
+  // By reference (?reference=: a merchant resolving an unknown outcome), or a page of recent ones
+  // (?status=&after=&created_before=&limit=, in id order: a merchant reconciling its books).
   app.get('/v1/authorizations', async (req, res) => {
-    const reference = typeof req.query.reference === 'string' ? req.query.reference : undefined;
-    if (reference === undefined) throw new Problem(400, 'reference-required', 'reference required', 'Pass ?reference=.');
+    const query = validate.listing({ ...req.query });
+    if (query.reference !== undefined) {
+      const result = await pool.query(
+        `SELECT authorization_id, reference, amount, currency, status, amount_captured, amount_refunded, risk_level, created_at
+           FROM authorizations WHERE reference = $1 ORDER BY created_at`,
+        [query.reference],
+      );
+      res.json({ authorizations: result.rows });
+      return;
+    }
+    if (query.after === undefined && query.created_before === undefined && query.status === undefined)
+      throw new Problem(
+        400,
+        'reference-required',
+        'reference or a listing required',
+        'Pass ?reference= or ?status=&after=&created_before=.',
+      );
     const result = await pool.query(
       `SELECT authorization_id, reference, amount, currency, status, amount_captured, amount_refunded, risk_level, created_at
-         FROM authorizations WHERE reference = $1 ORDER BY created_at`,
-      [reference],
+         FROM authorizations
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR authorization_id > $2)
+          AND ($3::timestamptz IS NULL OR created_at < $3)
+        ORDER BY authorization_id LIMIT $4`,
+      [query.status ?? null, query.after ?? null, query.created_before ?? null, Number(query.limit ?? 100)],
     );
     res.json({ authorizations: result.rows });
   });

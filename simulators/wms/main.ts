@@ -1,5 +1,6 @@
-import { loadConfig } from '../../platform/config.js';
-import { createPool } from '../../platform/db.js';
+import { consumerBackoff, loadConfig } from '../../platform/config.js';
+import { PgDeadLetters } from '../../platform/deadLetters.js';
+import { createPool, poolFromConfig } from '../../platform/db.js';
 import { createKafka } from '../../platform/kafka.js';
 import { runService } from '../../platform/service.js';
 import { parseShortPicks } from './shortPick.js';
@@ -17,6 +18,8 @@ await runService('wms-sandbox', async ({ logger, onStop }) => {
     applicationName: 'wms-sandbox',
   });
   await ensureWmsSchema(pool, config.wmsDatabaseSchema);
+  // Its dead letters go to the OMS's table, next to every other consumer's (one connection, rarely used).
+  const omsPool = poolFromConfig({ ...config, dbPoolSize: 1 }, 'wms-sandbox-dead-letters');
   const wms = new WmsSimulator({
     pool,
     kafka: createKafka(config.kafkaBrokers, 'wms-sandbox'),
@@ -26,11 +29,14 @@ await runService('wms-sandbox', async ({ logger, onStop }) => {
     stepMs: config.wmsSimStepMs,
     shortPicks: parseShortPicks(config.wmsShortPick),
     logger,
+    maxAttempts: config.kafkaConsumerMaxAttempts,
+    backoff: consumerBackoff(config),
+    deadLetters: new PgDeadLetters(omsPool, logger),
   });
   await wms.start();
   logger.info({ step_ms: config.wmsSimStepMs, topic: config.wmsEventsTopic }, 'WMS sandbox running');
   onStop(async () => {
     await wms.stop();
-    await pool.end();
+    await Promise.allSettled([pool.end(), omsPool.end()]);
   });
 });

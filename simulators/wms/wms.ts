@@ -1,5 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { makeTrackingNumber } from '../../domain/trackingNumber.js';
+import type { Backoff } from '../../domain/retryPolicy.js';
+import type { DeadLetterSink } from '../../platform/deadLetters.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
@@ -19,6 +21,11 @@ export interface WmsOptions {
   readonly stepMs: number;
   readonly shortPicks: readonly ShortPickRule[];
   readonly logger: Logger;
+  /** Counted failed attempts after which a request is dead-lettered (its partition moves on). */
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  /** Where requests it gives up on go: the OMS's `dead_letters` table (the sandbox runs our consumer code). */
+  readonly deadLetters: DeadLetterSink;
 }
 
 const WMS_EVENT_TYPES = new Set(['shipment.created', 'shipment.cancel_requested']);
@@ -93,6 +100,9 @@ export class WmsSimulator {
       accepts: (headers) => headers.eventType === undefined || WMS_EVENT_TYPES.has(headers.eventType),
       // What one fetch returns for a partition is recorded at once: one statement per kind of request.
       batchHandler: (records) => this.receive(records),
+      maxAttempts: this.options.maxAttempts,
+      backoff: this.options.backoff,
+      deadLetters: this.options.deadLetters,
     });
     this.loop.start();
   }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createRedis } from '../../platform/redis.js';
 import { allStreams, parseFields } from '../../platform/streams.js';
-import { listDeadLetters } from '../../scripts/deadLetters.js';
+import { listDeadLetters } from '../../platform/deadLetters.js';
 import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
@@ -151,12 +151,12 @@ describe('placement saga in micro-batches: one batch of mixed orders, each decid
     const letters = await eventually(
       'the malformed entry dead-lettered',
       async () => {
-        const list = await listDeadLetters(system.redis, system.layout, 'saga');
+        const list = await listDeadLetters(system.pool, { group: 'saga' });
         return list.length === 1 ? list : undefined;
       },
       30_000,
     );
-    expect(letters[0]?.reason).to.match(/not a saga id/);
+    expect(letters[0]?.error).to.match(/not a saga id/);
   });
 
   async function placedEntries(orderIds: readonly string[]): Promise<Array<{ stream: string; fields: string[] }>> {

@@ -74,6 +74,8 @@ describe('fulfillment worker: a batch of WMS messages applied together (real Pos
       groupId: 'unused',
       seller: sellerOf(system.config),
       firstTrackingPollMs: 60_000,
+      maxAttempts: 5,
+      backoff: { baseMs: 100, maxMs: 1_000 },
     });
 
     const captureIds = await worker.apply(messages);

@@ -87,4 +87,25 @@ describe('PSP sandbox: authorize, partial captures, void, partial refunds, idemp
     });
     expect(((await risk.json()) as { risk_level: string }).risk_level).to.equal('highest');
   });
+
+  it('lists its authorizations a page at a time, in id order, by status and creation time (for reconciliation)', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const auth = await authorize(uniqueId('list'));
+      if (auth.kind === 'authorized') ids.push(auth.authorizationId);
+    }
+    const voided = ids[1] as string;
+    expect((await psp.voidAuthorization(voided, uniqueId('void'))).kind).to.equal('voided');
+    const open = await psp.listAuthorizations({ status: 'authorized', after: ids[0], limit: 100 });
+    expect(open.map((a) => a.authorization_id))
+      .to.include(ids[2])
+      .and.not.include(voided)
+      .and.not.include(ids[0]);
+    const page = await psp.listAuthorizations({ after: ids[0], limit: 1 });
+    expect(page.map((a) => a.authorization_id)).to.deep.equal([voided]);
+    expect(await psp.listAuthorizations({ createdBefore: new Date(Date.now() - 3_600_000), limit: 10 })).to.deep.equal([]);
+    const base = `http://127.0.0.1:${server.port}/v1/authorizations`;
+    for (const query of ['', '?status=lost', '?after=urn:uuid:1', '?limit=0', '?created_before=yesterday', '?x=1'])
+      expect((await fetch(base + query)).status, query).to.equal(400);
+  });
 });

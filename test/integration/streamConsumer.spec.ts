@@ -1,10 +1,19 @@
 import { expect } from 'chai';
+import { pino } from 'pino';
+import type { Backoff } from '../../domain/retryPolicy.js';
+import {
+  lazyProducer,
+  listDeadLetters,
+  PgDeadLetters,
+  redriveDeadLetter,
+  redriveTargets,
+  type DeadLetter,
+} from '../../platform/deadLetters.js';
 import { createLogger } from '../../platform/logger.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { StreamConsumer, type BatchFailure, type StreamMessage } from '../../platform/streamConsumer.js';
-import { allStreams, entryFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
-import { listDeadLetters, redriveDeadLetters } from '../../scripts/deadLetters.js';
-import { eventually, testConfig, uniqueId } from '../support/env.js';
+import { allStreams, entryFields, parseFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
+import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
 
 describe('Redis Streams consumer groups (platform/streamConsumer)', function () {
   this.timeout(30_000);
@@ -12,12 +21,22 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
   const logger = createLogger('consumer-test', 'silent');
   let layout: StreamLayout;
   let redis: Redis;
+  /** Each test's own consumer group: its dead letters (in the shared table) are its own. */
+  let g: string;
   const opened: Redis[] = [];
   const consumers: StreamConsumer[] = [];
+  /** Fast retries, and the jitter fixed at its ceiling so delays are known. */
+  const backoff: Backoff = { baseMs: 50, maxMs: 400 };
+  const ceiling = () => 0.999;
+  const alerts: Array<Record<string, unknown>> = [];
+  const alertLogger = pino({ level: 'warn' }, { write: (line: string) => void alerts.push(JSON.parse(line)) });
+  const deadLetters = new PgDeadLetters(testPool(), alertLogger);
+  const lettersOf = (group: string) => listDeadLetters(testPool(), { group });
 
   beforeEach(() => {
     layout = { prefix: `test:${uniqueId('consumer')}`, partitions: 2 };
     redis = connect();
+    g = uniqueId('group');
   });
   afterEach(async () => {
     await Promise.all(consumers.splice(0).map((c) => c.stop()));
@@ -49,6 +68,9 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
       blockMs: 100,
       claimIdleMs: 200,
       maxDeliveries,
+      backoff,
+      random: ceiling,
+      deadLetters,
     });
     consumers.push(c);
     return c;
@@ -65,6 +87,9 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
       blockMs: 100,
       claimIdleMs: 200,
       maxDeliveries: 3,
+      backoff,
+      random: ceiling,
+      deadLetters,
     });
     consumers.push(c);
     return c;
@@ -90,7 +115,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
 
   it('hands one order its events in order, and acknowledges what succeeded', async () => {
     const seen: number[] = [];
-    const c = consumer('g', async (m) => {
+    const c = consumer(g, async (m) => {
       seen.push(m.event.seq);
     });
     await c.start();
@@ -98,58 +123,188 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     await eventually('five handled', async () => (seen.length === 5 ? true : undefined));
     expect(seen).to.deep.equal([1, 2, 3, 4, 5]);
     for (const stream of allStreams(layout)) {
-      const pending = (await redis.xpending(stream, 'g')) as [number];
+      const pending = (await redis.xpending(stream, g)) as [number];
       expect(pending[0]).to.equal(0);
     }
   });
 
-  it('retries a failed entry, and after maxDeliveries moves it to the dead letters; re-drive puts it back', async () => {
+  it('retries a failed entry after a growing backoff, dead-letters it in PostgreSQL after maxDeliveries with an alert; re-drive puts it back', async () => {
     let healthy = false;
-    const attempts = new Map<string, number>();
+    const attempts = new Map<string, number[]>();
     const handled: string[] = [];
-    const c = consumer('g', async (m) => {
-      attempts.set(m.event.event_id, (attempts.get(m.event.event_id) ?? 0) + 1);
-      if (m.event.type === 'poison' && !healthy) throw new Error('cannot handle poison yet');
-      handled.push(m.event.event_id);
-    });
+    const c = consumer(
+      g,
+      async (m) => {
+        attempts.set(m.event.event_id, [...(attempts.get(m.event.event_id) ?? []), Date.now()]);
+        if (m.event.type === 'poison' && !healthy) throw new Error('cannot handle poison yet');
+        handled.push(m.event.event_id);
+      },
+      undefined,
+      4,
+    );
     await c.start();
     const poison = await publish('order-p', 1, 'poison');
     const fine = await publish('order-f', 1);
 
     const letters = await eventually('dead letter', async () => {
-      const list = await listDeadLetters(redis, layout, 'g');
+      const list = await lettersOf(g);
       return list.length === 1 ? list : undefined;
     });
-    expect(letters[0]).to.include({ event_id: poison, type: 'poison', reason: 'cannot handle poison yet' });
-    expect(attempts.get(poison)).to.equal(3);
+    expect(letters[0]).to.include({
+      event_id: poison,
+      order_id: 'order-p',
+      type: 'poison',
+      error: 'cannot handle poison yet',
+      attempts: 4,
+      status: 'dead',
+      transport: 'redis-stream',
+      source: g,
+    });
+    expect(letters[0]?.envelope).to.include({ event_id: poison, type: 'poison' });
+    expect(attempts.get(poison)).to.have.length(4);
+    // Backoff ceilings 50, 100, 200 ms (the jitter fixed at the top), not one retry per idle claim.
+    const times = attempts.get(poison) as number[];
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+    expect(gaps[0]).to.be.within(45, 180);
+    expect(gaps[1]).to.be.within(95, 300);
+    expect(gaps[2]).to.be.within(195, 600);
     expect(handled).to.deep.equal([fine]);
+    const alert = alerts.find((a) => a.dead_letter_id === letters[0]?.id);
+    expect(alert).to.include({ level: 50, msg: 'dead letter', group: g, event_id: poison, order_id: 'order-p', attempts: 4 });
+    expect(alert?.error).to.equal('cannot handle poison yet');
+    for (const stream of allStreams(layout)) {
+      const pending = (await redis.xpending(stream, g)) as [number];
+      expect(pending[0], 'the dead letter is acknowledged').to.equal(0);
+    }
 
     healthy = true;
-    expect(await redriveDeadLetters(redis, layout, 'g')).to.equal(1);
+    const producer = lazyProducer(() => {
+      throw new Error('no Kafka here');
+    });
+    const redriven = await redriveDeadLetter(testPool(), redriveTargets(redis, producer.get), letters[0]!.id);
+    expect(redriven).to.include({ status: 'redriven', redrives: 1 });
     await eventually('re-driven entry handled', async () => (handled.includes(poison) ? true : undefined));
-    expect(await listDeadLetters(redis, layout, 'g')).to.deep.equal([]);
+    expect((await lettersOf(g)).map((l: DeadLetter) => l.status)).to.deep.equal(['redriven']);
+  });
+
+  it('retries a transient infrastructure failure for as long as it lasts, without counting it towards the dead letters', async () => {
+    let outage = 8; // more failures than maxDeliveries (3)
+    const seen: number[] = [];
+    const c = consumer(g, async (m) => {
+      seen.push(m.deliveries);
+      if (outage-- > 0) throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    });
+    await c.start();
+    await publish('order-t', 1);
+    await eventually('handled once PostgreSQL is back', async () => (outage < 0 ? true : undefined), 15_000);
+    expect(seen).to.have.length(9);
+    expect(new Set(seen), 'no delivery counted').to.deep.equal(new Set([1]));
+    expect(await lettersOf(g)).to.deep.equal([]);
+    for (const stream of allStreams(layout)) {
+      const pending = (await redis.xpending(stream, g)) as [number];
+      expect(pending[0]).to.equal(0);
+    }
+  });
+
+  it('keeps an entry waiting for its retry to itself: another member does not take it over', async () => {
+    const byMember = new Map<string, number>();
+    let failures = 0;
+    const slow: Backoff = { baseMs: 1_500, maxMs: 1_500 };
+    const make = (name: string) =>
+      new StreamConsumer({
+        reader: connect(),
+        commands: connect(),
+        layout,
+        group: g,
+        consumer: name,
+        handler: async () => {
+          byMember.set(name, (byMember.get(name) ?? 0) + 1);
+          if (failures++ === 0) throw new Error('first try fails');
+        },
+        logger,
+        blockMs: 100,
+        claimIdleMs: 200,
+        maxDeliveries: 3,
+        backoff: slow,
+        random: ceiling,
+        deadLetters,
+      });
+    const a = make('member-a');
+    const b = make('member-b');
+    consumers.push(a, b);
+    await a.start();
+    await b.start();
+    await publish('order-w', 1);
+    await eventually('handled on the retry', async () => (failures === 2 ? true : undefined), 10_000);
+    // The entry waited 1.5 s (seven idle-claim periods of the other member), and stayed with its member.
+    expect([...byMember.values()]).to.deep.equal([2]);
+  });
+
+  it('a re-driven entry is for its own group: another group on the stream acknowledges it unhandled', async () => {
+    const other = uniqueId('other');
+    const mine: string[] = [];
+    const theirs: string[] = [];
+    const c1 = consumer(g, async (m) => {
+      mine.push(m.event.event_id);
+    });
+    const c2 = consumer(other, async (m) => {
+      theirs.push(m.event.event_id);
+    });
+    await c1.start();
+    await c2.start();
+    const eventId = await publish('order-r', 1);
+    await eventually('both groups handled it', async () => (mine.length === 1 && theirs.length === 1 ? true : undefined));
+    const letter = await deadLetters.record({
+      source: g,
+      transport: 'redis-stream',
+      stream: streamForOrder(layout, 'order-r'),
+      entryId: '1-1',
+      eventId,
+      orderId: 'order-r',
+      type: 'test.event',
+      message: Object.fromEntries(
+        Object.entries({ event_id: eventId, order_id: 'order-r', seq: '1', type: 'test.event', pos: '1/x' }).concat([
+          ['envelope', JSON.stringify({ event_id: eventId, order_id: 'order-r', seq: 1, type: 'test.event', payload: {} })],
+        ]),
+      ),
+      error: 'made up',
+      attempts: 1,
+    });
+    const producer = lazyProducer(() => {
+      throw new Error('no Kafka here');
+    });
+    await redriveDeadLetter(testPool(), redriveTargets(redis, producer.get), letter.id);
+    await eventually('the group handled it again', async () => (mine.length === 2 ? true : undefined));
+    await eventually('the other group acknowledged it unhandled', async () => {
+      const groups = (await redis.xinfo('GROUPS', streamForOrder(layout, 'order-r'))) as unknown[][];
+      const info = groups.map((row) => parseFields(row.map(String))).find((row) => row.name === other);
+      return info?.pending === '0' && info.lag === '0' ? true : undefined;
+    });
+    expect(theirs).to.have.length(1);
   });
 
   it('dead-letters a malformed entry at once instead of crashing', async () => {
-    const c = consumer('g', async () => undefined);
+    const c = consumer(g, async () => undefined);
     await c.start();
     await redis.xadd(streamForOrder(layout, 'x'), '*', 'order_id', 'x', 'envelope', '{not json');
     const letters = await eventually('dead letter', async () => {
-      const list = await listDeadLetters(redis, layout, 'g');
+      const list = await lettersOf(g);
       return list.length === 1 ? list : undefined;
     });
-    expect(letters[0]?.reason).to.match(/malformed entry/);
+    expect(letters[0]?.error).to.match(/malformed entry/);
+    expect(letters[0]).to.include({ order_id: 'x', event_id: null, envelope: null });
+    expect(letters[0]?.message).to.deep.equal({ order_id: 'x', envelope: '{not json' });
   });
 
   it("takes over a dead consumer's pending entries once they are idle", async () => {
     // A consumer reads an entry and dies before acknowledging it.
     const stream = streamForOrder(layout, 'order-d');
-    await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    await redis.xgroup('CREATE', stream, g, '0', 'MKSTREAM');
     const eventId = await publish('order-d', 1);
-    await redis.xreadgroup('GROUP', 'g', 'dead-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
+    await redis.xreadgroup('GROUP', g, 'dead-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
 
     const handled: StreamMessage[] = [];
-    const c = consumer('g', async (m) => {
+    const c = consumer(g, async (m) => {
       handled.push(m);
     });
     await c.start();
@@ -160,12 +315,12 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
 
   it('re-reads its own pending entries first when it starts again under the same name', async () => {
     const stream = streamForOrder(layout, 'order-r');
-    await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    await redis.xgroup('CREATE', stream, g, '0', 'MKSTREAM');
     const eventId = await publish('order-r', 1);
-    await redis.xreadgroup('GROUP', 'g', 'worker-1', 'COUNT', 10, 'STREAMS', stream, '>');
+    await redis.xreadgroup('GROUP', g, 'worker-1', 'COUNT', 10, 'STREAMS', stream, '>');
     const handled: string[] = [];
     const c = consumer(
-      'g',
+      g,
       async (m) => {
         handled.push(m.event.event_id);
       },
@@ -180,19 +335,19 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     for (let seq = 1; seq <= 3; seq++) await publish('order-a', seq);
     await publish('order-b', 1);
     const poison = await publish('order-p', 1, 'poison');
-    for (const stream of allStreams(layout)) await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    for (const stream of allStreams(layout)) await redis.xgroup('CREATE', stream, g, '0', 'MKSTREAM');
     const batches: Array<Array<{ order: string; seq: number; deliveries: number }>> = [];
-    const c = batchConsumer('g', async (messages) => {
+    const c = batchConsumer(g, async (messages) => {
       batches.push(messages.map((m) => ({ order: m.event.order_id, seq: m.event.seq, deliveries: m.deliveries })));
       return messages.filter((m) => m.event.type === 'poison').map((message) => ({ message, error: new Error('poison') }));
     });
     await c.start();
 
     const letters = await eventually('the failing entry dead-lettered after maxDeliveries', async () => {
-      const list = await listDeadLetters(redis, layout, 'g');
+      const list = await lettersOf(g);
       return list.length === 1 ? list : undefined;
     });
-    expect(letters[0]).to.include({ event_id: poison, reason: 'poison' });
+    expect(letters[0]).to.include({ event_id: poison, error: 'poison', attempts: 3 });
     const first = batches[0] ?? [];
     expect(first).to.have.length(5);
     expect(first.filter((m) => m.order === 'order-a').map((m) => m.seq)).to.deep.equal([1, 2, 3]);
@@ -201,14 +356,14 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     expect(later.map((m) => m.order)).to.satisfy((orders: string[]) => orders.every((o) => o === 'order-p'));
     expect(later.map((m) => m.deliveries)).to.deep.equal([2, 3]);
     for (const stream of allStreams(layout)) {
-      const pending = (await redis.xpending(stream, 'g')) as [number];
+      const pending = (await redis.xpending(stream, g)) as [number];
       expect(pending[0]).to.equal(0);
     }
   });
 
   it('recreates its group when Redis lost it', async () => {
     const handled: string[] = [];
-    const c = consumer('g', async (m) => {
+    const c = consumer(g, async (m) => {
       handled.push(m.event.event_id);
     });
     await c.start();

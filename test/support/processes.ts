@@ -15,9 +15,9 @@ export interface RunningProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Starts `node <script>` from the build with the given environment, collecting its output. */
-export function startNode(script: string, env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, [`${repoRoot}${script}`], {
+/** Starts `node <script> [args]` from the build with the given environment, collecting its output. */
+export function startNode(script: string, env: Record<string, string>, args: readonly string[] = []): RunningProcess {
+  const child = spawn(process.execPath, [`${repoRoot}${script}`, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -18,7 +18,8 @@ import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import { ensureWmsSchema } from '../../simulators/wms/store.js';
 import { WmsSimulator } from '../../simulators/wms/wms.js';
 import { CarrierClient } from '../../platform/carrier.js';
-import type { Config } from '../../platform/config.js';
+import { consumerBackoff, type Config } from '../../platform/config.js';
+import { PgDeadLetters, redriveTargets } from '../../platform/deadLetters.js';
 import { createPool, type Pool } from '../../platform/db.js';
 import { listen } from '../../platform/http.js';
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
@@ -160,7 +161,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
 
-  const commandApp = createCommandHandler({ pool, config, logger, healthChecks: {} });
+  const commandApp = createCommandHandler({
+    pool,
+    config,
+    logger,
+    healthChecks: {},
+    redrive: redriveTargets(redis, async () => producer),
+  });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
   const queryServer = await listen(createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} })), '127.0.0.1', 0);
@@ -335,6 +342,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     const wmsSchema = `${schema}_wms`;
     const wmsEnv = {
       DATABASE_URL: testDatabaseUrl,
+      // The OMS schema, where the sandbox's dead letters go (its own ledger is WMS_DATABASE_SCHEMA).
+      DATABASE_SCHEMA: schema,
       KAFKA_ORDER_EVENTS_TOPIC: topic,
       KAFKA_WMS_EVENTS_TOPIC: wmsTopic,
       WMS_DATABASE_SCHEMA: wmsSchema,
@@ -369,6 +378,9 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
           stepMs: config.wmsSimStepMs,
           shortPicks: parseShortPicks(wmsEnv.WMS_SHORT_PICK),
           logger,
+          maxAttempts: config.kafkaConsumerMaxAttempts,
+          backoff: consumerBackoff(config),
+          deadLetters: new PgDeadLetters(pool, logger),
         });
         await wms.start();
         stops.push(async () => {

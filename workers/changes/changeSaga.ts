@@ -1,6 +1,6 @@
-import { jittered } from '../../domain/retryPolicy.js';
 import type { SagaStatusName } from '../../domain/order.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { PARTNER_BACKOFF, retryDelayMs } from '../../domain/retryPolicy.js';
 import { PspUnavailable } from '../../platform/psp.js';
 
 /** A saga of a change after placement (cancellation, refund), as recorded in `sagas`. */
@@ -67,15 +67,16 @@ export async function driveAgainIn(pool: Pool, sagaId: string, ms: number): Prom
 }
 
 /**
- * A PSP that did not answer: the saga is driven again once the circuit breaker lets a call through (at
- * least 500 ms later), and the step waits. Any other error is thrown on.
+ * A PSP that did not answer: the saga is driven again once the circuit breaker lets a call through
+ * (with jitter, so waiting sagas do not all call at once), and the step waits. Any other error is thrown on.
  */
 export async function waitForPsp(pool: Pool, sagaId: string, error: unknown): Promise<'waiting'> {
   if (!(error instanceof PspUnavailable)) throw error;
-  await driveAgainIn(pool, sagaId, retryDelayMs(error));
+  await driveAgainIn(pool, sagaId, pspRetryDelayMs(error));
   return 'waiting';
 }
 
-export function retryDelayMs(error: PspUnavailable): number {
-  return jittered(Math.max(500, error.retryAfterMs ?? 0));
+/** When to ask an unanswering PSP again: the partner backoff (domain/retryPolicy) after its breaker's hint. */
+export function pspRetryDelayMs(error: PspUnavailable): number {
+  return retryDelayMs(PARTNER_BACKOFF, 1, error.retryAfterMs);
 }

@@ -4,12 +4,14 @@ import { sellerOf } from '../../platform/documents.js';
 import { PollLoop } from '../../platform/pollLoop.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
+import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { cancellationStep } from './cancellation.js';
 import { loadChangeSaga } from './changeSaga.js';
 import type { ChangeContext } from './changeContext.js';
 import { modificationStep } from './modification.js';
 import { refundStep } from './refund.js';
 import { releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
+import { releaseOnDeliverySweep } from './releaseOnDeliverySweep.js';
 
 /** The saga types this worker drives, and the step function of each. */
 const STEPS = Object.freeze({ cancellation: cancellationStep, refund: refundStep, modification: modificationStep });
@@ -17,6 +19,7 @@ const SAGA_TYPES = Object.keys(STEPS);
 
 export interface ChangesWorkerOptions extends ChangeContext, StreamWorkerOptions {
   readonly pollMs: number;
+  readonly sweep: SweepSettings;
 }
 
 export function changesWorkerSettings(config: Config) {
@@ -26,6 +29,7 @@ export function changesWorkerSettings(config: Config) {
     leaseMs: config.sagaLeaseMs,
     pspRetryDeadlineMs: config.pspRetryDeadlineMs,
     seller: sellerOf(config),
+    sweep: sweepSettings(config),
   } satisfies Partial<ChangesWorkerOptions>;
 }
 
@@ -33,10 +37,12 @@ export function changesWorkerSettings(config: Config) {
  * The changes worker: drives the sagas of changes after placement — cancellations, edits and refunds — from
  * their request events (Redis Streams group `changes`) and, for sagas waiting on a partner or whose
  * worker died, from a poll of due sagas (leased with FOR UPDATE SKIP LOCKED, so two workers never
- * drive one saga at once from the poll).
+ * drive one saga at once from the poll). A sweep releases what delivered orders still hold when their
+ * `shipment.delivered` was lost.
  */
 export class ChangesWorker {
   readonly consumer: StreamConsumer;
+  readonly sweep: Sweep;
   private readonly loop: PollLoop;
 
   constructor(private readonly options: ChangesWorkerOptions) {
@@ -59,15 +65,17 @@ export class ChangesWorker {
       },
     });
     this.loop = new PollLoop('due change sagas', options.pollMs, () => this.driveDue(), options.logger);
+    this.sweep = new Sweep('release-on-delivery', options.sweep, options.logger, releaseOnDeliverySweep(options));
   }
 
   async start(): Promise<void> {
     await this.consumer.start();
     this.loop.start();
+    this.sweep.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.consumer.stop(), this.loop.stop()]);
+    await Promise.all([this.consumer.stop(), this.loop.stop(), this.sweep.stop()]);
   }
 
   /** Runs the saga's steps until it waits for something or ends. */

@@ -10,7 +10,7 @@ import { uuidv7 } from '../../platform/ids.js';
 import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
 import { openAuthorizations, shrinkAuthorization } from '../../platform/payments.js';
 import { PspUnavailable } from '../../platform/psp.js';
-import { commitChangeStep, driveAgainIn, retryDelayMs, waitForPsp, type ChangeSaga } from './changeSaga.js';
+import { commitChangeStep, driveAgainIn, pspRetryDelayMs, waitForPsp, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 
 export const ModificationStep = Object.freeze({
@@ -161,7 +161,7 @@ export async function modificationStep(context: ChangeContext, saga: ChangeSaga)
           [saga.saga_id],
         );
         if ((startedAt.rows[0]?.ms ?? 0) < context.pspRetryDeadlineMs) {
-          await driveAgainIn(pool, saga.saga_id, retryDelayMs(error));
+          await driveAgainIn(pool, saga.saga_id, pspRetryDelayMs(error));
           return 'waiting';
         }
         result = { status: 'failed', reason: 'payment_unavailable' };

@@ -14,10 +14,11 @@ export const CHANGES_CONSUMER = 'changes';
  * captures (units cancelled after a short pick, the part a racing cancellation did cancel) is released
  * at the PSP (a partial reversal keyed by the event, so a redelivery cannot release twice), then in our
  * books with `payment.released`. A PSP that does not answer leaves the event pending: it is retried.
+ * Answers how many authorizations it released.
  */
-export async function releaseUncapturedOnDelivery(context: ChangeContext, event: EventEnvelope): Promise<void> {
-  if (event.payload.order_status !== OrderStatus.delivered) return;
-  if (await wasProcessed(context.pool, CHANGES_CONSUMER, event.event_id)) return;
+export async function releaseUncapturedOnDelivery(context: ChangeContext, event: EventEnvelope): Promise<number> {
+  if (event.payload.order_status !== OrderStatus.delivered) return 0;
+  if (await wasProcessed(context.pool, CHANGES_CONSUMER, event.event_id)) return 0;
   const released: Array<{ payment_id: string; amount: number }> = [];
   for (const p of await openAuthorizations(context.pool, event.order_id)) {
     const free = p.amount - p.committed;
@@ -28,14 +29,15 @@ export async function releaseUncapturedOnDelivery(context: ChangeContext, event:
   }
   // Nothing released (the usual case: everything was captured): nothing to book, and a redelivery
   // finds nothing to release either.
-  if (released.length === 0) return;
-  await withTransaction(context.pool, async (tx) => {
+  if (released.length === 0) return 0;
+  return withTransaction(context.pool, async (tx) => {
     await lockOrder(tx, event.order_id);
-    if (!(await claimMessage(tx, CHANGES_CONSUMER, event.event_id))) return;
+    if (!(await claimMessage(tx, CHANGES_CONSUMER, event.event_id))) return 0;
     const rows = [];
     for (const r of released) rows.push({ ...r, amount_authorized: await shrinkAuthorization(tx, r.payment_id, r.amount) });
     await appendToOrder(tx, event.order_id, [
       { type: OrderEventType.paymentReleased, payload: { reason: 'order_delivered', released: rows } },
     ]);
+    return released.length;
   });
 }

@@ -1,11 +1,18 @@
 import type { Kafka } from 'kafkajs';
 import type { Party } from '../../domain/invoice.js';
-import type { Config } from '../../platform/config.js';
+import type { Backoff } from '../../domain/retryPolicy.js';
+import { consumerBackoff, type Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { sellerOf } from '../../platform/documents.js';
 import { OrderEventType } from '../../domain/events.js';
 import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
-import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
+import { PgDeadLetters } from '../../platform/deadLetters.js';
+import {
+  runKafkaConsumer,
+  type KafkaRecord,
+  type KafkaRejection,
+  type RunningKafkaConsumer,
+} from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
 import { claimMessages, currentFulfillmentStatus } from '../../platform/orderProgress.js';
 import type { PspClient } from '../../platform/psp.js';
@@ -39,6 +46,9 @@ export interface FulfillmentWorkerOptions {
   readonly seller: Party;
   readonly firstTrackingPollMs: number;
   readonly capturePollMs?: number;
+  /** Counted failed attempts after which a WMS message is dead-lettered (its partition moves on). */
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
 }
 
 export function fulfillmentSettings(config: Config) {
@@ -47,6 +57,8 @@ export function fulfillmentSettings(config: Config) {
     groupId: config.fulfillmentConsumerGroup,
     seller: sellerOf(config),
     firstTrackingPollMs: config.trackingPollMs,
+    maxAttempts: config.kafkaConsumerMaxAttempts,
+    backoff: consumerBackoff(config),
   } satisfies Partial<FulfillmentWorkerOptions>;
 }
 
@@ -82,6 +94,9 @@ export class FulfillmentWorker {
       topic: this.options.topic,
       logger: this.options.logger,
       batchHandler: (records) => this.receive(records),
+      maxAttempts: this.options.maxAttempts,
+      backoff: this.options.backoff,
+      deadLetters: new PgDeadLetters(this.options.pool, this.options.logger),
     });
     this.captures.start();
   }
@@ -94,19 +109,21 @@ export class FulfillmentWorker {
   /**
    * One fetch of one partition (its orders' messages in order) as one batch. A batch that fails is
    * applied again one message per transaction, so a message that cannot be applied fails alone (and
-   * its batch is redelivered: every message already applied is in the inbox and changes nothing).
+   * its batch is retried: every message already applied is in the inbox and changes nothing; the
+   * consumer dead-letters a message that keeps failing). A malformed message, which no handler could
+   * ever apply, is answered as rejected: dead-lettered at once.
    */
-  private async receive(records: readonly KafkaRecord[]): Promise<void> {
+  private async receive(records: readonly KafkaRecord[]): Promise<KafkaRejection[]> {
     const messages: WmsMessage[] = [];
+    const rejected: KafkaRejection[] = [];
     for (const record of records) {
       try {
         messages.push(validWmsMessage(record.value));
       } catch (error) {
-        // A message no handler could ever apply is logged and skipped, not retried forever.
-        this.options.logger.error({ err: error, topic: record.topic, offset: record.offset }, 'malformed WMS message skipped');
+        rejected.push({ record, error: `malformed WMS message: ${(error as Error).message}` });
       }
     }
-    if (messages.length === 0) return;
+    if (messages.length === 0) return rejected;
     const captureIds: string[] = [];
     // In order, a bounded number per transaction, so a large fetch does not hold its orders' locks long.
     for (let from = 0; from < messages.length; from += WMS_BATCH) {
@@ -124,6 +141,7 @@ export class FulfillmentWorker {
     }
     // The capture processor takes new captures with whatever else is due, as one batch.
     if (captureIds.length > 0) this.captures.wake();
+    return rejected;
   }
 
   /**

@@ -11,31 +11,39 @@ import {
   type StreamWorkerOptions,
 } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
+import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { onOrdersConfirmed } from './handlers/orderConfirmed.js';
 import { onOrderModified } from './handlers/orderModified.js';
 import { onShipmentShortPicked } from './handlers/shipmentShortPicked.js';
 import { InventorySnapshot } from './inventorySnapshot.js';
 import { Router } from './router.js';
+import { unroutedOrdersSweep } from './unroutedOrdersSweep.js';
 
 export interface RouterWorkerOptions extends StreamWorkerOptions {
   readonly pool: Pool;
   readonly snapshotMs: number;
   /** Entries read at once; the `order.confirmed` among them are routed together. */
   readonly batchSize?: number;
+  readonly sweep: SweepSettings;
 }
 
 export function routerWorkerSettings(config: Config) {
   return {
     ...streamSettings(config),
     snapshotMs: config.routerSnapshotMs,
+    sweep: sweepSettings(config),
   } satisfies Partial<RouterWorkerOptions>;
 }
 
-/** The router worker: the `router` consumer group on the order event streams. */
+/**
+ * The router worker: the `router` consumer group on the order event streams, and the sweep that routes
+ * confirmed orders whose `order.confirmed` was lost.
+ */
 export class RouterWorker {
   readonly router: Router;
   readonly snapshot: InventorySnapshot;
   readonly consumer: StreamConsumer;
+  readonly sweep: Sweep;
 
   constructor(options: RouterWorkerOptions) {
     this.snapshot = new InventorySnapshot(options.pool, options.snapshotMs);
@@ -52,6 +60,12 @@ export class RouterWorker {
       batchHandler: (messages) => this.handleBatch(messages, oneByOne),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
+    this.sweep = new Sweep(
+      'unrouted-orders',
+      options.sweep,
+      options.logger,
+      unroutedOrdersSweep(options.pool, this.router, options.logger),
+    );
   }
 
   /**
@@ -79,11 +93,12 @@ export class RouterWorker {
     return failures;
   }
 
-  start(): Promise<void> {
-    return this.consumer.start();
+  async start(): Promise<void> {
+    await this.consumer.start();
+    this.sweep.start();
   }
 
-  stop(): Promise<void> {
-    return this.consumer.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.consumer.stop(), this.sweep.stop()]);
   }
 }

@@ -4,7 +4,9 @@ import type { Pool } from '../../platform/db.js';
 import type { PspClient } from '../../platform/psp.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
+import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { onOrdersPlaced } from './handlers/orderPlaced.js';
+import { orphanAuthorizationsSweep } from './orphanAuthorizationsSweep.js';
 import { PlacementSagaRunner } from './placementSagaRunner.js';
 import { SagaScheduler } from './sagaScheduler.js';
 
@@ -18,6 +20,7 @@ export interface SagaWorkerOptions extends StreamWorkerOptions {
   readonly now?: () => Date;
   /** Most `order.placed` entries taken in one read, driven as one batch. */
   readonly batchSize?: number;
+  readonly sweep: SweepSettings;
 }
 
 /** The worker's settings as the configuration gives them. */
@@ -28,14 +31,19 @@ export function sagaWorkerSettings(config: Config) {
     leaseMs: config.sagaLeaseMs,
     pollMs: config.sagaPollMs,
     stuckAfterMs: config.sagaStuckAfterMs,
+    sweep: sweepSettings(config),
   } satisfies Partial<SagaWorkerOptions>;
 }
 
-/** The saga worker: the `saga` consumer group on the order event streams, plus the due-saga scheduler. */
+/**
+ * The saga worker: the `saga` consumer group on the order event streams, the due-saga scheduler, and
+ * the sweep that voids authorizations the PSP holds for no saga of ours.
+ */
 export class SagaWorker {
   readonly runner: PlacementSagaRunner;
   readonly consumer: StreamConsumer;
   readonly scheduler: SagaScheduler;
+  readonly sweep: Sweep;
 
   constructor(options: SagaWorkerOptions) {
     this.runner = new PlacementSagaRunner(
@@ -63,14 +71,21 @@ export class SagaWorker {
       leaseMs: options.leaseMs,
       stuckAfterMs: options.stuckAfterMs,
     });
+    this.sweep = new Sweep(
+      'orphan-authorizations',
+      options.sweep,
+      options.logger,
+      orphanAuthorizationsSweep(options.pool, options.psp, options.logger),
+    );
   }
 
   async start(): Promise<void> {
     await this.consumer.start();
     this.scheduler.start();
+    this.sweep.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.consumer.stop(), this.scheduler.stop()]);
+    await Promise.all([this.consumer.stop(), this.scheduler.stop(), this.sweep.stop()]);
   }
 }

@@ -1,0 +1,211 @@
+import { expect } from 'chai';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Backoff } from '../../domain/retryPolicy.js';
+import { lazyProducer, listDeadLetters, PgDeadLetters, redriveDeadLetter, redriveTargets } from '../../platform/deadLetters.js';
+import { createKafka, ensureTopics } from '../../platform/kafka.js';
+import {
+  runKafkaConsumer,
+  type KafkaRecord,
+  type KafkaRejection,
+  type RunningKafkaConsumer,
+} from '../../platform/kafkaConsumer.js';
+import { createLogger } from '../../platform/logger.js';
+import { createRedis, type Redis } from '../../platform/redis.js';
+import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
+
+describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, dead letters after N attempts', function () {
+  this.timeout(60_000);
+  const config = testConfig();
+  const logger = createLogger('kafka-consumer-test', 'silent');
+  const deadLetters = new PgDeadLetters(testPool(), logger);
+  const backoff: Backoff = { baseMs: 50, maxMs: 200 };
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  let redis: Redis;
+  let topic: string;
+  const running: RunningKafkaConsumer[] = [];
+  const topics: string[] = [];
+
+  before(async () => {
+    kafka = createKafka(config.kafkaBrokers, uniqueId('kafka-consumer-test'));
+    admin = kafka.admin();
+    await admin.connect();
+    producer = kafka.producer();
+    await producer.connect();
+    redis = createRedis(config.redisUrl, 'kafka-consumer-test');
+  });
+  after(async () => {
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+    redis.disconnect();
+  });
+  beforeEach(async () => {
+    topic = `test-kafka-consumer-${uniqueId('t')}`;
+    topics.push(topic);
+    await ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
+  });
+  afterEach(async () => {
+    await Promise.allSettled(running.splice(0).map((c) => c.stop()));
+  });
+
+  const send = async (orderId: string, type: string, extra: Record<string, unknown> = {}) => {
+    const id = uniqueId('evt');
+    await producer.send({
+      topic,
+      messages: [
+        {
+          key: orderId,
+          value: JSON.stringify({ event_id: id, order_id: orderId, type, payload: {}, ...extra }),
+          headers: { id, eventType: type },
+        },
+      ],
+    });
+    return id;
+  };
+
+  async function consume(
+    groupId: string,
+    handlers: {
+      handler?: (r: KafkaRecord) => Promise<void>;
+      batchHandler?: (r: readonly KafkaRecord[]) => Promise<void | readonly KafkaRejection[]>;
+    },
+    maxAttempts = 3,
+  ): Promise<RunningKafkaConsumer> {
+    const consumer = await runKafkaConsumer({
+      kafka,
+      groupId,
+      topic,
+      logger,
+      maxWaitMs: 200,
+      maxAttempts,
+      backoff,
+      random: () => 0.999,
+      deadLetters,
+      ...handlers,
+    });
+    running.push(consumer);
+    await consumer.joined;
+    return consumer;
+  }
+
+  it('dead-letters a record that fails maxAttempts times and moves on: the partition is not blocked; re-drive hands it back to its group only', async () => {
+    const group = uniqueId('group');
+    const other = uniqueId('other');
+    let healthy = false;
+    const attempts: number[] = [];
+    const handled: string[] = [];
+    const otherHandled: string[] = [];
+    await consume(group, {
+      handler: async (record) => {
+        const { type, event_id } = record.value as { type: string; event_id: string };
+        if (type === 'poison' && !healthy) {
+          attempts.push(Date.now());
+          throw new Error('cannot apply poison');
+        }
+        handled.push(event_id);
+      },
+    });
+    await consume(other, {
+      handler: async (record) => {
+        otherHandled.push((record.value as { event_id: string }).event_id);
+      },
+    });
+    const poison = await send('order-p', 'poison');
+    const after = await send('order-q', 'fine');
+
+    await eventually('the record after the poison handled', async () => (handled.includes(after) ? true : undefined), 20_000);
+    const [letter] = await listDeadLetters(testPool(), { group });
+    expect(letter).to.include({
+      source: group,
+      transport: 'kafka',
+      stream: topic,
+      entry_id: '0:0',
+      event_id: poison,
+      order_id: 'order-p',
+      type: 'poison',
+      error: 'cannot apply poison',
+      attempts: 3,
+      status: 'dead',
+    });
+    expect(letter?.message).to.deep.include({ key: 'order-p', headers: { id: poison, eventType: 'poison' } });
+    expect(attempts).to.have.length(3);
+    // Backed off between attempts (ceilings 50 and 100 ms, the jitter fixed at the top).
+    expect((attempts[2] as number) - (attempts[1] as number)).to.be.at.least(90);
+
+    healthy = true;
+    const producers = lazyProducer(() => kafka.producer());
+    try {
+      await redriveDeadLetter(testPool(), redriveTargets(redis, producers.get), letter!.id);
+    } finally {
+      await producers.close();
+    }
+    await eventually('the re-driven record handled by its group', async () => (handled.includes(poison) ? true : undefined));
+    // The other group saw the original once, and skipped the re-drive (named for another group).
+    await eventually('the other group read on', async () => (otherHandled.length === 2 ? true : undefined));
+    await send('order-z', 'fine');
+    await eventually('the other group past the re-drive', async () => (otherHandled.length === 3 ? true : undefined));
+    expect(otherHandled.filter((id) => id === poison)).to.have.length(1);
+    expect((await listDeadLetters(testPool(), { group }))[0]).to.include({ status: 'redriven', redrives: 1 });
+  });
+
+  it('retries a transient infrastructure failure beyond maxAttempts without dead-lettering it', async () => {
+    const group = uniqueId('group');
+    let outage = 6;
+    const handled: string[] = [];
+    await consume(group, {
+      handler: async (record) => {
+        if (outage-- > 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        handled.push((record.value as { event_id: string }).event_id);
+      },
+    });
+    const id = await send('order-t', 'fine');
+    await eventually('handled once the database is back', async () => (handled.includes(id) ? true : undefined), 20_000);
+    expect(outage).to.equal(-1);
+    expect(await listDeadLetters(testPool(), { group })).to.deep.equal([]);
+  });
+
+  it('in batch mode, finds the one record of a failing batch that fails alone, dead-letters it, and applies the rest', async () => {
+    const group = uniqueId('group');
+    const applied = new Set<string>();
+    // Several records before the consumer starts, so its first fetch is one batch holding all of them.
+    const good = [await send('order-a', 'fine'), await send('order-b', 'fine')];
+    const poison = await send('order-p', 'poison');
+    good.push(await send('order-c', 'fine'));
+    const batches: number[] = [];
+    await consume(group, {
+      batchHandler: async (records) => {
+        batches.push(records.length);
+        for (const record of records) {
+          const { type, event_id } = record.value as { type: string; event_id: string };
+          if (type === 'poison') throw new Error('cannot apply poison');
+          applied.add(event_id);
+        }
+      },
+    });
+    await eventually('every good record applied', async () => (good.every((id) => applied.has(id)) ? true : undefined), 20_000);
+    const letters = await eventually('the poison dead-lettered', async () => {
+      const list = await listDeadLetters(testPool(), { group });
+      return list.length === 1 ? list : undefined;
+    });
+    expect(letters[0]).to.include({ event_id: poison, attempts: 3 });
+    expect(batches[0]).to.equal(4);
+    expect(applied.has(poison)).to.equal(false);
+  });
+
+  it('dead-letters at once a record the batch handler rejects as malformed', async () => {
+    const group = uniqueId('group');
+    await producer.send({ topic, messages: [{ key: 'k', value: '{not json', headers: { id: 'msg-1' } }] });
+    await consume(group, {
+      batchHandler: async (records) => {
+        return records.filter((r) => r.value === undefined).map((record) => ({ record, error: 'malformed: not JSON' }));
+      },
+    });
+    const letters = await eventually('dead-lettered', async () => {
+      const list = await listDeadLetters(testPool(), { group });
+      return list.length === 1 ? list : undefined;
+    });
+    expect(letters[0]).to.include({ event_id: 'msg-1', error: 'malformed: not JSON', attempts: 1, order_id: 'k' });
+    expect(letters[0]?.message).to.deep.equal({ key: 'k', headers: { id: 'msg-1' }, value: '{not json' });
+  });
+});
