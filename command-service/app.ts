@@ -5,6 +5,7 @@ import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
+import { canonicalUuid } from '../platform/ids.js';
 import { Problem, problems } from '../platform/problem.js';
 import { listStuckSagas } from '../platform/stuckSagas.js';
 import { compileValidator } from '../platform/validation.js';
@@ -55,6 +56,9 @@ const validate = Object.freeze({
     'parameter',
   ),
 });
+
+/** A UUID path parameter in its canonical lower-case form (upper-case hex is taken on input; platform/ids). */
+const idParam = (req: Request, name: string) => canonicalUuid(param(req, name));
 
 /**
  * The write API's request handler: the node:http fast path for placements, and the express app for the
@@ -114,7 +118,7 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   });
 
   app.get('/api/v1/carts/:cart_id', async (req, res) => {
-    const { cart_id } = validate.cartIdParams({ cart_id: param(req, 'cart_id') });
+    const { cart_id } = validate.cartIdParams({ cart_id: idParam(req, 'cart_id') });
     const cart = await getCart(deps.pool, cart_id);
     if (cart === undefined) throw problems.notFound('Cart', cart_id);
     res.json(cart);
@@ -133,13 +137,13 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   });
 
   app.post('/api/v1/orders/:order_id/cancel', async (req, res) => {
-    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
     const body = validate.cancelOrder(req.body ?? {});
     await run(req, res, (tx) => cancelOrder(tx, order_id, body, deps.config.sagaLeaseMs));
   });
 
   app.patch('/api/v1/orders/:order_id', async (req, res) => {
-    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
     const ifMatch = req.get('If-Match');
     if (ifMatch === undefined) {
       throw new Problem(428, 'precondition-required', 'If-Match required', 'Send If-Match with the order version you read.');
@@ -147,13 +151,13 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     const version = versionFromIfMatch(ifMatch);
     if (version === undefined)
       throw problems.validation([{ header: 'If-Match', detail: 'must be an order version (a number) or its ETag' }]);
-    const body = validate.modifyOrder(req.body);
+    const body = orders.canonicalEdit(validate.modifyOrder(req.body));
     await run(req, res, (tx) => modifyOrder(tx, order_id, version, body, deps.config.sagaLeaseMs));
   });
 
   app.post('/api/v1/orders/:order_id/refunds', async (req, res) => {
-    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
-    const body = validate.refund(req.body);
+    const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
+    const body = orders.canonicalRefund(validate.refund(req.body));
     await run(req, res, (tx) => requestRefund(tx, order_id, body, deps.config.sagaLeaseMs));
   });
 

@@ -39,7 +39,7 @@ export function createPlacementRoute(pool: Pool, config: Config, logger: Logger)
     logger,
   );
   return async (request) => {
-    const body = validatePlaceOrder(request.body);
+    const body = orders.canonicalPlacement(validatePlaceOrder(request.body));
     const key = checkIdempotencyKey(request.idempotencyKey);
     const outcome = await placements.place({
       body,

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { UUID_RE } from './ids.js';
 import { problems, type FieldError } from './problem.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default.
@@ -8,6 +9,14 @@ const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }
 /** One ajv instance per process: schemas compile once, at start-up, never per request. */
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false, coerceTypes: false });
 addFormats.default(ajv);
+// ajv-formats' `uuid` also takes `urn:uuid:<id>`, which PostgreSQL's uuid type refuses (a 500 once):
+// `format: 'uuid'` here is the canonical 8-4-4-4-12 form only (platform/ids).
+ajv.addFormat('uuid', UUID_RE);
+
+/** What a failed format check tells the client, by format (ajv's own text names only the format). */
+const FORMAT_DETAILS: Readonly<Record<string, string>> = {
+  uuid: 'must be a UUID: 8-4-4-4-12 hexadecimal digits, such as 0190a8e4-5c3b-7d2e-8f00-000000000001',
+};
 
 export type Schema<T> = JSONSchemaType<T>;
 
@@ -43,6 +52,8 @@ function toFieldErrors(errors: readonly ErrorObject[], location: Location): Fiel
     } else if (error.keyword === 'enum') {
       const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
       detail = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (error.keyword === 'format') {
+      detail = FORMAT_DETAILS[String((error.params as { format: string }).format)] ?? detail;
     } else if (error.keyword === 'if') {
       continue; // the failing branch reports its own errors
     }

@@ -5,6 +5,7 @@ import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
+import { canonicalUuid } from '../platform/ids.js';
 import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
 import { findInvoice, listOrderInvoices } from './invoices/queries.js';
@@ -91,7 +92,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   });
 
   app.get('/api/v1/orders/:order_id', async (req, res) => {
-    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const query = validate.orderQuery({ ...req.query });
     if (query.as_of !== undefined) {
       // The order as it was then, folded from the event log (the replay tool's --as-of).
@@ -113,7 +114,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   });
 
   app.get('/api/v1/orders/:order_id/events', async (req, res) => {
-    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const query = validate.eventsQuery({ ...req.query });
     const afterSeq = Number(query.after_seq ?? 0);
     const pageSize = Number(query.limit ?? 100);
@@ -151,7 +152,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   }
 
   app.get('/api/v1/orders/:order_id/invoices', async (req, res) => {
-    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const invoices = await listOrderInvoices(deps.pool, order_id);
     if (invoices.length === 0 && (await findOrderView(deps.pool, order_id)) === undefined)
       throw problems.notFound('Order', order_id);
@@ -159,7 +160,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   });
 
   app.get('/api/v1/invoices/:invoice_id', async (req, res) => {
-    const { invoice_id } = validate.invoiceId({ invoice_id: param(req, 'invoice_id') });
+    const { invoice_id } = validate.invoiceId({ invoice_id: canonicalUuid(param(req, 'invoice_id')) });
     const invoice = await findInvoice(deps.pool, invoice_id);
     if (invoice === undefined) throw problems.notFound('Invoice', invoice_id);
     res.setHeader('Vary', 'Accept');

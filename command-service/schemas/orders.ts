@@ -1,4 +1,5 @@
 import type { Address, ChannelName } from '../../domain/order.js';
+import { canonicalUuid } from '../../platform/ids.js';
 import { address, channel, clientId, currency, lineItems, quantity, text, uuid } from './common.js';
 
 export interface LineBody {
@@ -57,6 +58,11 @@ export const placeOrderBody = {
   },
 } as const;
 
+/** The body with its cart id in canonical form (ids are compared as text downstream; platform/ids). */
+export function canonicalPlacement(body: PlaceOrderBody): PlaceOrderBody {
+  return body.cart_id === undefined ? body : { ...body, cart_id: canonicalUuid(body.cart_id) };
+}
+
 export const cartIdParams = {
   type: 'object',
   required: ['cart_id'],
@@ -106,6 +112,11 @@ export const refundBody = {
   },
 } as const;
 
+export function canonicalRefund(body: RefundBody): RefundBody {
+  if (body.items === undefined) return body;
+  return { ...body, items: body.items.map((i) => ({ ...i, item_id: canonicalUuid(i.item_id) })) };
+}
+
 export interface ModifyOrderBody {
   readonly shipping_address?: Address;
   readonly items?: ReadonlyArray<
@@ -147,3 +158,13 @@ export const modifyOrderBody = {
     remove_items: { type: 'array', minItems: 1, maxItems: 200, items: uuid },
   },
 } as const;
+
+export function canonicalEdit(body: ModifyOrderBody): ModifyOrderBody {
+  return {
+    ...body,
+    ...(body.items === undefined
+      ? {}
+      : { items: body.items.map((i) => ('item_id' in i ? { ...i, item_id: canonicalUuid(i.item_id) } : i)) }),
+    ...(body.remove_items === undefined ? {} : { remove_items: body.remove_items.map(canonicalUuid) }),
+  };
+}

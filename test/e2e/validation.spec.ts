@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { createUuidv7Generator } from '../../platform/ids.js';
 import { orderBody, testAddress } from '../support/catalog.js';
-import { startCommandApi, type TestApi } from '../support/commandApi.js';
+import { startApi, startCommandApi, type ApiResponse, type TestApi } from '../support/commandApi.js';
 import { testPool, uniqueId } from '../support/env.js';
 
 describe('bad input gets problem+json and changes nothing (contract §2)', () => {
@@ -107,5 +109,80 @@ describe('bad input gets problem+json and changes nothing (contract §2)', () =>
   it('wrote no order for any of the above', async () => {
     const result = await testPool().query(`SELECT count(*)::int AS n FROM orders WHERE customer_id LIKE 'invalid-%'`);
     expect(result.rows[0].n).to.equal(0);
+  });
+});
+
+describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startApi();
+  });
+  after(() => api.close());
+
+  const v4 = () => randomUUID();
+  const urn = (id: string) => `urn:uuid:${id}`;
+  const expectProblem = (res: ApiResponse, status: number, slug: string, where?: { parameter?: string; pointer?: string }) => {
+    expect(res.status, JSON.stringify(res.body)).to.equal(status);
+    expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect(res.body.type).to.equal(`/problems/${slug}`);
+    if (where?.parameter !== undefined)
+      expect(res.body.errors.map((e: { parameter?: string }) => e.parameter)).to.include(where.parameter);
+    if (where?.pointer !== undefined)
+      expect(res.body.errors.map((e: { pointer?: string }) => e.pointer)).to.include(where.pointer);
+  };
+  /** An order in the read table only, with an id from last year: not "new", so nothing waits for it. */
+  const viewOnlyOrder = async () => {
+    const orderId = createUuidv7Generator()(Date.UTC(2025, 0, 15, 12));
+    const customer = uniqueId('view-cust');
+    await testPool().query(
+      `INSERT INTO order_view (order_id, version, status, customer_id, created_at, updated_at, doc)
+       VALUES ($1, 3, 'confirmed', $2, uuid7_time($1), uuid7_time($1), jsonb_build_object('order_id', $1::text, 'version', 3))`,
+      [orderId, customer],
+    );
+    return { orderId, customer };
+  };
+
+  it('400 for an id in urn:uuid: form in any path, naming the parameter', async () => {
+    const id = urn(createUuidv7Generator()());
+    const cases: Array<[string, string, string, unknown?]> = [
+      ['GET', `/api/v1/orders/${id}`, 'order_id'],
+      ['GET', `/api/v1/orders/${id}/events`, 'order_id'],
+      ['GET', `/api/v1/orders/${id}/invoices`, 'order_id'],
+      ['GET', `/api/v1/invoices/${id}`, 'invoice_id'],
+      ['GET', `/api/v1/carts/${id}`, 'cart_id'],
+      ['POST', `/api/v1/orders/${id}/cancel`, 'order_id', {}],
+      ['POST', `/api/v1/orders/${id}/refunds`, 'order_id', { amount: 1, reason: 'x' }],
+      ['PATCH', `/api/v1/orders/${id}`, 'order_id', { shipping_address: testAddress }],
+    ];
+    for (const [method, path, parameter, body] of cases) {
+      const res = await api.request(method, path, { body, headers: method === 'PATCH' ? { 'If-Match': '"1"' } : {} });
+      expectProblem(res, 400, 'validation-error', { parameter });
+    }
+  });
+
+  it('400 for an id in urn:uuid: form in any body, naming the field', async () => {
+    const orderId = v4();
+    const item = urn(v4());
+    const placed = await api.post('/api/v1/orders', {
+      ...orderBody(uniqueId('invalid'), []),
+      items: undefined,
+      cart_id: urn(v4()),
+    });
+    expectProblem(placed, 400, 'validation-error', { pointer: '/cart_id' });
+    const refund = await api.post(`/api/v1/orders/${orderId}/refunds`, { items: [{ item_id: item, quantity: 1 }], reason: 'x' });
+    expectProblem(refund, 400, 'validation-error', { pointer: '/items/0/item_id' });
+    const edit = await api.patch(`/api/v1/orders/${orderId}`, { remove_items: [item] }, { 'If-Match': '"1"' });
+    expectProblem(edit, 400, 'validation-error', { pointer: '/remove_items/0' });
+  });
+
+  it('takes upper-case hex ids and answers with the canonical lower-case id', async () => {
+    const { orderId } = await viewOnlyOrder();
+    const res = await api.get(`/api/v1/orders/${orderId.toUpperCase()}`);
+    expect(res.status).to.equal(200);
+    expect(res.body.order_id).to.equal(orderId);
+    expect(res.headers.get('etag')).to.equal(`"${orderId}:3"`);
+    const viaApp = await api.get(`/api/v1/orders/${orderId.toUpperCase()}?min_version=1`);
+    expect(viaApp.status).to.equal(200);
+    expect(viaApp.headers.get('etag')).to.equal(`"${orderId}:3"`);
   });
 });
