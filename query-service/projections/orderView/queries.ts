@@ -1,5 +1,5 @@
 import type { Queryable } from '../../../platform/db.js';
-import { uuidv7Time } from '../../../platform/ids.js';
+import { isUuidv7, uuidv7Time } from '../../../platform/ids.js';
 
 /** occurred_at as event envelopes carry it: ISO 8601, UTC, milliseconds. */
 const OCCURRED_AT_ISO = `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
@@ -9,10 +9,18 @@ export const EVENT_ENVELOPE_COLUMNS = `event_id, order_id, seq, type, payload, $
 
 /** How recent an order id must be for a missing or early view to be waited for: it may not be projected yet. */
 const NEW_ORDER_WINDOW_MS = 10_000;
+/** How far ahead of this clock another process's may run: an id minted there is still new here. */
+const CLOCK_SKEW_MS = 1_000;
 
-/** Whether the order was placed so recently (its UUIDv7 time says) that the projector may still be behind. */
+/**
+ * Whether the order was placed so recently (its UUIDv7 time says) that the projector may still be
+ * behind. Only a UUIDv7 minted in the last seconds qualifies: any other id (a v4, a v7 from the future)
+ * is no order of ours in flight, and its 404 is answered at once rather than after the 2 s wait.
+ */
 export function isNewOrder(orderId: string, now: number = Date.now()): boolean {
-  return now - uuidv7Time(orderId).getTime() < NEW_ORDER_WINDOW_MS;
+  if (!isUuidv7(orderId)) return false;
+  const age = now - uuidv7Time(orderId).getTime();
+  return age > -CLOCK_SKEW_MS && age < NEW_ORDER_WINDOW_MS;
 }
 
 /** The stored view as JSON text with its version: the hot read path sends it without parsing it. */
