@@ -6,6 +6,7 @@ import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
 import { canonicalUuid } from '../platform/ids.js';
+import { parseMoment } from '../platform/moments.js';
 import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
 import { findInvoice, listOrderInvoices } from './invoices/queries.js';
@@ -68,7 +69,11 @@ const validate = Object.freeze({
     {
       type: 'object',
       additionalProperties: false,
-      properties: { limit, cursor: { type: 'string', maxLength: 200 }, status: { type: 'string', enum: [...ORDER_STATUSES] } },
+      properties: {
+        limit,
+        cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' },
+        status: { type: 'string', enum: [...ORDER_STATUSES] },
+      },
     },
     'parameter',
   ),
@@ -96,7 +101,9 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const query = validate.orderQuery({ ...req.query });
     if (query.as_of !== undefined) {
       // The order as it was then, folded from the event log (the replay tool's --as-of).
-      const past = await orderAsOf(deps.pool, order_id, new Date(query.as_of));
+      const at = parseMoment(query.as_of);
+      if (at === undefined) throw problems.validation([{ parameter: 'as_of', detail: 'is not a date-time' }]); // the schema let it pass
+      const past = await orderAsOf(deps.pool, order_id, at);
       if (past === undefined)
         throw new Problem(404, 'not-found', 'Order not found', `Order ${order_id} did not exist at ${query.as_of}.`);
       res.json(past);

@@ -130,6 +130,7 @@ describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)
     if (where?.pointer !== undefined)
       expect(res.body.errors.map((e: { pointer?: string }) => e.pointer)).to.include(where.pointer);
   };
+  const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   /** An order in the read table only, with an id from last year: not "new", so nothing waits for it. */
   const viewOnlyOrder = async () => {
     const orderId = createUuidv7Generator()(Date.UTC(2025, 0, 15, 12));
@@ -198,5 +199,56 @@ describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)
     const started = Date.now();
     expectProblem(await api.get(`/api/v1/orders/${createUuidv7Generator()()}`), 404, 'not-found');
     expect(Date.now() - started).to.be.at.least(1_500);
+  });
+
+  it('400 for a tampered pagination cursor on both listings', async () => {
+    const { customer } = await viewOnlyOrder();
+    const id = createUuidv7Generator()();
+    const tampered = [
+      cursorOf(['1', id]),
+      cursorOf(['2026-02-30T00:00:00.000000Z', id]),
+      cursorOf(['2026-06-30T23:59:60.000000Z', id]),
+      cursorOf(['Tue, 1 Jan 2026', id]),
+      cursorOf(['2026-01-01T00:00:00.000000Z', urn(id)]),
+      cursorOf(['2026-01-01T00:00:00.000000Z', id, 'more']),
+      cursorOf({ created_at: '2026-01-01T00:00:00.000000Z', order_id: id }),
+      cursorOf(42),
+      'not base64 at all!',
+    ];
+    for (const cursor of tampered) {
+      for (const path of ['/api/v1/orders', `/api/v1/customers/${customer}/orders`]) {
+        const res = await api.get(`${path}?cursor=${encodeURIComponent(cursor)}`);
+        expectProblem(res, 400, 'validation-error', { parameter: 'cursor' });
+      }
+    }
+    // A cursor the API gave out still works.
+    const page = await api.get(`/api/v1/customers/${customer}/orders?limit=1`);
+    expect(page.status).to.equal(200);
+    const given = cursorOf(['2025-01-15T12:00:00.000000Z', id]);
+    expect((await api.get(`/api/v1/orders?cursor=${given}`)).status).to.equal(200);
+  });
+
+  it('400 for an as_of with a leap second or a date PostgreSQL cannot take; 404 for a real moment', async () => {
+    const { orderId } = await viewOnlyOrder();
+    for (const asOf of [
+      '2026-06-30T23:59:60Z',
+      '2016-12-31T23:59:60Z',
+      '0000-01-01T00:00:00Z',
+      '2026-02-30T00:00:00Z',
+      '2026-01-01',
+    ]) {
+      const res = await api.get(`/api/v1/orders/${orderId}?as_of=${encodeURIComponent(asOf)}`);
+      expectProblem(res, 400, 'validation-error', { parameter: 'as_of' });
+      expect(res.body.detail, asOf).to.match(/as_of/);
+    }
+    for (const asOf of [
+      '2026-06-30T23:59:59Z',
+      '2026-06-30t23:59:59.123456z',
+      '2026-06-30T23:59:59+14:00',
+      '0001-01-01T00:00:00Z',
+    ]) {
+      const res = await api.get(`/api/v1/orders/${orderId}?as_of=${encodeURIComponent(asOf)}`);
+      expectProblem(res, 404, 'not-found');
+    }
   });
 });
