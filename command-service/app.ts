@@ -21,6 +21,7 @@ import { createFastPlacement } from './fastPlacement.js';
 import { createPlacementRoute, type PlacementRoute } from './placementRoute.js';
 import { runCommand, send } from './runCommand.js';
 import * as catalog from './schemas/catalog.js';
+import { checkMergedLines } from './schemas/common.js';
 import * as orders from './schemas/orders.js';
 
 export interface CommandServiceDeps {
@@ -114,6 +115,7 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
 
   app.post('/api/v1/carts', async (req, res) => {
     const body = validate.cart(req.body);
+    checkMergedLines(body.items, '/items');
     await run(req, res, (tx) => createCart(tx, body));
   });
 
@@ -152,6 +154,7 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     if (version === undefined)
       throw problems.validation([{ header: 'If-Match', detail: 'must be an order version (a number) or its ETag' }]);
     const body = orders.canonicalEdit(validate.modifyOrder(req.body));
+    orders.checkEdit(body);
     await run(req, res, (tx) => modifyOrder(tx, order_id, version, body, deps.config.sagaLeaseMs));
   });
 

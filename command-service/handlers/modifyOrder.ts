@@ -1,6 +1,6 @@
 import { OrderEventType } from '../../domain/events.js';
 import { planEdit, type CurrentLine } from '../../domain/orderEdit.js';
-import { OrderStatus, SagaStatus } from '../../domain/order.js';
+import { MAX_LINE_QUANTITY, OrderStatus, SagaStatus } from '../../domain/order.js';
 import type { PoolClient } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -104,6 +104,15 @@ export async function modifyOrder(
         'line-already-shipped',
         'Line already shipped',
         `Line ${r.item_id} has shipped units; it can no longer change.`,
+      );
+    }
+    if (r.kind === 'line-quantity-too-large') {
+      throw new Problem(
+        422,
+        'line-quantity-too-large',
+        'Line would hold too many units',
+        `The line of ${r.sku} would hold ${r.quantity} units; at most ${MAX_LINE_QUANTITY} per line.`,
+        { extensions: { max_quantity: MAX_LINE_QUANTITY } },
       );
     }
     throw notModifiable('nothing-to-change', 'Nothing to change', 'The request changes nothing.');

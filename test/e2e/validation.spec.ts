@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { createUuidv7Generator } from '../../platform/ids.js';
-import { orderBody, testAddress } from '../support/catalog.js';
+import { createCatalog, orderBody, testAddress } from '../support/catalog.js';
 import { startApi, startCommandApi, type ApiResponse, type TestApi } from '../support/commandApi.js';
 import { testPool, uniqueId } from '../support/env.js';
 
@@ -250,5 +250,26 @@ describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)
       const res = await api.get(`/api/v1/orders/${orderId}?as_of=${encodeURIComponent(asOf)}`);
       expectProblem(res, 404, 'not-found');
     }
+  });
+
+  it('merges lines naming one SKU before checking the per-line cap (400 naming the SKU)', async () => {
+    const { skus } = await createCatalog(testPool(), { prices: [1_000_000_000], stock: [[10]] });
+    const sku = skus[0]!;
+    const split = [
+      { sku, quantity: 60_000 },
+      { sku, quantity: 60_000 },
+    ];
+    const customer = uniqueId('invalid');
+    const placed = await api.post('/api/v1/orders', orderBody(customer, split));
+    expectProblem(placed, 400, 'validation-error', { pointer: '/items' });
+    expect(placed.body.detail).to.include(sku);
+    const many = Array.from({ length: 200 }, () => ({ sku, quantity: 100_000 }));
+    expectProblem(await api.post('/api/v1/orders', orderBody(customer, many)), 400, 'validation-error', { pointer: '/items' });
+    const cart = await api.post('/api/v1/carts', { customer_id: customer, channel: 'web', currency: 'USD', items: many });
+    expectProblem(cart, 400, 'validation-error', { pointer: '/items' });
+    const edit = await api.patch(`/api/v1/orders/${v4()}`, { add_items: split }, { 'If-Match': '"1"' });
+    expectProblem(edit, 400, 'validation-error', { pointer: '/add_items' });
+    const count = await testPool().query(`SELECT count(*)::int AS n FROM carts WHERE customer_id = $1`, [customer]);
+    expect(count.rows[0].n).to.equal(0);
   });
 });

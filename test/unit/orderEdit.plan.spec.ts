@@ -41,6 +41,39 @@ describe('order edits (domain)', () => {
     expect(outcome.ok && outcome.plan.changes).to.deep.equal([{ item_id: 'i1', sku: 'A', from: 2, to: 3, unit_price: 1000 }]);
   });
 
+  it('merges lines naming one SKU before checking the per-line cap', () => {
+    const merged = planEdit(
+      lines,
+      [
+        { sku: 'D', quantity: 2 },
+        { item_id: 'i1', quantity: 3 },
+        { sku: 'D', quantity: 5 },
+        { sku: 'A', quantity: 1 },
+      ],
+      new Map([
+        ['A', 1000],
+        ['D', 250],
+      ]),
+      ids,
+    );
+    expect(merged.ok && merged.plan.added).to.deep.equal([{ item_id: 'new', sku: 'D', quantity: 7, unit_price: 250 }]);
+    // The line named by its id and by its SKU changes once: to 3, plus 1.
+    expect(merged.ok && merged.plan.changes).to.deep.equal([{ item_id: 'i1', sku: 'A', from: 2, to: 4, unit_price: 1000 }]);
+
+    const halves = [
+      { sku: 'D', quantity: 60_000 },
+      { sku: 'D', quantity: 60_000 },
+    ];
+    expect(planEdit(lines, halves, new Map([['D', 1]]), ids)).to.deep.equal({
+      ok: false,
+      refusal: { kind: 'line-quantity-too-large', sku: 'D', quantity: 120_000 },
+    });
+    expect(planEdit(lines, [{ sku: 'A', quantity: 99_999 }], new Map([['A', 1000]]), ids)).to.deep.equal({
+      ok: false,
+      refusal: { kind: 'line-quantity-too-large', sku: 'A', quantity: 100_001 },
+    });
+  });
+
   it('refuses a line that has shipped units and a line the order does not have', () => {
     expect(planEdit(lines, [{ item_id: 'i2', quantity: 0 }], new Map(), ids)).to.deep.equal({
       ok: false,
