@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../platform/logger.js';
-import { Problem, problems } from '../platform/problem.js';
+import { logRefusal, problemFor } from '../platform/http.js';
+import { problems } from '../platform/problem.js';
 import type { StoredResponse } from '../platform/idempotency.js';
 import type { PlacementRoute } from './placementRoute.js';
 import { problemAnswer } from './runCommand.js';
@@ -44,9 +45,9 @@ export function createFastPlacement(
       route({ method: 'POST', path: ORDERS_PATH, url: ORDERS_PATH, body, idempotencyKey: key }).then(
         ({ response, replayed }) => writeAnswer(res, response, replayed),
         (error: unknown) => {
-          const refused = error instanceof Problem && error.status < 500;
-          if (!refused) logger.error({ err: error, method: 'POST', path: ORDERS_PATH }, 'request failed');
-          writeAnswer(res, problemAnswer(error instanceof Problem ? error : problems.internal(), ORDERS_PATH), false);
+          const problem = problemFor(error);
+          logRefusal(logger, error, problem, 'POST', ORDERS_PATH);
+          writeAnswer(res, problemAnswer(problem, ORDERS_PATH), false);
         },
       );
     });

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import express from 'express';
+import { createFastPlacement } from '../../command-service/fastPlacement.js';
+import { listen, problemHandler } from '../../platform/http.js';
 import { createUuidv7Generator } from '../../platform/ids.js';
+import { createLogger } from '../../platform/logger.js';
 import { createCatalog, orderBody, testAddress } from '../support/catalog.js';
 import { startApi, startCommandApi, type ApiResponse, type TestApi } from '../support/commandApi.js';
 import { testPool, uniqueId } from '../support/env.js';
@@ -271,5 +275,51 @@ describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)
     expectProblem(edit, 400, 'validation-error', { pointer: '/add_items' });
     const count = await testPool().query(`SELECT count(*)::int AS n FROM carts WHERE customer_id = $1`, [customer]);
     expect(count.rows[0].n).to.equal(0);
+  });
+});
+
+describe('PostgreSQL data errors answer 400, never 500 (the backstop)', () => {
+  const dataError = (code: string) => Object.assign(new Error(`invalid input (${code})`), { code, severity: 'ERROR' });
+  const logger = createLogger('backstop-test', 'silent');
+
+  for (const code of ['22P02', '22007', '22008', '22003', '22001', '22021', '22023', '2201X', '22P05']) {
+    it(`${code} from the database is a 400 problem on express and on the fast placement path`, async () => {
+      const app = express();
+      app.get('/boom', () => {
+        throw dataError(code);
+      });
+      app.use(problemHandler(logger));
+      const fast = createFastPlacement(() => Promise.reject(dataError(code)), logger);
+      const server = await listen((req, res) => (fast(req, res) ? undefined : app(req, res)), '127.0.0.1', 0);
+      try {
+        const viaExpress = await fetch(`http://127.0.0.1:${server.port}/boom`);
+        const viaFast = await fetch(`http://127.0.0.1:${server.port}/api/v1/orders`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{}',
+        });
+        for (const res of [viaExpress, viaFast]) {
+          expect(res.status).to.equal(400);
+          expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+          expect(((await res.json()) as { type: string }).type).to.equal('/problems/invalid-value');
+        }
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('a database error of another class is still a 500', async () => {
+    const app = express();
+    app.get('/boom', () => {
+      throw dataError('40001');
+    });
+    app.use(problemHandler(logger));
+    const server = await listen(app, '127.0.0.1', 0);
+    try {
+      expect((await fetch(`http://127.0.0.1:${server.port}/boom`)).status).to.equal(500);
+    } finally {
+      await server.close();
+    }
   });
 });
