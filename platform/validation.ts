@@ -16,10 +16,13 @@ ajv.addFormat('uuid', UUID_RE);
 // ajv-formats' `date-time` takes a leap second, which became an Invalid Date and then a 500, and a
 // space for `T`: `format: 'date-time'` here is what platform/moments parses.
 ajv.addFormat('date-time', { type: 'string', validate: isMoment });
+// Text PostgreSQL can store: anything but U+0000, which neither text nor jsonb can hold.
+ajv.addFormat('storable-text', { type: 'string', validate: (text: string) => !text.includes('\u0000') });
 
 /** What a failed format check tells the client, by format (ajv's own text names only the format). */
 const FORMAT_DETAILS: Readonly<Record<string, string>> = {
   uuid: 'must be a UUID: 8-4-4-4-12 hexadecimal digits, such as 0190a8e4-5c3b-7d2e-8f00-000000000001',
+  'storable-text': 'must not contain U+0000 (NUL), which cannot be stored',
   'date-time':
     'must be an RFC 3339 date-time such as 2026-06-30T23:59:59Z: a real date from year 0001, seconds 00 to 59 (no leap second), Z or an offset',
 };

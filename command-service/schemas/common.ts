@@ -9,7 +9,7 @@ export const uuid = { type: 'string', format: 'uuid' } as const;
 export const currency = { type: 'string', pattern: '^[A-Z]{3}$' } as const;
 export const channel = { type: 'string', enum: [...CHANNELS] } as const;
 export const quantity = { type: 'integer', minimum: 1, maximum: MAX_LINE_QUANTITY } as const;
-export const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
+export const text = (maxLength: number) => ({ type: 'string', format: 'storable-text', minLength: 1, maxLength }) as const;
 
 export const lineItems = {
   type: 'array',
@@ -30,7 +30,7 @@ export const address = {
   properties: {
     name: text(200),
     line1: text(200),
-    line2: { type: 'string', maxLength: 200 },
+    line2: { type: 'string', format: 'storable-text', maxLength: 200 },
     city: text(100),
     postal_code: text(20),
     country: { type: 'string', pattern: '^[A-Z]{2}$' },

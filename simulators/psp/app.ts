@@ -39,17 +39,17 @@ const validate = {
     additionalProperties: false,
     required: ['amount', 'currency', 'token', 'reference'],
     properties: {
-      amount: { type: 'integer', minimum: 1 },
+      amount: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
       currency: { type: 'string', pattern: '^[A-Z]{3}$' },
       token: { type: 'string', pattern: '^tok_[A-Za-z0-9_]{1,100}$' },
-      reference: { type: 'string', minLength: 1, maxLength: 200 },
+      reference: { type: 'string', format: 'storable-text', minLength: 1, maxLength: 200 },
     },
   }),
   amount: compileValidator<{ amount: number }>({
     type: 'object',
     additionalProperties: false,
     required: ['amount'],
-    properties: { amount: { type: 'integer', minimum: 1 } },
+    properties: { amount: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
   }),
   risk: compileValidator<{ token: string }>({
     type: 'object',

@@ -276,6 +276,18 @@ describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)
     const count = await testPool().query(`SELECT count(*)::int AS n FROM carts WHERE customer_id = $1`, [customer]);
     expect(count.rows[0].n).to.equal(0);
   });
+
+  it('400 for text PostgreSQL cannot store (U+0000), wherever it is', async () => {
+    const sku = uniqueId('SKU');
+    const product = await api.put(`/api/v1/products/${sku}`, { name: 'mug\u0000', price: 100, currency: 'USD' });
+    expectProblem(product, 400, 'validation-error', { pointer: '/name' });
+    const order = await api.post('/api/v1/orders', {
+      ...orderBody(uniqueId('invalid'), [{ sku, quantity: 1 }]),
+      shipping_address: { ...testAddress, line2: 'flat\u00002' },
+    });
+    expectProblem(order, 400, 'validation-error', { pointer: '/shipping_address/line2' });
+    expect((await testPool().query('SELECT 1 FROM products WHERE sku = $1', [sku])).rows).to.deep.equal([]);
+  });
 });
 
 describe('PostgreSQL data errors answer 400, never 500 (the backstop)', () => {
