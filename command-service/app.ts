@@ -2,6 +2,7 @@ import type http from 'node:http';
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../platform/config.js';
 import type { Pool } from '../platform/db.js';
+import { parseIfMatch } from '../platform/entityTags.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
@@ -13,7 +14,7 @@ import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';
 import { setInventory } from './handlers/setInventory.js';
 import { cancelOrder } from './handlers/cancelOrder.js';
-import { modifyOrder, versionFromIfMatch } from './handlers/modifyOrder.js';
+import { modifyOrder } from './handlers/modifyOrder.js';
 import { requestRefund } from './handlers/requestRefund.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
 import { upsertWarehouse } from './handlers/upsertWarehouse.js';
@@ -150,12 +151,15 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     if (ifMatch === undefined) {
       throw new Problem(428, 'precondition-required', 'If-Match required', 'Send If-Match with the order version you read.');
     }
-    const version = versionFromIfMatch(ifMatch);
-    if (version === undefined)
-      throw problems.validation([{ header: 'If-Match', detail: 'must be an order version (a number) or its ETag' }]);
+    const condition = parseIfMatch(ifMatch);
+    if (condition === undefined) {
+      throw problems.validation([
+        { header: 'If-Match', detail: 'must be * or entity tags, such as the order\'s ETag or "<version>" (RFC 9110)' },
+      ]);
+    }
     const body = orders.canonicalEdit(validate.modifyOrder(req.body));
     orders.checkEdit(body);
-    await run(req, res, (tx) => modifyOrder(tx, order_id, version, body, deps.config.sagaLeaseMs));
+    await run(req, res, (tx) => modifyOrder(tx, order_id, condition, body, deps.config.sagaLeaseMs));
   });
 
   app.post('/api/v1/orders/:order_id/refunds', async (req, res) => {

@@ -288,6 +288,18 @@ describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)
     expectProblem(order, 400, 'validation-error', { pointer: '/shipping_address/line2' });
     expect((await testPool().query('SELECT 1 FROM products WHERE sku = $1', [sku])).rows).to.deep.equal([]);
   });
+
+  it('400 for an If-Match that is not an entity tag; a well-formed tag is checked against the order (404 here)', async () => {
+    for (const ifMatch of ['abc', '"unterminated', '"1" "2"', '*, "1"', 'W/ "1"']) {
+      const res = await api.patch(`/api/v1/orders/${v4()}`, { shipping_address: testAddress }, { 'If-Match': ifMatch });
+      expectProblem(res, 400, 'validation-error');
+      expect(res.body.errors[0].header, ifMatch).to.equal('If-Match');
+    }
+    for (const ifMatch of ['"0"', '"abc"', 'W/"1"', '"1", "2"', '*', '0', '99999999999999999999']) {
+      const res = await api.patch(`/api/v1/orders/${v4()}`, { shipping_address: testAddress }, { 'If-Match': ifMatch });
+      expectProblem(res, 404, 'not-found');
+    }
+  });
 });
 
 describe('PostgreSQL data errors answer 400, never 500 (the backstop)', () => {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { versionFromIfMatch } from '../../command-service/handlers/modifyOrder.js';
 import { increases, planEdit, type CurrentLine } from '../../domain/orderEdit.js';
 
 const lines: CurrentLine[] = [
@@ -83,17 +82,5 @@ describe('order edits (domain)', () => {
       ok: false,
       refusal: { kind: 'unknown-item', item_id: 'nope' },
     });
-  });
-});
-
-describe('If-Match for order edits', () => {
-  it('reads a bare version, a quoted one, or the query service ETag', () => {
-    expect(versionFromIfMatch('7')).to.equal(7);
-    expect(versionFromIfMatch('"7"')).to.equal(7);
-    expect(versionFromIfMatch('"01900000-0000-7000-8000-000000000001:12"')).to.equal(12);
-    expect(versionFromIfMatch('W/"3"')).to.equal(3);
-    expect(versionFromIfMatch('*')).to.equal('any');
-    expect(versionFromIfMatch('abc')).to.equal(undefined);
-    expect(versionFromIfMatch('0')).to.equal(undefined);
   });
 });
