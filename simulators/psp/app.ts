@@ -51,6 +51,8 @@ const validate = {
     required: ['amount'],
     properties: { amount: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
   }),
+  /** A void carries nothing: an empty object, or no body. */
+  empty: compileValidator<Record<string, never>>({ type: 'object', additionalProperties: false, properties: {} }),
   risk: compileValidator<{ token: string }>({
     type: 'object',
     additionalProperties: false,
@@ -266,6 +268,7 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
 
   app.post('/v1/authorizations/:id/void', async (req, res) => {
     const { id } = validate.id({ id: param(req, 'id') });
+    validate.empty(req.body ?? {});
     await once(req, res, 'void', async (tx) => {
       const auth = await lockAuthorization(tx, id);
       if (auth === undefined) return NOT_FOUND;
