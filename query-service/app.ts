@@ -111,7 +111,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     }
     const wanted = query.min_version === undefined ? undefined : Number(query.min_version);
     const fresh = isNewOrder(order_id);
-    const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs);
+    const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs, fresh);
     if (view === undefined) {
       if (wanted !== undefined) res.setHeader('Projection-Lag', String(wanted));
       throw problems.notFound('Order', order_id);
@@ -191,17 +191,23 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   return app;
 }
 
-/** The view, once it reaches `minVersion` (if given) or the wait runs out; polls with a deadline. */
+/**
+ * The view, once it reaches `minVersion` (if given) or the wait runs out; polls with a deadline. A view
+ * that does not exist is waited for only when the order may be too new to be projected (`mayBeNew`):
+ * any other id is no order, and a `min_version` does not make it worth 2 s of the service.
+ */
 async function waitForView(
   pool: Pool,
   orderId: string,
   minVersion: number | undefined,
   maxWaitMs: number,
+  mayBeNew: boolean,
 ): Promise<StoredView | undefined> {
   const deadline = Date.now() + maxWaitMs;
   let delay = 5;
   for (;;) {
     const view = await findOrderView(pool, orderId);
+    if (view === undefined && !mayBeNew) return undefined;
     if (minVersion === undefined || (view !== undefined && view.version >= minVersion) || Date.now() >= deadline) return view;
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
     delay = Math.min(delay * 2, 100);
