@@ -14,7 +14,7 @@ const JSON_TYPE = /^application\/json\s*(?:;\s*charset=(?:"?utf-8"?))?\s*$/i;
  * The hot write, `POST /api/v1/orders` with a JSON body of a declared length, answered on node:http
  * directly: the body is read and parsed once and goes to the same placement route as the express app's,
  * without express's routing, body parsing and response machinery. Anything else (another route, a
- * chunked or oversized body, another media type) returns false and goes to the express app, which
+ * chunked, compressed or oversized body, another media type) returns false and goes to the express app, which
  * answers every case the contract describes.
  */
 export function createFastPlacement(
@@ -27,6 +27,8 @@ export function createFastPlacement(
     if (!Number.isInteger(length) || length <= 0 || length > BODY_LIMIT || req.headers['transfer-encoding'] !== undefined)
       return false;
     if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) return false;
+    // A compressed body is express's to inflate (or refuse, 415): read here it was taken for malformed JSON.
+    if (req.headers['content-encoding'] !== undefined) return false;
     const key = req.headers['idempotency-key'];
     if (Array.isArray(key)) return false;
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import express from 'express';
 import { createFastPlacement } from '../../command-service/fastPlacement.js';
@@ -102,6 +103,17 @@ describe('bad input gets problem+json and changes nothing (contract §2)', () =>
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     });
     expect(res.status).to.equal(415);
+  });
+
+  it('takes a gzip-compressed order as express does, on the fast path too (no malformed-json)', async () => {
+    const body = gzipSync(JSON.stringify(orderBody(uniqueId('invalid'), [{ sku: uniqueId('NO-SUCH-SKU'), quantity: 1 }])));
+    const res = await fetch(`${api.baseUrl}/api/v1/orders`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': String(body.length) },
+      body,
+    });
+    expect(res.status).to.equal(422);
+    expect(((await res.json()) as { type: string }).type).to.equal('/problems/unknown-sku');
   });
 
   it('404 problem for an unknown route', async () => {
