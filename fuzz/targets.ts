@@ -354,6 +354,10 @@ function requestsFor(target: Target, ids: readonly string[]): fc.Arbitrary<FuzzR
       ifMatch: target.ifMatch === true ? ifMatches(ids) : fc.constant(undefined),
       accept: target.accept === true ? accepts : fc.constant(undefined),
       chunked: fc.boolean(),
+      contentEncoding: fc.option(fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x-unknown', 'gzip, gzip'), {
+        freq: 10,
+        nil: undefined,
+      }),
     })
     .map((r) => {
       const headers: Record<string, string> = {};
@@ -362,6 +366,7 @@ function requestsFor(target: Target, ids: readonly string[]): fc.Arbitrary<FuzzR
       if (r.idempotencyKey !== undefined) headers['Idempotency-Key'] = r.idempotencyKey;
       if (r.ifMatch !== undefined) headers['If-Match'] = r.ifMatch;
       if (r.accept !== undefined) headers.Accept = r.accept;
+      if (sendsBody && r.contentEncoding !== undefined) headers['Content-Encoding'] = r.contentEncoding;
       return {
         target: target.name,
         service: target.service,
