@@ -185,7 +185,11 @@ export class Tracker {
         tx,
         [...events].map(([orderId, orderEvents]) => {
           const status = finalStatus.get(orderId);
-          return { orderId, events: orderEvents, ...(status === undefined || status === lockedStatus.get(orderId) ? {} : { status }) };
+          return {
+            orderId,
+            events: orderEvents,
+            ...(status === undefined || status === lockedStatus.get(orderId) ? {} : { status }),
+          };
         }),
       );
       for (const u of updates) this.options.logger.info({ shipment_id: u.shipment_id, status: u.status }, 'shipment tracked');
