@@ -100,9 +100,10 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const query = validate.orderQuery({ ...req.query });
     if (query.as_of !== undefined) {
-      // The order as it was then, folded from the event log (the replay tool's --as-of).
+      // The order as it was then, folded from the event log (the replay tool's --as-of). The schema's
+      // date-time format is parseMoment, so this parses; the check keeps an Invalid Date from PostgreSQL.
       const at = parseMoment(query.as_of);
-      if (at === undefined) throw problems.validation([{ parameter: 'as_of', detail: 'is not a date-time' }]); // the schema let it pass
+      if (at === undefined) throw problems.validation([{ parameter: 'as_of', detail: 'is not a date-time' }]);
       const past = await orderAsOf(deps.pool, order_id, at);
       if (past === undefined)
         throw new Problem(404, 'not-found', 'Order not found', `Order ${order_id} did not exist at ${query.as_of}.`);
