@@ -3,9 +3,11 @@ import express, { type Request, type Response } from 'express';
 import type { Config } from '../platform/config.js';
 import { discardDeadLetterIn, listDeadLetters, redriveDeadLetterIn, type RedriveTargets } from '../platform/deadLetters.js';
 import type { Pool } from '../platform/db.js';
+import { parseIfMatch } from '../platform/entityTags.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
+import { canonicalUuid } from '../platform/ids.js';
 import { Problem, problems } from '../platform/problem.js';
 import { listStuckSagas } from '../platform/stuckSagas.js';
 import { compileValidator } from '../platform/validation.js';
@@ -13,7 +15,7 @@ import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';
 import { setInventory } from './handlers/setInventory.js';
 import { cancelOrder } from './handlers/cancelOrder.js';
-import { modifyOrder, versionFromIfMatch } from './handlers/modifyOrder.js';
+import { modifyOrder } from './handlers/modifyOrder.js';
 import { requestRefund } from './handlers/requestRefund.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
 import { upsertWarehouse } from './handlers/upsertWarehouse.js';
@@ -22,6 +24,7 @@ import { createPlacementRoute, type PlacementRoute } from './placementRoute.js';
 import { runCommand, send } from './runCommand.js';
 import * as admin from './schemas/admin.js';
 import * as catalog from './schemas/catalog.js';
+import { checkMergedLines } from './schemas/common.js';
 import * as orders from './schemas/orders.js';
 
 export interface CommandServiceDeps {
@@ -61,6 +64,9 @@ const validate = Object.freeze({
   deadLetterQuery: compileValidator<admin.DeadLetterQuery>(admin.deadLetterQuery, 'parameter'),
   deadLetterParams: compileValidator<{ id: string }>(admin.deadLetterIdParams, 'parameter'),
 });
+
+/** A UUID path parameter in its canonical lower-case form (upper-case hex is taken on input; platform/ids). */
+const idParam = (req: Request, name: string) => canonicalUuid(param(req, name));
 
 /**
  * The write API's request handler: the node:http fast path for placements, and the express app for the
@@ -116,11 +122,12 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
 
   app.post('/api/v1/carts', async (req, res) => {
     const body = validate.cart(req.body);
+    checkMergedLines(body.items, '/items');
     await run(req, res, (tx) => createCart(tx, body));
   });
 
   app.get('/api/v1/carts/:cart_id', async (req, res) => {
-    const { cart_id } = validate.cartIdParams({ cart_id: param(req, 'cart_id') });
+    const { cart_id } = validate.cartIdParams({ cart_id: idParam(req, 'cart_id') });
     const cart = await getCart(deps.pool, cart_id);
     if (cart === undefined) throw problems.notFound('Cart', cart_id);
     res.json(cart);
@@ -139,27 +146,31 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   });
 
   app.post('/api/v1/orders/:order_id/cancel', async (req, res) => {
-    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
     const body = validate.cancelOrder(req.body ?? {});
     await run(req, res, (tx) => cancelOrder(tx, order_id, body, deps.config.sagaLeaseMs));
   });
 
   app.patch('/api/v1/orders/:order_id', async (req, res) => {
-    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
     const ifMatch = req.get('If-Match');
     if (ifMatch === undefined) {
       throw new Problem(428, 'precondition-required', 'If-Match required', 'Send If-Match with the order version you read.');
     }
-    const version = versionFromIfMatch(ifMatch);
-    if (version === undefined)
-      throw problems.validation([{ header: 'If-Match', detail: 'must be an order version (a number) or its ETag' }]);
-    const body = validate.modifyOrder(req.body);
-    await run(req, res, (tx) => modifyOrder(tx, order_id, version, body, deps.config.sagaLeaseMs));
+    const condition = parseIfMatch(ifMatch);
+    if (condition === undefined) {
+      throw problems.validation([
+        { header: 'If-Match', detail: 'must be * or entity tags, such as the order\'s ETag or "<version>" (RFC 9110)' },
+      ]);
+    }
+    const body = orders.canonicalEdit(validate.modifyOrder(req.body));
+    orders.checkEdit(body);
+    await run(req, res, (tx) => modifyOrder(tx, order_id, condition, body, deps.config.sagaLeaseMs));
   });
 
   app.post('/api/v1/orders/:order_id/refunds', async (req, res) => {
-    const { order_id } = validate.orderIdParams({ order_id: param(req, 'order_id') });
-    const body = validate.refund(req.body);
+    const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
+    const body = orders.canonicalRefund(validate.refund(req.body));
     await run(req, res, (tx) => requestRefund(tx, order_id, body, deps.config.sagaLeaseMs));
   });
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../platform/logger.js';
-import { Problem, problems } from '../platform/problem.js';
+import { logRefusal, problemFor } from '../platform/http.js';
+import { problems } from '../platform/problem.js';
 import type { StoredResponse } from '../platform/idempotency.js';
 import type { PlacementRoute } from './placementRoute.js';
 import { problemAnswer } from './runCommand.js';
@@ -13,7 +14,7 @@ const JSON_TYPE = /^application\/json\s*(?:;\s*charset=(?:"?utf-8"?))?\s*$/i;
  * The hot write, `POST /api/v1/orders` with a JSON body of a declared length, answered on node:http
  * directly: the body is read and parsed once and goes to the same placement route as the express app's,
  * without express's routing, body parsing and response machinery. Anything else (another route, a
- * chunked or oversized body, another media type) returns false and goes to the express app, which
+ * chunked, compressed or oversized body, another media type) returns false and goes to the express app, which
  * answers every case the contract describes.
  */
 export function createFastPlacement(
@@ -26,6 +27,8 @@ export function createFastPlacement(
     if (!Number.isInteger(length) || length <= 0 || length > BODY_LIMIT || req.headers['transfer-encoding'] !== undefined)
       return false;
     if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) return false;
+    // A compressed body is express's to inflate (or refuse, 415): read here it was taken for malformed JSON.
+    if (req.headers['content-encoding'] !== undefined) return false;
     const key = req.headers['idempotency-key'];
     if (Array.isArray(key)) return false;
 
@@ -44,9 +47,9 @@ export function createFastPlacement(
       route({ method: 'POST', path: ORDERS_PATH, url: ORDERS_PATH, body, idempotencyKey: key }).then(
         ({ response, replayed }) => writeAnswer(res, response, replayed),
         (error: unknown) => {
-          const refused = error instanceof Problem && error.status < 500;
-          if (!refused) logger.error({ err: error, method: 'POST', path: ORDERS_PATH }, 'request failed');
-          writeAnswer(res, problemAnswer(error instanceof Problem ? error : problems.internal(), ORDERS_PATH), false);
+          const problem = problemFor(error);
+          logRefusal(logger, error, problem, 'POST', ORDERS_PATH);
+          writeAnswer(res, problemAnswer(problem, ORDERS_PATH), false);
         },
       );
     });

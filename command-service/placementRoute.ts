@@ -4,6 +4,7 @@ import { checkIdempotencyKey, requestFingerprint, type StoredResponse } from '..
 import type { Logger } from '../platform/logger.js';
 import { compileValidator } from '../platform/validation.js';
 import { PlacementQueue } from './placementQueue.js';
+import { checkMergedLines } from './schemas/common.js';
 import * as orders from './schemas/orders.js';
 
 const validatePlaceOrder = compileValidator<orders.PlaceOrderBody>(orders.placeOrderBody);
@@ -39,7 +40,8 @@ export function createPlacementRoute(pool: Pool, config: Config, logger: Logger)
     logger,
   );
   return async (request) => {
-    const body = validatePlaceOrder(request.body);
+    const body = orders.canonicalPlacement(validatePlaceOrder(request.body));
+    checkMergedLines(body.items, '/items');
     const key = checkIdempotencyKey(request.idempotencyKey);
     const outcome = await placements.place({
       body,

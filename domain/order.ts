@@ -14,6 +14,9 @@ export const OrderStatus = Object.freeze({
 export type OrderStatusName = (typeof OrderStatus)[keyof typeof OrderStatus];
 export const ORDER_STATUSES: readonly OrderStatusName[] = Object.freeze(Object.values(OrderStatus));
 
+/** The most units one order line may hold (contract §2 schema), after lines naming one SKU are merged. */
+export const MAX_LINE_QUANTITY = 100_000;
+
 export const Channel = Object.freeze({ web: 'web', mobile: 'mobile', pos: 'pos', marketplace: 'marketplace' } as const);
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 export const CHANNELS: readonly ChannelName[] = Object.freeze(Object.values(Channel));

@@ -1,4 +1,6 @@
 import { multiply } from './money.js';
+import { MAX_LINE_QUANTITY } from './order.js';
+import { mergeLines } from './pricing.js';
 
 /**
  * Order edits (contract §4 PATCH), pure: what an edit request changes, checked against the order's
@@ -42,7 +44,8 @@ export interface EditPlan {
 export type EditRefusal =
   | { readonly kind: 'unknown-item'; readonly item_id: string }
   | { readonly kind: 'line-shipped'; readonly item_id: string }
-  | { readonly kind: 'nothing-to-change' };
+  | { readonly kind: 'nothing-to-change' }
+  | { readonly kind: 'line-quantity-too-large'; readonly sku: string; readonly quantity: number };
 
 /** What counts on a line: what was ordered and not cancelled (a removed line counts nothing). */
 export function lineTotal(line: Pick<CurrentLine, 'quantity' | 'quantity_cancelled' | 'unit_price'>): number {
@@ -57,7 +60,10 @@ export function planEdit(
 ): { ok: true; plan: EditPlan } | { ok: false; refusal: EditRefusal } {
   const changes: LineChange[] = [];
   const added: AddedLine[] = [];
-  for (const item of items) {
+  // Lines naming one SKU are merged first (as at placement), so the cap below sees what a line will hold.
+  const byLine = items.filter((item) => 'item_id' in item);
+  const bySku = mergeLines(items.flatMap((item) => ('sku' in item ? [item] : [])));
+  for (const item of [...byLine, ...bySku]) {
     if ('item_id' in item) {
       const line = lines.find((l) => l.item_id === item.item_id);
       if (line === undefined) return { ok: false, refusal: { kind: 'unknown-item', item_id: item.item_id } };
@@ -69,18 +75,21 @@ export function planEdit(
     }
     const existing = lines.find((l) => l.sku === item.sku && l.quantity_shipped === 0 && l.quantity > l.quantity_cancelled);
     if (existing !== undefined) {
-      // Adding a SKU the order already has (unshipped) adds to its line.
+      // Adding a SKU the order already has (unshipped) adds to its line, on top of a change named by its id.
+      const named = changes.findIndex((c) => c.item_id === existing.item_id);
       const from = existing.quantity - existing.quantity_cancelled;
-      changes.push({
-        item_id: existing.item_id,
-        sku: existing.sku,
-        from,
-        to: from + item.quantity,
-        unit_price: existing.unit_price,
-      });
+      const change = { item_id: existing.item_id, sku: existing.sku, from, unit_price: existing.unit_price };
+      if (named === -1) changes.push({ ...change, to: from + item.quantity });
+      else changes[named] = { ...change, to: (changes[named]?.to ?? from) + item.quantity };
       continue;
     }
     added.push({ item_id: newItemId(), sku: item.sku, quantity: item.quantity, unit_price: prices.get(item.sku) ?? 0 });
+  }
+  const tooLarge = [...changes.map((c) => ({ sku: c.sku, quantity: c.to })), ...added].find(
+    (l) => l.quantity > MAX_LINE_QUANTITY,
+  );
+  if (tooLarge !== undefined) {
+    return { ok: false, refusal: { kind: 'line-quantity-too-large', sku: tooLarge.sku, quantity: tooLarge.quantity } };
   }
   const previous = lines.reduce((sum, l) => sum + lineTotal(l), 0);
   const delta =

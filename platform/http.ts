@@ -2,7 +2,7 @@ import http from 'node:http';
 import { createServer } from 'node:net';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from './logger.js';
-import { Problem, problems } from './problem.js';
+import { isDataError, Problem, problems } from './problem.js';
 
 export const JSON_BODY_LIMIT = '1mb';
 
@@ -44,16 +44,23 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    const problem = toProblem(error);
-    if (problem.status >= 500) {
-      logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
-    }
+    const problem = problemFor(error);
+    logRefusal(logger, error, problem, req.method, req.path);
     sendProblem(res, problem, req.originalUrl);
   };
 }
 
-function toProblem(error: unknown): Problem {
+/** Logs what a client should not have met: a 500 as an error, a value only the database refused as a warning (a schema let it through). */
+export function logRefusal(logger: Logger, error: unknown, problem: Problem, method: string, path: string): void {
+  if (problem.status >= 500) logger.error({ err: error, method, path }, 'request failed');
+  else if (isDataError(error))
+    logger.warn({ err: error, method, path }, 'request refused by the database; validation let it through');
+}
+
+/** The problem an error answers as, on every server (express apps and the node:http fast paths). */
+export function problemFor(error: unknown): Problem {
   if (error instanceof Problem) return error;
+  if (isDataError(error)) return problems.invalidValue();
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
     case 'entity.parse.failed':

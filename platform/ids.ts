@@ -62,11 +62,22 @@ function randomUint16(): number {
 
 export const uuidv7: UuidV7Generator = createUuidv7Generator();
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * The one text form of a UUID this API takes (RFC 9562 §4): 8-4-4-4-12 hexadecimal digits, nothing
+ * around them (no `urn:uuid:`, no braces). Hex digits are case-insensitive on input, as the RFC says;
+ * every answer carries the lower-case form, and ids taken from a request are lower-cased at the edge
+ * (`canonicalUuid`) because they are compared as text downstream (ETags, order lines).
+ */
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
+}
+
+/** The canonical (lower-case) form of a UUID that passed `isUuid`. */
+export function canonicalUuid(value: string): string {
+  return value.toLowerCase();
 }
 
 export function isUuidv7(value: string): boolean {

@@ -72,6 +72,13 @@ export const problems = Object.freeze({
     new Problem(404, 'route-not-found', 'No such endpoint', `${method} ${path} is not an endpoint of this API.`),
   methodNotAllowed: (method: string, path: string) =>
     new Problem(405, 'method-not-allowed', 'Method not allowed', `${method} is not allowed on ${path}.`),
+  invalidValue: () =>
+    new Problem(
+      400,
+      'invalid-value',
+      'Request has a value that cannot be stored',
+      'A value in the request is not one the database can take (an id, a date, a number out of range or text it cannot store).',
+    ),
   internal: () => new Problem(500, 'internal-error', 'Internal error', 'The request failed; it is safe to retry.'),
   unavailable: (detail: string) => new Problem(503, 'service-unavailable', 'Service unavailable', detail),
 });
@@ -89,4 +96,15 @@ function describeFieldErrors(errors: readonly FieldError[]): string {
         : `header ${first.header ?? '?'}`;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
   return `${where}: ${first.detail}${more}`;
+}
+
+/**
+ * SQLSTATE class 22, "data exception": PostgreSQL refused a value (22P02 bad text for a type, 22007 and
+ * 22008 bad dates, 22003 numbers out of range, 22001 text too long, 22021 and 22P05 characters it
+ * cannot store, 22023, 2201X …). Only input can cause one, so it is the client's 400, never a 500: the
+ * backstop behind the schemas, which should have refused the value first.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }

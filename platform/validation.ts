@@ -1,5 +1,7 @@
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { UUID_RE } from './ids.js';
+import { isMoment } from './moments.js';
 import { problems, type FieldError } from './problem.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default.
@@ -8,6 +10,22 @@ const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }
 /** One ajv instance per process: schemas compile once, at start-up, never per request. */
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false, coerceTypes: false });
 addFormats.default(ajv);
+// ajv-formats' `uuid` also takes `urn:uuid:<id>`, which PostgreSQL's uuid type refuses (a 500 once):
+// `format: 'uuid'` here is the canonical 8-4-4-4-12 form only (platform/ids).
+ajv.addFormat('uuid', UUID_RE);
+// ajv-formats' `date-time` takes a leap second, which became an Invalid Date and then a 500, and a
+// space for `T`: `format: 'date-time'` here is what platform/moments parses.
+ajv.addFormat('date-time', { type: 'string', validate: isMoment });
+// Text PostgreSQL can store: anything but U+0000, which neither text nor jsonb can hold.
+ajv.addFormat('storable-text', { type: 'string', validate: (text: string) => !text.includes('\u0000') });
+
+/** What a failed format check tells the client, by format (ajv's own text names only the format). */
+const FORMAT_DETAILS: Readonly<Record<string, string>> = {
+  uuid: 'must be a UUID: 8-4-4-4-12 hexadecimal digits, such as 0190a8e4-5c3b-7d2e-8f00-000000000001',
+  'storable-text': 'must not contain U+0000 (NUL), which cannot be stored',
+  'date-time':
+    'must be an RFC 3339 date-time such as 2026-06-30T23:59:59Z: a real date from year 0001, seconds 00 to 59 (no leap second), Z or an offset',
+};
 
 export type Schema<T> = JSONSchemaType<T>;
 
@@ -43,6 +61,8 @@ function toFieldErrors(errors: readonly ErrorObject[], location: Location): Fiel
     } else if (error.keyword === 'enum') {
       const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
       detail = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (error.keyword === 'format') {
+      detail = FORMAT_DETAILS[String((error.params as { format: string }).format)] ?? detail;
     } else if (error.keyword === 'if') {
       continue; // the failing branch reports its own errors
     }

@@ -5,6 +5,8 @@ import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
+import { canonicalUuid } from '../platform/ids.js';
+import { parseMoment } from '../platform/moments.js';
 import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
 import { findInvoice, listOrderInvoices } from './invoices/queries.js';
@@ -67,7 +69,11 @@ const validate = Object.freeze({
     {
       type: 'object',
       additionalProperties: false,
-      properties: { limit, cursor: { type: 'string', maxLength: 200 }, status: { type: 'string', enum: [...ORDER_STATUSES] } },
+      properties: {
+        limit,
+        cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' },
+        status: { type: 'string', enum: [...ORDER_STATUSES] },
+      },
     },
     'parameter',
   ),
@@ -91,11 +97,14 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   });
 
   app.get('/api/v1/orders/:order_id', async (req, res) => {
-    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const query = validate.orderQuery({ ...req.query });
     if (query.as_of !== undefined) {
-      // The order as it was then, folded from the event log (the replay tool's --as-of).
-      const past = await orderAsOf(deps.pool, order_id, new Date(query.as_of));
+      // The order as it was then, folded from the event log (the replay tool's --as-of). The schema's
+      // date-time format is parseMoment, so this parses; the check keeps an Invalid Date from PostgreSQL.
+      const at = parseMoment(query.as_of);
+      if (at === undefined) throw problems.validation([{ parameter: 'as_of', detail: 'is not a date-time' }]);
+      const past = await orderAsOf(deps.pool, order_id, at);
       if (past === undefined)
         throw new Problem(404, 'not-found', 'Order not found', `Order ${order_id} did not exist at ${query.as_of}.`);
       res.json(past);
@@ -103,7 +112,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     }
     const wanted = query.min_version === undefined ? undefined : Number(query.min_version);
     const fresh = isNewOrder(order_id);
-    const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs);
+    const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs, fresh);
     if (view === undefined) {
       if (wanted !== undefined) res.setHeader('Projection-Lag', String(wanted));
       throw problems.notFound('Order', order_id);
@@ -113,7 +122,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   });
 
   app.get('/api/v1/orders/:order_id/events', async (req, res) => {
-    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const query = validate.eventsQuery({ ...req.query });
     const afterSeq = Number(query.after_seq ?? 0);
     const pageSize = Number(query.limit ?? 100);
@@ -151,7 +160,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   }
 
   app.get('/api/v1/orders/:order_id/invoices', async (req, res) => {
-    const { order_id } = validate.orderId({ order_id: param(req, 'order_id') });
+    const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const invoices = await listOrderInvoices(deps.pool, order_id);
     if (invoices.length === 0 && (await findOrderView(deps.pool, order_id)) === undefined)
       throw problems.notFound('Order', order_id);
@@ -159,7 +168,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   });
 
   app.get('/api/v1/invoices/:invoice_id', async (req, res) => {
-    const { invoice_id } = validate.invoiceId({ invoice_id: param(req, 'invoice_id') });
+    const { invoice_id } = validate.invoiceId({ invoice_id: canonicalUuid(param(req, 'invoice_id')) });
     const invoice = await findInvoice(deps.pool, invoice_id);
     if (invoice === undefined) throw problems.notFound('Invoice', invoice_id);
     res.setHeader('Vary', 'Accept');
@@ -183,17 +192,23 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   return app;
 }
 
-/** The view, once it reaches `minVersion` (if given) or the wait runs out; polls with a deadline. */
+/**
+ * The view, once it reaches `minVersion` (if given) or the wait runs out; polls with a deadline. A view
+ * that does not exist is waited for only when the order may be too new to be projected (`mayBeNew`):
+ * any other id is no order, and a `min_version` does not make it worth 2 s of the service.
+ */
 async function waitForView(
   pool: Pool,
   orderId: string,
   minVersion: number | undefined,
   maxWaitMs: number,
+  mayBeNew: boolean,
 ): Promise<StoredView | undefined> {
   const deadline = Date.now() + maxWaitMs;
   let delay = 5;
   for (;;) {
     const view = await findOrderView(pool, orderId);
+    if (view === undefined && !mayBeNew) return undefined;
     if (minVersion === undefined || (view !== undefined && view.version >= minVersion) || Date.now() >= deadline) return view;
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
     delay = Math.min(delay * 2, 100);

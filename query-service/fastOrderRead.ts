@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from '../platform/db.js';
-import { isUuid } from '../platform/ids.js';
+import { canonicalUuid, isUuid } from '../platform/ids.js';
 import { findOrderView, isNewOrder } from './projections/orderView/queries.js';
 
 const PLAIN_ORDER_READ = /^\/api\/v1\/orders\/([0-9a-fA-F-]{36})$/;
@@ -15,8 +15,9 @@ export function createFastOrderRead(pool: Pool): (req: IncomingMessage, res: Ser
   return async (req, res) => {
     if (req.method !== 'GET') return false;
     const match = PLAIN_ORDER_READ.exec(req.url ?? '');
-    const orderId = match?.[1];
-    if (orderId === undefined || !isUuid(orderId)) return false;
+    const id = match?.[1];
+    if (id === undefined || !isUuid(id)) return false;
+    const orderId = canonicalUuid(id);
     if (isNewOrder(orderId)) return false;
     let view;
     try {

@@ -1,7 +1,8 @@
 import { OrderEventType } from '../../domain/events.js';
 import { planEdit, type CurrentLine } from '../../domain/orderEdit.js';
-import { OrderStatus, SagaStatus } from '../../domain/order.js';
+import { MAX_LINE_QUANTITY, OrderStatus, SagaStatus } from '../../domain/order.js';
 import type { PoolClient } from '../../platform/db.js';
+import { ifMatchAllows, type IfMatch } from '../../platform/entityTags.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { lockOrder } from '../../platform/orderProgress.js';
@@ -18,17 +19,6 @@ const MODIFIABLE: readonly string[] = [OrderStatus.confirmed, OrderStatus.proces
 const notModifiable = (slug: string, title: string, detail: string) => new Problem(409, slug, title, detail);
 
 /**
- * `If-Match` carries the version a client read: a bare number, `"5"`, or the query service's ETag
- * (`"<order_id>:<version>"`); `*` accepts any. Undefined when it is none of those.
- */
-export function versionFromIfMatch(header: string): number | 'any' | undefined {
-  // RFC 9110: `*` matches whatever the current version is.
-  if (header.trim() === '*') return 'any';
-  const match = /^(?:W\/)?"?(?:[0-9a-f-]{36}:)?([1-9][0-9]{0,8})"?$/.exec(header.trim());
-  return match ? Number(match[1]) : undefined;
-}
-
-/**
  * PATCH /api/v1/orders/{id}: change the shipping address, a line's quantity (0 removes it) or add a
  * line, for lines nothing of which has shipped. Checked here under the order's row lock against the
  * version the client read (412 when stale) and priced from the catalog; carried out by the modification
@@ -39,7 +29,7 @@ export function versionFromIfMatch(header: string): number | 'any' | undefined {
 export async function modifyOrder(
   tx: PoolClient,
   orderId: string,
-  expectedVersion: number | 'any',
+  ifMatch: IfMatch,
   body: ModifyOrderBody,
   leaseMs: number,
 ): Promise<CommandResult> {
@@ -49,12 +39,13 @@ export async function modifyOrder(
     'status::text AS status, version, currency, cancel_requested_at',
   );
   if (order === undefined) throw problems.notFound('Order', orderId);
-  if (expectedVersion !== 'any' && order.version !== expectedVersion) {
+  // The order's version is its entity tag: the query service's ETag "<order_id>:<version>", or the bare "<version>".
+  if (!ifMatchAllows(ifMatch, [String(order.version), `${orderId}:${order.version}`])) {
     throw new Problem(
       412,
       'version-mismatch',
       'Order changed since it was read',
-      `Order ${orderId} is at version ${order.version}, not ${expectedVersion}.`,
+      `Order ${orderId} is at version ${order.version}, which If-Match does not name.`,
       {
         extensions: { current_version: order.version },
       },
@@ -104,6 +95,15 @@ export async function modifyOrder(
         'line-already-shipped',
         'Line already shipped',
         `Line ${r.item_id} has shipped units; it can no longer change.`,
+      );
+    }
+    if (r.kind === 'line-quantity-too-large') {
+      throw new Problem(
+        422,
+        'line-quantity-too-large',
+        'Line would hold too many units',
+        `The line of ${r.sku} would hold ${r.quantity} units; at most ${MAX_LINE_QUANTITY} per line.`,
+        { extensions: { max_quantity: MAX_LINE_QUANTITY } },
       );
     }
     throw notModifiable('nothing-to-change', 'Nothing to change', 'The request changes nothing.');

@@ -1,5 +1,8 @@
 import type { Address, ChannelName } from '../../domain/order.js';
-import { address, channel, clientId, currency, lineItems, quantity, text, uuid } from './common.js';
+import { canonicalUuid } from '../../platform/ids.js';
+import { MAX_LINE_QUANTITY } from '../../domain/order.js';
+import { problems, type FieldError } from '../../platform/problem.js';
+import { address, channel, clientId, currency, lineItems, mergedLineErrors, quantity, text, uuid } from './common.js';
 
 export interface LineBody {
   readonly sku: string;
@@ -57,6 +60,11 @@ export const placeOrderBody = {
   },
 } as const;
 
+/** The body with its cart id in canonical form (ids are compared as text downstream; platform/ids). */
+export function canonicalPlacement(body: PlaceOrderBody): PlaceOrderBody {
+  return body.cart_id === undefined ? body : { ...body, cart_id: canonicalUuid(body.cart_id) };
+}
+
 export const cartIdParams = {
   type: 'object',
   required: ['cart_id'],
@@ -106,6 +114,11 @@ export const refundBody = {
   },
 } as const;
 
+export function canonicalRefund(body: RefundBody): RefundBody {
+  if (body.items === undefined) return body;
+  return { ...body, items: body.items.map((i) => ({ ...i, item_id: canonicalUuid(i.item_id) })) };
+}
+
 export interface ModifyOrderBody {
   readonly shipping_address?: Address;
   readonly items?: ReadonlyArray<
@@ -132,7 +145,7 @@ export const modifyOrderBody = {
             type: 'object',
             additionalProperties: false,
             required: ['item_id', 'quantity'],
-            properties: { item_id: uuid, quantity: { type: 'integer', minimum: 0, maximum: 100_000 } },
+            properties: { item_id: uuid, quantity: { type: 'integer', minimum: 0, maximum: MAX_LINE_QUANTITY } },
           },
           {
             type: 'object',
@@ -147,3 +160,36 @@ export const modifyOrderBody = {
     remove_items: { type: 'array', minItems: 1, maxItems: 200, items: uuid },
   },
 } as const;
+
+export function canonicalEdit(body: ModifyOrderBody): ModifyOrderBody {
+  return {
+    ...body,
+    ...(body.items === undefined
+      ? {}
+      : { items: body.items.map((i) => ('item_id' in i ? { ...i, item_id: canonicalUuid(i.item_id) } : i)) }),
+    ...(body.remove_items === undefined ? {} : { remove_items: body.remove_items.map(canonicalUuid) }),
+  };
+}
+
+/**
+ * What the schema cannot say about an edit: SKUs named in `items` and `add_items` are merged (into
+ * one new line, or onto the order's line of that SKU), so their sum must keep the per-line cap; and a
+ * line may be named once, since two quantities for it would contradict each other.
+ */
+export function checkEdit(body: ModifyOrderBody): void {
+  const skuLines = (body.items ?? []).flatMap((i) => ('sku' in i ? [i] : []));
+  const errors: FieldError[] = mergedLineErrors(
+    [...skuLines, ...(body.add_items ?? [])],
+    skuLines.length > 0 ? '/items' : '/add_items',
+  );
+  const named = new Set<string>();
+  const lineIds = [
+    ...(body.items ?? []).flatMap((i, n) => ('item_id' in i ? [{ id: i.item_id, pointer: `/items/${n}/item_id` }] : [])),
+    ...(body.remove_items ?? []).map((id, n) => ({ id, pointer: `/remove_items/${n}` })),
+  ];
+  for (const { id, pointer } of lineIds) {
+    if (named.has(id)) errors.push({ pointer, detail: `names line ${id} again; name each line once` });
+    named.add(id);
+  }
+  if (errors.length > 0) throw problems.validation(errors);
+}

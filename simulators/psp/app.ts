@@ -39,18 +39,20 @@ const validate = {
     additionalProperties: false,
     required: ['amount', 'currency', 'token', 'reference'],
     properties: {
-      amount: { type: 'integer', minimum: 1 },
+      amount: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
       currency: { type: 'string', pattern: '^[A-Z]{3}$' },
       token: { type: 'string', pattern: '^tok_[A-Za-z0-9_]{1,100}$' },
-      reference: { type: 'string', minLength: 1, maxLength: 200 },
+      reference: { type: 'string', format: 'storable-text', minLength: 1, maxLength: 200 },
     },
   }),
   amount: compileValidator<{ amount: number }>({
     type: 'object',
     additionalProperties: false,
     required: ['amount'],
-    properties: { amount: { type: 'integer', minimum: 1 } },
+    properties: { amount: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
   }),
+  /** A void carries nothing: an empty object, or no body. */
+  empty: compileValidator<Record<string, never>>({ type: 'object', additionalProperties: false, properties: {} }),
   risk: compileValidator<{ token: string }>({
     type: 'object',
     additionalProperties: false,
@@ -300,6 +302,7 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
 
   app.post('/v1/authorizations/:id/void', async (req, res) => {
     const { id } = validate.id({ id: param(req, 'id') });
+    validate.empty(req.body ?? {});
     await once(req, res, 'void', async (tx) => {
       const auth = await lockAuthorization(tx, id);
       if (auth === undefined) return NOT_FOUND;

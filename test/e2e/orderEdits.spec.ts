@@ -59,6 +59,17 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
       expect(stale.status).to.equal(412);
       expect(stale.body.type).to.equal('/problems/version-mismatch');
       expect(stale.body.current_version).to.equal(await versionOf(orderId));
+      // RFC 9110: any well-formed entity tag that names no version of the order fails the precondition (a
+      // weak tag too: If-Match compares strongly); only a value that is no entity tag is a bad request.
+      const current = await versionOf(orderId);
+      for (const tag of ['"0"', '"abc"', `W/"${orderId}:${current}"`, `"${current}x"`, '"1", "2"']) {
+        const answer = await patch(orderId, { items: [{ item_id: items[0]!.item_id, quantity: 2 }] }, tag);
+        expect(answer.status, tag).to.equal(412);
+        expect(answer.body.type, tag).to.equal('/problems/version-mismatch');
+      }
+      const notATag = await patch(orderId, { items: [{ item_id: items[0]!.item_id, quantity: 2 }] }, 'version 1');
+      expect(notATag.status).to.equal(400);
+      expect(notATag.body.errors[0].header).to.equal('If-Match');
       expect(await itemsOf(orderId)).to.deep.equal(items);
       expect((await eventTypes(system.pool, orderId)).filter((t) => t.startsWith('order.modif'))).to.deep.equal([]);
     } finally {

@@ -77,7 +77,12 @@ describe('query service: reads from the read tables (contract §6, §2 min_versi
     expect(unknown.body.type).to.match(/not-found$/);
     const malformed = await system.get('/api/v1/orders/not-an-id');
     expect(malformed.status).to.equal(400);
-    expect(malformed.body.errors).to.deep.equal([{ parameter: 'order_id', detail: 'must match format "uuid"' }]);
+    expect(malformed.body.errors).to.deep.equal([
+      {
+        parameter: 'order_id',
+        detail: 'must be a UUID: 8-4-4-4-12 hexadecimal digits, such as 0190a8e4-5c3b-7d2e-8f00-000000000001',
+      },
+    ]);
     expect((await system.get(`/api/v1/orders/${old}?min_version=abc`)).status).to.equal(400);
     expect((await system.get('/api/v1/orders?status=lost')).status).to.equal(400);
     expect((await system.get('/api/v1/customers/c1/orders?cursor=bogus')).status).to.equal(400);

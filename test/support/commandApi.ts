@@ -1,4 +1,7 @@
+import { upstreamFor } from '../../api/routes.js';
 import { createCommandHandler } from '../../command-service/app.js';
+import { createQueryApp } from '../../query-service/app.js';
+import { createQueryHandler } from '../../query-service/server.js';
 import { listen } from '../../platform/http.js';
 import { createLogger } from '../../platform/logger.js';
 import { testConfig, testPool } from './env.js';
@@ -20,6 +23,7 @@ export interface TestApi {
   ): Promise<ApiResponse>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   put(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  patch(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   get(path: string, headers?: Record<string, string>): Promise<ApiResponse>;
   close(): Promise<void>;
 }
@@ -36,6 +40,26 @@ export async function startCommandApi(
     logger: createLogger('command-service-test', 'silent'),
     healthChecks: { postgres: () => pool.query('SELECT 1'), ...checks },
   });
+  return serve(app);
+}
+
+/**
+ * The public API as api/main.ts serves it: the command service's handler and the query service's
+ * (its node:http fast read, then its express app), one port, on the test database's public schema.
+ */
+export async function startApi(): Promise<TestApi> {
+  const pool = testPool();
+  const logger = createLogger('api-test', 'silent');
+  const writes = createCommandHandler({ pool, config: testConfig(), logger, healthChecks: {} });
+  const reads = createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} }));
+  return serve((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
+    else writes(req, res);
+  });
+}
+
+async function serve(app: Parameters<typeof listen>[0]): Promise<TestApi> {
   const server = await listen(app, '127.0.0.1', 0);
   const baseUrl = `http://127.0.0.1:${server.port}`;
   const request: TestApi['request'] = async (method, path, options = {}) => {
@@ -60,6 +84,7 @@ export async function startCommandApi(
     request,
     post: (path, body, headers) => request('POST', path, { body, headers: headers ?? {} }),
     put: (path, body, headers) => request('PUT', path, { body, headers: headers ?? {} }),
+    patch: (path, body, headers) => request('PATCH', path, { body, headers: headers ?? {} }),
     get: (path, headers) => request('GET', path, { headers: headers ?? {} }),
     close: () => server.close(),
   };

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { versionFromIfMatch } from '../../command-service/handlers/modifyOrder.js';
 import { increases, planEdit, type CurrentLine } from '../../domain/orderEdit.js';
 
 const lines: CurrentLine[] = [
@@ -41,6 +40,39 @@ describe('order edits (domain)', () => {
     expect(outcome.ok && outcome.plan.changes).to.deep.equal([{ item_id: 'i1', sku: 'A', from: 2, to: 3, unit_price: 1000 }]);
   });
 
+  it('merges lines naming one SKU before checking the per-line cap', () => {
+    const merged = planEdit(
+      lines,
+      [
+        { sku: 'D', quantity: 2 },
+        { item_id: 'i1', quantity: 3 },
+        { sku: 'D', quantity: 5 },
+        { sku: 'A', quantity: 1 },
+      ],
+      new Map([
+        ['A', 1000],
+        ['D', 250],
+      ]),
+      ids,
+    );
+    expect(merged.ok && merged.plan.added).to.deep.equal([{ item_id: 'new', sku: 'D', quantity: 7, unit_price: 250 }]);
+    // The line named by its id and by its SKU changes once: to 3, plus 1.
+    expect(merged.ok && merged.plan.changes).to.deep.equal([{ item_id: 'i1', sku: 'A', from: 2, to: 4, unit_price: 1000 }]);
+
+    const halves = [
+      { sku: 'D', quantity: 60_000 },
+      { sku: 'D', quantity: 60_000 },
+    ];
+    expect(planEdit(lines, halves, new Map([['D', 1]]), ids)).to.deep.equal({
+      ok: false,
+      refusal: { kind: 'line-quantity-too-large', sku: 'D', quantity: 120_000 },
+    });
+    expect(planEdit(lines, [{ sku: 'A', quantity: 99_999 }], new Map([['A', 1000]]), ids)).to.deep.equal({
+      ok: false,
+      refusal: { kind: 'line-quantity-too-large', sku: 'A', quantity: 100_001 },
+    });
+  });
+
   it('refuses a line that has shipped units and a line the order does not have', () => {
     expect(planEdit(lines, [{ item_id: 'i2', quantity: 0 }], new Map(), ids)).to.deep.equal({
       ok: false,
@@ -50,17 +82,5 @@ describe('order edits (domain)', () => {
       ok: false,
       refusal: { kind: 'unknown-item', item_id: 'nope' },
     });
-  });
-});
-
-describe('If-Match for order edits', () => {
-  it('reads a bare version, a quoted one, or the query service ETag', () => {
-    expect(versionFromIfMatch('7')).to.equal(7);
-    expect(versionFromIfMatch('"7"')).to.equal(7);
-    expect(versionFromIfMatch('"01900000-0000-7000-8000-000000000001:12"')).to.equal(12);
-    expect(versionFromIfMatch('W/"3"')).to.equal(3);
-    expect(versionFromIfMatch('*')).to.equal('any');
-    expect(versionFromIfMatch('abc')).to.equal(undefined);
-    expect(versionFromIfMatch('0')).to.equal(undefined);
   });
 });

@@ -1,5 +1,6 @@
 import type { Queryable } from '../../../platform/db.js';
-import { uuidv7Time } from '../../../platform/ids.js';
+import { canonicalUuid, isUuid, isUuidv7, uuidv7Time } from '../../../platform/ids.js';
+import { isMoment } from '../../../platform/moments.js';
 
 /** occurred_at as event envelopes carry it: ISO 8601, UTC, milliseconds. */
 const OCCURRED_AT_ISO = `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
@@ -9,10 +10,18 @@ export const EVENT_ENVELOPE_COLUMNS = `event_id, order_id, seq, type, payload, $
 
 /** How recent an order id must be for a missing or early view to be waited for: it may not be projected yet. */
 const NEW_ORDER_WINDOW_MS = 10_000;
+/** How far ahead of this clock another process's may run: an id minted there is still new here. */
+const CLOCK_SKEW_MS = 1_000;
 
-/** Whether the order was placed so recently (its UUIDv7 time says) that the projector may still be behind. */
+/**
+ * Whether the order was placed so recently (its UUIDv7 time says) that the projector may still be
+ * behind. Only a UUIDv7 minted in the last seconds qualifies: any other id (a v4, a v7 from the future)
+ * is no order of ours in flight, and its 404 is answered at once rather than after the 2 s wait.
+ */
 export function isNewOrder(orderId: string, now: number = Date.now()): boolean {
-  return now - uuidv7Time(orderId).getTime() < NEW_ORDER_WINDOW_MS;
+  if (!isUuidv7(orderId)) return false;
+  const age = now - uuidv7Time(orderId).getTime();
+  return age > -CLOCK_SKEW_MS && age < NEW_ORDER_WINDOW_MS;
 }
 
 /** The stored view as JSON text with its version: the hot read path sends it without parsing it. */
@@ -48,15 +57,26 @@ export function encodeCursor(cursor: PageCursor): string {
   return Buffer.from(JSON.stringify([cursor.created_at, cursor.order_id])).toString('base64url');
 }
 
+/** A cursor's time exactly as listOrderSummaries writes it (microseconds, UTC). */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/**
+ * The position a cursor names, or undefined for anything this API did not give out: the exact shape
+ * encodeCursor writes, a time PostgreSQL takes and a canonical UUID, so a tampered cursor is a 400
+ * rather than a query PostgreSQL refuses.
+ */
 export function decodeCursor(text: string): PageCursor | undefined {
+  let decoded: unknown;
   try {
-    const [createdAt, orderId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt !== 'string' || typeof orderId !== 'string' || Number.isNaN(Date.parse(createdAt))) return undefined;
-    if (!/^[0-9a-f-]{36}$/i.test(orderId)) return undefined;
-    return { created_at: createdAt, order_id: orderId };
+    decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
   } catch {
     return undefined;
   }
+  if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;
+  const [createdAt, orderId] = decoded as unknown[];
+  if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || !isMoment(createdAt)) return undefined;
+  if (typeof orderId !== 'string' || !isUuid(orderId)) return undefined;
+  return { created_at: createdAt, order_id: canonicalUuid(orderId) };
 }
 
 /**
