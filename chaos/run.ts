@@ -108,7 +108,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const layout = { prefix: system.env.REDIS_PREFIX ?? '', partitions: Number(system.env.REDIS_STREAM_PARTITIONS ?? 8) };
     const services = [...serviceProcesses(system.pid).keys()].sort();
     const durationMs = (options.orders / options.rate) * 1000;
-    // Each fault once, at a random moment of the run (process kills spread over it).
+    // Each fault once, at a random moment while orders flow (in the first 90 % of the run).
     const schedule: Array<{ at: number; name: string; run: () => Promise<string> }> = [
       ...services.map((service) => ({
         at: random(),
@@ -129,16 +129,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         name: 'duplicate Kafka messages',
         run: () => duplicateKafkaMessages(system.pool, ['127.0.0.1:9092'], system.env.KAFKA_ORDER_EVENTS_TOPIC ?? '', 20),
       },
-    ].sort((a, b) => a.at - b.at);
+    ]
+      .map((fault) => ({ ...fault, at: fault.at * 0.9 }))
+      .sort((a, b) => a.at - b.at);
     say(
       `chaos: ${options.orders} orders at ${options.rate}/s; ${schedule.length} faults: ${schedule.map((f) => f.name).join(', ')}`,
     );
 
-    // Faults run one after another, each at its moment; orders keep flowing meanwhile.
-    const faultsDone = (async () => {
-      for (const fault of schedule) {
-        const due = startedAt + fault.at * durationMs;
-        if (due > Date.now()) await sleep(due - Date.now());
+    // Each fault at its own moment (a long one, like a 20 s Kafka stop, may overlap others); orders keep
+    // flowing meanwhile.
+    const faultsDone = Promise.all(
+      schedule.map(async (fault) => {
+        await sleep(Math.max(0, startedAt + fault.at * durationMs - Date.now()));
         const at = Date.now() - startedAt;
         try {
           const detail = await fault.run();
@@ -147,8 +149,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         } catch (error) {
           faults.push({ at, fault: fault.name, detail: `could not inject: ${String(error)}` });
         }
-      }
-    })();
+      }),
+    );
 
     const orders: Array<{ id: string; plan: Plan }> = [];
     const followUps: Array<Promise<void>> = [];
@@ -323,7 +325,8 @@ async function followUp(system: BenchSystem, orderId: string, plan: Plan, random
 export function printReport(report: ChaosReport, print: (line: string) => void): boolean {
   print(`\nchaos run — ${report.accepted} orders accepted`);
   print('\n  faults injected');
-  for (const f of report.faults) print(`    ${(f.at / 1000).toFixed(1).padStart(7)} s  ${f.fault.padEnd(28)} ${f.detail}`);
+  for (const f of [...report.faults].sort((a, b) => a.at - b.at))
+    print(`    ${(f.at / 1000).toFixed(1).padStart(7)} s  ${f.fault.padEnd(28)} ${f.detail}`);
   print('\n  requests');
   for (const [what, n] of Object.entries(report.requests).sort()) print(`    ${String(n).padStart(7)}  ${what}`);
   print('\n  invariants');
