@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBenchSystem, type BenchSystem } from '../bench/support.js';
+import { prng } from '../platform/prng.js';
 import { createRedis } from '../platform/redis.js';
 import {
   duplicateKafkaMessages,
@@ -36,18 +37,6 @@ export interface ChaosReport {
   readonly faults: readonly InjectedFault[];
   readonly invariants: readonly InvariantResult[];
   readonly requests: Readonly<Record<string, number>>;
-}
-
-/** A small deterministic generator (mulberry32), so a seed replays the same run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 const SKUS = 8;
@@ -89,7 +78,7 @@ const CHAOS_ENV = {
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { say } = options;
-  const random = seeded(options.seed);
+  const random = prng(options.seed);
   const system = await startBenchSystem('chaos', CHAOS_ENV);
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'chaos');
   const faults: InjectedFault[] = [];

@@ -1,21 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { makeTrackingNumber } from '../domain/trackingNumber.js';
 import { createPool, type Pool } from '../platform/db.js';
 import { freePorts } from '../platform/http.js';
 import { ensureDatabase, migrateLatest, quoteIdent } from '../platform/migrate.js';
+import { startNode, type RunningProcess } from '../platform/nodeProcess.js';
 import { createRedis } from '../platform/redis.js';
 import { catchUp } from '../query-service/projections/orderView/rebuild.js';
 import type { FuzzContext, Service } from './targets.js';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
 /** A service process the fuzzer started, with what it logged (pino lines parsed). */
-export interface ServiceProcess {
+export interface ServiceProcess extends RunningProcess {
   readonly name: Service;
   readonly url: string;
-  readonly child: ChildProcess;
-  readonly lines: Array<Record<string, unknown> | string>;
 }
 
 export interface FuzzSystem {
@@ -53,29 +48,11 @@ export async function startFuzzSystem(databaseUrl: string, log: (line: string) =
     DB_POOL_SIZE: '4',
     LOG_LEVEL: 'warn',
   };
-  const start = (name: Service, script: string, port: number): ServiceProcess => {
-    const child = spawn(process.execPath, ['--enable-source-maps', `${repoRoot}${script}`], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: ServiceProcess['lines'] = [];
-    let buffered = '';
-    const collect = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const line of parts) {
-        try {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          lines.push(line);
-        }
-      }
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    return { name, url: `http://127.0.0.1:${port}`, child, lines };
-  };
+  const start = (name: Service, script: string, port: number): ServiceProcess => ({
+    name,
+    url: `http://127.0.0.1:${port}`,
+    ...startNode(script, env, { nodeArgs: ['--enable-source-maps'] }),
+  });
   const services: Record<Service, ServiceProcess> = {
     api: start('api', 'dist/api/main.js', apiPort as number),
     psp: start('psp', 'dist/simulators/psp/main.js', pspPort as number),

@@ -123,6 +123,21 @@ export interface OrderAppend {
 }
 
 /**
+ * Each order's events of a batch as appends, with the order's status as the batch leaves it where it
+ * differs from the status its row had when locked.
+ */
+export function appendsOf(
+  events: ReadonlyMap<string, readonly NewEvent[]>,
+  finalStatus: ReadonlyMap<string, string>,
+  lockedStatus: ReadonlyMap<string, string>,
+): OrderAppend[] {
+  return [...events].map(([orderId, orderEvents]) => {
+    const status = finalStatus.get(orderId);
+    return { orderId, events: orderEvents, ...(status === undefined || status === lockedStatus.get(orderId) ? {} : { status }) };
+  });
+}
+
+/**
  * appendToOrder for many orders in ONE statement (a batch of sagas or shipments recorded together):
  * each order's version is bumped by its number of events (locking its row; orders are locked in id
  * order), its status optionally set, and its events written to the event log and the outbox numbered

@@ -167,7 +167,7 @@ describe('dead letters: listed, re-driven and discarded through the admin API an
           KAFKA_BROKERS: system.config.kafkaBrokers.join(','),
           LOG_LEVEL: 'silent',
         },
-        args,
+        { args },
       );
       const code = await child.exited;
       return { code, out: child.lines.map(String).join('\n') };

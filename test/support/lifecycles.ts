@@ -3,17 +3,7 @@ import { appendOrderEvents, type StoredEvent } from '../../platform/eventStore.j
 import { testPool } from './env.js';
 import { uuidv7 } from '../../platform/ids.js';
 
-/** A small seeded PRNG (mulberry32): random test data that a failing seed reproduces. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../platform/prng.js';
 
 export interface LifecycleEvent {
   readonly type: string;

@@ -5,7 +5,7 @@ import { consumerBackoff, type Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { sellerOf } from '../../platform/documents.js';
 import { OrderEventType } from '../../domain/events.js';
-import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
+import { appendsOf, appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
 import {
   runKafkaConsumer,
@@ -225,17 +225,7 @@ export class FulfillmentWorker {
         const withStatus = applied.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
         events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);
       }
-      await appendToOrders(
-        tx,
-        [...events].map(([orderId, orderEvents]) => {
-          const status = finalStatus.get(orderId);
-          return {
-            orderId,
-            events: orderEvents,
-            ...(status === undefined || status === statusOf.get(orderId) ? {} : { status }),
-          };
-        }),
-      );
+      await appendToOrders(tx, appendsOf(events, finalStatus, statusOf));
       await takeStockOut(tx, shipped, short);
       return captureIds;
     });

@@ -11,7 +11,7 @@ import type { OrderStatusName } from '../../domain/order.js';
 import { CarrierUnavailable, type CarrierClient } from '../../platform/carrier.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
+import { appendsOf, appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 
@@ -181,17 +181,7 @@ export class Tracker {
           [deliveredOrders],
         );
       }
-      await appendToOrders(
-        tx,
-        [...events].map(([orderId, orderEvents]) => {
-          const status = finalStatus.get(orderId);
-          return {
-            orderId,
-            events: orderEvents,
-            ...(status === undefined || status === lockedStatus.get(orderId) ? {} : { status }),
-          };
-        }),
-      );
+      await appendToOrders(tx, appendsOf(events, finalStatus, lockedStatus));
       for (const u of updates) this.options.logger.info({ shipment_id: u.shipment_id, status: u.status }, 'shipment tracked');
     });
   }
