@@ -18,15 +18,27 @@ export async function openAuthorizations(
   orderId: string,
   options: { newestFirst?: boolean; lock?: boolean } = {},
 ): Promise<OpenAuthorization[]> {
-  const result = await db.query<OpenAuthorization>(
-    `SELECT p.payment_id, p.authorization_code, p.currency, p.amount,
+  return (await openAuthorizationsOf(db, [orderId], options)).get(orderId) ?? [];
+}
+
+/** openAuthorizations for many orders in one statement, by order id (locked in payment id order). */
+export async function openAuthorizationsOf(
+  db: Queryable,
+  orderIds: readonly string[],
+  options: { newestFirst?: boolean; lock?: boolean } = {},
+): Promise<Map<string, OpenAuthorization[]>> {
+  const byOrder = new Map<string, OpenAuthorization[]>(orderIds.map((id) => [id, []]));
+  if (orderIds.length === 0) return byOrder;
+  const result = await db.query<OpenAuthorization & { order_id: string }>(
+    `SELECT p.order_id, p.payment_id, p.authorization_code, p.currency, p.amount,
             (SELECT coalesce(sum(c.amount), 0) FROM captures c WHERE c.payment_id = p.payment_id AND c.status <> 'failed')::bigint AS committed
        FROM payments p
-      WHERE p.order_id = $1 AND p.status IN ('authorized', 'partially_captured')
-      ORDER BY p.created_at ${options.newestFirst ? 'DESC' : 'ASC'}${options.lock ? ' FOR UPDATE' : ''}`,
-    [orderId],
+      WHERE p.order_id = ANY($1::uuid[]) AND p.status IN ('authorized', 'partially_captured')
+      ORDER BY p.created_at ${options.newestFirst ? 'DESC' : 'ASC'}, p.payment_id${options.lock ? ' FOR UPDATE' : ''}`,
+    [orderIds],
   );
-  return result.rows;
+  for (const { order_id: orderId, ...authorization } of result.rows) byOrder.get(orderId)?.push(authorization);
+  return byOrder;
 }
 
 /**

@@ -1,10 +1,10 @@
 import type { Kafka } from 'kafkajs';
+import type { ShipmentStatusName } from '../../domain/fulfillment.js';
 import type { Party } from '../../domain/invoice.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { sellerOf } from '../../platform/documents.js';
-import { OrderEventType } from '../../domain/events.js';
 import { appendsOf, appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
 import {
@@ -14,27 +14,29 @@ import {
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
-import { claimMessages, currentFulfillmentStatus } from '../../platform/orderProgress.js';
+import { claimMessages } from '../../platform/orderProgress.js';
+import { openAuthorizationsOf } from '../../platform/payments.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
 import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
 import { onShipmentPacked } from './handlers/shipmentPacked.js';
 import { onShipmentPicked } from './handlers/shipmentPicked.js';
-import { onShipmentShipped } from './handlers/shipmentShipped.js';
-import { lockShipment, shipmentItems, shipmentItemsOf, type ShipmentRow } from './shipmentStore.js';
+import { onShipmentShipped, type NewCapture, type RunningAuthorization } from './handlers/shipmentShipped.js';
+import type { ShipmentChange } from './shipmentChange.js';
+import {
+  insertCaptures,
+  orderProgressOf,
+  shipmentItems,
+  shipmentItemsOf,
+  writeShipmentChanges,
+  type ShipmentRow,
+} from './shipmentStore.js';
 import { takeStockOut, type StockLeaving } from './stockLeaving.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
 
 export const FULFILLMENT_CONSUMER = 'fulfillment';
 /** WMS messages applied per transaction. */
 const WMS_BATCH = 200;
-
-/** Events after which the order's status is what it was: no line shipped or cancelled. */
-const KEEPS_ORDER_STATUS: ReadonlySet<string> = new Set([
-  OrderEventType.shipmentPicked,
-  OrderEventType.shipmentPacked,
-  OrderEventType.shipmentShortPicked,
-]);
 
 export interface FulfillmentWorkerOptions {
   readonly pool: Pool;
@@ -145,10 +147,13 @@ export class FulfillmentWorker {
   }
 
   /**
-   * Applies WMS messages in one transaction: the orders locked first (in id order, one statement), the
-   * messages claimed in the inbox (one statement; a redelivered one is skipped), the shipments locked
-   * (one statement), each message applied in order by its handler, every order's events appended in one
-   * statement, and — last — every stock change of the batch in one statement. Returns the captures written.
+   * Applies WMS messages in one transaction of set-based statements: the orders locked first (in id
+   * order), the messages claimed in the inbox (a redelivered one is skipped), the shipments locked, and
+   * everything the messages need read at once (shipment lines, the orders' lines and shipments, their
+   * open authorizations, locked). Each message is then decided in order against that state, kept up to
+   * date in memory (a short pick's lines are read again), and the batch writes once: every shipment's
+   * new status, the lines shipped, the captures, every order's events, and — last — every stock change.
+   * Returns the captures written.
    */
   async apply(messages: readonly WmsMessage[]): Promise<string[]> {
     return withTransaction(this.options.pool, async (tx) => {
@@ -172,22 +177,27 @@ export class FulfillmentWorker {
           )
         ).rows.map((s) => [s.shipment_id, s]),
       );
-
+      const knownOrders = [...new Set(known.map((m) => m.order_id))];
       const itemsOf = await shipmentItemsOf(tx, [...shipments.keys()]);
+      const progress = await orderProgressOf(tx, knownOrders);
+      const shippingOrders = [...new Set(known.filter((m) => m.type === 'shipped').map((m) => m.order_id))];
+      const authorizations = new Map(
+        [...(await openAuthorizationsOf(tx, shippingOrders, { lock: true }))].map(([orderId, list]) => [
+          orderId,
+          list.map((a): RunningAuthorization => ({ ...a })),
+        ]),
+      );
 
       const events = new Map<string, NewEvent[]>();
       const finalStatus = new Map<string, string>();
-      const captureIds: string[] = [];
-      const shipped: string[] = [];
+      const newStatus = new Map<string, ShipmentStatusName>();
+      const shippedBy = new Map<string, WmsMessage>();
+      const captures: NewCapture[] = [];
       const short: StockLeaving[] = [];
-      const touched = new Set<string>();
       for (const message of known) {
         // The inbox holds each id once: a message repeated within the batch is applied the first time only.
         if (!claimed.delete(message.message_id)) continue;
-        // A shipment an earlier message of this batch moved is read again, as that message left it.
-        const shipment = touched.has(message.shipment_id)
-          ? await lockShipment(tx, message.shipment_id)
-          : shipments.get(message.shipment_id);
+        const shipment = shipments.get(message.shipment_id);
         if (shipment === undefined || shipment.order_id !== message.order_id) {
           this.options.logger.warn(
             { shipment_id: message.shipment_id, order_id: message.order_id },
@@ -195,39 +205,43 @@ export class FulfillmentWorker {
           );
           continue;
         }
-        // Lines too: a short pick earlier in this batch shrank them.
-        const items = touched.has(shipment.shipment_id)
-          ? await shipmentItems(tx, shipment.shipment_id)
-          : (itemsOf.get(shipment.shipment_id) ?? []);
-        touched.add(shipment.shipment_id);
-        let applied: NewEvent[];
+        const items = itemsOf.get(shipment.shipment_id) ?? [];
+        let change: ShipmentChange;
         if (message.type === 'picked') {
           const picked = await onShipmentPicked(tx, shipment, message, items);
-          applied = picked.events;
+          change = picked;
           short.push(...picked.stockLeaving);
-        } else if (message.type === 'packed') applied = await onShipmentPacked(tx, shipment);
-        else if (message.type === 'cancelled') applied = await onShipmentCancelled(tx, shipment);
+          // Its lines shrank: a later message of this batch reads them as the pick left them.
+          if (picked.stockLeaving.length > 0) itemsOf.set(shipment.shipment_id, await shipmentItems(tx, shipment.shipment_id));
+        } else if (message.type === 'packed') change = onShipmentPacked(shipment);
+        else if (message.type === 'cancelled') change = await onShipmentCancelled(tx, shipment);
         else {
-          const result = await onShipmentShipped(tx, shipment, message, this.options.firstTrackingPollMs, items);
-          applied = result.events;
-          captureIds.push(...result.captureIds);
-          if (result.consumesStock) shipped.push(shipment.shipment_id);
+          const shippedNow = onShipmentShipped(shipment, message, items, authorizations.get(shipment.order_id) ?? []);
+          change = shippedNow;
+          captures.push(...shippedNow.captures);
+          if (shippedNow.status !== undefined) {
+            shippedBy.set(shipment.shipment_id, message);
+            progress.ship(shipment.order_id, items);
+          }
         }
-        if (applied.length === 0) continue;
-        // Each message's events carry the order's status as that message left it; a pick or a pack
-        // leaves it as it was (no line shipped or cancelled), so it is read only after the others.
-        const status = applied.every((e) => KEEPS_ORDER_STATUS.has(e.type))
-          ? (finalStatus.get(message.order_id) ??
-            statusOf.get(message.order_id) ??
-            (await currentFulfillmentStatus(tx, message.order_id)))
-          : await currentFulfillmentStatus(tx, message.order_id);
+        if (change.status !== undefined) {
+          // Later messages of this batch see the shipment as this one left it.
+          shipments.set(shipment.shipment_id, { ...shipment, status: change.status });
+          newStatus.set(shipment.shipment_id, change.status);
+          progress.setShipmentStatus(shipment.order_id, shipment.shipment_id, change.status);
+        }
+        if (change.events.length === 0) continue;
+        // Each message's events carry the order's status as that message left it.
+        const status = progress.statusOf(message.order_id);
         finalStatus.set(message.order_id, status);
-        const withStatus = applied.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
+        const withStatus = change.events.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
         events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);
       }
+      await writeShipmentChanges(tx, newStatus, shippedBy, this.options.firstTrackingPollMs);
+      await insertCaptures(tx, captures);
       await appendToOrders(tx, appendsOf(events, finalStatus, statusOf));
-      await takeStockOut(tx, shipped, short);
-      return captureIds;
+      await takeStockOut(tx, [...shippedBy.keys()], short);
+      return captures.map((c) => c.capture_id);
     });
   }
 }

@@ -3,6 +3,7 @@ import { ShipmentStatus } from '../../../domain/fulfillment.js';
 import type { PoolClient } from '../../../platform/db.js';
 import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
+import type { ShipmentChange } from '../shipmentChange.js';
 import type { ShipmentItemRow, ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
 import type { StockLeaving } from '../stockLeaving.js';
@@ -11,14 +12,14 @@ import type { StockLeaving } from '../stockLeaving.js';
  * `picked`: the shipment is picked. Units the pick came up short are gone from that warehouse: its
  * stock on hand and reserved both drop by them (a stock correction, returned as `stockLeaving` for
  * the caller's last statement), the shipment line shrinks, and `shipment.short_picked` asks the router
- * to find them elsewhere. Nothing picked at all cancels the shipment.
+ * to find them elsewhere. Nothing picked at all cancels the shipment. The new status is the batch's to write.
  */
 export async function onShipmentPicked(
   tx: PoolClient,
   shipment: ShipmentRow,
   message: WmsMessage,
   items: readonly ShipmentItemRow[],
-): Promise<{ events: NewEvent[]; stockLeaving: StockLeaving[] }> {
+): Promise<ShipmentChange & { stockLeaving: StockLeaving[] }> {
   if (shipment.status !== ShipmentStatus.created) return { events: [], stockLeaving: [] };
   const short = (message.short ?? []).flatMap((s) => {
     const line = items.find((i) => i.item_id === s.item_id);
@@ -48,11 +49,6 @@ export async function onShipmentPicked(
       );
     }
   }
-  await tx.query('UPDATE shipments SET status = $2, updated_at = now() WHERE shipment_id = $1', [
-    shipment.shipment_id,
-    nothingPicked ? ShipmentStatus.cancelled : ShipmentStatus.picked,
-  ]);
-
   const picked = items
     .map((i) => ({
       item_id: i.item_id,
@@ -76,5 +72,9 @@ export async function onShipmentPicked(
     });
   }
   // The stock itself changes in the batch's last statement (takeStockOut), with every other stock change.
-  return { events, stockLeaving: short.map((s) => ({ warehouse_id: shipment.warehouse_id, sku: s.sku, quantity: s.quantity })) };
+  return {
+    events,
+    status: nothingPicked ? ShipmentStatus.cancelled : ShipmentStatus.picked,
+    stockLeaving: short.map((s) => ({ warehouse_id: shipment.warehouse_id, sku: s.sku, quantity: s.quantity })),
+  };
 }
