@@ -1,5 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/*
+ * The import rules of docs/architecture.md, one block per folder:
+ * - domain/ imports only domain/ (and no I/O library);
+ * - platform/ and db/ are plumbing: no domain/, no service;
+ * - a service (each folder below) imports domain/ and platform/, never another service; api/ is the
+ *   composition root and may import the services it composes; a simulator imports no domain/;
+ * - the tools (test/, bench/, chaos/, fuzz/, scripts/) may import anything, and nothing imports them.
+ * Imports are relative, so the patterns are computed per directory (`../../domain/**` from two down).
+ */
+const SERVICES = [
+  'api',
+  'command-service',
+  'query-service',
+  'relay',
+  'workers/changes',
+  'workers/fulfillment',
+  'workers/router',
+  'workers/saga',
+  'workers/tracking',
+  'simulators/carrier',
+  'simulators/psp',
+  'simulators/wms',
+];
+const TOOLS = ['test', 'bench', 'chaos', 'fuzz', 'scripts'];
+/** What api/, the composition root, wires together in one process. */
+const COMPOSED_BY_API = ['command-service', 'query-service'];
+
+/**
+ * Known debt: imports that break the rules above, each allowed for its file only, so the rule holds
+ * everywhere else and what is left stays visible.
+ */
+const EXCEPTIONS = {
+  // One retry policy for every retry (consumers and sagas alike) lives in domain/ because the placement
+  // saga reads it; moving it waits for the one saga engine (issue 12, deliverable 1).
+  'platform/config.ts': ['domain/retryPolicy.ts'],
+  'platform/kafkaConsumer.ts': ['domain/retryPolicy.ts'],
+  'platform/streamConsumer.ts': ['domain/retryPolicy.ts', 'domain/events.ts'],
+  // The order store's SQL still sits in platform/ (issue 12, deliverable 3: a store apart from the
+  // plumbing); the event envelope moves to platform/ with the typed events (deliverable 2).
+  'platform/eventStore.ts': ['domain/events.ts'],
+  'platform/documents.ts': ['domain/events.ts', 'domain/invoice.ts'],
+  'platform/orderProgress.ts': ['domain/fulfillment.ts', 'domain/order.ts'],
+  // The sandboxes speak the carrier protocol, which is pure and read by domain rules (trackingUpdate,
+  // routing coverage), so it lives in domain/; this one module is all they take from it.
+  'simulators/carrier/app.ts': ['domain/carrierProtocol.ts'],
+  'simulators/wms/wms.ts': ['domain/carrierProtocol.ts'],
+};
+
+const IO_LIBRARIES = ['pg', 'knex', 'ioredis', 'kafkajs', 'express', 'opossum', 'node:*'];
+
+function directoriesUnder(folder) {
+  const entries = fs.readdirSync(folder, { withFileTypes: true }).filter((e) => e.isDirectory());
+  return [folder, ...entries.flatMap((e) => directoriesUnder(path.posix.join(folder, e.name)))];
+}
+
+function relative(fromDir, to) {
+  const rel = path.posix.relative(fromDir, to);
+  return rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+/** One block per directory under `folder` (and one per excepted file): `forbidden` folders may not be imported. */
+function importRules(folder, groups, extra = []) {
+  const block = (dir, files, allowed) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...groups.map(({ forbidden, message }) => ({
+              group: [
+                ...forbidden.map((f) => `${relative(dir, f)}/**`),
+                ...allowed.map((a) => `!${relative(dir, a).replace(/\.ts$/, '.js')}`),
+              ],
+              message,
+            })),
+            ...extra,
+          ],
+        },
+      ],
+    },
+  });
+  return directoriesUnder(folder).flatMap((dir) => [
+    block(dir, [`${dir}/*.ts`], []),
+    ...Object.entries(EXCEPTIONS)
+      .filter(([file]) => path.posix.dirname(file) === dir)
+      .map(([file, allowed]) => block(dir, [file], allowed)),
+  ]);
+}
+
+const noTools = { forbidden: TOOLS, message: 'Nothing imports the tools (test/, bench/, chaos/, fuzz/, scripts/).' };
+const noServices = { forbidden: SERVICES, message: 'Plumbing imports no service (docs/architecture.md).' };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**'] },
@@ -11,14 +106,32 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
-  {
-    files: ['domain/**/*.ts'],
-    rules: {
-      // domain/ is pure: no I/O libraries (conventions).
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['pg', 'knex', 'ioredis', 'kafkajs', 'express', 'node:*', '../platform/*'] },
-      ],
-    },
-  },
+  // domain/ is pure: it imports only domain/ and no I/O library (conventions).
+  ...importRules(
+    'domain',
+    [],
+    [
+      { group: ['../**'], message: 'domain/ imports only domain/ (docs/architecture.md).' },
+      { group: IO_LIBRARIES, message: 'domain/ is pure: no I/O libraries (conventions).' },
+    ],
+  ),
+  ...['platform', 'db'].flatMap((folder) =>
+    importRules(folder, [
+      { forbidden: ['domain'], message: 'platform/ and db/ are plumbing: no domain/ (docs/architecture.md).' },
+      noServices,
+      noTools,
+    ]),
+  ),
+  ...SERVICES.flatMap((service) =>
+    importRules(service, [
+      {
+        forbidden: SERVICES.filter((s) => s !== service && !(service === 'api' && COMPOSED_BY_API.includes(s))),
+        message: 'A service never imports another service; they share domain/ and platform/ (docs/architecture.md).',
+      },
+      ...(service.startsWith('simulators/')
+        ? [{ forbidden: ['domain'], message: 'A sandbox partner imports no domain/ (docs/architecture.md).' }]
+        : []),
+      noTools,
+    ]),
+  ),
 );

@@ -1,3 +1,4 @@
+import { CarrierStatus, type CarrierStatusName } from './carrierProtocol.js';
 import { OrderStatus, type OrderStatusName } from './order.js';
 import { multiply } from './money.js';
 
@@ -80,14 +81,6 @@ export function captureAmount(value: number, authorized: number, alreadyCaptured
 export function trackingBackoffMs(unchangedPolls: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(unchangedPolls, 20));
 }
-
-/** Carrier statuses the tracker understands, in the order a parcel goes through them. */
-export const CarrierStatus = Object.freeze({
-  labelCreated: 'label_created',
-  inTransit: 'in_transit',
-  delivered: 'delivered',
-} as const);
-export type CarrierStatusName = (typeof CarrierStatus)[keyof typeof CarrierStatus];
 
 /**
  * The shipment status a carrier report moves to, or undefined when it says nothing new (reports never

@@ -78,12 +78,3 @@ export function locate(address: { country: string; postal_code?: string; lat?: n
   }
   return COUNTRY_POINTS[address.country];
 }
-
-/** Which countries each carrier of the sandbox serves ('*': everywhere). */
-export const CARRIER_COVERAGE: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
-  ['ups', ['US', 'CA', 'MX', 'GB', 'IE', 'FR', 'DE', 'NL', 'BE', 'LU', 'ES', 'PT', 'IT', 'CH', 'AT', 'DK', 'SE', 'PL']],
-  ['fedex', ['US', 'CA', 'MX', 'BR', 'GB', 'DE', 'FR', 'JP', 'SG', 'AU', 'CN', 'IN', 'KR']],
-  ['usps', ['US']],
-  ['dhl', ['*']],
-  ['postnl', ['NL', 'BE', 'LU']],
-]);

@@ -1,4 +1,4 @@
-import { makeTrackingNumber } from '../domain/trackingNumber.js';
+import { makeTrackingNumber } from '../domain/carrierProtocol.js';
 import { createPool, type Pool } from '../platform/db.js';
 import { freePorts } from '../platform/http.js';
 import { ensureDatabase, migrateLatest, quoteIdent } from '../platform/migrate.js';

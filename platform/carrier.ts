@@ -1,5 +1,4 @@
 import CircuitBreaker from 'opossum';
-import { CarrierStatus, type CarrierStatusName } from '../domain/fulfillment.js';
 
 /** The carrier API gave no usable answer (timeout, network, 5xx, breaker open): ask again later. */
 export class CarrierUnavailable extends Error {
@@ -9,9 +8,11 @@ export class CarrierUnavailable extends Error {
   }
 }
 
-export type TrackingAnswer = { readonly kind: 'status'; readonly status: CarrierStatusName } | { readonly kind: 'unknown' };
-
-const KNOWN: readonly string[] = Object.values(CarrierStatus);
+/**
+ * What the carrier said: a status string as it came (the tracker checks it against the carrier
+ * protocol, domain/carrierProtocol, so this plumbing imports no domain), or that it knows no such parcel.
+ */
+export type TrackingAnswer = { readonly kind: 'status'; readonly status: string } | { readonly kind: 'unknown' };
 
 /**
  * Asks carriers where a parcel is, over HTTP, through one opossum circuit breaker: while the carrier
@@ -56,8 +57,6 @@ export class CarrierClient {
     if (response.status === 404) return { kind: 'unknown' };
     if (!response.ok) throw new Error(`answered ${response.status}`);
     const body = (await response.json()) as { status?: unknown };
-    return typeof body.status === 'string' && KNOWN.includes(body.status)
-      ? { kind: 'status', status: body.status as CarrierStatusName }
-      : { kind: 'unknown' };
+    return typeof body.status === 'string' ? { kind: 'status', status: body.status } : { kind: 'unknown' };
   }
 }

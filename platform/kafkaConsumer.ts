@@ -1,5 +1,8 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPolicy.js';
+
+/** The wait between a record's attempts, for callers that must not import domain/ (the WMS sandbox). */
+export type KafkaConsumerBackoff = Backoff;
 import { DeadLetterTransport, REDRIVE_FOR_HEADER, type DeadLetterSink } from './deadLetters.js';
 import type { Logger } from './logger.js';
 

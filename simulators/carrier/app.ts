@@ -1,7 +1,5 @@
 import express from 'express';
-import { CARRIER_COVERAGE } from '../../domain/geo.js';
-import { CarrierStatus, type CarrierStatusName } from '../../domain/fulfillment.js';
-import { parseTrackingNumber } from '../../domain/trackingNumber.js';
+import { CARRIER_COVERAGE, CarrierStatus, parseTrackingNumber, type CarrierStatusName } from '../../domain/carrierProtocol.js';
 import { param, problemHandler, routeNotFound } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import { problems } from '../../platform/problem.js';

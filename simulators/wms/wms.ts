@@ -1,9 +1,13 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { makeTrackingNumber } from '../../domain/trackingNumber.js';
-import type { Backoff } from '../../domain/retryPolicy.js';
+import { makeTrackingNumber } from '../../domain/carrierProtocol.js';
 import type { DeadLetterSink } from '../../platform/deadLetters.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
+import {
+  runKafkaConsumer,
+  type KafkaConsumerBackoff,
+  type KafkaRecord,
+  type RunningKafkaConsumer,
+} from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import type { WmsMessage } from '../../platform/wmsProtocol.js';
@@ -23,7 +27,7 @@ export interface WmsOptions {
   readonly logger: Logger;
   /** Counted failed attempts after which a request is dead-lettered (its partition moves on). */
   readonly maxAttempts: number;
-  readonly backoff: Backoff;
+  readonly backoff: KafkaConsumerBackoff;
   /** Where requests it gives up on go: the OMS's `dead_letters` table (the sandbox runs our consumer code). */
   readonly deadLetters: DeadLetterSink;
 }

@@ -1,13 +1,6 @@
 import { expect } from 'chai';
-import {
-  captureAmount,
-  CarrierStatus,
-  fulfillmentStatus,
-  shipmentValue,
-  trackingBackoffMs,
-  trackingUpdate,
-} from '../../domain/fulfillment.js';
-import { makeTrackingNumber, parseTrackingNumber } from '../../domain/trackingNumber.js';
+import { CarrierStatus, makeTrackingNumber, parseTrackingNumber } from '../../domain/carrierProtocol.js';
+import { captureAmount, fulfillmentStatus, shipmentValue, trackingBackoffMs, trackingUpdate } from '../../domain/fulfillment.js';
 import { parseShortPicks, shortOf } from '../../simulators/wms/shortPick.js';
 
 const line = (quantity: number, shipped: number, cancelled = 0) => ({

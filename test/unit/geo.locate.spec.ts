@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { CARRIER_COVERAGE, COUNTRY_POINTS, locate } from '../../domain/geo.js';
+import { CARRIER_COVERAGE } from '../../domain/carrierProtocol.js';
+import { COUNTRY_POINTS, locate } from '../../domain/geo.js';
 import { distanceKm } from '../../domain/routing.js';
 
 describe('locating addresses without coordinates (domain)', () => {

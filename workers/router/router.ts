@@ -1,6 +1,7 @@
 import { OrderEventType } from '../../domain/events.js';
 import { AT_WAREHOUSE } from '../../domain/fulfillment.js';
-import { CARRIER_COVERAGE, locate } from '../../domain/geo.js';
+import { CARRIER_COVERAGE } from '../../domain/carrierProtocol.js';
+import { locate } from '../../domain/geo.js';
 import type { Address } from '../../domain/order.js';
 import {
   chooseCarrier,

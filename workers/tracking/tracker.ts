@@ -1,10 +1,10 @@
 import { OrderEventType } from '../../domain/events.js';
+import { isCarrierStatus, type CarrierStatusName } from '../../domain/carrierProtocol.js';
 import {
   fulfillmentStatus,
   ShipmentStatus,
   trackingBackoffMs,
   trackingUpdate,
-  type CarrierStatusName,
   type ShipmentStatusName,
 } from '../../domain/fulfillment.js';
 import type { OrderStatusName } from '../../domain/order.js';
@@ -96,7 +96,7 @@ export class Tracker {
   private async ask(shipment: DueShipment): Promise<CarrierStatusName | undefined> {
     try {
       const answer = await this.options.carrier.track(shipment.carrier, shipment.tracking_number);
-      return answer.kind === 'status' ? answer.status : undefined;
+      return answer.kind === 'status' && isCarrierStatus(answer.status) ? answer.status : undefined;
     } catch (error) {
       if (!(error instanceof CarrierUnavailable)) throw error;
       this.options.logger.warn(
