@@ -185,22 +185,36 @@ const TICK_MS = 10; // USER_HZ is 100 on Linux
  */
 export function cpuSnapshot(): CpuSnapshot {
   const totals = new Map<string, number>();
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let cmdline: string;
-    let stat: string;
-    try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    const name = processName(Number(pid), cmdline);
-    if (name === undefined) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-    totals.set(name, (totals.get(name) ?? 0) + ticks * TICK_MS);
+  for (const p of machineProcesses()) {
+    const name = processName(p.pid, p.cmdline);
+    if (name !== undefined) totals.set(name, (totals.get(name) ?? 0) + p.ticks * TICK_MS);
   }
   return totals;
+}
+
+/** A process of this machine as /proc shows it: its parent, command line and CPU ticks so far. */
+export interface MachineProcess {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly cmdline: string;
+  /** utime + stime, in clock ticks (USER_HZ). */
+  readonly ticks: number;
+}
+
+/** Every process of this machine (those that exit while it reads are left out). */
+export function machineProcesses(): MachineProcess[] {
+  const found: MachineProcess[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      found.push({ pid: Number(pid), ppid: Number(fields[1]), cmdline, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
 }
 
 function processName(pid: number, cmdline: string): string | undefined {

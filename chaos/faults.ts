@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { machineProcesses } from '../bench/support.js';
 import type { Pool } from '../platform/db.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Redis } from '../platform/redis.js';
@@ -18,31 +18,16 @@ export interface InjectedFault {
 /** The service processes a supervisor runs, by service (their entry point under dist/), with their pids. */
 export function serviceProcesses(supervisorPid: number): Map<string, number> {
   const found = new Map<string, number>();
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent !== supervisorPid) continue;
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      const name = /dist\/(.+?)(?:\/main)?\.js/.exec(cmdline)?.[1];
-      if (name !== undefined) found.set(name, Number(pid));
-    } catch {
-      // exited meanwhile
-    }
+  for (const p of machineProcesses()) {
+    const name = p.ppid === supervisorPid ? /dist\/(.+?)(?:\/main)?\.js/.exec(p.cmdline)?.[1] : undefined;
+    if (name !== undefined) found.set(name, p.pid);
   }
   return found;
 }
 
 /** A process of this machine by a pattern of its command line (the Kafka broker, redis-server). */
 function processMatching(pattern: RegExp): number | undefined {
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '))) return Number(pid);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return undefined;
+  return machineProcesses().find((p) => pattern.test(p.cmdline))?.pid;
 }
 
 /** SIGKILLs one service process; the supervisor starts it again. */

@@ -1,14 +1,18 @@
 import type { InvoiceLineInput } from '../../domain/invoice.js';
 import type { Queryable } from '../../platform/db.js';
 
-/** A pending capture taken by one processor, with what its call and its invoice need. */
-export interface ClaimedCapture {
+/** A capture of a shipment from one payment, as written `pending` (the processor takes the money after commit). */
+export interface NewCapture {
   readonly capture_id: string;
   readonly order_id: string;
   readonly payment_id: string;
   readonly shipment_id: string;
   readonly amount: number;
   readonly currency: string;
+}
+
+/** A pending capture taken by one processor, with what its call and its invoice need. */
+export interface ClaimedCapture extends NewCapture {
   readonly attempts: number;
   readonly authorization_code: string;
   /** The shipped lines (fixed once the shipment shipped, which is when the capture was written). */
@@ -113,4 +117,32 @@ export async function recordCaptureAnswers(tx: Queryable, answers: readonly Capt
     ],
   );
   return result.rows;
+}
+
+/** New captures, `pending`, in one statement. */
+export async function insertCaptures(
+  tx: Queryable,
+  captures: ReadonlyArray<{
+    capture_id: string;
+    order_id: string;
+    payment_id: string;
+    shipment_id: string;
+    amount: number;
+    currency: string;
+  }>,
+): Promise<void> {
+  if (captures.length === 0) return;
+  await tx.query(
+    `INSERT INTO captures (capture_id, order_id, payment_id, shipment_id, amount, currency, status)
+     SELECT c, o, p, s, a, cur, 'pending' FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[], $6::text[])
+       AS t(c, o, p, s, a, cur)`,
+    [
+      captures.map((c) => c.capture_id),
+      captures.map((c) => c.order_id),
+      captures.map((c) => c.payment_id),
+      captures.map((c) => c.shipment_id),
+      captures.map((c) => c.amount),
+      captures.map((c) => c.currency),
+    ],
+  );
 }

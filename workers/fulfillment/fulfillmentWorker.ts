@@ -14,23 +14,17 @@ import {
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
-import { claimMessages } from '../../platform/orderProgress.js';
+import { claimMessages, ordersInProgress } from '../../platform/orderProgress.js';
 import { openAuthorizationsOf } from '../../platform/payments.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
 import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
 import { onShipmentPacked } from './handlers/shipmentPacked.js';
 import { onShipmentPicked } from './handlers/shipmentPicked.js';
-import { onShipmentShipped, type NewCapture, type RunningAuthorization } from './handlers/shipmentShipped.js';
+import { insertCaptures, type NewCapture } from './captureStore.js';
+import { onShipmentShipped, type RunningAuthorization } from './handlers/shipmentShipped.js';
 import type { ShipmentChange } from './shipmentChange.js';
-import {
-  insertCaptures,
-  orderProgressOf,
-  shipmentItems,
-  shipmentItemsOf,
-  writeShipmentChanges,
-  type ShipmentRow,
-} from './shipmentStore.js';
+import { shipmentItems, shipmentItemsOf, writeShipmentChanges, type ShipmentRow } from './shipmentStore.js';
 import { takeStockOut, type StockLeaving } from './stockLeaving.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
 
@@ -179,7 +173,7 @@ export class FulfillmentWorker {
       );
       const knownOrders = [...new Set(known.map((m) => m.order_id))];
       const itemsOf = await shipmentItemsOf(tx, [...shipments.keys()]);
-      const progress = await orderProgressOf(tx, knownOrders);
+      const progress = await ordersInProgress(tx, knownOrders);
       const shippingOrders = [...new Set(known.filter((m) => m.type === 'shipped').map((m) => m.order_id))];
       const authorizations = new Map(
         [...(await openAuthorizationsOf(tx, shippingOrders, { lock: true }))].map(([orderId, list]) => [

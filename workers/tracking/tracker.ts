@@ -1,18 +1,13 @@
 import { OrderEventType } from '../../domain/events.js';
 import { isCarrierStatus, type CarrierStatusName } from '../../domain/carrierProtocol.js';
-import {
-  fulfillmentStatus,
-  ShipmentStatus,
-  trackingBackoffMs,
-  trackingUpdate,
-  type ShipmentStatusName,
-} from '../../domain/fulfillment.js';
+import { ShipmentStatus, trackingBackoffMs, trackingUpdate, type ShipmentStatusName } from '../../domain/fulfillment.js';
 import type { OrderStatusName } from '../../domain/order.js';
 import { CarrierUnavailable, type CarrierClient } from '../../platform/carrier.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import { appendsOf, appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
+import { OrdersInProgress, type LineProgress } from '../../platform/orderProgress.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 
 export interface TrackerOptions {
@@ -126,10 +121,11 @@ export class Tracker {
         'SELECT shipment_id, order_id, status FROM shipments WHERE order_id = ANY($1::uuid[]) ORDER BY shipment_id FOR UPDATE',
         [orderIds],
       );
-      const lines = await tx.query<{ order_id: string; quantity: number; quantity_shipped: number; quantity_cancelled: number }>(
-        'SELECT order_id, quantity, quantity_shipped, quantity_cancelled FROM order_items WHERE order_id = ANY($1::uuid[])',
+      const lines = await tx.query<LineProgress & { order_id: string }>(
+        'SELECT order_id, item_id, quantity, quantity_shipped, quantity_cancelled FROM order_items WHERE order_id = ANY($1::uuid[])',
         [orderIds],
       );
+      const progress = new OrdersInProgress(lines.rows, shipments.rows);
       const lockedStatus = new Map(orders.rows.map((o) => [o.order_id, o.status]));
       const statusOf = new Map(shipments.rows.map((s) => [s.shipment_id, s.status]));
       const updates: Array<{ shipment_id: string; order_id: string; status: ShipmentStatusName; delivered: boolean }> = [];
@@ -142,14 +138,10 @@ export class Tracker {
           current === undefined || !lockedStatus.has(shipment.order_id) ? undefined : trackingUpdate(current, reported);
         if (next === undefined) continue;
         statusOf.set(shipment.shipment_id, next);
+        progress.setShipmentStatus(shipment.order_id, shipment.shipment_id, next);
         const delivered = next === ShipmentStatus.delivered;
         updates.push({ shipment_id: shipment.shipment_id, order_id: shipment.order_id, status: next, delivered });
-        const orderStatus = fulfillmentStatus(
-          lines.rows.filter((l) => l.order_id === shipment.order_id),
-          shipments.rows
-            .filter((s) => s.order_id === shipment.order_id)
-            .map((s) => ({ status: statusOf.get(s.shipment_id) ?? s.status })),
-        );
+        const orderStatus = progress.statusOf(shipment.order_id);
         finalStatus.set(shipment.order_id, orderStatus);
         const payload = {
           shipment_id: shipment.shipment_id,

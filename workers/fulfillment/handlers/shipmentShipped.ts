@@ -3,21 +3,12 @@ import { AT_WAREHOUSE, captureAmount, shipmentValue, ShipmentStatus } from '../.
 import { uuidv7 } from '../../../platform/ids.js';
 import type { OpenAuthorization } from '../../../platform/payments.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
+import type { NewCapture } from '../captureStore.js';
 import type { ShipmentChange } from '../shipmentChange.js';
 import type { ShipmentItemRow, ShipmentRow } from '../shipmentStore.js';
 
 /** An open authorization as a batch runs through it: what its captures (this batch's included) commit. */
 export type RunningAuthorization = Omit<OpenAuthorization, 'committed'> & { committed: number };
-
-/** A capture to write `pending`: the capture processor takes the money after commit. */
-export interface NewCapture {
-  readonly capture_id: string;
-  readonly order_id: string;
-  readonly payment_id: string;
-  readonly shipment_id: string;
-  readonly amount: number;
-  readonly currency: string;
-}
 
 /**
  * `shipped`: the parcel left the warehouse with its carrier. Decided here, written by the batch: the
