@@ -56,6 +56,8 @@ export interface Config {
   readonly outboxRetentionMs: number;
   /** A pending stream entry idle this long is claimed again (its consumer died or its handler failed). */
   readonly consumerClaimIdleMs: number;
+  /** Reads of a busy stream consumer are at least this far apart, so entries are handled in batches. */
+  readonly consumerMinReadIntervalMs: number;
   /** Failed deliveries (transient infrastructure failures not counted) after which an entry is dead-lettered. */
   readonly consumerMaxDeliveries: number;
   /** A failed message is retried after a backoff: the ceiling starts here, doubles per attempt (full jitter)… */
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
     relayAckScanMs: intFrom(env, 'RELAY_ACK_SCAN_MS', 1_000, 10),
     outboxRetentionMs: intFrom(env, 'OUTBOX_RETENTION_MS', 3_600_000, 0),
     consumerClaimIdleMs: intFrom(env, 'CONSUMER_CLAIM_IDLE_MS', 5_000, 10),
+    consumerMinReadIntervalMs: intFrom(env, 'CONSUMER_MIN_READ_INTERVAL_MS', 20, 0),
     consumerMaxDeliveries: intFrom(env, 'CONSUMER_MAX_DELIVERIES', 5, 1),
     consumerRetryBaseMs: intFrom(env, 'CONSUMER_RETRY_BASE_MS', 1_000, 1),
     consumerRetryMaxMs: intFrom(env, 'CONSUMER_RETRY_MAX_MS', 30_000, 1),
