@@ -105,15 +105,19 @@ export class SagaScheduler {
   }
 
   private async leaseDue(): Promise<Array<{ saga_id: string; saga_type: string }>> {
+    // One type (the placement poll) is an equality, so the (saga_type, next_attempt_at) index gives the
+    // due sagas in order without a sort; several types are a list.
+    const single = this.types.length === 1;
     const result = await this.options.pool.query<{ saga_id: string; saga_type: string }>(
       `UPDATE sagas SET next_attempt_at = now() + make_interval(secs => $1::double precision / 1000)
         WHERE saga_id IN (
           SELECT saga_id FROM sagas
-           WHERE saga_type = ANY($3::text[]) AND status IN ('running', 'compensating') AND next_attempt_at <= now()
+           WHERE saga_type = ${single ? '$3::text' : 'ANY($3::text[])'} AND status IN ('running', 'compensating')
+             AND next_attempt_at <= now()
            ORDER BY next_attempt_at LIMIT $2
            FOR UPDATE SKIP LOCKED)
         RETURNING saga_id, saga_type`,
-      [this.options.leaseMs, this.options.batchSize ?? 20, this.types],
+      [this.options.leaseMs, this.options.batchSize ?? 20, single ? this.types[0] : this.types],
     );
     return result.rows;
   }
