@@ -10,10 +10,3 @@ export const SagaType = Object.freeze({
   refund: 'refund',
 } as const);
 export type SagaTypeName = (typeof SagaType)[keyof typeof SagaType];
-
-/** The saga types the changes worker drives: the changes after placement. */
-export const CHANGE_SAGA_TYPES: readonly SagaTypeName[] = Object.freeze([
-  SagaType.cancellation,
-  SagaType.modification,
-  SagaType.refund,
-]);
