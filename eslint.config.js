@@ -35,8 +35,8 @@ const COMPOSED_BY_API = ['command-service', 'query-service'];
  * everywhere else and what is left stays visible.
  */
 const EXCEPTIONS = {
-  // One retry policy for every retry (consumers and sagas alike) lives in domain/ because the placement
-  // saga reads it; moving it waits for the one saga engine (issue 12, deliverable 1).
+  // One retry policy for every retry (consumers and sagas alike) lives in domain/ because every saga
+  // workflow, pure, computes its retry times with it.
   'platform/config.ts': ['domain/retryPolicy.ts'],
   'platform/kafkaConsumer.ts': ['domain/retryPolicy.ts'],
   'platform/streamConsumer.ts': ['domain/retryPolicy.ts', 'domain/events.ts'],

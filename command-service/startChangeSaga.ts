@@ -1,4 +1,5 @@
 import { SagaStatus } from '../domain/order.js';
+import type { SagaTypeName } from '../domain/sagaType.js';
 import type { Queryable } from '../platform/db.js';
 import { uuidv7 } from '../platform/ids.js';
 
@@ -9,7 +10,7 @@ import { uuidv7 } from '../platform/ids.js';
  */
 export async function startChangeSaga(
   tx: Queryable,
-  saga: { orderId: string; type: string; leaseMs: number; request?: unknown },
+  saga: { orderId: string; type: SagaTypeName; leaseMs: number; request?: unknown },
 ): Promise<string> {
   const sagaId = uuidv7();
   await tx.query(

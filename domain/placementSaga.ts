@@ -1,5 +1,7 @@
 import type { Allocation } from './reservation.js';
-import { PARTNER_BACKOFF, retryDelayMs } from './retryPolicy.js';
+import { compensationsToRun, isDue, pastDeadline, type Retrying } from './sagaWorkflow.js';
+
+export { nextRetry, type Retrying } from './sagaWorkflow.js';
 
 /**
  * The placement saga as a pure workflow (contract §5): reserve inventory → authorize payment and check
@@ -22,9 +24,11 @@ export type PlacementStepIdName = (typeof PlacementStepId)[keyof typeof Placemen
 
 /** Each forward step next to its compensation (Medusa's habit): what undoes what. */
 export const Compensation = Object.freeze({
-  [PlacementStepId.authorizePayment]: PlacementStepId.voidAuthorization,
   [PlacementStepId.reserveInventory]: PlacementStepId.releaseInventory,
+  [PlacementStepId.authorizePayment]: PlacementStepId.voidAuthorization,
 } as const);
+/** The forward steps that may need undoing, in the order they run (compensations run in reverse). */
+const COMPENSATED_IN_ORDER = [PlacementStepId.reserveInventory, PlacementStepId.authorizePayment] as const;
 
 export const RejectionReason = Object.freeze({
   insufficientStock: 'insufficient-stock',
@@ -34,15 +38,6 @@ export const RejectionReason = Object.freeze({
   fraudCheckUnavailable: 'fraud-check-unavailable',
 } as const);
 export type RejectionReasonName = (typeof RejectionReason)[keyof typeof RejectionReason];
-
-/** A partner call that failed without an answer, to be tried again. */
-export interface Retrying {
-  readonly status: 'retrying';
-  readonly attempts: number;
-  readonly first_failure_at: string;
-  readonly next_attempt_at: string;
-  readonly last_error: string;
-}
 
 export type ReserveResult =
   | { readonly status: 'succeeded'; readonly at: string; readonly reservations: readonly Allocation[] }
@@ -131,12 +126,8 @@ export interface Timing {
   readonly retryDeadlineMs: number;
 }
 
-function isDue(result: Retrying, now: Date): boolean {
-  return Date.parse(result.next_attempt_at) <= now.getTime();
-}
-
 function expired(result: Retrying, timing: Timing): boolean {
-  return timing.now.getTime() - Date.parse(result.first_failure_at) >= timing.retryDeadlineMs;
+  return pastDeadline(result.first_failure_at, timing.now, timing.retryDeadlineMs);
 }
 
 /** Why the saga must fail, once it is known; undefined while it may still succeed. */
@@ -157,16 +148,26 @@ export function nextPlacementAction(state: PlacementSagaState, timing: Timing): 
 
   const reason = failureReason(steps, timing);
   if (reason !== undefined) {
-    // Compensate in reverse order of the forward steps: the authorization, then the stock.
-    const auth = steps.authorize_payment;
-    const mayHoldAuthorization = auth?.status === 'succeeded' || auth?.status === 'retrying';
+    // Compensate in reverse order of the forward steps: the authorization (which an unanswered call
+    // may hold too), then the stock.
+    const [undo] = compensationsToRun(
+      Compensation,
+      COMPENSATED_IN_ORDER,
+      (step) =>
+        step === PlacementStepId.reserveInventory
+          ? steps.reserve_inventory?.status === 'succeeded'
+          : steps.authorize_payment?.status === 'succeeded' || steps.authorize_payment?.status === 'retrying',
+      (compensation) =>
+        compensation === PlacementStepId.voidAuthorization
+          ? steps.void_authorization?.status === 'succeeded'
+          : steps.release_inventory !== undefined,
+    );
     const voided = steps.void_authorization;
-    if (mayHoldAuthorization && voided?.status !== 'succeeded') {
+    if (undo === PlacementStepId.voidAuthorization) {
       if (voided?.status === 'retrying' && !isDue(voided, timing.now)) return { kind: 'wait', until: voided.next_attempt_at };
       return { kind: 'void_authorization' };
     }
-    if (steps.reserve_inventory.status === 'succeeded' && steps.release_inventory === undefined)
-      return { kind: 'release_inventory' };
+    if (undo === PlacementStepId.releaseInventory) return { kind: 'release_inventory' };
     return steps.reject_order === undefined ? { kind: 'reject_order', reason } : { kind: 'done' };
   }
 
@@ -190,26 +191,4 @@ export function nextPlacementAction(state: PlacementSagaState, timing: Timing): 
   if (due.length > 0) return { kind: 'run', steps: due };
   if (waits.length > 0) return { kind: 'wait', until: waits.sort()[0] as string };
   return steps.confirm_order === undefined ? { kind: 'confirm_order' } : { kind: 'done' };
-}
-
-/**
- * The record of one more failed attempt at a partner call, due after the partner backoff (full jitter,
- * domain/retryPolicy). `retryAfterMs`, when the caller knows it (an open circuit breaker says when it
- * will let a call through), comes first, the jitter on top.
- */
-export function nextRetry(
-  previous: Retrying | undefined,
-  error: string,
-  now: Date,
-  retryAfterMs?: number,
-  random: () => number = Math.random,
-): Retrying {
-  const attempts = (previous?.attempts ?? 0) + 1;
-  return {
-    status: 'retrying',
-    attempts,
-    first_failure_at: previous?.first_failure_at ?? now.toISOString(),
-    next_attempt_at: new Date(now.getTime() + retryDelayMs(PARTNER_BACKOFF, attempts, retryAfterMs, random)).toISOString(),
-    last_error: error,
-  };
 }

@@ -1,6 +1,7 @@
 import { OrderEventType } from '../../domain/events.js';
 import { LEFT_WAREHOUSE } from '../../domain/fulfillment.js';
 import { OrderStatus, SagaStatus } from '../../domain/order.js';
+import { SagaType } from '../../domain/sagaType.js';
 import type { PoolClient } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { lockOrder } from '../../platform/orderProgress.js';
@@ -8,8 +9,6 @@ import { Problem, problems } from '../../platform/problem.js';
 import type { CommandResult } from '../runCommand.js';
 import { startChangeSaga } from '../startChangeSaga.js';
 import type { CancelOrderBody } from '../schemas/orders.js';
-
-export const CANCELLATION_SAGA = 'cancellation';
 
 const notCancellable = (orderId: string, why: string) =>
   new Problem(409, 'order-not-cancellable', 'Order cannot be cancelled', `Order ${orderId} ${why}.`);
@@ -35,7 +34,7 @@ export async function cancelOrder(
   if (order === undefined) throw problems.notFound('Order', orderId);
   const existing = await tx.query<{ saga_id: string; status: string }>(
     `SELECT saga_id, status FROM sagas WHERE order_id = $1 AND saga_type = $2 ORDER BY created_at DESC LIMIT 1`,
-    [orderId, CANCELLATION_SAGA],
+    [orderId, SagaType.cancellation],
   );
   const answer = (status: number, version: number, cancellation: { saga_id: string; status: string } | undefined) => ({
     status,
@@ -55,7 +54,7 @@ export async function cancelOrder(
   await tx.query('UPDATE orders SET cancel_requested_at = now() WHERE order_id = $1 AND created_at = uuid7_time($1)', [orderId]);
   const sagaId = await startChangeSaga(tx, {
     orderId,
-    type: CANCELLATION_SAGA,
+    type: SagaType.cancellation,
     leaseMs,
     request: { reason: body.reason ?? null },
   });

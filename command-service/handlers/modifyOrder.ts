@@ -1,6 +1,7 @@
 import { OrderEventType } from '../../domain/events.js';
 import { planEdit, type CurrentLine } from '../../domain/orderEdit.js';
 import { MAX_LINE_QUANTITY, OrderStatus, SagaStatus } from '../../domain/order.js';
+import { SagaType } from '../../domain/sagaType.js';
 import type { PoolClient } from '../../platform/db.js';
 import { ifMatchAllows, type IfMatch } from '../../platform/entityTags.js';
 import { appendToOrder } from '../../platform/eventStore.js';
@@ -11,8 +12,6 @@ import { priceFromCatalog } from '../priceFromCatalog.js';
 import type { CommandResult } from '../runCommand.js';
 import { startChangeSaga } from '../startChangeSaga.js';
 import type { ModifyOrderBody } from '../schemas/orders.js';
-
-export const MODIFICATION_SAGA = 'modification';
 
 const MODIFIABLE: readonly string[] = [OrderStatus.confirmed, OrderStatus.processing, OrderStatus.partiallyShipped];
 
@@ -60,7 +59,7 @@ export async function modifyOrder(
   }
   const running = await tx.query(
     `SELECT 1 FROM sagas WHERE order_id = $1 AND saga_type = $2 AND status IN ('running', 'compensating')`,
-    [orderId, MODIFICATION_SAGA],
+    [orderId, SagaType.modification],
   );
   if (running.rows.length > 0) {
     throw notModifiable(
@@ -125,7 +124,7 @@ export async function modifyOrder(
   }
 
   const request = { ...plan, shipping_address: body.shipping_address ?? null };
-  const sagaId = await startChangeSaga(tx, { orderId, type: MODIFICATION_SAGA, leaseMs, request });
+  const sagaId = await startChangeSaga(tx, { orderId, type: SagaType.modification, leaseMs, request });
   const [event] = await appendToOrder(tx, orderId, [
     {
       type: OrderEventType.orderModificationRequested,

@@ -1,5 +1,6 @@
 import { OrderEventType } from '../../domain/events.js';
 import { multiply } from '../../domain/money.js';
+import { SagaType } from '../../domain/sagaType.js';
 import type { PoolClient } from '../../platform/db.js';
 import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -8,8 +9,6 @@ import { Problem, problems } from '../../platform/problem.js';
 import type { CommandResult } from '../runCommand.js';
 import { startChangeSaga } from '../startChangeSaga.js';
 import type { RefundBody } from '../schemas/orders.js';
-
-export const REFUND_SAGA = 'refund';
 
 /**
  * POST /api/v1/orders/{id}/refunds: by lines (their unit price times the quantity; orders carry no tax
@@ -98,7 +97,7 @@ export async function requestRefund(tx: PoolClient, orderId: string, body: Refun
   }
 
   const refundId = uuidv7();
-  const sagaId = await startChangeSaga(tx, { orderId, type: REFUND_SAGA, leaseMs });
+  const sagaId = await startChangeSaga(tx, { orderId, type: SagaType.refund, leaseMs });
   await tx.query(
     `INSERT INTO refunds (refund_id, order_id, saga_id, payment_id, amount, currency, reason, items, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending')`,

@@ -13,6 +13,8 @@ export interface ChangeContext {
   readonly leaseMs: number;
   /** How long an edit waits for a PSP that does not answer before it gives up and undoes itself. */
   readonly pspRetryDeadlineMs: number;
+  /** The workflows' clock (tests may move it); the system clock by default. */
+  readonly now?: () => Date;
 }
 
 /** What one step did: moved on (drive again now), wait for something (driven again later), or finished. */

@@ -1,24 +1,33 @@
 import { OrderEventType } from '../../domain/events.js';
+import { SagaType } from '../../domain/sagaType.js';
+import { isFinished } from '../../domain/sagaWorkflow.js';
 import type { Config } from '../../platform/config.js';
 import { sellerOf } from '../../platform/documents.js';
-import { PollLoop } from '../../platform/pollLoop.js';
+import { SagaScheduler, type SagaDriveResult } from '../../platform/sagaScheduler.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { ConsumerGroup } from '../../platform/streams.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { cancellationStep } from './cancellation.js';
 import { loadChangeSaga } from './changeSaga.js';
-import type { ChangeContext } from './changeContext.js';
+import type { ChangeContext, StepOutcome } from './changeContext.js';
 import { modificationStep } from './modification.js';
 import { refundStep } from './refund.js';
 import { releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
 import { releaseOnDeliverySweep } from './releaseOnDeliverySweep.js';
 
-/** The saga types this worker drives, and the step function of each. */
-const STEPS = Object.freeze({ cancellation: cancellationStep, refund: refundStep, modification: modificationStep });
-const SAGA_TYPES = Object.keys(STEPS);
+/** The saga types this worker drives, and the step function of each (its workflow's next action, done). */
+const STEPS = Object.freeze({
+  [SagaType.cancellation]: cancellationStep,
+  [SagaType.modification]: modificationStep,
+  [SagaType.refund]: refundStep,
+});
+
+/** Guards against a workflow bug looping forever: a change saga needs far fewer steps than this. */
+const MAX_STEPS_PER_DRIVE = 20;
 
 export interface ChangesWorkerOptions extends ChangeContext, StreamWorkerOptions {
   readonly pollMs: number;
+  readonly stuckAfterMs: number;
   readonly sweep: SweepSettings;
 }
 
@@ -27,6 +36,7 @@ export function changesWorkerSettings(config: Config) {
     ...streamSettings(config),
     pollMs: config.sagaPollMs,
     leaseMs: config.sagaLeaseMs,
+    stuckAfterMs: config.sagaStuckAfterMs,
     pspRetryDeadlineMs: config.pspRetryDeadlineMs,
     seller: sellerOf(config),
     sweep: sweepSettings(config),
@@ -34,16 +44,16 @@ export function changesWorkerSettings(config: Config) {
 }
 
 /**
- * The changes worker: drives the sagas of changes after placement — cancellations, edits and refunds — from
- * their request events (Redis Streams group `changes`) and, for sagas waiting on a partner or whose
- * worker died, from a poll of due sagas (leased with FOR UPDATE SKIP LOCKED, so two workers never
- * drive one saga at once from the poll). A sweep releases what delivered orders still hold when their
- * `shipment.delivered` was lost.
+ * The changes worker: drives the sagas of changes after placement — cancellations, edits and refunds —
+ * from their request events (Redis Streams group `changes`) and, for sagas waiting on a partner or
+ * whose worker died, from the one saga scheduler every saga type shares (platform/sagaScheduler: due
+ * and stuck sagas, leased with FOR UPDATE SKIP LOCKED, so two workers never drive one saga at once from
+ * the poll). A sweep releases what delivered orders still hold when their `shipment.delivered` was lost.
  */
 export class ChangesWorker {
   readonly consumer: StreamConsumer;
   readonly sweep: Sweep;
-  private readonly loop: PollLoop;
+  readonly scheduler: SagaScheduler;
 
   constructor(private readonly options: ChangesWorkerOptions) {
     const requests = new Set<string>([
@@ -64,47 +74,53 @@ export class ChangesWorker {
         if (typeof sagaId === 'string') await this.drive(sagaId);
       },
     });
-    this.loop = new PollLoop('due change sagas', options.pollMs, () => this.driveDue(), options.logger);
+    const driveBatch = (sagaIds: readonly string[]) => this.driveBatch(sagaIds);
+    this.scheduler = new SagaScheduler({
+      pool: options.pool,
+      logger: options.logger,
+      drivers: Object.fromEntries(Object.keys(STEPS).map((type) => [type, driveBatch])),
+      pollMs: options.pollMs,
+      leaseMs: options.leaseMs,
+      stuckAfterMs: options.stuckAfterMs,
+    });
     this.sweep = new Sweep('release-on-delivery', options.sweep, options.logger, releaseOnDeliverySweep(options));
   }
 
   async start(): Promise<void> {
     await this.consumer.start();
-    this.loop.start();
+    this.scheduler.start();
     this.sweep.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.consumer.stop(), this.loop.stop(), this.sweep.stop()]);
+    await Promise.all([this.consumer.stop(), this.scheduler.stop(), this.sweep.stop()]);
   }
 
   /** Runs the saga's steps until it waits for something or ends. */
-  async drive(sagaId: string): Promise<void> {
-    for (let i = 0; i < 20; i++) {
+  async drive(sagaId: string): Promise<StepOutcome | 'missing'> {
+    for (let i = 0; i < MAX_STEPS_PER_DRIVE; i++) {
       const saga = await loadChangeSaga(this.options.pool, sagaId);
-      if (saga === undefined || saga.status === 'completed' || saga.status === 'failed') return;
+      if (saga === undefined) return 'missing';
+      if (isFinished(saga.status)) return 'done';
       const step = STEPS[saga.saga_type as keyof typeof STEPS];
-      if (step === undefined) return;
-      if ((await step(this.options, saga)) !== 'progressed') return;
+      if (step === undefined) return 'missing';
+      const outcome = await step(this.options, saga);
+      if (outcome !== 'progressed') return outcome;
     }
+    return 'progressed';
   }
 
-  private async driveDue(): Promise<void> {
-    const due = await this.options.pool.query<{ saga_id: string }>(
-      `UPDATE sagas SET next_attempt_at = now() + make_interval(secs => $1::double precision / 1000)
-        WHERE saga_id IN (
-          SELECT saga_id FROM sagas
-           WHERE saga_type = ANY($2) AND status IN ('running', 'compensating') AND next_attempt_at <= now()
-           ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
-        RETURNING saga_id`,
-      [this.options.leaseMs, SAGA_TYPES],
+  /** Each saga of a batch, side by side; one saga's failure does not fail the others. */
+  private async driveBatch(sagaIds: readonly string[]): Promise<Map<string, SagaDriveResult>> {
+    const results = await Promise.all(
+      sagaIds.map(async (sagaId): Promise<[string, SagaDriveResult]> => {
+        try {
+          return [sagaId, { outcome: await this.drive(sagaId) }];
+        } catch (error) {
+          return [sagaId, { error }];
+        }
+      }),
     );
-    await Promise.all(
-      due.rows.map((r) =>
-        this.drive(r.saga_id).catch((error: unknown) =>
-          this.options.logger.warn({ err: error, saga_id: r.saga_id }, 'driving a change saga failed; it is retried'),
-        ),
-      ),
-    );
+    return new Map(results);
   }
 }

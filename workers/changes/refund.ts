@@ -2,6 +2,17 @@ import { OrderEventType } from '../../domain/events.js';
 import { buildInvoice, buyerOf, DocumentKind, type InvoiceDocument, type InvoiceLineInput } from '../../domain/invoice.js';
 import type { Address } from '../../domain/order.js';
 import { SagaStatus } from '../../domain/order.js';
+import {
+  allocateRefund,
+  nextRefundAction,
+  NOT_ENOUGH_CAPTURED,
+  refundAtPspOutcome,
+  RefundStepId,
+  type RefundAllocation,
+  type RefundAtPspResult,
+  type RefundedPart,
+  type RefundSteps,
+} from '../../domain/refundSaga.js';
 import type { PoolClient } from '../../platform/db.js';
 import { nextDocumentNumber, storeDocument } from '../../platform/documents.js';
 import { appendToOrder } from '../../platform/eventStore.js';
@@ -9,13 +20,6 @@ import { uuidv7 } from '../../platform/ids.js';
 import { lockOrder } from '../../platform/orderProgress.js';
 import { commitChangeStep, waitForPsp, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
-
-export const RefundStep = Object.freeze({
-  allocate: 'allocate',
-  refundAtPsp: 'refund_at_psp',
-  issueCreditNote: 'issue_credit_note',
-  fail: 'fail',
-} as const);
 
 interface RefundRow {
   readonly refund_id: string;
@@ -28,103 +32,101 @@ interface RefundRow {
   readonly items: ReadonlyArray<{ item_id: string; sku: string; quantity: number; unit_price: number; amount: number }>;
 }
 
-interface Allocation {
-  readonly capture_id: string;
-  readonly payment_id: string;
-  readonly psp_capture_id: string;
-  readonly amount: number;
-}
-
 async function loadRefund(db: Pick<PoolClient, 'query'>, sagaId: string): Promise<RefundRow | undefined> {
   const result = await db.query<RefundRow>('SELECT * FROM refunds WHERE saga_id = $1', [sagaId]);
   return result.rows[0];
 }
 
 /**
- * One step of a refund saga:
- * 1. spread the amount over the order's captures, oldest first, each up to what it has left (counting
- *    other refunds still in flight), under the captures' row locks;
- * 2. refund each part at the PSP with the key `refund:<refund_id>:<capture_id>` — a retry after a
- *    timeout or a crash can never refund twice;
- * 3. in one transaction: the captures, the payment and the lines' refunded quantities go up, the refund
- *    succeeds, and a credit note numbered like invoices (`CN-<year>-<n>`, gapless) is issued, pointing
- *    at the invoice lines it corrects; `refund.issued`.
- * A PSP refusal fails the refund (`refund.failed`) and is logged for a human.
+ * One step of a refund saga: the next action, asked of the workflow (domain/refundSaga.ts); its
+ * effects, done here.
  */
 export async function refundStep(context: ChangeContext, saga: ChangeSaga): Promise<StepOutcome> {
-  const { pool, leaseMs } = context;
-  const refund = await loadRefund(pool, saga.saga_id);
+  const refund = await loadRefund(context.pool, saga.saga_id);
   if (refund === undefined) throw new Error(`refund saga ${saga.saga_id} has no refund`);
-
-  const allocated = saga.steps[RefundStep.allocate] as { allocations: Allocation[] } | undefined;
-  if (allocated === undefined) {
-    await commitChangeStep(pool, saga.saga_id, RefundStep.allocate, leaseMs, async (tx) => {
-      await lockOrder(tx, saga.order_id);
-      const captures = await tx.query<{ capture_id: string; payment_id: string; psp_capture_id: string; left: number }>(
-        `SELECT c.capture_id, c.payment_id, c.psp_capture_id,
-                c.amount - c.amount_refunded - coalesce((
-                  SELECT sum((a->>'amount')::bigint) FROM refunds r, jsonb_array_elements(r.allocations) a
-                   WHERE r.order_id = c.order_id AND r.status = 'pending' AND r.refund_id <> $2
-                     AND a->>'capture_id' = c.capture_id::text), 0) AS left
-           FROM captures c
-          WHERE c.order_id = $1 AND c.status = 'captured'
-          ORDER BY c.captured_at, c.capture_id FOR UPDATE OF c`,
-        [refund.order_id, refund.refund_id],
-      );
-      let wanted = refund.amount;
-      const allocations: Allocation[] = [];
-      for (const c of captures.rows) {
-        const take = Math.min(wanted, Math.max(0, c.left));
-        if (take === 0) continue;
-        allocations.push({ capture_id: c.capture_id, payment_id: c.payment_id, psp_capture_id: c.psp_capture_id, amount: take });
-        wanted -= take;
-      }
-      if (wanted > 0) return { result: { status: 'failed', reason: 'not enough captured to refund' } };
-      await tx.query('UPDATE refunds SET allocations = $2, updated_at = now() WHERE refund_id = $1', [
-        refund.refund_id,
-        JSON.stringify(allocations),
-      ]);
-      return { result: { status: 'succeeded', allocations } };
-    });
-    return 'progressed';
+  // step_results as this workflow recorded them.
+  const action = nextRefundAction({ status: saga.status, steps: saga.steps as RefundSteps });
+  switch (action.kind) {
+    case 'allocate':
+      return allocate(context, saga, refund);
+    case 'refund_at_psp':
+      return refundAtPsp(context, saga, refund, action.allocations);
+    case 'issue_credit_note':
+      return bookRefund(context, saga, refund, action.refunded);
+    case 'fail':
+      return failRefund(context, saga, refund, action.reason);
+    case 'done':
+      return 'done';
+    default:
+      return assertNever(action);
   }
-  if ((saga.steps[RefundStep.allocate] as { status: string }).status === 'failed') {
-    return failRefund(context, saga, refund, 'not enough captured to refund');
-  }
+}
 
-  if (saga.steps[RefundStep.refundAtPsp] === undefined) {
-    const refunds: Array<Allocation & { psp_refund_id: string }> = [];
-    let refused: string | undefined;
-    try {
-      for (const a of allocated.allocations) {
-        const outcome = await context.psp.refund(a.psp_capture_id, a.amount, `refund:${refund.refund_id}:${a.capture_id}`);
-        if (outcome.kind === 'refused') {
-          refused = `PSP refused: ${outcome.reason}`;
-          break;
-        }
-        refunds.push({ ...a, psp_refund_id: outcome.refundId });
+/** The amount spread over the order's captures, oldest first, each up to what it has left (counting other refunds still in flight), under the captures' row locks. */
+function allocate(context: ChangeContext, saga: ChangeSaga, refund: RefundRow): Promise<StepOutcome> {
+  return commitChangeStep(context, saga, RefundStepId.allocate, async (tx) => {
+    await lockOrder(tx, saga.order_id);
+    const captures = await tx.query<{ capture_id: string; payment_id: string; psp_capture_id: string; left: number }>(
+      `SELECT c.capture_id, c.payment_id, c.psp_capture_id,
+              c.amount - c.amount_refunded - coalesce((
+                SELECT sum((a->>'amount')::bigint) FROM refunds r, jsonb_array_elements(r.allocations) a
+                 WHERE r.order_id = c.order_id AND r.status = 'pending' AND r.refund_id <> $2
+                   AND a->>'capture_id' = c.capture_id::text), 0) AS left
+         FROM captures c
+        WHERE c.order_id = $1 AND c.status = 'captured'
+        ORDER BY c.captured_at, c.capture_id FOR UPDATE OF c`,
+      [refund.order_id, refund.refund_id],
+    );
+    const allocations = allocateRefund(refund.amount, captures.rows);
+    if (allocations === undefined) return { result: { status: 'failed', reason: NOT_ENOUGH_CAPTURED } };
+    await tx.query('UPDATE refunds SET allocations = $2, updated_at = now() WHERE refund_id = $1', [
+      refund.refund_id,
+      JSON.stringify(allocations),
+    ]);
+    return { result: { status: 'succeeded', allocations } };
+  });
+}
+
+/**
+ * Each part refunded at the PSP with the key `refund:<refund_id>:<capture_id>` — a retry after a
+ * timeout or a crash can never refund twice. What the answers make of the refund is the workflow's.
+ */
+async function refundAtPsp(
+  context: ChangeContext,
+  saga: ChangeSaga,
+  refund: RefundRow,
+  allocations: readonly RefundAllocation[],
+): Promise<StepOutcome> {
+  const refunds: RefundedPart[] = [];
+  let refused: string | undefined;
+  try {
+    for (const a of allocations) {
+      const outcome = await context.psp.refund(a.psp_capture_id, a.amount, `refund:${refund.refund_id}:${a.capture_id}`);
+      if (outcome.kind === 'refused') {
+        refused = `PSP refused: ${outcome.reason}`;
+        break;
       }
-    } catch (error) {
-      return waitForPsp(pool, saga.saga_id, error);
+      refunds.push({ ...a, psp_refund_id: outcome.refundId });
     }
-    if (refused !== undefined && refunds.length === 0) return failRefund(context, saga, refund, refused);
-    // A refusal after some parts were refunded at the PSP: those parts are money returned, and are
-    // booked as a partial refund (never as a failure the customer's bank statement contradicts).
-    await commitChangeStep(pool, saga.saga_id, RefundStep.refundAtPsp, leaseMs, async () => ({
-      result: refused === undefined ? { status: 'succeeded', refunds } : { status: 'partial', refunds, refused },
-    }));
-    return 'progressed';
+  } catch (error) {
+    return waitForPsp(context, saga, error);
   }
+  const outcome = refundAtPspOutcome(refused === undefined ? { refunds } : { refunds, refused });
+  if (outcome.kind === 'fail') return failRefund(context, saga, refund, outcome.reason);
+  return commitChangeStep(context, saga, RefundStepId.refundAtPsp, async () => ({ result: outcome.result }));
+}
 
-  const atPsp = saga.steps[RefundStep.refundAtPsp] as {
-    status: 'succeeded' | 'partial';
-    refunds: Array<Allocation & { psp_refund_id: string }>;
-    refused?: string;
-  };
+/**
+ * In one transaction: the captures, the payment and the lines' refunded quantities go up, the refund
+ * succeeds, and a credit note numbered like invoices (`CN-<year>-<n>`, gapless) is issued, pointing at
+ * the invoice lines it corrects; `refund.issued`. A partial refund books only what the PSP refunded.
+ */
+function bookRefund(context: ChangeContext, saga: ChangeSaga, refund: RefundRow, atPsp: RefundAtPspResult): Promise<StepOutcome> {
   const refunded = atPsp.refunds;
   const partial = atPsp.status === 'partial';
+  const refused = atPsp.status === 'partial' ? atPsp.refused : undefined;
   const refundedAmount = refunded.reduce((sum, r) => sum + r.amount, 0);
-  await commitChangeStep(pool, saga.saga_id, RefundStep.issueCreditNote, leaseMs, async (tx) => {
+  return commitChangeStep(context, saga, RefundStepId.issueCreditNote, async (tx) => {
     const order = await lockOrder<{ customer_id: string; shipping_address: Address; billing_address: Address | null }>(
       tx,
       saga.order_id,
@@ -179,7 +181,7 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
           currency: refund.currency,
           reason: refund.reason,
           items: partial ? [] : refund.items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity })),
-          ...(partial ? { partial: { requested_amount: refund.amount, refused: atPsp.refused } } : {}),
+          ...(partial ? { partial: { requested_amount: refund.amount, refused } } : {}),
           allocations: refunded,
           payments: [...payments].map(([payment_id, p]) => ({
             payment_id,
@@ -197,7 +199,7 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
           refund_id: refund.refund_id,
           refunded: refundedAmount,
           requested: refund.amount,
-          refused: atPsp.refused,
+          refused,
         },
         'refund only partly made: the PSP refused the rest; booked what it refunded',
       );
@@ -208,12 +210,12 @@ export async function refundStep(context: ChangeContext, saga: ChangeSaga): Prom
       );
     return { result: { status: 'succeeded', credit_note_id: creditNote.invoice_id }, status: SagaStatus.completed };
   });
-  return 'done';
 }
 
+/** Not enough captured, or the PSP refused every part: the refund fails (`refund.failed`), logged for a human. */
 async function failRefund(context: ChangeContext, saga: ChangeSaga, refund: RefundRow, reason: string): Promise<StepOutcome> {
   context.logger.error({ order_id: saga.order_id, refund_id: refund.refund_id, reason }, 'refund failed');
-  await commitChangeStep(context.pool, saga.saga_id, RefundStep.fail, context.leaseMs, async (tx) => {
+  return commitChangeStep(context, saga, RefundStepId.fail, async (tx) => {
     await lockOrder(tx, saga.order_id);
     await tx.query(`UPDATE refunds SET status = 'failed', updated_at = now() WHERE refund_id = $1`, [refund.refund_id]);
     await appendToOrder(tx, saga.order_id, [
@@ -224,7 +226,6 @@ async function failRefund(context: ChangeContext, saga: ChangeSaga, refund: Refu
     ]);
     return { result: { status: 'failed', reason }, status: SagaStatus.failed };
   });
-  return 'done';
 }
 
 /**
@@ -236,7 +237,7 @@ async function issueCreditNote(
   context: ChangeContext,
   orderId: string,
   refund: RefundRow,
-  refunded: readonly Allocation[],
+  refunded: readonly RefundAllocation[],
   buyer: ReturnType<typeof buyerOf>,
   /** The line of an amount refund; by default a goodwill refund's. */
   description = `Goodwill refund: ${refund.reason}`,
@@ -292,4 +293,8 @@ async function issueCreditNote(
   };
   await storeDocument(tx, creditNote, year, seq);
   return creditNote;
+}
+
+function assertNever(action: never): never {
+  throw new Error(`unknown refund action ${JSON.stringify(action)}`);
 }

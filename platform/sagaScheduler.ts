@@ -1,0 +1,147 @@
+import type { Pool } from './db.js';
+import type { Logger } from './logger.js';
+import { listStuckSagas } from './stuckSagas.js';
+
+/** How driving one saga of a batch ended: where it stands now, or the error that stopped it. */
+export type SagaDriveResult = { readonly outcome: string } | { readonly error: unknown };
+
+/** Drives a batch of sagas of one type as far as they can go now; one saga's failure does not fail the others. */
+export type SagaDriver = (sagaIds: readonly string[]) => Promise<ReadonlyMap<string, SagaDriveResult>>;
+
+export interface SagaSchedulerOptions {
+  readonly pool: Pool;
+  readonly logger: Logger;
+  /** The saga types this scheduler drives (`sagas.saga_type`), each with its driver. */
+  readonly drivers: Readonly<Record<string, SagaDriver>>;
+  readonly pollMs: number;
+  readonly leaseMs: number;
+  readonly stuckAfterMs: number;
+  readonly batchSize?: number;
+}
+
+/**
+ * The one scheduler for sagas of every type: drives sagas that are due without an event to wake them —
+ * a partner call to retry, a wait that ran out, or a saga whose worker died (its lease ran out). Each
+ * due saga is leased first (FOR UPDATE SKIP LOCKED), so several workers share the work without
+ * driving one saga twice, and handed to its type's driver. Also the stuck-saga detector: a saga of its
+ * types without progress for stuckAfterMs is logged as an alert and re-driven. Each worker runs one for
+ * the saga types it drives (the saga worker placement, the changes worker the changes after it).
+ */
+export class SagaScheduler {
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastStuckCheck = 0;
+  private inFlight = new Set<Promise<unknown>>();
+  private readonly types: readonly string[];
+
+  constructor(private readonly options: SagaSchedulerOptions) {
+    this.types = Object.keys(options.drivers);
+  }
+
+  start(): void {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.running) return;
+    const { logger, pollMs, stuckAfterMs } = this.options;
+    try {
+      if (Date.now() - this.lastStuckCheck >= Math.min(30_000, stuckAfterMs)) {
+        this.lastStuckCheck = Date.now();
+        await this.reportStuck();
+      }
+      const due = await this.leaseDue();
+      if (due.length > 0) await this.track(this.drive(due));
+      if (due.length === (this.options.batchSize ?? 20)) {
+        this.schedule(0);
+        return;
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'saga scheduler tick failed');
+    }
+    if (this.running) this.schedule(pollMs);
+  }
+
+  private async track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    try {
+      return await promise;
+    } finally {
+      this.inFlight.delete(promise);
+    }
+  }
+
+  /** The sagas due in one tick: each type's as one batch for its driver, the types side by side. */
+  private async drive(due: ReadonlyArray<{ saga_id: string; saga_type: string }>): Promise<void> {
+    const { logger, drivers } = this.options;
+    const byType = new Map<string, string[]>();
+    for (const { saga_id, saga_type } of due) byType.set(saga_type, [...(byType.get(saga_type) ?? []), saga_id]);
+    await Promise.all(
+      [...byType].map(async ([type, sagaIds]) => {
+        const driver = drivers[type];
+        if (driver === undefined) return;
+        try {
+          for (const [sagaId, result] of await driver(sagaIds)) {
+            if ('error' in result)
+              logger.warn({ err: result.error, saga_id: sagaId }, 'driving a due saga failed; it stays leased and is retried');
+            else logger.debug({ saga_id: sagaId, outcome: result.outcome }, 'due saga driven');
+          }
+        } catch (error) {
+          logger.warn({ err: error, sagas: sagaIds }, 'driving due sagas failed; they stay leased and are retried');
+        }
+      }),
+    );
+  }
+
+  private async leaseDue(): Promise<Array<{ saga_id: string; saga_type: string }>> {
+    // One type (the placement poll) is an equality, so the (saga_type, next_attempt_at) index gives the
+    // due sagas in order without a sort; several types are a list.
+    const single = this.types.length === 1;
+    const result = await this.options.pool.query<{ saga_id: string; saga_type: string }>(
+      `UPDATE sagas SET next_attempt_at = now() + make_interval(secs => $1::double precision / 1000)
+        WHERE saga_id IN (
+          SELECT saga_id FROM sagas
+           WHERE saga_type = ${single ? '$3::text' : 'ANY($3::text[])'} AND status IN ('running', 'compensating')
+             AND next_attempt_at <= now()
+           ORDER BY next_attempt_at LIMIT $2
+           FOR UPDATE SKIP LOCKED)
+        RETURNING saga_id, saga_type`,
+      [this.options.leaseMs, this.options.batchSize ?? 20, single ? this.types[0] : this.types],
+    );
+    return result.rows;
+  }
+
+  /** Logs each stuck saga as an alert and makes it due now, so it is re-driven from its recorded step. */
+  private async reportStuck(): Promise<void> {
+    const stuck = await listStuckSagas(this.options.pool, this.options.stuckAfterMs, 100, this.types);
+    for (const saga of stuck) {
+      this.options.logger.warn(
+        {
+          alert: 'saga-stuck',
+          saga_id: saga.saga_id,
+          saga_type: saga.saga_type,
+          order_id: saga.order_id,
+          current_step: saga.current_step,
+          stuck_for_ms: saga.stuck_for_ms,
+        },
+        'saga has made no progress; re-driving it',
+      );
+    }
+    if (stuck.length > 0) {
+      await this.options.pool.query('UPDATE sagas SET next_attempt_at = now() WHERE saga_id = ANY($1::uuid[])', [
+        stuck.map((s) => s.saga_id),
+      ]);
+    }
+  }
+}
