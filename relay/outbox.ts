@@ -62,6 +62,98 @@ export async function readOutbox(db: Queryable, after: OutboxPosition, limit: nu
   return { rows, xmin: BigInt(first.snapshot_xmin), xmax: BigInt(first.snapshot_xmax) };
 }
 
+/** Where the previous read stood: the transactions running then (xip) and the first xid not yet begun (xmax). */
+export interface ReadSnapshot {
+  readonly xip: readonly string[];
+  readonly xmax: string;
+}
+
+/** A read of the outbox and, beyond its horizon, the rows committed since the previous read. */
+export interface OutboxReadAhead extends OutboxRead {
+  /**
+   * Rows at or above the read's xmin (an older transaction still runs, so they cannot be read in
+   * position order yet) from transactions that committed after `since` (every such row when `since`
+   * is undefined), in (tx_id, id) order, up to the limit.
+   */
+  readonly ahead: OutboxRow[];
+  readonly snapshot: ReadSnapshot;
+}
+
+/**
+ * readOutbox and, in the same statement and snapshot, the rows ahead of the horizon that became
+ * visible since `since`: a transaction commits, its rows are visible, but an older transaction (a
+ * slow worker's) holds the horizon. Rows of transactions that were running at `since` (its xip) or
+ * began after it (xid >= its xmax) are exactly those that committed since (docs/decisions/0011).
+ */
+export async function readOutboxAhead(
+  db: Queryable,
+  after: OutboxPosition,
+  limit: number,
+  since: ReadSnapshot | undefined,
+): Promise<OutboxReadAhead> {
+  const result = await db.query<
+    OutboxRow & { snapshot_xmin: string; snapshot_xmax: string; snapshot_xip: string[]; id: string | null; ahead: boolean | null }
+  >(
+    `SELECT s.xmin::text AS snapshot_xmin, s.xmax::text AS snapshot_xmax, s.xip AS snapshot_xip,
+            o.ahead, o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.tx_id::text AS tx_id
+       FROM (SELECT pg_snapshot_xmin(c.snap) AS xmin, pg_snapshot_xmax(c.snap) AS xmax,
+                    ARRAY(SELECT x::text FROM pg_snapshot_xip(c.snap) AS x) AS xip
+               FROM (SELECT pg_current_snapshot() AS snap) c) s
+       LEFT JOIN LATERAL (
+         (SELECT false AS ahead, id, aggregatetype, aggregateid, type, payload, tx_id
+            FROM outbox
+           WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id < s.xmin
+           ORDER BY tx_id, id
+           LIMIT $3)
+         UNION ALL
+         (SELECT true AS ahead, id, aggregatetype, aggregateid, type, payload, tx_id
+            FROM outbox
+           WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id >= s.xmin
+             AND ($4::xid8 IS NULL OR tx_id >= $4::xid8 OR tx_id = ANY($5::xid8[]))
+           ORDER BY tx_id, id
+           LIMIT $3)) o ON true`,
+    [after.txId, after.id, limit, since?.xmax ?? null, since?.xip ?? []],
+  );
+  const first = result.rows[0];
+  if (first === undefined) throw new Error('outbox read returned no snapshot row');
+  const rows: OutboxRow[] = [];
+  const ahead: OutboxRow[] = [];
+  for (const r of result.rows) {
+    if (r.id === null) continue;
+    const row = { id: r.id, aggregatetype: r.aggregatetype, aggregateid: r.aggregateid, type: r.type, payload: r.payload, tx_id: r.tx_id };
+    (r.ahead === true ? ahead : rows).push(row);
+  }
+  return {
+    rows,
+    ahead,
+    xmin: BigInt(first.snapshot_xmin),
+    xmax: BigInt(first.snapshot_xmax),
+    snapshot: { xip: first.snapshot_xip, xmax: first.snapshot_xmax },
+  };
+}
+
+/**
+ * The rows with each order's events in `seq` order, each order keeping the places its rows had. Rows
+ * ahead of the horizon are in xid order, and a transaction that got its xid before it waited for the
+ * order's lock holds a later event under an earlier xid.
+ */
+export function inOrderSequence(rows: readonly OutboxRow[]): OutboxRow[] {
+  const places = new Map<string, number[]>();
+  rows.forEach((row, index) => {
+    const list = places.get(row.aggregateid);
+    if (list === undefined) places.set(row.aggregateid, [index]);
+    else list.push(index);
+  });
+  const sorted = [...rows];
+  const seqOf = (row: OutboxRow) => Number((row.payload as { seq?: unknown }).seq ?? 0);
+  for (const indices of places.values()) {
+    if (indices.length < 2) continue;
+    const own = indices.map((i) => rows[i] as OutboxRow).sort((a, b) => seqOf(a) - seqOf(b));
+    indices.forEach((place, k) => (sorted[place] = own[k] as OutboxRow));
+  }
+  return sorted;
+}
+
 /**
  * The position just before every row of `position`'s transaction: reading after it re-reads that
  * whole transaction (no row has the nil uuid), so a rewind to it needs no "inclusive" flag and is safe

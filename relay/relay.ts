@@ -5,16 +5,19 @@ import { Wakeup } from '../platform/wakeup.js';
 import type { KafkaSink } from './kafkaSink.js';
 import {
   comparePositions,
+  inOrderSequence,
   loadCheckpoint,
   OUTBOX_START,
   positionOf,
   readOutbox,
+  readOutboxAhead,
   saveAckedFloor,
   saveCheckpoints,
   setRelayListening,
   startOfTransaction,
   type OutboxPosition,
   type OutboxRow,
+  type ReadSnapshot,
 } from './outbox.js';
 import type { RedisSink } from './redisSink.js';
 
@@ -52,6 +55,14 @@ interface Sink {
   /** The position last written to relay_checkpoints. */
   saved: OutboxPosition;
   published: number;
+  /**
+   * Rows handed over ahead of the horizon, each batch with the end of the rows read when it was: the
+   * sink publishes the rows read up to that end first, then the batch (so one order's events keep
+   * their order). Its cursor and checkpoint do not move for them.
+   */
+  early: Array<{ readonly rows: readonly OutboxRow[]; readonly after: OutboxPosition }>;
+  /** Ids this sink published ahead of the horizon and has not met yet among the rows read (it skips them there). */
+  readonly earlyDone: Set<string>;
   /** Wakes this sink's loop: rows arrived, or stop. */
   readonly wakeup: Wakeup;
 }
@@ -66,6 +77,8 @@ const SETTLE_MAX_MS = 100;
 const PRUNE_EVERY_MS = 30_000;
 /** Rows kept for a sink that is behind, in batches; a sink further behind reads the outbox itself. */
 const CACHED_BATCHES = 20;
+/** A sink's rows ahead of the horizon beyond this many batches are dropped: it publishes them once they are read in order. */
+const EARLY_BATCHES = 20;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -159,6 +172,14 @@ export class Relay {
   private redisSuspect = true;
   /** Whether writers are asked to NOTIFY (relay_wakeup.listening as this relay last set it). */
   private listening: boolean | undefined;
+  /**
+   * The snapshot of the last read after which every visible row had been handed to the sinks (read in
+   * order, or handed ahead of the horizon): the next read hands ahead what committed since. Undefined
+   * when a read was cut by the limit (the next one looks at every row ahead of the horizon).
+   */
+  private aheadSince: ReadSnapshot | undefined;
+  /** Rows handed ahead of the horizon that the ordered read has not reached yet (id → position). */
+  private readonly handedAhead = new Map<string, OutboxPosition>();
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -210,6 +231,8 @@ export class Relay {
       cursor: checkpoint.position,
       saved: checkpoint.position,
       published: 0,
+      early: [],
+      earlyDone: new Set(),
       wakeup: new Wakeup(),
     };
     this.sinks.push(sink);
@@ -263,15 +286,12 @@ export class Relay {
         const now = performance.now();
         lastRead = now;
         const from = this.read.end;
-        const read = await readOutbox(pool, from, batchSize);
+        const read = await readOutboxAhead(pool, from, batchSize, this.aheadSince);
         failures = 0;
+        const handed = this.handOver(read.rows, read.ahead, read.rows.length < batchSize && read.ahead.length < batchSize);
+        this.aheadSince = handed.complete ? read.snapshot : undefined;
 
-        if (read.rows.length > 0) {
-          // Contiguous: only this loop moves the end of the rows read, and it read from there.
-          this.read.append(read.rows);
-          const passed = this.sinks.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
-          this.read.trim(passed, CACHED_BATCHES * batchSize);
-          for (const sink of this.sinks) sink.wakeup.wake();
+        if (read.rows.length > 0 || handed.ahead > 0) {
           quietSince = undefined;
           horizon = undefined;
           if (this.listening !== false) await this.setListening(false);
@@ -310,6 +330,34 @@ export class Relay {
     }
   }
 
+  /**
+   * Hands the rows read in order (appended to the rows read) and those ahead of the horizon (each
+   * sink's early batches) to the sinks. Rows ahead are handed only when neither part was cut by the
+   * limit: then every visible row has been handed, and an order's earlier events (committed before
+   * its later ones, which waited for the order's lock) were handed before or with its later ones.
+   */
+  private handOver(rows: readonly OutboxRow[], ahead: readonly OutboxRow[], complete: boolean): { ahead: number; complete: boolean } {
+    if (rows.length > 0) {
+      // Contiguous: only the reader moves the end of the rows read, and it read from there.
+      this.read.append(rows);
+      const passed = this.sinks.map((s) => s.cursor).reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
+      this.read.trim(passed, CACHED_BATCHES * this.options.batchSize);
+      const end = this.read.end;
+      for (const [id, position] of this.handedAhead) if (comparePositions(position, end) <= 0) this.handedAhead.delete(id);
+    }
+    const fresh = complete ? inOrderSequence(ahead.filter((row) => !this.handedAhead.has(row.id))) : [];
+    if (fresh.length > 0) {
+      for (const row of fresh) this.handedAhead.set(row.id, positionOf(row));
+      const after = this.read.end;
+      for (const sink of this.sinks) {
+        sink.early.push({ rows: fresh, after });
+        if (sink.early.reduce((n, batch) => n + batch.rows.length, 0) > EARLY_BATCHES * this.options.batchSize) sink.early = [];
+      }
+    }
+    if (rows.length > 0 || fresh.length > 0) for (const sink of this.sinks) sink.wakeup.wake();
+    return { ahead: fresh.length, complete };
+  }
+
   /** Publishes the rows read after the sink's cursor, batch by batch; a failure backs off this sink only. */
   private async runSink(sink: Sink): Promise<void> {
     const { pool, batchSize, pollMs, logger } = this.options;
@@ -318,21 +366,37 @@ export class Relay {
       try {
         if (sink.beforeBatch) await sink.beforeBatch();
         let rows = this.read.after(sink.cursor, batchSize);
-        if (rows === undefined && comparePositions(sink.cursor, this.read.start) < 0) {
+        const behind = rows === undefined && comparePositions(sink.cursor, this.read.start) < 0;
+        if (behind) {
           // Behind the rows read: read for itself, up to where they begin.
           const own = await readOutbox(pool, sink.cursor, batchSize);
           const start = this.read.start;
           rows = own.rows.filter((row) => comparePositions(positionOf(row), start) <= 0);
           if (rows.length === 0 && own.rows.length > 0) rows = this.read.after(start, batchSize) ?? [];
         }
+        const early = sink.early[0];
+        if (early !== undefined && !behind) {
+          // The rows read before this early batch was handed over go first; the rest wait behind it.
+          rows = (rows ?? []).filter((row) => comparePositions(positionOf(row), early.after) <= 0);
+          if (rows.length === 0) {
+            await sink.publish(early.rows);
+            sink.early.shift();
+            for (const row of early.rows) sink.earlyDone.add(row.id);
+            sink.published += early.rows.length;
+            failures = 0;
+            continue;
+          }
+        }
         if (rows === undefined || rows.length === 0) {
           // Caught up: the reader wakes this loop when it has read more.
           await sink.wakeup.wait(pollMs);
           continue;
         }
-        await sink.publish(rows);
+        const fresh = rows.filter((row) => !sink.earlyDone.has(row.id));
+        if (fresh.length > 0) await sink.publish(fresh);
+        for (const row of rows) sink.earlyDone.delete(row.id);
         sink.cursor = positionOf(rows[rows.length - 1] as OutboxRow);
-        sink.published += rows.length;
+        sink.published += fresh.length;
         failures = 0;
         if (this.read.countAfter(sink.cursor) < batchSize) this.wakeup.wake();
       } catch (error) {
@@ -396,6 +460,9 @@ export class Relay {
           : 'redis lost its streams; rebuilt them, re-publishing from the oldest unacknowledged event';
     this.options.logger[firstStart ? 'info' : 'warn']({ sink: sink.name, from: rewindTo, was_at: sink.cursor }, message);
     sink.cursor = rewindTo;
+    // What it published ahead of the horizon went into the lost streams too: all of it again, in order.
+    sink.early = [];
+    sink.earlyDone.clear();
     // Stored at once, durably: a relay restarted before re-publishing must not resume from the old position.
     await this.saveCheckpoints(true);
   }

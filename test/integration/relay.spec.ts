@@ -98,6 +98,48 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
     }
   });
 
+  it('publishes a commit at once while an older transaction holds the horizon, each event once, then the older one', async () => {
+    const holder = await system.pool.connect();
+    try {
+      // An open transaction with an xid (a slow worker's): every row committed after it is above the horizon.
+      await holder.query('BEGIN');
+      const [held] = await appendOrderEvents(holder, uuidv7(), 0, [{ type: 'test.held', payload: {} }]);
+      const orderId = uuidv7();
+      const first = await appendOne(orderId, 'test.ahead');
+      const second = await withTransaction(
+        system.pool,
+        async (tx) => (await appendOrderEvents(tx, orderId, 1, [{ type: 'test.ahead', payload: {} }]))[0]!.event_id,
+      );
+      for (const id of [first, second]) {
+        await eventually(`${id} on Kafka before the holder ends`, async () => kafkaSeen.get(id));
+        await eventually(`${id} on Redis before the holder ends`, async () => ((await redisEventIds()).has(id) ? true : undefined));
+      }
+      expect((await redisEventIds()).has(held!.event_id)).to.equal(false);
+      await holder.query('COMMIT');
+      await eventually('the held event on Kafka', async () => kafkaSeen.get(held!.event_id));
+      await eventually('the held event on Redis', async () => ((await redisEventIds()).has(held!.event_id) ? true : undefined));
+      // Published ahead, then met again in order: not published twice.
+      await eventually('both sinks past the held event', async () => {
+        const rows = await system.pool.query(
+          `SELECT c.sink FROM relay_checkpoints c JOIN outbox o ON o.id = $1 WHERE (c.tx_id, c.id) >= (o.tx_id, o.id)`,
+          [second],
+        );
+        return rows.rows.length === 2 ? true : undefined;
+      });
+      const seqs: string[] = [];
+      for (const stream of allStreams(system.layout)) {
+        for (const [, fields] of await system.redis.xrange(stream, '-', '+')) {
+          const f = parseFields(fields);
+          if (f.order_id === orderId) seqs.push(f.seq ?? '');
+        }
+      }
+      expect(seqs).to.deep.equal(['1', '2']);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+  });
+
   it('keeps one order in one Kafka partition and one Redis stream, in seq order', async () => {
     const orderId = uuidv7();
     await withTransaction(system.pool, (tx) =>
