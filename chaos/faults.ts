@@ -5,8 +5,9 @@ import type { Pool } from '../platform/db.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Redis } from '../platform/redis.js';
 import { allStreams, type StreamLayout } from '../platform/streams.js';
+import { SUBSCRIBERS } from '../domain/subscriptions.js';
 import { KafkaSink } from '../relay/kafkaSink.js';
-import type { OutboxRow } from '../relay/outbox.js';
+import { OUTBOX_ROW_COLUMNS, type OutboxRow } from '../relay/outbox.js';
 
 /** A fault done to the running system, for the report. */
 export interface InjectedFault {
@@ -83,7 +84,7 @@ export async function flushRedis(redis: Redis): Promise<string> {
  */
 export async function duplicateStreamEntries(redis: Redis, layout: StreamLayout, count: number): Promise<string> {
   let copied = 0;
-  for (const stream of allStreams(layout)) {
+  for (const stream of allStreams(layout, SUBSCRIBERS)) {
     const entries = (await redis.xrevrange(stream, '+', '-', 'COUNT', 50)) as Array<[string, string[]]>;
     for (const [, fields] of entries.slice(5, 5 + Math.ceil(count / layout.partitions))) {
       await redis.xadd(stream, '*', ...fields);
@@ -101,7 +102,7 @@ export async function duplicateKafkaMessages(
   count: number,
 ): Promise<string> {
   const rows = await pool.query<OutboxRow>(
-    `SELECT id, aggregatetype, aggregateid, type, payload, tx_id::text AS tx_id FROM outbox
+    `SELECT ${OUTBOX_ROW_COLUMNS} FROM outbox o
       WHERE type IN ('shipment.created', 'shipment.cancel_requested', 'order.confirmed') ORDER BY random() LIMIT $1`,
     [count],
   );

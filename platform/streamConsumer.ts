@@ -6,7 +6,7 @@ import { DeadLetterTransport, PgDeadLetters, REDRIVE_FOR_FIELD, type DeadLetterS
 import type { Pool } from './db.js';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
-import { allStreams, parseFields, type StreamLayout } from './streams.js';
+import { groupStreams, parseFields, type StreamLayout } from './streams.js';
 import { Wakeup } from './wakeup.js';
 
 export type { EventEnvelope };
@@ -160,7 +160,7 @@ export class StreamConsumer {
     if ((options.handler === undefined) === (options.batchHandler === undefined))
       throw new Error(`consumer group ${options.group}: give either handler or batchHandler`);
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${options.group}`;
-    this.streams = allStreams(options.layout);
+    this.streams = groupStreams(options.layout, options.group);
     this.random = options.random ?? Math.random;
   }
 

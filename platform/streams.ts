@@ -1,39 +1,31 @@
 /**
- * Redis Streams layout shared by the relay (producer) and the workers (consumer groups).
- * Events are spread over `partitions` streams by a hash of the order id, so one order's events stay in
- * one stream, in order.
+ * Redis Streams layout shared by the relay (producer) and the workers (consumer groups). Each group
+ * has `partitions` streams of its own; events are spread over them by a hash of the order id, so one
+ * order's events stay in one stream of the group, in order.
  */
 export interface StreamLayout {
   readonly prefix: string;
   readonly partitions: number;
 }
 
-/** The consumer groups the relay creates with every stream, so no event is trimmed before they read it. */
-export const ConsumerGroup = Object.freeze({
-  saga: 'saga',
-  projector: 'projector',
-  router: 'router',
-  changes: 'changes',
-} as const);
-export type ConsumerGroupName = (typeof ConsumerGroup)[keyof typeof ConsumerGroup];
-export const CONSUMER_GROUPS: readonly ConsumerGroupName[] = Object.freeze(Object.values(ConsumerGroup));
-
-export function streamName(layout: StreamLayout, partition: number): string {
-  return `${layout.prefix}:order-events:${partition}`;
+/** The streams of one consumer group: each group has its own, holding only the event types it handles. */
+export function groupStreams(layout: StreamLayout, group: string): string[] {
+  return Array.from({ length: layout.partitions }, (_, n) => `${layout.prefix}:order-events:${group}:${n}`);
 }
 
-export function allStreams(layout: StreamLayout): string[] {
-  return Array.from({ length: layout.partitions }, (_, n) => streamName(layout, n));
+/** The streams of every group named. */
+export function allStreams(layout: StreamLayout, groups: readonly string[]): string[] {
+  return groups.flatMap((group) => groupStreams(layout, group));
 }
 
 /** FNV-1a (32 bit) of the order id: stable across processes and languages. */
-export function streamForOrder(layout: StreamLayout, orderId: string): string {
+export function streamForOrder(layout: StreamLayout, group: string, orderId: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < orderId.length; i++) {
     hash ^= orderId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return streamName(layout, hash % layout.partitions);
+  return `${layout.prefix}:order-events:${group}:${hash % layout.partitions}`;
 }
 
 /** Present while Redis holds the streams the relay made; gone after a restart without data or FLUSHALL. */

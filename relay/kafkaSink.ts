@@ -22,7 +22,7 @@ export class KafkaSink {
       acks: -1,
       messages: rows.map((row) => ({
         key: row.aggregateid,
-        value: JSON.stringify(row.payload),
+        value: row.payload,
         headers: { id: row.id, eventType: row.type, aggregatetype: row.aggregatetype },
       })),
     });

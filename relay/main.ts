@@ -3,7 +3,7 @@ import { poolFromConfig } from '../platform/db.js';
 import { createKafka } from '../platform/kafka.js';
 import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
-import { CONSUMER_GROUPS } from '../platform/streams.js';
+import { SUBSCRIPTIONS } from '../domain/subscriptions.js';
 import { KafkaSink } from './kafkaSink.js';
 import { RedisSink } from './redisSink.js';
 import { Relay } from './relay.js';
@@ -22,7 +22,7 @@ await runService('relay', async ({ logger, onStop }) => {
     schema: config.databaseSchema,
     logger,
     kafka: new KafkaSink(producer, config.orderEventsTopic),
-    redis: new RedisSink(redis, { prefix: config.redisPrefix, partitions: config.redisStreamPartitions }, CONSUMER_GROUPS),
+    redis: new RedisSink(redis, { prefix: config.redisPrefix, partitions: config.redisStreamPartitions }, SUBSCRIPTIONS),
     batchSize: config.relayBatchSize,
     pollMs: config.relayPollMs,
     ackScanMs: config.relayAckScanMs,

@@ -13,9 +13,16 @@ export interface OutboxRow {
   readonly aggregatetype: string;
   readonly aggregateid: string;
   readonly type: string;
-  readonly payload: Record<string, unknown>;
+  /** The event envelope as the JSON text stored: published as it is, never parsed here. */
+  readonly payload: string;
+  /** The envelope's `seq` (the event's place in its order's history). */
+  readonly seq: number;
   readonly tx_id: string;
 }
+
+/** The outbox columns of an OutboxRow, for a SELECT from `outbox` (aliased `o`). */
+export const OUTBOX_ROW_COLUMNS =
+  "o.id, o.aggregatetype, o.aggregateid, o.type, o.payload::text AS payload, coalesce((o.payload->>'seq')::int, 0) AS seq, o.tx_id::text AS tx_id";
 
 /** One read of the outbox, with the snapshot it saw (see Relay: when an idle relay may sleep). */
 export interface OutboxRead {
@@ -35,11 +42,10 @@ export interface OutboxRead {
 export async function readOutbox(db: Queryable, after: OutboxPosition, limit: number): Promise<OutboxRead> {
   const result = await db.query<OutboxRow & { snapshot_xmin: string; snapshot_xmax: string; id: string | null }>(
     `SELECT s.xmin::text AS snapshot_xmin, s.xmax::text AS snapshot_xmax,
-            o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.tx_id::text AS tx_id
+            ${OUTBOX_ROW_COLUMNS}
        FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin, pg_snapshot_xmax(pg_current_snapshot()) AS xmax) s
        LEFT JOIN LATERAL (
-         SELECT id, aggregatetype, aggregateid, type, payload, tx_id
-           FROM outbox
+         SELECT * FROM outbox
           WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id < s.xmin
           ORDER BY tx_id, id
           LIMIT $3) o ON true`,
@@ -56,6 +62,7 @@ export async function readOutbox(db: Queryable, after: OutboxPosition, limit: nu
       aggregateid: r.aggregateid,
       type: r.type,
       payload: r.payload,
+      seq: r.seq,
       tx_id: r.tx_id,
     });
   }
@@ -95,18 +102,18 @@ export async function readOutboxAhead(
     OutboxRow & { snapshot_xmin: string; snapshot_xmax: string; snapshot_xip: string[]; id: string | null; ahead: boolean | null }
   >(
     `SELECT s.xmin::text AS snapshot_xmin, s.xmax::text AS snapshot_xmax, s.xip AS snapshot_xip,
-            o.ahead, o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.tx_id::text AS tx_id
+            o.ahead, ${OUTBOX_ROW_COLUMNS}
        FROM (SELECT pg_snapshot_xmin(c.snap) AS xmin, pg_snapshot_xmax(c.snap) AS xmax,
                     ARRAY(SELECT x::text FROM pg_snapshot_xip(c.snap) AS x) AS xip
                FROM (SELECT pg_current_snapshot() AS snap) c) s
        LEFT JOIN LATERAL (
-         (SELECT false AS ahead, id, aggregatetype, aggregateid, type, payload, tx_id
+         (SELECT false AS ahead, *
             FROM outbox
            WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id < s.xmin
            ORDER BY tx_id, id
            LIMIT $3)
          UNION ALL
-         (SELECT true AS ahead, id, aggregatetype, aggregateid, type, payload, tx_id
+         (SELECT true AS ahead, *
             FROM outbox
            WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id >= s.xmin
              AND ($4::xid8 IS NULL OR tx_id >= $4::xid8 OR tx_id = ANY($5::xid8[]))
@@ -120,7 +127,15 @@ export async function readOutboxAhead(
   const ahead: OutboxRow[] = [];
   for (const r of result.rows) {
     if (r.id === null) continue;
-    const row = { id: r.id, aggregatetype: r.aggregatetype, aggregateid: r.aggregateid, type: r.type, payload: r.payload, tx_id: r.tx_id };
+    const row = {
+      id: r.id,
+      aggregatetype: r.aggregatetype,
+      aggregateid: r.aggregateid,
+      type: r.type,
+      payload: r.payload,
+      seq: r.seq,
+      tx_id: r.tx_id,
+    };
     (r.ahead === true ? ahead : rows).push(row);
   }
   return {
@@ -145,10 +160,9 @@ export function inOrderSequence(rows: readonly OutboxRow[]): OutboxRow[] {
     else list.push(index);
   });
   const sorted = [...rows];
-  const seqOf = (row: OutboxRow) => Number((row.payload as { seq?: unknown }).seq ?? 0);
   for (const indices of places.values()) {
     if (indices.length < 2) continue;
-    const own = indices.map((i) => rows[i] as OutboxRow).sort((a, b) => seqOf(a) - seqOf(b));
+    const own = indices.map((i) => rows[i] as OutboxRow).sort((a, b) => a.seq - b.seq);
     indices.forEach((place, k) => (sorted[place] = own[k] as OutboxRow));
   }
   return sorted;

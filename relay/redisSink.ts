@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '../platform/redis.js';
-import { allStreams, entryFields, epochKey, parseFields, streamForOrder, type StreamLayout } from '../platform/streams.js';
+import { allStreams, entryFields, epochKey, groupStreams, parseFields, streamForOrder, type StreamLayout } from '../platform/streams.js';
 import { comparePositions, formatPosition, parsePosition, type OutboxPosition, type OutboxRow } from './outbox.js';
 
 export interface AckScan {
@@ -9,21 +9,41 @@ export interface AckScan {
   readonly trimmedEntries: number;
 }
 
+/** The consumer groups and the event types each one reads (`every`: all of them). */
+export type GroupSubscriptions = Readonly<Record<string, readonly string[] | 'every'>>;
+
 /**
- * Publishes outbox rows to Redis Streams (one stream per hash partition of the order id) and keeps the
- * streams safe to trim: an entry is removed only once every consumer group has acknowledged it.
+ * Publishes outbox rows to Redis Streams — each consumer group has streams of its own (one per hash
+ * partition of the order id) and gets only the event types it subscribes to — and keeps the streams
+ * safe to trim: an entry is removed only once its group has acknowledged it.
  * Redis is never the source of truth: an epoch key marks the streams this relay built, and when it is
  * gone (a restart without data, FLUSHALL) the relay rebuilds and re-publishes (see Relay).
  */
 export class RedisSink {
   readonly name: string;
+  private readonly groups: readonly string[];
+  /** Per event type, the groups that read it (filled as types are met). */
+  private readonly readers = new Map<string, readonly string[]>();
 
   constructor(
     private readonly redis: Redis,
     private readonly layout: StreamLayout,
-    private readonly groups: readonly string[],
+    private readonly subscriptions: GroupSubscriptions,
   ) {
     this.name = `redis:${layout.prefix}`;
+    this.groups = Object.keys(subscriptions);
+  }
+
+  private readersOf(type: string): readonly string[] {
+    let groups = this.readers.get(type);
+    if (groups === undefined) {
+      groups = this.groups.filter((group) => {
+        const subscription = this.subscriptions[group];
+        return subscription === 'every' || (subscription ?? []).includes(type);
+      });
+      this.readers.set(type, groups);
+    }
+    return groups;
   }
 
   /** The current epoch, or null when Redis lost what the relay built. */
@@ -33,8 +53,8 @@ export class RedisSink {
 
   /** Creates every stream and consumer group (from the start of the stream), then a new epoch. */
   async rebuild(): Promise<string> {
-    for (const stream of allStreams(this.layout)) {
-      for (const group of this.groups) {
+    for (const group of this.groups) {
+      for (const stream of groupStreams(this.layout, group)) {
         await this.redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM').catch((error: unknown) => {
           if (!String(error).includes('BUSYGROUP')) throw error;
         });
@@ -53,19 +73,15 @@ export class RedisSink {
   async publish(rows: readonly OutboxRow[]): Promise<string | null> {
     const pipeline = this.redis.pipeline();
     for (const row of rows) {
-      const envelope = row.payload as { seq?: number };
-      pipeline.xadd(
-        streamForOrder(this.layout, row.aggregateid),
-        '*',
-        ...entryFields({
-          event_id: row.id,
-          order_id: row.aggregateid,
-          seq: String(envelope.seq ?? 0),
-          type: row.type,
-          pos: formatPosition({ txId: row.tx_id, id: row.id }),
-          envelope: JSON.stringify(row.payload),
-        }),
-      );
+      const fields = entryFields({
+        event_id: row.id,
+        order_id: row.aggregateid,
+        seq: String(row.seq),
+        type: row.type,
+        pos: formatPosition({ txId: row.tx_id, id: row.id }),
+        envelope: row.payload,
+      });
+      for (const group of this.readersOf(row.type)) pipeline.xadd(streamForOrder(this.layout, group, row.aggregateid), '*', ...fields);
     }
     pipeline.get(epochKey(this.layout));
     const results = await pipeline.exec();
@@ -83,7 +99,7 @@ export class RedisSink {
   async scanAcks(): Promise<AckScan> {
     let oldest: OutboxPosition | null = null;
     let trimmedEntries = 0;
-    for (const stream of allStreams(this.layout)) {
+    for (const stream of allStreams(this.layout, this.groups)) {
       const groups = await this.groupsOf(stream);
       if (groups === undefined) continue;
       let oldestId: string | undefined;

@@ -1,7 +1,7 @@
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
-import { ConsumerGroup } from '../../platform/streams.js';
+import { Subscriber } from '../../domain/subscriptions.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { projectBatch } from './projectBatch.js';
 import { staleViewsSweep } from './staleViewsSweep.js';
@@ -32,7 +32,7 @@ export class Projector {
 
   constructor(options: ProjectorOptions) {
     this.consumer = new StreamConsumer({
-      ...memberOf(options, ConsumerGroup.projector),
+      ...memberOf(options, Subscriber.projector),
       // What one read returns is projected as one batch: one read and one write of the views.
       batchHandler: async (messages) => {
         const outcome = await projectBatch(

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { allStreams, parseFields, streamForOrder } from '../../platform/streams.js';
+import { groupStreams, parseFields, streamForOrder } from '../../platform/streams.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
@@ -13,7 +13,7 @@ describe('the same stream entry delivered twice', function () {
 
   async function placedEntry(orderId: string): Promise<string[]> {
     return eventually('order.placed on its stream', async () => {
-      for (const stream of allStreams(system.layout)) {
+      for (const stream of groupStreams(system.layout, 'saga')) {
         for (const [, fields] of await system.redis.xrange(stream, '-', '+')) {
           const f = parseFields(fields);
           if (f.order_id === orderId && f.type === 'order.placed') return fields;
@@ -41,7 +41,7 @@ describe('the same stream entry delivered twice', function () {
     const before = await effects(orderId, sagaId);
 
     // Deliver the very same entry again, as a relay re-publishing after a crash would.
-    const stream = streamForOrder(system.layout, orderId);
+    const stream = streamForOrder(system.layout, 'saga', orderId);
     const duplicateId = await system.redis.xadd(stream, '*', ...fields);
     await system.waitUntilAcknowledged(stream, duplicateId!);
     expect(await effects(orderId, sagaId)).to.deep.equal(before);
@@ -56,7 +56,7 @@ describe('the same stream entry delivered twice', function () {
     const orderId = placed.body.order_id as string;
     const sagaId = placed.body.saga.saga_id as string;
     const fields = await placedEntry(orderId);
-    const stream = streamForOrder(system.layout, orderId);
+    const stream = streamForOrder(system.layout, 'saga', orderId);
     const duplicateId = await system.redis.xadd(stream, '*', ...fields);
     // Two workers of the same group now share two copies of the entry.
     await Promise.all([system.startSagaWorker(), system.startSagaWorker()]);

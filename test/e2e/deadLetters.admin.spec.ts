@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { PgDeadLetters, type DeadLetter } from '../../platform/deadLetters.js';
 import { createKafka } from '../../platform/kafka.js';
-import { allStreams, parseFields } from '../../platform/streams.js';
+import { groupStreams, parseFields } from '../../platform/streams.js';
 import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
 import { startNode } from '../support/processes.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
@@ -27,7 +27,7 @@ describe('dead letters: listed, re-driven and discarded through the admin API an
     const placed = await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }]);
     const orderId = placed.body.order_id as string;
     const { stream, fields } = await eventually('order.placed on a stream', async () => {
-      for (const s of allStreams(system.layout)) {
+      for (const s of groupStreams(system.layout, 'saga')) {
         for (const [, f] of await system.redis.xrange(s, '-', '+')) {
           const parsed = parseFields(f);
           if (parsed.type === 'order.placed' && parsed.order_id === orderId) return { stream: s, fields: f };
@@ -142,7 +142,7 @@ describe('dead letters: listed, re-driven and discarded through the admin API an
   it('works from the command line: npm run dead-letters -- list | redrive <id> | redrive --all --group | discard <id>', async () => {
     const sink = new PgDeadLetters(system.pool, system.logger);
     const group = uniqueId('cli-group');
-    const stream = allStreams(system.layout)[0]!;
+    const stream = groupStreams(system.layout, 'projector')[0]!;
     const record = (n: number) =>
       sink.record({
         source: group,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createRedis } from '../../platform/redis.js';
-import { allStreams, parseFields } from '../../platform/streams.js';
+import { groupStreams, parseFields } from '../../platform/streams.js';
 import { listDeadLetters } from '../../platform/deadLetters.js';
 import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js';
 import { eventually, uniqueId } from '../support/env.js';
@@ -161,7 +161,7 @@ describe('placement saga in micro-batches: one batch of mixed orders, each decid
 
   async function placedEntries(orderIds: readonly string[]): Promise<Array<{ stream: string; fields: string[] }>> {
     const found: Array<{ stream: string; fields: string[] }> = [];
-    for (const stream of allStreams(system.layout)) {
+    for (const stream of groupStreams(system.layout, 'saga')) {
       for (const [, fields] of await system.redis.xrange(stream, '-', '+')) {
         const f = parseFields(fields);
         if (f.type === 'order.placed' && orderIds.includes(f.order_id ?? '')) found.push({ stream, fields });
@@ -172,7 +172,7 @@ describe('placement saga in micro-batches: one batch of mixed orders, each decid
 
   async function streamEntries(): Promise<number> {
     let entries = 0;
-    for (const stream of allStreams(system.layout)) entries += await system.redis.xlen(stream);
+    for (const stream of groupStreams(system.layout, 'saga')) entries += await system.redis.xlen(stream);
     return entries;
   }
 });

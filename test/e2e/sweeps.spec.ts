@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import { allStreams, parseFields } from '../../platform/streams.js';
+import { groupStreams, parseFields, streamForOrder } from '../../platform/streams.js';
 import type { SweepSettings } from '../../platform/sweep.js';
 import { Projector, projectorSettings } from '../../query-service/projector/projector.js';
 import { parseShortPicks } from '../../simulators/wms/shortPick.js';
@@ -24,7 +24,7 @@ const fast: SweepSettings = {
 
 /** A consumer group that starts after everything now on the streams: what is there is lost to it (as if acknowledged unhandled). */
 async function groupStartingNow(system: TestSystem, group: string): Promise<void> {
-  for (const stream of allStreams(system.layout)) {
+  for (const stream of groupStreams(system.layout, group)) {
     await system.redis.xgroup('CREATE', stream, group, '$', 'MKSTREAM').catch(async (error: unknown) => {
       if (!String(error).includes('BUSYGROUP')) throw error;
       await system.redis.xgroup('SETID', stream, group, '$');
@@ -39,7 +39,8 @@ async function entryOf(
   type: string,
 ): Promise<{ stream: string; id: string; fields: string[] }> {
   return eventually(`${type} of ${orderId} on a stream`, async () => {
-    for (const stream of allStreams(system.layout)) {
+    // The projector's streams hold every event.
+    for (const stream of groupStreams(system.layout, 'projector')) {
       for (const [id, fields] of await system.redis.xrange(stream, '-', '+')) {
         const f = parseFields(fields);
         if (f.order_id === orderId && f.type === type) return { stream, id, fields };
@@ -51,7 +52,8 @@ async function entryOf(
 
 /** The entry put back on its stream for one group, as a re-drive would: the late message meeting the sweep's repair. */
 async function redeliver(system: TestSystem, entry: { stream: string; fields: string[] }, group: string): Promise<void> {
-  await system.redis.xadd(entry.stream, '*', ...entry.fields, 'redrive_for', group);
+  const orderId = parseFields(entry.fields).order_id ?? '';
+  await system.redis.xadd(streamForOrder(system.layout, group, orderId), '*', ...entry.fields, 'redrive_for', group);
 }
 
 const count = (types: string[], type: string) => types.filter((t) => t === type).length;
@@ -100,7 +102,7 @@ describe('sweeps repair what a lost message leaves behind, once', function () {
         expect((await worker.sweep.runOnce()).repaired, 'a second pass finds nothing').to.equal(0);
         await redeliver(system, confirmed, 'router');
         await eventually('the late entry acknowledged', async () => {
-          const pending = await Promise.all(allStreams(system.layout).map((s) => system.redis.xpending(s, 'router')));
+          const pending = await Promise.all(groupStreams(system.layout, 'router').map((s) => system.redis.xpending(s, 'router')));
           return pending.every((p) => (p as [number])[0] === 0) ? true : undefined;
         });
         await worker.sweep.runOnce();
@@ -203,7 +205,7 @@ describe('sweeps repair what a lost message leaves behind, once', function () {
         expect((await worker.sweep.runOnce()).repaired).to.equal(0);
         await redeliver(system, delivered, 'changes');
         await eventually('the late entry acknowledged', async () => {
-          const pending = await Promise.all(allStreams(system.layout).map((s) => system.redis.xpending(s, 'changes')));
+          const pending = await Promise.all(groupStreams(system.layout, 'changes').map((s) => system.redis.xpending(s, 'changes')));
           return pending.every((p) => (p as [number])[0] === 0) ? true : undefined;
         });
         expect(count(await eventTypes(system.pool, orderId), 'payment.released')).to.equal(1);

@@ -6,7 +6,7 @@ import { uuidv7 } from '../../platform/ids.js';
 import { createLogger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import { allStreams, epochKey, parseFields, type StreamLayout } from '../../platform/streams.js';
+import { epochKey, groupStreams, parseFields, type StreamLayout } from '../../platform/streams.js';
 import { KafkaSink } from '../../relay/kafkaSink.js';
 import { RedisSink } from '../../relay/redisSink.js';
 import { Relay } from '../../relay/relay.js';
@@ -59,7 +59,7 @@ describe('relay: each sink publishes on its own (one slow or failing sink holds 
       logger: createLogger(`test-${id}`, process.env.TEST_LOG_LEVEL ?? 'silent'),
       // The stub has the one method the sink calls.
       kafka: new KafkaSink(producer as unknown as Producer, 'unused'),
-      redis: new RedisSink(redis, layout, ['g']),
+      redis: new RedisSink(redis, layout, { g: 'every' }),
       batchSize: 3,
       pollMs: 100,
       ackScanMs: 100_000,
@@ -70,7 +70,7 @@ describe('relay: each sink publishes on its own (one slow or failing sink holds 
   after(async () => {
     producer.unhold();
     await relay.stop();
-    for (const stream of allStreams(layout)) await redis.del(stream);
+    for (const stream of groupStreams(layout, 'g')) await redis.del(stream);
     await redis.del(epochKey(layout));
     await redis.quit();
     await pool.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
@@ -90,7 +90,7 @@ describe('relay: each sink publishes on its own (one slow or failing sink holds 
 
   async function onRedis(): Promise<Set<string>> {
     const ids = new Set<string>();
-    for (const stream of allStreams(layout))
+    for (const stream of groupStreams(layout, 'g'))
       for (const [, fields] of await redis.xrange(stream, '-', '+')) ids.add(parseFields(fields).event_id ?? '');
     return ids;
   }

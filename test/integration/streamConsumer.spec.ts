@@ -12,7 +12,7 @@ import {
 import { createLogger } from '../../platform/logger.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { StreamConsumer, type BatchFailure, type StreamMessage } from '../../platform/streamConsumer.js';
-import { allStreams, entryFields, parseFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
+import { entryFields, groupStreams, parseFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
 import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
 
 describe('Redis Streams consumer groups (platform/streamConsumer)', function () {
@@ -95,21 +95,24 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     return c;
   }
 
-  async function publish(orderId: string, seq: number, type = 'test.event'): Promise<string> {
+  /** An event on the streams of `groups` (the test's group by default), as the relay adds it. */
+  async function publish(orderId: string, seq: number, type = 'test.event', groups: readonly string[] = [g]): Promise<string> {
     const eventId = uniqueId('evt');
     const envelope = { event_id: eventId, order_id: orderId, seq, type, occurred_at: new Date().toISOString(), payload: {} };
-    await redis.xadd(
-      streamForOrder(layout, orderId),
-      '*',
-      ...entryFields({
-        event_id: eventId,
-        order_id: orderId,
-        seq: String(seq),
-        type,
-        pos: `1/${eventId}`,
-        envelope: JSON.stringify(envelope),
-      }),
-    );
+    for (const group of groups) {
+      await redis.xadd(
+        streamForOrder(layout, group, orderId),
+        '*',
+        ...entryFields({
+          event_id: eventId,
+          order_id: orderId,
+          seq: String(seq),
+          type,
+          pos: `1/${eventId}`,
+          envelope: JSON.stringify(envelope),
+        }),
+      );
+    }
     return eventId;
   }
 
@@ -122,7 +125,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     for (let seq = 1; seq <= 5; seq++) await publish('order-a', seq);
     await eventually('five handled', async () => (seen.length === 5 ? true : undefined));
     expect(seen).to.deep.equal([1, 2, 3, 4, 5]);
-    for (const stream of allStreams(layout)) {
+    for (const stream of groupStreams(layout, g)) {
       const pending = (await redis.xpending(stream, g)) as [number];
       expect(pending[0]).to.equal(0);
     }
@@ -172,7 +175,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     const alert = alerts.find((a) => a.dead_letter_id === letters[0]?.id);
     expect(alert).to.include({ level: 50, msg: 'dead letter', group: g, event_id: poison, order_id: 'order-p', attempts: 4 });
     expect(alert?.error).to.equal('cannot handle poison yet');
-    for (const stream of allStreams(layout)) {
+    for (const stream of groupStreams(layout, g)) {
       const pending = (await redis.xpending(stream, g)) as [number];
       expect(pending[0], 'the dead letter is acknowledged').to.equal(0);
     }
@@ -200,7 +203,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     expect(seen).to.have.length(9);
     expect(new Set(seen), 'no delivery counted').to.deep.equal(new Set([1]));
     expect(await lettersOf(g)).to.deep.equal([]);
-    for (const stream of allStreams(layout)) {
+    for (const stream of groupStreams(layout, g)) {
       const pending = (await redis.xpending(stream, g)) as [number];
       expect(pending[0]).to.equal(0);
     }
@@ -240,7 +243,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     expect([...byMember.values()]).to.deep.equal([2]);
   });
 
-  it('a re-driven entry is for its own group: another group on the stream acknowledges it unhandled', async () => {
+  it("a re-driven entry is for its own group: it goes back to that group's streams, another group does not get it again", async () => {
     const other = uniqueId('other');
     const mine: string[] = [];
     const theirs: string[] = [];
@@ -252,12 +255,12 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     });
     await c1.start();
     await c2.start();
-    const eventId = await publish('order-r', 1);
+    const eventId = await publish('order-r', 1, 'test.event', [g, other]);
     await eventually('both groups handled it', async () => (mine.length === 1 && theirs.length === 1 ? true : undefined));
     const letter = await deadLetters.record({
       source: g,
       transport: 'redis-stream',
-      stream: streamForOrder(layout, 'order-r'),
+      stream: streamForOrder(layout, g, 'order-r'),
       entryId: '1-1',
       eventId,
       orderId: 'order-r',
@@ -275,18 +278,16 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     });
     await redriveDeadLetter(testPool(), redriveTargets(redis, producer.get), letter.id);
     await eventually('the group handled it again', async () => (mine.length === 2 ? true : undefined));
-    await eventually('the other group acknowledged it unhandled', async () => {
-      const groups = (await redis.xinfo('GROUPS', streamForOrder(layout, 'order-r'))) as unknown[][];
-      const info = groups.map((row) => parseFields(row.map(String))).find((row) => row.name === other);
-      return info?.pending === '0' && info.lag === '0' ? true : undefined;
-    });
+    const groups = (await redis.xinfo('GROUPS', streamForOrder(layout, other, 'order-r'))) as unknown[][];
+    const info = groups.map((row) => parseFields(row.map(String))).find((row) => row.name === other);
+    expect(info, 'nothing more on the other group\'s stream').to.include({ pending: '0', lag: '0', 'entries-read': '1' });
     expect(theirs).to.have.length(1);
   });
 
   it('dead-letters a malformed entry at once instead of crashing', async () => {
     const c = consumer(g, async () => undefined);
     await c.start();
-    await redis.xadd(streamForOrder(layout, 'x'), '*', 'order_id', 'x', 'envelope', '{not json');
+    await redis.xadd(streamForOrder(layout, g, 'x'), '*', 'order_id', 'x', 'envelope', '{not json');
     const letters = await eventually('dead letter', async () => {
       const list = await lettersOf(g);
       return list.length === 1 ? list : undefined;
@@ -298,7 +299,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
 
   it("takes over a dead consumer's pending entries once they are idle", async () => {
     // A consumer reads an entry and dies before acknowledging it.
-    const stream = streamForOrder(layout, 'order-d');
+    const stream = streamForOrder(layout, g, 'order-d');
     await redis.xgroup('CREATE', stream, g, '0', 'MKSTREAM');
     const eventId = await publish('order-d', 1);
     await redis.xreadgroup('GROUP', g, 'dead-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
@@ -314,7 +315,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
   });
 
   it('re-reads its own pending entries first when it starts again under the same name', async () => {
-    const stream = streamForOrder(layout, 'order-r');
+    const stream = streamForOrder(layout, g, 'order-r');
     await redis.xgroup('CREATE', stream, g, '0', 'MKSTREAM');
     const eventId = await publish('order-r', 1);
     await redis.xreadgroup('GROUP', g, 'worker-1', 'COUNT', 10, 'STREAMS', stream, '>');
@@ -335,7 +336,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     for (let seq = 1; seq <= 3; seq++) await publish('order-a', seq);
     await publish('order-b', 1);
     const poison = await publish('order-p', 1, 'poison');
-    for (const stream of allStreams(layout)) await redis.xgroup('CREATE', stream, g, '0', 'MKSTREAM');
+    for (const stream of groupStreams(layout, g)) await redis.xgroup('CREATE', stream, g, '0', 'MKSTREAM');
     const batches: Array<Array<{ order: string; seq: number; deliveries: number }>> = [];
     const c = batchConsumer(g, async (messages) => {
       batches.push(messages.map((m) => ({ order: m.event.order_id, seq: m.event.seq, deliveries: m.deliveries })));
@@ -355,7 +356,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     const later = batches.slice(1).flat();
     expect(later.map((m) => m.order)).to.satisfy((orders: string[]) => orders.every((o) => o === 'order-p'));
     expect(later.map((m) => m.deliveries)).to.deep.equal([2, 3]);
-    for (const stream of allStreams(layout)) {
+    for (const stream of groupStreams(layout, g)) {
       const pending = (await redis.xpending(stream, g)) as [number];
       expect(pending[0]).to.equal(0);
     }
@@ -367,7 +368,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
       handled.push(m.event.event_id);
     });
     await c.start();
-    for (const stream of allStreams(layout)) await redis.del(stream);
+    for (const stream of groupStreams(layout, g)) await redis.del(stream);
     const eventId = await publish('order-n', 1);
     await eventually('handled after the group came back', async () => (handled.includes(eventId) ? true : undefined));
   });

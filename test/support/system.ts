@@ -27,7 +27,8 @@ import { createLogger, type Logger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
 import { PspClient } from '../../platform/psp.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import { CONSUMER_GROUPS, ConsumerGroup, parseFields, type StreamLayout } from '../../platform/streams.js';
+import { parseFields, type StreamLayout } from '../../platform/streams.js';
+import { SUBSCRIBERS, SUBSCRIPTIONS, Subscriber } from '../../domain/subscriptions.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
@@ -185,10 +186,12 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     redis: new RedisSink(
       redis,
       layout,
-      CONSUMER_GROUPS.filter(
-        (g) =>
-          (g !== ConsumerGroup.router || options.router === true || options.fulfillment !== undefined) &&
-          (g !== ConsumerGroup.changes || options.fulfillment !== undefined || options.changes === true),
+      Object.fromEntries(
+        SUBSCRIBERS.filter(
+          (g) =>
+            (g !== Subscriber.router || options.router === true || options.fulfillment !== undefined) &&
+            (g !== Subscriber.changes || options.fulfillment !== undefined || options.changes === true),
+        ).map((g) => [g, SUBSCRIPTIONS[g]]),
       ),
     ),
     batchSize: 200,

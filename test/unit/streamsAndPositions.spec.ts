@@ -1,15 +1,22 @@
 import { expect } from 'chai';
-import { allStreams, streamForOrder } from '../../platform/streams.js';
+import { allStreams, groupStreams, streamForOrder } from '../../platform/streams.js';
 import { comparePositions, formatPosition, parsePosition } from '../../relay/outbox.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 
 describe('stream layout and outbox positions', () => {
   const layout = { prefix: 'oms', partitions: 8 };
 
-  it('sends one order always to the same stream, and spreads orders over all of them', () => {
-    expect(streamForOrder(layout, 'order-1')).to.equal(streamForOrder(layout, 'order-1'));
-    const used = new Set(Array.from({ length: 400 }, (_, i) => streamForOrder(layout, `order-${i}`)));
-    expect([...used].sort()).to.deep.equal(allStreams(layout).sort());
+  it('sends one order always to the same stream of a group, and spreads orders over all of them', () => {
+    expect(streamForOrder(layout, 'saga', 'order-1')).to.equal(streamForOrder(layout, 'saga', 'order-1'));
+    const used = new Set(Array.from({ length: 400 }, (_, i) => streamForOrder(layout, 'saga', `order-${i}`)));
+    expect([...used].sort()).to.deep.equal(groupStreams(layout, 'saga').sort());
+  });
+
+  it('gives each group streams of its own', () => {
+    const saga = groupStreams(layout, 'saga');
+    const router = groupStreams(layout, 'router');
+    expect(saga.filter((stream) => router.includes(stream))).to.deep.equal([]);
+    expect(allStreams(layout, ['saga', 'router'])).to.deep.equal([...saga, ...router]);
   });
 
   it('orders outbox positions by transaction id numerically, then by row id', () => {

@@ -1,11 +1,11 @@
 import { OrderEventType } from '../../domain/events.js';
+import { subscribes, Subscriber } from '../../domain/subscriptions.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { isFinished } from '../../domain/sagaWorkflow.js';
 import type { Config } from '../../platform/config.js';
 import { sellerOf } from '../../platform/documents.js';
 import { SagaScheduler, type SagaDriveResult } from '../../platform/sagaScheduler.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
-import { ConsumerGroup } from '../../platform/streams.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { cancellationStep } from './cancellation.js';
 import { loadChangeSaga } from './changeSaga.js';
@@ -56,15 +56,10 @@ export class ChangesWorker {
   readonly scheduler: SagaScheduler;
 
   constructor(private readonly options: ChangesWorkerOptions) {
-    const requests = new Set<string>([
-      OrderEventType.orderCancellationRequested,
-      OrderEventType.refundRequested,
-      OrderEventType.orderModificationRequested,
-    ]);
     const deliveries = new Set<string>([OrderEventType.shipmentDelivered]);
     this.consumer = new StreamConsumer({
-      ...memberOf(options, ConsumerGroup.changes),
-      handles: (type) => requests.has(type) || deliveries.has(type),
+      ...memberOf(options, Subscriber.changes),
+      handles: (type) => subscribes(Subscriber.changes, type),
       handler: async (message) => {
         if (deliveries.has(message.event.type)) {
           await releaseUncapturedOnDelivery(this.options, message.event);

@@ -1,4 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
+import { subscribes, Subscriber } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import {
@@ -10,7 +11,6 @@ import {
   type StreamMessage,
   type StreamWorkerOptions,
 } from '../../platform/streamConsumer.js';
-import { ConsumerGroup } from '../../platform/streams.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { onOrdersConfirmed } from './handlers/orderConfirmed.js';
 import { onOrderModified } from './handlers/orderModified.js';
@@ -55,8 +55,8 @@ export class RouterWorker {
       [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
     };
     this.consumer = new StreamConsumer({
-      ...memberOf(options, ConsumerGroup.router),
-      handles: (type) => type === OrderEventType.orderConfirmed || type in oneByOne,
+      ...memberOf(options, Subscriber.router),
+      handles: (type) => subscribes(Subscriber.router, type),
       batchHandler: (messages) => this.handleBatch(messages, oneByOne),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });

@@ -1,9 +1,8 @@
-import { OrderEventType } from '../../domain/events.js';
+import { subscribes, Subscriber } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import type { PspClient } from '../../platform/psp.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
-import { ConsumerGroup } from '../../platform/streams.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { onOrdersPlaced } from './handlers/orderPlaced.js';
 import { orphanAuthorizationsSweep } from './orphanAuthorizationsSweep.js';
@@ -58,8 +57,8 @@ export class SagaWorker {
     );
     // Every ready `order.placed` of a read is one batch of sagas (a single order is a batch of one).
     this.consumer = new StreamConsumer({
-      ...memberOf(options, ConsumerGroup.saga),
-      handles: (type) => type === OrderEventType.orderPlaced,
+      ...memberOf(options, Subscriber.saga),
+      handles: (type) => subscribes(Subscriber.saga, type),
       batchHandler: (messages) => onOrdersPlaced(this.runner, messages),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });

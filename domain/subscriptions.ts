@@ -1,0 +1,41 @@
+import { OrderEventType, type OrderEventTypeName } from './events.js';
+
+/**
+ * The consumer groups that react to order events, and the event types each one handles. The relay
+ * gives each group streams of its own with only those types (a group never reads, skips and
+ * acknowledges the events of others); each worker handles exactly its types.
+ */
+export const Subscriber = Object.freeze({
+  saga: 'saga',
+  projector: 'projector',
+  router: 'router',
+  changes: 'changes',
+} as const);
+export type SubscriberName = (typeof Subscriber)[keyof typeof Subscriber];
+export const SUBSCRIBERS: readonly SubscriberName[] = Object.freeze(Object.values(Subscriber));
+
+/** `every`: the group reads every event (the projector folds whole histories). */
+export type Subscription = readonly OrderEventTypeName[] | 'every';
+
+export const SUBSCRIPTIONS: Readonly<Record<SubscriberName, Subscription>> = Object.freeze({
+  saga: Object.freeze([OrderEventType.orderPlaced]),
+  projector: 'every',
+  router: Object.freeze([
+    OrderEventType.orderConfirmed,
+    OrderEventType.shipmentShortPicked,
+    OrderEventType.orderModified,
+    OrderEventType.orderModificationRejected,
+  ]),
+  changes: Object.freeze([
+    OrderEventType.orderCancellationRequested,
+    OrderEventType.refundRequested,
+    OrderEventType.orderModificationRequested,
+    OrderEventType.shipmentDelivered,
+  ]),
+});
+
+/** Whether `group` handles events of `type`. */
+export function subscribes(group: SubscriberName, type: string): boolean {
+  const subscription = SUBSCRIPTIONS[group];
+  return subscription === 'every' || (subscription as readonly string[]).includes(type);
+}
