@@ -23,9 +23,9 @@ export interface Config {
   readonly idempotencyTtlHours: number;
   /** An in-flight Idempotency-Key whose request never finished (a crashed process) may be retried after this. */
   readonly idempotencyLockTimeoutMs: number;
-  /** Niceness of the placement pipeline behind the API (relay, saga worker) under `npm start`. */
+  /** Niceness of the placement pipeline behind the API (relay, saga worker, projector) under `npm start`. */
   readonly pipelineNice: number;
-  /** Niceness of everything after confirmation (projector, router, fulfillment, sandboxes …) under `npm start`. */
+  /** Niceness of everything after confirmation (router, fulfillment, tracking, changes, WMS and carrier sandboxes) under `npm start`. */
   readonly backgroundNice: number;
   /** Processes of the API front (api/main.ts) sharing PORT. */
   readonly apiWorkers: number;
@@ -169,8 +169,8 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlHours: intFrom(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24),
     idempotencyLockTimeoutMs: intFrom(env, 'IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000, 1),
     apiWorkers: intFrom(env, 'API_WORKERS', 1, 1),
-    pipelineNice: intFrom(env, 'OMS_PIPELINE_NICE', 5, 0),
-    backgroundNice: intFrom(env, 'OMS_BACKGROUND_NICE', 10, 0),
+    pipelineNice: intFrom(env, 'OMS_PIPELINE_NICE', 0, 0),
+    backgroundNice: intFrom(env, 'OMS_BACKGROUND_NICE', 15, 0),
     placementBatchMax: intFrom(env, 'PLACEMENT_BATCH_MAX', 200, 1),
     placementBatchWaitMs: intFrom(env, 'PLACEMENT_BATCH_WAIT_MS', 0, 0),
     placementFlushes: intFrom(env, 'PLACEMENT_FLUSHES', 2, 1),

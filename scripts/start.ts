@@ -21,9 +21,11 @@ await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCat
 const pool = (size: number): Record<string, string> =>
   process.env.DB_POOL_SIZE === undefined ? { DB_POOL_SIZE: String(size) } : {};
 /**
- * Under a burst the API takes orders first: the placement pipeline behind it (relay, saga worker) runs
- * a little nicer, and everything after confirmation nicer still, so each yields the CPU to the stage
- * before it and catches up when the burst is over (an idle CPU still goes to it at once).
+ * Under a burst, orders are taken and confirmed first: the API and the confirmation path behind it
+ * (relay, saga worker, projector; OMS_PIPELINE_NICE, 0 by default) keep the CPU, and everything after
+ * confirmation runs nicer (OMS_BACKGROUND_NICE, 15) and catches up when the burst is over (an idle CPU
+ * still goes to it at once). Measured at 200 orders/s: p99 placement → confirmed 1.1–1.7 s with 5 / 10,
+ * 0.56 s with 0 / 15.
  */
 const pipeline = config.pipelineNice;
 const background = config.backgroundNice;
@@ -34,7 +36,8 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'saga-worker', script: `${repoRoot}dist/workers/saga/main.js`, env: pool(10), nice: pipeline },
   // A partner stand-in: its answers must not wait for our own backlog, so it keeps the normal priority.
   { name: 'psp-sandbox', script: `${repoRoot}dist/simulators/psp/main.js` },
-  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(4), nice: background },
+  // The read model is where a channel sees its order confirmed: it keeps up with the saga, not with fulfillment.
+  { name: 'projector', script: `${repoRoot}dist/query-service/projector/main.js`, env: pool(4), nice: pipeline },
   { name: 'router', script: `${repoRoot}dist/workers/router/main.js`, env: pool(8), nice: background },
   { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(4), nice: background },
   { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(2), nice: background },
