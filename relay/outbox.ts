@@ -24,6 +24,11 @@ export interface OutboxRow {
 export const OUTBOX_ROW_COLUMNS =
   "o.id, o.aggregatetype, o.aggregateid, o.type, o.payload::text AS payload, coalesce((o.payload->>'seq')::int, 0) AS seq, o.tx_id::text AS tx_id";
 
+/** The row's own columns, from a result row that carries more (the snapshot's). */
+function outboxRowOf(r: OutboxRow): OutboxRow {
+  return { id: r.id, aggregatetype: r.aggregatetype, aggregateid: r.aggregateid, type: r.type, payload: r.payload, seq: r.seq, tx_id: r.tx_id };
+}
+
 /** One read of the outbox, with the snapshot it saw (see Relay: when an idle relay may sleep). */
 export interface OutboxRead {
   readonly rows: OutboxRow[];
@@ -56,15 +61,7 @@ export async function readOutbox(db: Queryable, after: OutboxPosition, limit: nu
   const rows: OutboxRow[] = [];
   for (const r of result.rows) {
     if (r.id === null) continue;
-    rows.push({
-      id: r.id,
-      aggregatetype: r.aggregatetype,
-      aggregateid: r.aggregateid,
-      type: r.type,
-      payload: r.payload,
-      seq: r.seq,
-      tx_id: r.tx_id,
-    });
+    rows.push(outboxRowOf({ ...r, id: r.id }));
   }
   return { rows, xmin: BigInt(first.snapshot_xmin), xmax: BigInt(first.snapshot_xmax) };
 }
@@ -127,16 +124,7 @@ export async function readOutboxAhead(
   const ahead: OutboxRow[] = [];
   for (const r of result.rows) {
     if (r.id === null) continue;
-    const row = {
-      id: r.id,
-      aggregatetype: r.aggregatetype,
-      aggregateid: r.aggregateid,
-      type: r.type,
-      payload: r.payload,
-      seq: r.seq,
-      tx_id: r.tx_id,
-    };
-    (r.ahead === true ? ahead : rows).push(row);
+    (r.ahead === true ? ahead : rows).push(outboxRowOf({ ...r, id: r.id }));
   }
   return {
     rows,
