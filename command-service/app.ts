@@ -7,6 +7,7 @@ import { parseIfMatch } from '../platform/entityTags.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
+import type { PressureSignal } from '../platform/pressure.js';
 import { canonicalUuid } from '../platform/ids.js';
 import { Problem, problems } from '../platform/problem.js';
 import { listStuckSagas } from '../platform/stuckSagas.js';
@@ -34,6 +35,8 @@ export interface CommandServiceDeps {
   readonly healthChecks: Readonly<Record<string, HealthCheck>>;
   /** Puts a dead letter back on its source (Redis stream or Kafka topic); without it, re-drive answers 503. */
   readonly redrive?: RedriveTargets;
+  /** Raised while placements queue up (platform/pressure); without it, the workers behind never slow down. */
+  readonly pressure?: PressureSignal;
 }
 
 // Compiled once at start-up. Path parameters are checked like bodies, and reported by name.
@@ -73,7 +76,7 @@ const idParam = (req: Request, name: string) => canonicalUuid(param(req, name));
  * rest (and every placement the fast path leaves to it), both placing through one group-commit queue.
  */
 export function createCommandHandler(deps: CommandServiceDeps): http.RequestListener {
-  const placeOrder = createPlacementRoute(deps.pool, deps.config, deps.logger);
+  const placeOrder = createPlacementRoute(deps.pool, deps.config, deps.logger, deps.pressure);
   const app = createCommandApp(deps, placeOrder);
   const fast = createFastPlacement(placeOrder, deps.logger);
   return (req, res) => {

@@ -10,6 +10,25 @@ export interface PlacementQueueOptions extends PlaceOrdersOptions {
   readonly maxWaitMs: number;
   /** Flushes running at once (each one transaction on its own connection). */
   readonly concurrency: number;
+  /** Called when a flush starts with at least `pressureQueueDepth` placements waiting (0: never). */
+  readonly onPressure?: () => void;
+  readonly pressureQueueDepth?: number;
+}
+
+/**
+ * Whether the queue stays deep: at least `depth` placements waiting at 3 of the last 4 flush starts.
+ * One burst of a few requests (a steady load's random clumps) is not pressure; a queue that refills
+ * as fast as it is flushed is.
+ */
+export class DeepQueue {
+  private recent = 0;
+
+  atFlush(waiting: number, depth: number): boolean {
+    this.recent = ((this.recent << 1) | (waiting >= depth ? 1 : 0)) & 0b1111;
+    let deep = 0;
+    for (let bits = this.recent; bits !== 0; bits &= bits - 1) deep++;
+    return deep >= 3;
+  }
 }
 
 interface Waiting {
@@ -33,6 +52,8 @@ export class PlacementQueue {
   private scheduled = false;
   /** Keys queued or being written by this process, with their request fingerprints. */
   private readonly keysHere = new Map<string, string>();
+
+  private readonly deepQueue = new DeepQueue();
 
   constructor(
     private readonly pool: Pool,
@@ -70,6 +91,9 @@ export class PlacementQueue {
 
   private startFlush(): void {
     if (this.running >= this.options.concurrency || this.queue.length === 0) return;
+    // Pressure is a queue that stays deep, flush after flush: not one burst of a few requests.
+    const depth = this.options.pressureQueueDepth ?? 0;
+    if (depth > 0 && this.deepQueue.atFlush(this.queue.length, depth)) this.options.onPressure?.();
     const batch = this.queue.splice(0, this.options.maxBatch);
     this.running++;
     void this.flush(batch).finally(() => {

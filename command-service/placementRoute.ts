@@ -2,6 +2,7 @@ import type { Config } from '../platform/config.js';
 import type { Pool } from '../platform/db.js';
 import { checkIdempotencyKey, requestFingerprint, type StoredResponse } from '../platform/idempotency.js';
 import type { Logger } from '../platform/logger.js';
+import type { PressureSignal } from '../platform/pressure.js';
 import { compileValidator } from '../platform/validation.js';
 import { PlacementQueue } from './placementQueue.js';
 import { checkMergedLines } from './schemas/common.js';
@@ -26,13 +27,14 @@ export type PlacementRoute = (request: PlacementHttpRequest) => Promise<{ respon
  * The placement route, shared by the express app and the node:http fast path: validate the body and the
  * key, queue the order for the next group commit, answer what the flush decided for it.
  */
-export function createPlacementRoute(pool: Pool, config: Config, logger: Logger): PlacementRoute {
+export function createPlacementRoute(pool: Pool, config: Config, logger: Logger, pressure?: PressureSignal): PlacementRoute {
   const placements = new PlacementQueue(
     pool,
     {
       maxBatch: config.placementBatchMax,
       maxWaitMs: config.placementBatchWaitMs,
       concurrency: config.placementFlushes,
+      ...(pressure === undefined ? {} : { onPressure: () => pressure.raise(), pressureQueueDepth: config.pressureQueueDepth }),
       sagaLeaseMs: config.sagaLeaseMs,
       idempotencyTtlHours: config.idempotencyTtlHours,
       idempotencyLockTimeoutMs: config.idempotencyLockTimeoutMs,

@@ -5,6 +5,7 @@ import { poolFromConfig, type Pool } from '../platform/db.js';
 import { kafkaHealthCheck } from '../platform/health.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
+import { pressureKey, PressureSignal } from '../platform/pressure.js';
 import { createRedis } from '../platform/redis.js';
 import { createCommandHandler } from './app.js';
 import { startHousekeeping } from './housekeeping.js';
@@ -38,6 +39,7 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
       kafka: kafkaHealthCheck(kafkaAdmin),
     },
     redrive: redriveTargets(redis, producer.get),
+    pressure: new PressureSignal(redis, pressureKey(config.redisPrefix), config.pressureHoldMs),
   });
   const stopHousekeeping = startHousekeeping(pool, config, logger);
   return {

@@ -35,6 +35,13 @@ export interface Config {
   readonly placementBatchWaitMs: number;
   /** Group commit: flushes running at once per process. */
   readonly placementFlushes: number;
+  /**
+   * Placements waiting when a flush starts from which the API raises back pressure (0: never): the
+   * workers behind it then read every pressureReadIntervalMs, for pressureHoldMs after the last time.
+   */
+  readonly pressureQueueDepth: number;
+  readonly pressureHoldMs: number;
+  readonly pressureReadIntervalMs: number;
   readonly orderPartitionsAheadMonths: number;
   readonly seedDemoCatalog: boolean;
   /** Kafka topic the relay publishes order events to. */
@@ -174,6 +181,9 @@ export function loadConfig(env: Env = process.env): Config {
     placementBatchMax: intFrom(env, 'PLACEMENT_BATCH_MAX', 200, 1),
     placementBatchWaitMs: intFrom(env, 'PLACEMENT_BATCH_WAIT_MS', 0, 0),
     placementFlushes: intFrom(env, 'PLACEMENT_FLUSHES', 2, 1),
+    pressureQueueDepth: intFrom(env, 'PRESSURE_QUEUE_DEPTH', 16, 0),
+    pressureHoldMs: intFrom(env, 'PRESSURE_HOLD_MS', 500, 10),
+    pressureReadIntervalMs: intFrom(env, 'PRESSURE_READ_INTERVAL_MS', 1_000, 0),
     orderPartitionsAheadMonths: intFrom(env, 'ORDER_PARTITIONS_AHEAD_MONTHS', 3, 1),
     seedDemoCatalog: boolFrom(env, 'SEED_DEMO_CATALOG', true),
     orderEventsTopic: env.KAFKA_ORDER_EVENTS_TOPIC ?? 'order-events',

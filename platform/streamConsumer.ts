@@ -7,6 +7,7 @@ import type { Pool } from './db.js';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
 import { groupStreams, parseFields, type StreamLayout } from './streams.js';
+import { PressureGauge, pressureKey } from './pressure.js';
 import { Wakeup } from './wakeup.js';
 
 export type { EventEnvelope };
@@ -76,6 +77,9 @@ export interface StreamConsumerOptions {
    * A read after an idle wait (BLOCK) is not delayed: the first entry of a burst is handled at once.
    */
   readonly minReadIntervalMs?: number;
+  /** While it is up (the API has placements queued), reads are at least `pressureReadIntervalMs` apart. */
+  readonly pressure?: PressureGauge;
+  readonly pressureReadIntervalMs?: number;
 }
 
 type RawEntry = [id: string, fields: string[]];
@@ -250,7 +254,11 @@ export class StreamConsumer {
     let lastFullRead = -Infinity;
     while (this.running) {
       try {
-        const linger = lastFullRead + minInterval - performance.now();
+        const interval =
+          this.options.pressure !== undefined && (await this.options.pressure.underPressure())
+            ? Math.max(minInterval, this.options.pressureReadIntervalMs ?? minInterval)
+            : minInterval;
+        const linger = lastFullRead + interval - performance.now();
         if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
         const held = this.inFlight.size + this.waiting.size;
         const batchesFull =
@@ -687,6 +695,8 @@ export interface StreamWorkerOptions {
   readonly consumerName?: string;
   /** See StreamConsumerOptions.minReadIntervalMs. */
   readonly minReadIntervalMs?: number;
+  /** While the API's back pressure is up (platform/pressure), reads are at least this far apart (0: ignored). */
+  readonly pressureReadIntervalMs?: number;
 }
 
 /** A worker's options as a consumer-group member's, for `group`. */
@@ -698,6 +708,12 @@ export function memberOf(options: StreamWorkerOptions, group: string): Omit<Stre
     group,
     ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
     ...(options.minReadIntervalMs === undefined ? {} : { minReadIntervalMs: options.minReadIntervalMs }),
+    ...((options.pressureReadIntervalMs ?? 0) > 0
+      ? {
+          pressure: new PressureGauge(options.commands, pressureKey(options.layout.prefix)),
+          pressureReadIntervalMs: options.pressureReadIntervalMs,
+        }
+      : {}),
     logger: options.logger,
     claimIdleMs: options.claimIdleMs,
     maxDeliveries: options.maxDeliveries,
@@ -709,10 +725,14 @@ export function memberOf(options: StreamWorkerOptions, group: string): Omit<Stre
 /** The stream settings every worker takes from the configuration. */
 export function streamSettings(
   config: Config,
-): Pick<StreamWorkerOptions, 'layout' | 'claimIdleMs' | 'maxDeliveries' | 'backoff' | 'minReadIntervalMs'> {
+): Pick<
+  StreamWorkerOptions,
+  'layout' | 'claimIdleMs' | 'maxDeliveries' | 'backoff' | 'minReadIntervalMs' | 'pressureReadIntervalMs'
+> {
   return {
     layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions },
     minReadIntervalMs: config.consumerMinReadIntervalMs,
+    pressureReadIntervalMs: config.pressureReadIntervalMs,
     claimIdleMs: config.consumerClaimIdleMs,
     maxDeliveries: config.consumerMaxDeliveries,
     backoff: consumerBackoff(config),

@@ -1,6 +1,7 @@
 import { loadConfig } from '../platform/config.js';
 import { poolFromConfig } from '../platform/db.js';
 import { createKafka } from '../platform/kafka.js';
+import { PressureGauge, pressureKey } from '../platform/pressure.js';
 import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { SUBSCRIPTIONS } from '../domain/subscriptions.js';
@@ -28,6 +29,9 @@ await runService('relay', async ({ logger, onStop }) => {
     ackScanMs: config.relayAckScanMs,
     minBatchIntervalMs: config.relayMinBatchIntervalMs,
     checkpointMs: config.relayCheckpointMs,
+    // Under back pressure the relay reads twice as often as the workers: it feeds all of them.
+    pressure: new PressureGauge(redis, pressureKey(config.redisPrefix)),
+    pressureReadIntervalMs: Math.floor(config.pressureReadIntervalMs / 2),
     outboxRetentionMs: config.outboxRetentionMs,
   });
   await relay.start();

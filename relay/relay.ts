@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { withTransactionOpenedBy, type Pool, type PoolClient } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import type { PressureGauge } from '../platform/pressure.js';
 import { Wakeup } from '../platform/wakeup.js';
 import type { KafkaSink } from './kafkaSink.js';
 import {
@@ -42,6 +43,9 @@ export interface RelayOptions {
   readonly checkpointMs?: number;
   /** Delivered rows older than this are deleted from the outbox (never without a Redis sink's acked floor). */
   readonly outboxRetentionMs?: number;
+  /** While the API's back pressure is up (platform/pressure), reads are at least `pressureReadIntervalMs` apart. */
+  readonly pressure?: PressureGauge;
+  readonly pressureReadIntervalMs?: number;
 }
 
 interface Sink {
@@ -280,8 +284,12 @@ export class Relay {
           await this.wakeup.wait(pollMs);
           continue;
         }
+        const interval =
+          this.options.pressure !== undefined && (await this.options.pressure.underPressure())
+            ? Math.max(minInterval, this.options.pressureReadIntervalMs ?? minInterval)
+            : minInterval;
         const sinceLast = performance.now() - lastRead;
-        if (sinceLast < minInterval) await sleep(minInterval - sinceLast);
+        if (sinceLast < interval) await sleep(interval - sinceLast);
         if (!this.running) break;
         const now = performance.now();
         lastRead = now;

@@ -11,8 +11,9 @@ import {
 } from '../../platform/deadLetters.js';
 import { createLogger } from '../../platform/logger.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import { StreamConsumer, type BatchFailure, type StreamMessage } from '../../platform/streamConsumer.js';
+import { StreamConsumer, type BatchFailure, type StreamConsumerOptions, type StreamMessage } from '../../platform/streamConsumer.js';
 import { entryFields, groupStreams, parseFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
+import { PressureGauge, pressureKey } from '../../platform/pressure.js';
 import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
 
 describe('Redis Streams consumer groups (platform/streamConsumer)', function () {
@@ -76,13 +77,18 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     return c;
   }
 
-  function batchConsumer(group: string, batchHandler: (messages: readonly StreamMessage[]) => Promise<BatchFailure[]>) {
+  function batchConsumer(
+    group: string,
+    batchHandler: (messages: readonly StreamMessage[]) => Promise<BatchFailure[]>,
+    paced: Partial<Pick<StreamConsumerOptions, 'minReadIntervalMs' | 'pressure' | 'pressureReadIntervalMs'>> = {},
+  ) {
     const c = new StreamConsumer({
       reader: connect(),
       commands: connect(),
       layout,
       group,
       batchHandler,
+      ...paced,
       logger,
       blockMs: 100,
       claimIdleMs: 200,
@@ -360,6 +366,30 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
       const pending = (await redis.xpending(stream, g)) as [number];
       expect(pending[0]).to.equal(0);
     }
+  });
+
+  it('reads less often while the API raises back pressure: what arrives meanwhile comes as one batch', async () => {
+    const key = pressureKey(uniqueId('pressure'));
+    await redis.set(key, '1', 'PX', 30_000);
+    const batches: number[][] = [];
+    const c = batchConsumer(
+      g,
+      async (messages) => {
+        batches.push(messages.map((m) => m.event.seq));
+        return [];
+      },
+      { minReadIntervalMs: 0, pressure: new PressureGauge(redis, key, 0), pressureReadIntervalMs: 600 },
+    );
+    await c.start();
+    await publish('order-q', 1);
+    await eventually('the first entry', async () => (batches.length === 1 ? true : undefined));
+    for (let seq = 2; seq <= 4; seq++) {
+      await publish('order-q', seq);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await eventually('the rest', async () => (batches.flat().length === 4 ? true : undefined));
+    expect(batches).to.deep.equal([[1], [2, 3, 4]]);
+    await redis.del(key);
   });
 
   it('recreates its group when Redis lost it', async () => {
