@@ -183,7 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     placementFlushes: intFrom(env, 'PLACEMENT_FLUSHES', 2, 1),
     pressureQueueDepth: intFrom(env, 'PRESSURE_QUEUE_DEPTH', 16, 0),
     pressureHoldMs: intFrom(env, 'PRESSURE_HOLD_MS', 500, 10),
-    pressureReadIntervalMs: intFrom(env, 'PRESSURE_READ_INTERVAL_MS', 1_000, 0),
+    pressureReadIntervalMs: intFrom(env, 'PRESSURE_READ_INTERVAL_MS', 2_500, 0),
     orderPartitionsAheadMonths: intFrom(env, 'ORDER_PARTITIONS_AHEAD_MONTHS', 3, 1),
     seedDemoCatalog: boolFrom(env, 'SEED_DEMO_CATALOG', true),
     orderEventsTopic: env.KAFKA_ORDER_EVENTS_TOPIC ?? 'order-events',
