@@ -30,7 +30,10 @@ export class PressureSignal {
   }
 }
 
-/** A worker's side: whether the signal is up, asked of Redis at most once per `cacheMs`. */
+/**
+ * A worker's side: whether the signal is up (asked of Redis at most once per `cacheMs`), and so how far
+ * apart its reads are: `slowReadIntervalMs` while it is up, its usual interval otherwise.
+ */
 export class PressureGauge {
   private checkedAt = -Infinity;
   private up = false;
@@ -38,8 +41,14 @@ export class PressureGauge {
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
+    private readonly slowReadIntervalMs: number,
     private readonly cacheMs = 100,
   ) {}
+
+  /** The least time between two reads now, for a reader whose usual interval is `usualMs`. */
+  async readIntervalMs(usualMs: number): Promise<number> {
+    return (await this.underPressure()) ? Math.max(usualMs, this.slowReadIntervalMs) : usualMs;
+  }
 
   async underPressure(): Promise<boolean> {
     const now = performance.now();

@@ -77,9 +77,8 @@ export interface StreamConsumerOptions {
    * A read after an idle wait (BLOCK) is not delayed: the first entry of a burst is handled at once.
    */
   readonly minReadIntervalMs?: number;
-  /** While it is up (the API has placements queued), reads are at least `pressureReadIntervalMs` apart. */
+  /** The API's back pressure: while it is up, reads are further apart (platform/pressure). */
   readonly pressure?: PressureGauge;
-  readonly pressureReadIntervalMs?: number;
 }
 
 type RawEntry = [id: string, fields: string[]];
@@ -254,10 +253,7 @@ export class StreamConsumer {
     let lastFullRead = -Infinity;
     while (this.running) {
       try {
-        const interval =
-          this.options.pressure !== undefined && (await this.options.pressure.underPressure())
-            ? Math.max(minInterval, this.options.pressureReadIntervalMs ?? minInterval)
-            : minInterval;
+        const interval = (await this.options.pressure?.readIntervalMs(minInterval)) ?? minInterval;
         const linger = lastFullRead + interval - performance.now();
         if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
         const held = this.inFlight.size + this.waiting.size;
@@ -709,10 +705,7 @@ export function memberOf(options: StreamWorkerOptions, group: string): Omit<Stre
     ...(options.consumerName === undefined ? {} : { consumer: options.consumerName }),
     ...(options.minReadIntervalMs === undefined ? {} : { minReadIntervalMs: options.minReadIntervalMs }),
     ...((options.pressureReadIntervalMs ?? 0) > 0
-      ? {
-          pressure: new PressureGauge(options.commands, pressureKey(options.layout.prefix)),
-          pressureReadIntervalMs: options.pressureReadIntervalMs,
-        }
+      ? { pressure: new PressureGauge(options.commands, pressureKey(options.layout.prefix), options.pressureReadIntervalMs ?? 0) }
       : {}),
     logger: options.logger,
     claimIdleMs: options.claimIdleMs,

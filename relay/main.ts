@@ -30,8 +30,7 @@ await runService('relay', async ({ logger, onStop }) => {
     minBatchIntervalMs: config.relayMinBatchIntervalMs,
     checkpointMs: config.relayCheckpointMs,
     // Under back pressure the relay reads twice as often as the workers: it feeds all of them.
-    pressure: new PressureGauge(redis, pressureKey(config.redisPrefix)),
-    pressureReadIntervalMs: Math.floor(config.pressureReadIntervalMs / 2),
+    pressure: new PressureGauge(redis, pressureKey(config.redisPrefix), Math.floor(config.pressureReadIntervalMs / 2)),
     outboxRetentionMs: config.outboxRetentionMs,
   });
   await relay.start();

@@ -26,8 +26,22 @@ export const OUTBOX_ROW_COLUMNS =
 
 /** The row's own columns, from a result row that carries more (the snapshot's). */
 function outboxRowOf(r: OutboxRow): OutboxRow {
-  return { id: r.id, aggregatetype: r.aggregatetype, aggregateid: r.aggregateid, type: r.type, payload: r.payload, seq: r.seq, tx_id: r.tx_id };
+  return {
+    id: r.id,
+    aggregatetype: r.aggregatetype,
+    aggregateid: r.aggregateid,
+    type: r.type,
+    payload: r.payload,
+    seq: r.seq,
+    tx_id: r.tx_id,
+  };
 }
+
+/** The next rows after the cursor ($1, $2) below the snapshot's xmin (`s.xmin`), up to $3, in position order. */
+const IN_ORDER_BELOW_HORIZON = `SELECT * FROM outbox
+          WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id < s.xmin
+          ORDER BY tx_id, id
+          LIMIT $3`;
 
 /** One read of the outbox, with the snapshot it saw (see Relay: when an idle relay may sleep). */
 export interface OutboxRead {
@@ -50,10 +64,7 @@ export async function readOutbox(db: Queryable, after: OutboxPosition, limit: nu
             ${OUTBOX_ROW_COLUMNS}
        FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin, pg_snapshot_xmax(pg_current_snapshot()) AS xmax) s
        LEFT JOIN LATERAL (
-         SELECT * FROM outbox
-          WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id < s.xmin
-          ORDER BY tx_id, id
-          LIMIT $3) o ON true`,
+         ${IN_ORDER_BELOW_HORIZON}) o ON true`,
     [after.txId, after.id, limit],
   );
   const first = result.rows[0];
@@ -104,11 +115,7 @@ export async function readOutboxAhead(
                     ARRAY(SELECT x::text FROM pg_snapshot_xip(c.snap) AS x) AS xip
                FROM (SELECT pg_current_snapshot() AS snap) c) s
        LEFT JOIN LATERAL (
-         (SELECT false AS ahead, *
-            FROM outbox
-           WHERE (tx_id, id) > ($1::xid8, $2::uuid) AND tx_id < s.xmin
-           ORDER BY tx_id, id
-           LIMIT $3)
+         (SELECT false AS ahead, r.* FROM (${IN_ORDER_BELOW_HORIZON}) r)
          UNION ALL
          (SELECT true AS ahead, *
             FROM outbox

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '../platform/redis.js';
-import { allStreams, entryFields, epochKey, groupStreams, parseFields, streamForOrder, type StreamLayout } from '../platform/streams.js';
+import {
+  allStreams,
+  entryFields,
+  epochKey,
+  groupStreams,
+  parseFields,
+  streamForOrder,
+  type StreamLayout,
+} from '../platform/streams.js';
 import { comparePositions, formatPosition, parsePosition, type OutboxPosition, type OutboxRow } from './outbox.js';
 
 export interface AckScan {
@@ -81,7 +89,8 @@ export class RedisSink {
         pos: formatPosition({ txId: row.tx_id, id: row.id }),
         envelope: row.payload,
       });
-      for (const group of this.readersOf(row.type)) pipeline.xadd(streamForOrder(this.layout, group, row.aggregateid), '*', ...fields);
+      for (const group of this.readersOf(row.type))
+        pipeline.xadd(streamForOrder(this.layout, group, row.aggregateid), '*', ...fields);
     }
     pipeline.get(epochKey(this.layout));
     const results = await pipeline.exec();

@@ -43,9 +43,8 @@ export interface RelayOptions {
   readonly checkpointMs?: number;
   /** Delivered rows older than this are deleted from the outbox (never without a Redis sink's acked floor). */
   readonly outboxRetentionMs?: number;
-  /** While the API's back pressure is up (platform/pressure), reads are at least `pressureReadIntervalMs` apart. */
+  /** The API's back pressure: while it is up, reads are further apart (platform/pressure). */
   readonly pressure?: PressureGauge;
-  readonly pressureReadIntervalMs?: number;
 }
 
 interface Sink {
@@ -284,10 +283,7 @@ export class Relay {
           await this.wakeup.wait(pollMs);
           continue;
         }
-        const interval =
-          this.options.pressure !== undefined && (await this.options.pressure.underPressure())
-            ? Math.max(minInterval, this.options.pressureReadIntervalMs ?? minInterval)
-            : minInterval;
+        const interval = (await this.options.pressure?.readIntervalMs(minInterval)) ?? minInterval;
         const sinceLast = performance.now() - lastRead;
         if (sinceLast < interval) await sleep(interval - sinceLast);
         if (!this.running) break;
@@ -344,7 +340,11 @@ export class Relay {
    * limit: then every visible row has been handed, and an order's earlier events (committed before
    * its later ones, which waited for the order's lock) were handed before or with its later ones.
    */
-  private handOver(rows: readonly OutboxRow[], ahead: readonly OutboxRow[], complete: boolean): { ahead: number; complete: boolean } {
+  private handOver(
+    rows: readonly OutboxRow[],
+    ahead: readonly OutboxRow[],
+    complete: boolean,
+  ): { ahead: number; complete: boolean } {
     if (rows.length > 0) {
       // Contiguous: only the reader moves the end of the rows read, and it read from there.
       this.read.append(rows);

@@ -3,6 +3,7 @@ import type { ItemId, OrderId, SagaId } from '../../domain/ids.js';
 import { OrderStatus, SagaStatus, type OrderPlaced } from '../../domain/order.js';
 import { PlacementStepId } from '../../domain/placementSaga.js';
 import { decidePlaceOrder } from '../../domain/placeOrder.js';
+import { SagaType } from '../../domain/sagaType.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
 import { eventLogAndOutbox } from '../../platform/eventStore.js';
@@ -364,7 +365,7 @@ async function writeOrders(
          FROM unnest($19::uuid[], $20::uuid[]) AS t(cart, id) WHERE carts.cart_id = t.cart
      ), s AS (
        INSERT INTO sagas (saga_id, order_id, saga_type, current_step, status, created_at, updated_at, next_attempt_at)
-       SELECT sid, id, 'placement', $21, $22, at, at, at + make_interval(secs => $23::double precision / 1000)
+       SELECT sid, id, '${SagaType.placement}', $21, $22, at, at, at + make_interval(secs => $23::double precision / 1000)
          FROM unnest($24::uuid[], $1::uuid[], $11::timestamptz[]) AS t(sid, id, at)
      ), e AS (
        SELECT t.event_id, t.order_id, 1 AS seq, $27::text AS type, t.payload, t.at

@@ -10,7 +10,7 @@ describe('back pressure through Redis (platform/pressure)', () => {
   it('is up for every gauge once the front raises it, and goes down by itself when no longer raised', async () => {
     const key = pressureKey(uniqueId('test'));
     const signal = new PressureSignal(redis, key, 300);
-    const gauge = new PressureGauge(redis, key, 0);
+    const gauge = new PressureGauge(redis, key, 1_000, 0);
     expect(await gauge.underPressure()).to.equal(false);
     signal.raise();
     await eventually('the gauge sees it', async () => ((await gauge.underPressure()) ? true : undefined));
@@ -21,10 +21,10 @@ describe('back pressure through Redis (platform/pressure)', () => {
 
   it('asks Redis at most once per cache period', async () => {
     const key = pressureKey(uniqueId('test'));
-    const gauge = new PressureGauge(redis, key, 60_000);
+    const gauge = new PressureGauge(redis, key, 1_000, 60_000);
     expect(await gauge.underPressure()).to.equal(false);
     await redis.set(key, '1', 'PX', 5_000);
     expect(await gauge.underPressure(), 'the cached answer').to.equal(false);
-    expect(await new PressureGauge(redis, key, 60_000).underPressure(), 'a fresh gauge').to.equal(true);
+    expect(await new PressureGauge(redis, key, 1_000, 60_000).underPressure(), 'a fresh gauge').to.equal(true);
   });
 });

@@ -11,7 +11,12 @@ import {
 } from '../../platform/deadLetters.js';
 import { createLogger } from '../../platform/logger.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import { StreamConsumer, type BatchFailure, type StreamConsumerOptions, type StreamMessage } from '../../platform/streamConsumer.js';
+import {
+  StreamConsumer,
+  type BatchFailure,
+  type StreamConsumerOptions,
+  type StreamMessage,
+} from '../../platform/streamConsumer.js';
 import { entryFields, groupStreams, parseFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
 import { PressureGauge, pressureKey } from '../../platform/pressure.js';
 import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
@@ -80,7 +85,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
   function batchConsumer(
     group: string,
     batchHandler: (messages: readonly StreamMessage[]) => Promise<BatchFailure[]>,
-    paced: Partial<Pick<StreamConsumerOptions, 'minReadIntervalMs' | 'pressure' | 'pressureReadIntervalMs'>> = {},
+    paced: Partial<Pick<StreamConsumerOptions, 'minReadIntervalMs' | 'pressure'>> = {},
   ) {
     const c = new StreamConsumer({
       reader: connect(),
@@ -286,7 +291,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     await eventually('the group handled it again', async () => (mine.length === 2 ? true : undefined));
     const groups = (await redis.xinfo('GROUPS', streamForOrder(layout, other, 'order-r'))) as unknown[][];
     const info = groups.map((row) => parseFields(row.map(String))).find((row) => row.name === other);
-    expect(info, 'nothing more on the other group\'s stream').to.include({ pending: '0', lag: '0', 'entries-read': '1' });
+    expect(info, "nothing more on the other group's stream").to.include({ pending: '0', lag: '0', 'entries-read': '1' });
     expect(theirs).to.have.length(1);
   });
 
@@ -378,7 +383,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
         batches.push(messages.map((m) => m.event.seq));
         return [];
       },
-      { minReadIntervalMs: 0, pressure: new PressureGauge(redis, key, 0), pressureReadIntervalMs: 600 },
+      { minReadIntervalMs: 0, pressure: new PressureGauge(redis, key, 600, 0) },
     );
     await c.start();
     await publish('order-q', 1);
