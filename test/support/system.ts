@@ -447,8 +447,22 @@ export async function startServiceProcess(
     LOG_LEVEL: 'info',
     ...extraEnv,
   });
-  await eventually(readyMessage, async () =>
-    child.lines.some((l) => typeof l === 'object' && l.msg === readyMessage) ? true : undefined,
-  );
+  const started = Date.now();
+  try {
+    // A restart after SIGKILL may wait for PostgreSQL to drop the killed process's sessions and locks:
+    // give it room, and say what the process printed when it still did not come up.
+    await eventually(
+      readyMessage,
+      async () => {
+        if (child.child.exitCode !== null) throw new Error(`${script} exited with ${child.child.exitCode}`);
+        return child.lines.some((l) => typeof l === 'object' && l.msg === readyMessage) ? true : undefined;
+      },
+      30_000,
+    );
+  } catch (error) {
+    const tail = child.lines.slice(-20).map((l) => (typeof l === 'string' ? l : JSON.stringify(l)));
+    child.child.kill('SIGKILL');
+    throw new Error(`${script} not ready after ${Date.now() - started} ms (${(error as Error).message}); its last lines:\n${tail.join('\n')}`);
+  }
   return child;
 }
