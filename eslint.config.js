@@ -22,6 +22,7 @@ const SERVICES = [
   'workers/router',
   'workers/saga',
   'workers/tracking',
+  'workers/webhooks',
   'simulators/carrier',
   'simulators/psp',
   'simulators/wms',

@@ -11,6 +11,7 @@ import {
   percentile,
   printCpuPerOrder,
   runPgbench,
+  samplePressure,
   say,
   startBenchSystem,
   type PgbenchResult,
@@ -37,6 +38,7 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
     say(`catalog: ${SKUS} products in ${BENCH_WAREHOUSES} warehouses; placing ${options.rate} orders/s for ${options.seconds} s`);
 
     const cpuAtStart = cpuSnapshot();
+    const pressure = samplePressure(system);
     const total = options.rate * options.seconds;
     const orderIds: string[] = [];
     const httpLatencies: number[] = [];
@@ -80,6 +82,8 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
     }
     await Promise.all(inFlight);
     const sendSeconds = (performance.now() - started) / 1000;
+    const pressureShare = await pressure.stop();
+    say(`back pressure was raised during ${(pressureShare * 100).toFixed(0)} % of the run`);
 
     say(`waiting for ${orderIds.length} orders to reach a final status`);
     const deadline = Date.now() + 120_000;

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from '../platform/db.js';
 import { freePorts } from '../platform/http.js';
 import { createKafka } from '../platform/kafka.js';
+import { pressureKey } from '../platform/pressure.js';
+import { createRedis } from '../platform/redis.js';
 import { ensureDatabase, quoteIdent } from '../platform/migrate.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -242,4 +244,31 @@ export function printCpuPerOrder(title: string, used: ReadonlyMap<string, number
   for (const [name, ms] of rows) console.log(`    ${name.padEnd(32)} ${(ms / Math.max(1, orders)).toFixed(2)}`);
   console.log(`    ${'the system (without the load generator)'.padEnd(32)} ${(system / Math.max(1, orders)).toFixed(2)}`);
   return system / Math.max(1, orders);
+}
+
+/**
+ * Samples the API's back-pressure signal (platform/pressure) every 100 ms while a benchmark runs;
+ * stop() answers the share of samples that found it raised.
+ */
+export function samplePressure(system: BenchSystem): { stop(): Promise<number> } {
+  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-pressure');
+  const key = pressureKey(system.env.REDIS_PREFIX ?? '');
+  let samples = 0;
+  let raised = 0;
+  const timer = setInterval(() => {
+    redis.exists(key).then(
+      (n) => {
+        samples++;
+        if (n > 0) raised++;
+      },
+      () => undefined,
+    );
+  }, 100);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await redis.quit().catch(() => undefined);
+      return samples === 0 ? 0 : raised / samples;
+    },
+  };
 }

@@ -27,6 +27,8 @@ import * as admin from './schemas/admin.js';
 import * as catalog from './schemas/catalog.js';
 import { checkMergedLines } from './schemas/common.js';
 import * as orders from './schemas/orders.js';
+import * as webhooks from './schemas/webhooks.js';
+import * as webhookHandlers from './handlers/webhooks.js';
 
 export interface CommandServiceDeps {
   readonly pool: Pool;
@@ -64,6 +66,9 @@ const validate = Object.freeze({
     },
     'parameter',
   ),
+  webhook: compileValidator<webhooks.WebhookBody>(webhooks.webhookBody),
+  webhookParams: compileValidator<{ webhook_id: string }>(webhooks.webhookIdParams, 'parameter'),
+  deliveriesQuery: compileValidator<webhooks.DeliveriesQuery>(webhooks.deliveriesQuery, 'parameter'),
   deadLetterQuery: compileValidator<admin.DeadLetterQuery>(admin.deadLetterQuery, 'parameter'),
   deadLetterParams: compileValidator<{ id: string }>(admin.deadLetterIdParams, 'parameter'),
 });
@@ -184,6 +189,37 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     }
     const sagas = await listStuckSagas(deps.pool, deps.config.sagaStuckAfterMs, Number(query.limit ?? 100));
     res.json({ stuck_after_ms: deps.config.sagaStuckAfterMs, sagas });
+  });
+
+  // Outbound webhooks (contract §8): a client's subscriptions, their secrets and their deliveries.
+  const webhookOwner = (_req: Request): webhookHandlers.WebhookOwner => ({ clientId: undefined, channel: null });
+  const webhookId = (req: Request) => validate.webhookParams({ webhook_id: idParam(req, 'webhook_id') }).webhook_id;
+  app.post('/api/v1/webhooks', async (req, res) => {
+    const body = validate.webhook(req.body);
+    await run(req, res, (tx) => webhookHandlers.createWebhook(tx, webhookOwner(req), body));
+  });
+  app.get('/api/v1/webhooks', async (req, res) => {
+    res.json(await webhookHandlers.listWebhooks(deps.pool, webhookOwner(req)));
+  });
+  app.get('/api/v1/webhooks/:webhook_id', async (req, res) => {
+    res.json(await webhookHandlers.getWebhook(deps.pool, webhookOwner(req), webhookId(req)));
+  });
+  app.delete('/api/v1/webhooks/:webhook_id', async (req, res) => {
+    const id = webhookId(req);
+    await run(req, res, (tx) => webhookHandlers.deleteWebhook(tx, webhookOwner(req), id));
+  });
+  app.post('/api/v1/webhooks/:webhook_id/secrets', async (req, res) => {
+    const id = webhookId(req);
+    await run(req, res, (tx) => webhookHandlers.rotateWebhookSecret(tx, webhookOwner(req), id));
+  });
+  app.post('/api/v1/webhooks/:webhook_id/enable', async (req, res) => {
+    const id = webhookId(req);
+    await run(req, res, (tx) => webhookHandlers.enableWebhook(tx, webhookOwner(req), id));
+  });
+  app.get('/api/v1/webhooks/:webhook_id/deliveries', async (req, res) => {
+    const id = webhookId(req);
+    const query = validate.deliveriesQuery({ ...req.query });
+    res.json(await webhookHandlers.listDeliveries(deps.pool, webhookOwner(req), id, query));
   });
 
   // Dead letters (issue 11): what consumers gave up on, latest failure first; re-drive or discard one.

@@ -109,6 +109,20 @@ export interface Config {
   readonly wmsSimStepMs: number;
   /** Deterministic short picks for tests and demos: `SKU=missing` or `WAREHOUSE:SKU=missing`, comma-separated. */
   readonly wmsShortPick: string;
+  /** Kafka consumer group of the webhook worker on the order events topic. */
+  readonly webhookConsumerGroup: string;
+  /** Outbound webhook deliveries in flight at once (all subscriptions), and per subscription. */
+  readonly webhookConcurrency: number;
+  readonly webhookConcurrencyPerSubscription: number;
+  /** A receiver that has not answered after this long has failed the attempt. */
+  readonly webhookTimeoutMs: number;
+  /** A failed delivery is tried again after an exponential backoff with full jitter from base to max. */
+  readonly webhookRetryBaseMs: number;
+  readonly webhookRetryMaxMs: number;
+  /** A subscription failing this long without a success is disabled (contract: 24 h). */
+  readonly webhookDisableAfterMs: number;
+  /** A delivery taken by a worker that died is taken again this long after it was taken. */
+  readonly webhookLeaseMs: number;
   /** Kafka consumer group of the fulfillment worker on the WMS topic. */
   readonly fulfillmentConsumerGroup: string;
   readonly carrierUrl: string;
@@ -223,6 +237,14 @@ export function loadConfig(env: Env = process.env): Config {
     wmsSimStepMs: intFrom(env, 'WMS_SIM_STEP_MS', 3_000, 0),
     wmsShortPick: env.WMS_SHORT_PICK ?? '',
     fulfillmentConsumerGroup: env.FULFILLMENT_CONSUMER_GROUP ?? 'oms-fulfillment',
+    webhookConsumerGroup: env.WEBHOOK_CONSUMER_GROUP ?? 'oms-webhooks',
+    webhookConcurrency: intFrom(env, 'WEBHOOK_CONCURRENCY', 32, 1),
+    webhookConcurrencyPerSubscription: intFrom(env, 'WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION', 8, 1),
+    webhookTimeoutMs: intFrom(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 1),
+    webhookRetryBaseMs: intFrom(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 1),
+    webhookRetryMaxMs: intFrom(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000, 1),
+    webhookDisableAfterMs: intFrom(env, 'WEBHOOK_DISABLE_AFTER_MS', 24 * 3_600_000, 1),
+    webhookLeaseMs: intFrom(env, 'WEBHOOK_LEASE_MS', 30_000, 1),
     carrierUrl: env.CARRIER_URL ?? `http://127.0.0.1:${carrierPort}`,
     carrierPort,
     carrierSimStepMs: intFrom(env, 'CARRIER_SIM_STEP_MS', 5_000, 0),

@@ -42,6 +42,8 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'fulfillment', script: `${repoRoot}dist/workers/fulfillment/main.js`, env: pool(4), nice: background },
   { name: 'tracking', script: `${repoRoot}dist/workers/tracking/main.js`, env: pool(2), nice: background },
   { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(2), nice: background },
+  // Outbound webhooks: never in the way of placement; a dead receiver holds only its own slots.
+  { name: 'webhook-worker', script: `${repoRoot}dist/workers/webhooks/main.js`, env: pool(4), nice: background },
   { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js`, nice: background },
   { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js`, nice: background },
 ];

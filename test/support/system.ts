@@ -59,6 +59,7 @@ export interface TestSystem {
   readonly logger: Logger;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   get(path: string): Promise<ApiResponse>;
+  delete(path: string): Promise<ApiResponse>;
   patch(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   catalog(options: Parameters<typeof createCatalog>[1]): Promise<TestCatalog>;
   placeOrder(
@@ -232,6 +233,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     logger,
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path) => request('GET', path),
+    delete: (path) => request('DELETE', path),
     patch: (path, body, headers) => request('PATCH', path, body, headers),
     catalog: (o) => createCatalog(pool, o),
     placeOrder: (customer, items, extra) => request('POST', '/api/v1/orders', orderBody(customer, items, extra)),
