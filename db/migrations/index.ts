@@ -11,6 +11,7 @@ import * as partialRefunds from './0009_partial_refunds.js';
 import * as deadLetters from './0010_dead_letters.js';
 import * as fraudSignalIndexes from './0011_fraud_signal_indexes.js';
 import * as webhooks from './0013_webhooks.js';
+import * as marketplaces from './0014_marketplaces.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -29,4 +30,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0010_dead_letters', deadLetters],
   ['0011_fraud_signal_indexes', fraudSignalIndexes],
   ['0013_webhooks', webhooks],
+  ['0014_marketplaces', marketplaces],
 ];
