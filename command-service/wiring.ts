@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { ApiKeyCache, type RateLimiter } from '../platform/authentication.js';
 import type { Config } from '../platform/config.js';
 import { lazyProducer, redriveTargets } from '../platform/deadLetters.js';
 import { poolFromConfig, type Pool } from '../platform/db.js';
@@ -14,6 +15,9 @@ import { startHousekeeping } from './housekeeping.js';
 export interface CommandService {
   readonly pool: Pool;
   readonly handler: http.RequestListener;
+  /** The process's API key cache, for the query service when one process serves both. */
+  readonly keys: ApiKeyCache;
+  readonly limiter: RateLimiter | undefined;
   /** Stops housekeeping and closes every connection. */
   close(): Promise<void>;
 }
@@ -29,8 +33,12 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
   const kafkaAdmin = createKafka(config.kafkaBrokers, `${name}-health`).admin();
   // Re-driving a dead letter of a Kafka consumer produces it again: connected on the first re-drive only.
   const producer = lazyProducer(() => createKafka(config.kafkaBrokers, `${name}-redrive`).producer());
+  const keys = ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs);
+  const limiter: RateLimiter | undefined = undefined;
   const handler = createCommandHandler({
     pool,
+    keys,
+    ...(limiter === undefined ? {} : { limiter }),
     config,
     logger,
     healthChecks: {
@@ -45,6 +53,8 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
   return {
     pool,
     handler,
+    keys,
+    limiter,
     async close() {
       stopHousekeeping();
       await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect(), producer.close()]);

@@ -1,3 +1,4 @@
+import { ApiKeyCache } from '../platform/authentication.js';
 import { loadConfig } from '../platform/config.js';
 import { poolFromConfig } from '../platform/db.js';
 import { runService } from '../platform/service.js';
@@ -10,7 +11,11 @@ await runService('query-service', async ({ logger, onStop }) => {
   const config = loadConfig();
   const pool = poolFromConfig(config, 'query-service');
   const app = createQueryApp({ pool, logger, healthChecks: { postgres: () => pool.query('SELECT 1') } });
-  const server = await listen(createQueryHandler(pool, app), config.host, config.queryPort);
+  const server = await listen(
+    createQueryHandler(pool, app, { keys: ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs), logger }),
+    config.host,
+    config.queryPort,
+  );
   logger.info({ port: server.port }, 'query service listening');
   onStop(async () => {
     await server.close();

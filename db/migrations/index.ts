@@ -10,6 +10,7 @@ import * as lookupIndexes from './0008_lookup_indexes.js';
 import * as partialRefunds from './0009_partial_refunds.js';
 import * as deadLetters from './0010_dead_letters.js';
 import * as fraudSignalIndexes from './0011_fraud_signal_indexes.js';
+import * as apiKeys from './0012_api_keys.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -27,4 +28,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0009_partial_refunds', partialRefunds],
   ['0010_dead_letters', deadLetters],
   ['0011_fraud_signal_indexes', fraudSignalIndexes],
+  ['0012_api_keys', apiKeys],
 ];
