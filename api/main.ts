@@ -53,7 +53,7 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     const reads = createQueryHandler(pool, queryApp, {
       keys: writes.keys,
       logger,
-      ...(writes.limiter ? { limiter: writes.limiter } : {}),
+      limiter: writes.limiter,
     });
     const server = await listen(
       (req, res) => {

@@ -7,6 +7,7 @@ import { kafkaHealthCheck } from '../platform/health.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
 import { pressureKey, PressureSignal } from '../platform/pressure.js';
+import { createRateLimiter } from '../platform/rateLimit.js';
 import { createRedis } from '../platform/redis.js';
 import { createCommandHandler } from './app.js';
 import { startHousekeeping } from './housekeeping.js';
@@ -17,7 +18,7 @@ export interface CommandService {
   readonly handler: http.RequestListener;
   /** The process's API key cache, for the query service when one process serves both. */
   readonly keys: ApiKeyCache;
-  readonly limiter: RateLimiter | undefined;
+  readonly limiter: RateLimiter;
   /** Stops housekeeping and closes every connection. */
   close(): Promise<void>;
 }
@@ -34,11 +35,17 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
   // Re-driving a dead letter of a Kafka consumer produces it again: connected on the first re-drive only.
   const producer = lazyProducer(() => createKafka(config.kafkaBrokers, `${name}-redrive`).producer());
   const keys = ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs);
-  const limiter: RateLimiter | undefined = undefined;
+  // Per-key token buckets in Redis, shared by every replica (admin keys are never limited).
+  const limiter: RateLimiter = createRateLimiter({
+    redis,
+    prefix: config.redisPrefix,
+    defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+    logger,
+  });
   const handler = createCommandHandler({
     pool,
     keys,
-    ...(limiter === undefined ? {} : { limiter }),
+    limiter,
     config,
     logger,
     healthChecks: {

@@ -202,6 +202,50 @@ describe('API keys, scopes and channels (contract §8, issue 13)', function () {
     return body;
   };
 
+  it('429 with Retry-After and the RateLimit headers once a key spends its burst; another key and admin keys are unaffected', async () => {
+    const limited = (
+      await createTestKey(system.pool, {
+        channel: 'web',
+        scopes: [Scope.ordersRead, Scope.ordersWrite],
+        rateLimit: { perSecond: 1, burst: 3 },
+      })
+    ).key;
+    const neighbour = (
+      await createTestKey(system.pool, { channel: 'web', scopes: [Scope.ordersRead], rateLimit: { perSecond: 1, burst: 3 } })
+    ).key;
+    const path = '/api/v1/orders?limit=1';
+    for (let i = 0; i < 3; i++) {
+      const ok = await call('GET', path, bearer(limited));
+      expect(ok.status).to.equal(200);
+      expect(ok.headers.get('ratelimit-policy')).to.equal('"per-key";q=3;w=3');
+      expect(ok.headers.get('ratelimit')).to.match(new RegExp(`^"per-key";r=${2 - i};t=\\d+$`));
+    }
+    const refused = await call('GET', path, bearer(limited));
+    expect(refused.status).to.equal(429);
+    expect(refused.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect(refused.body.type).to.equal('/problems/rate-limited');
+    expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 2);
+    expect(refused.headers.get('ratelimit-policy')).to.equal('"per-key";q=3;w=3');
+    expect(refused.headers.get('ratelimit')).to.match(/^"per-key";r=0;t=[12]$/);
+    // The fast placement path takes from the same bucket.
+    const placement = await call('POST', '/api/v1/orders', bearer(limited), orderBody(uniqueId('cust'), [{ sku, quantity: 1 }]));
+    expect(placement.status).to.equal(429);
+
+    expect((await call('GET', path, bearer(neighbour))).status).to.equal(200);
+    for (let i = 0; i < 10; i++) {
+      const admin = await call('GET', path, bearer(system.adminKey));
+      expect(admin.status).to.equal(200);
+      expect(admin.headers.get('ratelimit')).to.equal(null);
+    }
+    // One token a second: the key is served again after its Retry-After.
+    await eventually(
+      'the limited key served again',
+      async () => ((await call('GET', path, bearer(limited))).status === 200 ? true : undefined),
+      3_000,
+      200,
+    );
+  });
+
   describe('channels', () => {
     let web: string;
     let mobile: string;

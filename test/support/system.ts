@@ -22,6 +22,7 @@ import { consumerBackoff, type Config } from '../../platform/config.js';
 import { PgDeadLetters, redriveTargets } from '../../platform/deadLetters.js';
 import { createPool, type Pool } from '../../platform/db.js';
 import { ApiKeyCache } from '../../platform/authentication.js';
+import { createRateLimiter } from '../../platform/rateLimit.js';
 import { listen } from '../../platform/http.js';
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
@@ -173,17 +174,28 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const adminKey = (await createTestKey(pool, { name: 'test-system' })).key;
   // One key cache for both servers, as api/main.ts shares one in a process.
   const keys = ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs);
+  const limiter = createRateLimiter({
+    redis,
+    prefix: config.redisPrefix,
+    defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+    logger,
+  });
   const commandApp = createCommandHandler({
     pool,
     config,
     keys,
+    limiter,
     logger,
     healthChecks: {},
     redrive: redriveTargets(redis, async () => producer),
   });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
-  const queryServer = await listen(createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} }), { keys, logger }), '127.0.0.1', 0);
+  const queryServer = await listen(
+    createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} }), { keys, limiter, logger }),
+    '127.0.0.1',
+    0,
+  );
   // Requests go where the API front (api/main.ts) sends them.
   const urlFor = (method: string, path: string) =>
     `http://127.0.0.1:${upstreamFor(method, path.split('?')[0] ?? path) === 'query' ? queryServer.port : commandServer.port}`;
@@ -478,7 +490,9 @@ export async function startServiceProcess(
   } catch (error) {
     const tail = child.lines.slice(-20).map((l) => (typeof l === 'string' ? l : JSON.stringify(l)));
     child.child.kill('SIGKILL');
-    throw new Error(`${script} not ready after ${Date.now() - started} ms (${(error as Error).message}); its last lines:\n${tail.join('\n')}`);
+    throw new Error(
+      `${script} not ready after ${Date.now() - started} ms (${(error as Error).message}); its last lines:\n${tail.join('\n')}`,
+    );
   }
   return child;
 }
