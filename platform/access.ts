@@ -110,7 +110,8 @@ function compile(route: ApiRoute): CompiledRoute {
     .split('/')
     .map((segment) => (/^\{[a-z_]+\}$/.test(segment) ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return { method: route.method, pattern: new RegExp(`^${source}/?$`), scope: route.scope };
+  // Case-insensitive, as express routes: /API/V1/… reaches the same handler, so it needs the same key.
+  return { method: route.method, pattern: new RegExp(`^${source}/?$`, 'i'), scope: route.scope };
 }
 
 const COMPILED: readonly CompiledRoute[] = API_ROUTES.map(compile);
@@ -120,7 +121,8 @@ const UNDECLARED: Access = Object.freeze({ kind: 'key', scope: null });
 
 /** The access a request needs, from its method and path (without the query). HEAD is a GET. */
 export function accessFor(method: string, path: string): Access {
-  if (path !== API_PREFIX && !path.startsWith(`${API_PREFIX}/`)) return OPEN;
+  const prefix = path.slice(0, API_PREFIX.length + 1).toLowerCase();
+  if (prefix !== API_PREFIX && prefix !== `${API_PREFIX}/`) return OPEN;
   const wanted = method === 'HEAD' ? 'GET' : method;
   for (const route of COMPILED) {
     if (route.method === wanted && route.pattern.test(path)) return { kind: 'key', scope: route.scope };

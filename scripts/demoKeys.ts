@@ -4,6 +4,32 @@ import { createApiKey, ensureKnownApiKey, hasApiKeys } from '../platform/apiKeys
 import type { Config } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
 
+/** OMS_BOOTSTRAP_ADMIN_KEY, checked: a key a client can send as a Bearer token, and not a short one. */
+function checkedBootstrapKey(config: Config): string | undefined {
+  const known = config.bootstrapAdminKey;
+  if (known !== undefined && (bearerToken(`Bearer ${known}`) !== known || known.length < 16)) {
+    throw new Error('OMS_BOOTSTRAP_ADMIN_KEY must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + /');
+  }
+  return known;
+}
+
+/** `npm run setup` (deployments): only the known admin key of OMS_BOOTSTRAP_ADMIN_KEY, when set; no demo keys. */
+export async function ensureBootstrapAdminKey(config: Config, say: (line: string) => void): Promise<void> {
+  const known = checkedBootstrapKey(config);
+  if (known === undefined) return;
+  const pool = createPool({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, max: 1 });
+  try {
+    const outcome = await ensureKnownApiKey(pool, { name: 'bootstrap admin', channel: null, scopes: [Scope.admin], key: known });
+    say(
+      outcome === 'created'
+        ? 'keys: created the admin key of OMS_BOOTSTRAP_ADMIN_KEY'
+        : 'keys: the admin key of OMS_BOOTSTRAP_ADMIN_KEY exists',
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
 /** What a channel's demo key may do: place, change and read its orders, and refund them. */
 const CHANNEL_SCOPES: readonly ScopeName[] = [Scope.ordersWrite, Scope.ordersRead, Scope.refundsWrite];
 
@@ -13,10 +39,7 @@ const CHANNEL_SCOPES: readonly ScopeName[] = [Scope.ordersWrite, Scope.ordersRea
  * examples work as written. A known OMS_BOOTSTRAP_ADMIN_KEY is made sure of on every start.
  */
 export async function ensureDemoKeys(config: Config, file: string, say: (line: string) => void): Promise<void> {
-  const known = config.bootstrapAdminKey;
-  if (known !== undefined && (bearerToken(`Bearer ${known}`) !== known || known.length < 16)) {
-    throw new Error('OMS_BOOTSTRAP_ADMIN_KEY must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + /');
-  }
+  const known = checkedBootstrapKey(config);
   const pool = createPool({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, max: 1 });
   try {
     if (await hasApiKeys(pool)) {

@@ -52,6 +52,9 @@ describe('access rules (platform/access)', () => {
       expect(accessFor('GET', '/api/v1/nothing-here')).to.deep.equal({ kind: 'key', scope: null });
       expect(accessFor('DELETE', '/api/v1/orders')).to.deep.equal({ kind: 'key', scope: null });
       expect(accessFor('GET', '/api/v1')).to.deep.equal({ kind: 'key', scope: null });
+      // express matches routes case-insensitively: so does the gate.
+      expect(accessFor('GET', '/API/V1/Admin/API-Keys')).to.deep.equal({ kind: 'key', scope: Scope.admin });
+      expect(accessFor('GET', '/Api/v1/nothing')).to.deep.equal({ kind: 'key', scope: null });
       // One segment per parameter: a deeper path is not the route.
       expect(accessFor('GET', '/api/v1/orders/a/b')).to.deep.equal({ kind: 'key', scope: null });
     });
