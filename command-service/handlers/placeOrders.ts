@@ -229,6 +229,7 @@ async function claimKeys(
 interface CartRow {
   readonly cart_id: string;
   readonly customer_id: string;
+  readonly channel: string;
   readonly currency: string;
   readonly items: RequestedLine[];
   readonly status: string;
@@ -238,7 +239,7 @@ interface CartRow {
 async function readCarts(tx: PoolClient, cartIds: readonly string[]): Promise<ReadonlyMap<string, CartRow>> {
   if (cartIds.length === 0) return new Map();
   const result = await tx.query<CartRow>(
-    `SELECT cart_id, customer_id, currency, items, status, order_id FROM carts
+    `SELECT cart_id, customer_id, channel, currency, items, status, order_id FROM carts
       WHERE cart_id = ANY($1::uuid[]) ORDER BY cart_id FOR UPDATE`,
     [[...new Set(cartIds)]],
   );
@@ -257,8 +258,9 @@ function linesFor(
   if (body.cart_id === undefined) return { lines: mergeLines(body.items ?? []), currency: body.currency };
   const cartId = body.cart_id;
   const cart = carts.get(cartId);
-  if (cart === undefined) {
-    throw new Problem(422, 'cart-not-found', 'Cart not found', `No cart ${cartId}.`, {
+  // Another channel's cart is no cart of this order's channel (its key's, contract §8): it does not leak.
+  if (cart === undefined || cart.channel !== body.channel) {
+    throw new Problem(422, 'cart-not-found', 'Cart not found', `No cart ${cartId} in channel ${body.channel}.`, {
       errors: [{ pointer: '/cart_id', detail: 'no such cart' }],
     });
   }

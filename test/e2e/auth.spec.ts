@@ -289,6 +289,25 @@ describe('API keys, scopes and channels (contract §8, issue 13)', function () {
       expect((await call('POST', '/api/v1/orders', bearer(system.adminKey), withoutChannel(uniqueId('c')))).status).to.equal(400);
     });
 
+    it("carts: a channel's key makes carts in its channel only, and another channel's cart is 404", async () => {
+      const cart = { customer_id: uniqueId('cust'), currency: 'USD', items: [{ sku, quantity: 1 }] };
+      const made = await call('POST', '/api/v1/carts', bearer(web), cart);
+      expect(made.status, JSON.stringify(made.body)).to.equal(201);
+      expect(made.body.channel).to.equal('web');
+      expect((await call('POST', '/api/v1/carts', bearer(web), { ...cart, channel: 'mobile' })).status).to.equal(403);
+      const path = `/api/v1/carts/${made.body.cart_id}`;
+      expect((await call('GET', path, bearer(web))).status).to.equal(200);
+      expect((await call('GET', path, bearer(system.adminKey))).status).to.equal(200);
+      expect((await call('GET', path, bearer(mobile))).status).to.equal(404);
+      // Nor can another channel place an order from it.
+      const order: Record<string, unknown> = { ...withoutChannel(cart.customer_id), cart_id: made.body.cart_id };
+      delete order.items;
+      const fromOtherChannel = await call('POST', '/api/v1/orders', bearer(mobile), order);
+      expect(fromOtherChannel.status).to.equal(422);
+      expect(fromOtherChannel.body.type).to.equal('/problems/cart-not-found');
+      expect((await call('POST', '/api/v1/orders', bearer(web), order)).status).to.equal(202);
+    });
+
     it("another channel's order is 404 on every read and change; its own channel and a back-office key see it", async () => {
       const customer = uniqueId('cust');
       const placed = await call('POST', '/api/v1/orders', bearer(web), orderBody(customer, [{ sku, quantity: 1 }]));
