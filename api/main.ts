@@ -48,8 +48,13 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     const writes = wireCommandService(config, logger, 'api');
     const pool = writes.pool;
     const queryApp = createQueryApp({ pool, logger, healthChecks: { postgres: () => pool.query('SELECT 1') } });
-    // Reads go through the query service's server (its hot order read on node:http), the rest to the command app.
-    const reads = createQueryHandler(pool, queryApp);
+    // Reads go through the query service's server (its hot order read on node:http), the rest to the command app;
+    // both check API keys with the one cache of this process (so a revocation here is seen by both at once).
+    const reads = createQueryHandler(pool, queryApp, {
+      keys: writes.keys,
+      logger,
+      limiter: writes.limiter,
+    });
     const server = await listen(
       (req, res) => {
         const path = (req.url ?? '/').split('?')[0] ?? '/';

@@ -54,7 +54,7 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
       inFlight.push(
         fetch(`${system.baseUrl}/api/v1/orders`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
+          headers: { 'Content-Type': 'application/json', ...system.auth },
           body: JSON.stringify({
             customer_id: `bench-${i}`,
             channel: 'web',

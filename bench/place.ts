@@ -49,7 +49,13 @@ function orderRequest(i: number): string {
   });
 }
 
-async function load(url: string, seconds: number, connections: number, rate?: number): Promise<LoadResult> {
+async function load(
+  url: string,
+  auth: Readonly<Record<string, string>>,
+  seconds: number,
+  connections: number,
+  rate?: number,
+): Promise<LoadResult> {
   let next = 0;
   const result = await autocannon({
     url,
@@ -60,7 +66,7 @@ async function load(url: string, seconds: number, connections: number, rate?: nu
       {
         method: 'POST',
         path: '/api/v1/orders',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         setupRequest: (request) => ({ ...request, body: orderRequest(next++) }),
       },
     ],
@@ -94,10 +100,10 @@ export async function benchPlace(options: PlaceOptions): Promise<void> {
     await seedBenchCatalog(system.pool);
     say(`closed loop: ${options.connections} connections for ${options.seconds} s on POST /api/v1/orders (the public port)`);
     const cpuBefore = cpuSnapshot();
-    closed = await load(system.baseUrl, options.seconds, options.connections);
+    closed = await load(system.baseUrl, system.auth, options.seconds, options.connections);
     cpuClosed = cpuBetween(cpuBefore, cpuSnapshot());
     say(`open loop: ${options.rate} orders/s offered for 10 s`);
-    open = await load(system.baseUrl, 10, options.connections, options.rate);
+    open = await load(system.baseUrl, system.auth, 10, options.connections, options.rate);
     const written = await system.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM orders WHERE customer_id LIKE 'bench-%'`,
     );

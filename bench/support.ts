@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,10 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export interface BenchSystem {
   readonly baseUrl: string;
+  /** The system's admin key (OMS_BOOTSTRAP_ADMIN_KEY): admin keys are never rate limited, so the load is not throttled. */
+  readonly adminKey: string;
+  /** `Authorization: Bearer <adminKey>`. */
+  readonly auth: Readonly<Record<string, string>>;
   /** The supervisor's process id: every service process is its child. */
   readonly pid: number;
   readonly schema: string;
@@ -53,6 +58,8 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
   await ensureDatabase(benchDatabaseUrl);
   const schema = `bench_${name}_${Date.now().toString(36)}`;
   const [port, commandPort, queryPort, pspPort, carrierPort] = await freePorts(5);
+  const adminKey = `oms_bench_${randomBytes(24).toString('base64url')}`;
+  const demoKeysFile = join(tmpdir(), `${schema}-demo-keys.json`);
   const env = {
     DATABASE_URL: benchDatabaseUrl,
     DATABASE_SCHEMA: schema,
@@ -71,6 +78,8 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
     FULFILLMENT_CONSUMER_GROUP: `bench-fulfillment-${schema}`,
     SEED_DEMO_CATALOG: 'false',
     LOG_LEVEL: 'warn',
+    OMS_BOOTSTRAP_ADMIN_KEY: adminKey,
+    OMS_DEMO_KEYS_FILE: demoKeysFile,
     ...extraEnv,
   };
   say(`starting the system (schema ${schema}) as npm start would`);
@@ -93,6 +102,8 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
   const pool = createPool({ databaseUrl: benchDatabaseUrl, schema, max: 4 });
   return {
     baseUrl,
+    adminKey,
+    auth: { Authorization: `Bearer ${adminKey}` },
     pid: child.pid ?? 0,
     schema,
     pool,
@@ -105,6 +116,7 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
       if (child.exitCode === null) child.kill('SIGINT');
       await exited;
       await pool.end();
+      rmSync(demoKeysFile, { force: true });
       const admin = createPool({ databaseUrl: benchDatabaseUrl, schema: 'public', max: 1 });
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);

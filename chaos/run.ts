@@ -242,7 +242,7 @@ async function send(
     try {
       const response = await fetch(`${system.baseUrl}${path}`, {
         method,
-        headers: { 'Content-Type': 'application/json', ...headers },
+        headers: { 'Content-Type': 'application/json', ...system.auth, ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });

@@ -1,8 +1,11 @@
 import type http from 'node:http';
 import express, { type Request, type Response } from 'express';
+import { createApiKey, listApiKeys, revokeApiKey } from '../platform/apiKeys.js';
+import { Scope, seesChannel } from '../platform/access.js';
+import { ApiKeyCache, guardApi, requirePrincipal, type RateLimiter } from '../platform/authentication.js';
 import type { Config } from '../platform/config.js';
 import { discardDeadLetterIn, listDeadLetters, redriveDeadLetterIn, type RedriveTargets } from '../platform/deadLetters.js';
-import type { Pool } from '../platform/db.js';
+import { withTransaction, type Pool } from '../platform/db.js';
 import { parseIfMatch } from '../platform/entityTags.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
@@ -21,7 +24,8 @@ import { requestRefund } from './handlers/requestRefund.js';
 import { upsertProduct } from './handlers/upsertProduct.js';
 import { upsertWarehouse } from './handlers/upsertWarehouse.js';
 import { createFastPlacement } from './fastPlacement.js';
-import { createPlacementRoute, type PlacementRoute } from './placementRoute.js';
+import { checkOrderInChannel } from './orderAccess.js';
+import { createPlacementRoute, withKeyChannel, type PlacementRoute } from './placementRoute.js';
 import { runCommand, send } from './runCommand.js';
 import * as admin from './schemas/admin.js';
 import * as catalog from './schemas/catalog.js';
@@ -29,6 +33,8 @@ import { checkMergedLines } from './schemas/common.js';
 import * as orders from './schemas/orders.js';
 import * as webhooks from './schemas/webhooks.js';
 import * as webhookHandlers from './handlers/webhooks.js';
+import * as marketplaces from './handlers/marketplaces.js';
+import { placeBatch, placeMarketplaceOrder } from './channelOrders.js';
 
 export interface CommandServiceDeps {
   readonly pool: Pool;
@@ -39,6 +45,10 @@ export interface CommandServiceDeps {
   readonly redrive?: RedriveTargets;
   /** Raised while placements queue up (platform/pressure); without it, the workers behind never slow down. */
   readonly pressure?: PressureSignal;
+  /** API key lookups, shared with the query service in one process; one of its own otherwise. */
+  readonly keys?: ApiKeyCache;
+  /** Per-key rate limits (platform/rateLimit); without it, no key is limited. */
+  readonly limiter?: RateLimiter;
 }
 
 // Compiled once at start-up. Path parameters are checked like bodies, and reported by name.
@@ -66,11 +76,15 @@ const validate = Object.freeze({
     },
     'parameter',
   ),
+  marketplace: compileValidator<marketplaces.MarketplaceBody>(marketplaces.marketplaceBody),
+  marketplaceParams: compileValidator<{ marketplace_id: string }>(marketplaces.marketplaceParams, 'parameter'),
   webhook: compileValidator<webhooks.WebhookBody>(webhooks.webhookBody),
   webhookParams: compileValidator<{ webhook_id: string }>(webhooks.webhookIdParams, 'parameter'),
   deliveriesQuery: compileValidator<webhooks.DeliveriesQuery>(webhooks.deliveriesQuery, 'parameter'),
   deadLetterQuery: compileValidator<admin.DeadLetterQuery>(admin.deadLetterQuery, 'parameter'),
   deadLetterParams: compileValidator<{ id: string }>(admin.deadLetterIdParams, 'parameter'),
+  apiKey: compileValidator<admin.ApiKeyBody>(admin.apiKeyBody),
+  apiKeyParams: compileValidator<{ key_id: string }>(admin.apiKeyIdParams, 'parameter'),
 });
 
 /** A UUID path parameter in its canonical lower-case form (upper-case hex is taken on input; platform/ids). */
@@ -81,12 +95,17 @@ const idParam = (req: Request, name: string) => canonicalUuid(param(req, name));
  * rest (and every placement the fast path leaves to it), both placing through one group-commit queue.
  */
 export function createCommandHandler(deps: CommandServiceDeps): http.RequestListener {
+  const keys = deps.keys ?? ApiKeyCache.forDatabase(deps.pool, deps.config.apiKeyCacheMs);
   const placeOrder = createPlacementRoute(deps.pool, deps.config, deps.logger, deps.pressure);
-  const app = createCommandApp(deps, placeOrder);
+  const app = createCommandApp({ ...deps, keys }, placeOrder);
   const fast = createFastPlacement(placeOrder, deps.logger);
-  return (req, res) => {
-    if (!fast(req, res)) app(req, res);
-  };
+  // Every request, the fast path's included, passes the API key gate first (contract §8).
+  return guardApi(
+    (req, res) => {
+      if (!fast(req, res)) app(req, res);
+    },
+    { keys, logger: deps.logger, ...(deps.limiter === undefined ? {} : { limiter: deps.limiter }) },
+  );
 }
 
 /** The write API (contract §2–§4). Routes stay thin: validate, then one handler in one transaction. */
@@ -129,7 +148,7 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   });
 
   app.post('/api/v1/carts', async (req, res) => {
-    const body = validate.cart(req.body);
+    const body = validate.cart(withKeyChannel(requirePrincipal(req), req.body));
     checkMergedLines(body.items, '/items');
     await run(req, res, (tx) => createCart(tx, body));
   });
@@ -137,7 +156,8 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   app.get('/api/v1/carts/:cart_id', async (req, res) => {
     const { cart_id } = validate.cartIdParams({ cart_id: idParam(req, 'cart_id') });
     const cart = await getCart(deps.pool, cart_id);
-    if (cart === undefined) throw problems.notFound('Cart', cart_id);
+    if (cart === undefined || !seesChannel(requirePrincipal(req), typeof cart.channel === 'string' ? cart.channel : null))
+      throw problems.notFound('Cart', cart_id);
     res.json(cart);
   });
 
@@ -148,7 +168,21 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
       url: req.originalUrl,
       body: req.body,
       idempotencyKey: req.get('Idempotency-Key'),
+      principal: requirePrincipal(req),
     });
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    send(res, response);
+  });
+
+  // A point-of-sale's offline batch: each order as its own POST would be, its external_order_id its key.
+  app.post('/api/v1/orders/batch', async (req, res) => {
+    send(res, await placeBatch(placeOrder, { path: req.path, url: req.originalUrl, body: req.body, principal: requirePrincipal(req) }));
+  });
+
+  // A marketplace's order as a signed webhook (the signature authenticates it, not a key).
+  app.post('/api/v1/channels/marketplace/:marketplace_id/orders', async (req, res) => {
+    const { marketplace_id } = validate.marketplaceParams({ marketplace_id: param(req, 'marketplace_id') });
+    const { response, replayed } = await placeMarketplaceOrder(deps.pool, placeOrder, marketplace_id, req);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     send(res, response);
   });
@@ -156,6 +190,7 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   app.post('/api/v1/orders/:order_id/cancel', async (req, res) => {
     const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
     const body = validate.cancelOrder(req.body ?? {});
+    await checkOrderInChannel(deps.pool, order_id, requirePrincipal(req));
     await run(req, res, (tx) => cancelOrder(tx, order_id, body, deps.config.sagaLeaseMs));
   });
 
@@ -173,12 +208,14 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     }
     const body = orders.canonicalEdit(validate.modifyOrder(req.body));
     orders.checkEdit(body);
+    await checkOrderInChannel(deps.pool, order_id, requirePrincipal(req));
     await run(req, res, (tx) => modifyOrder(tx, order_id, condition, body, deps.config.sagaLeaseMs));
   });
 
   app.post('/api/v1/orders/:order_id/refunds', async (req, res) => {
     const { order_id } = validate.orderIdParams({ order_id: idParam(req, 'order_id') });
     const body = orders.canonicalRefund(validate.refund(req.body));
+    await checkOrderInChannel(deps.pool, order_id, requirePrincipal(req));
     await run(req, res, (tx) => requestRefund(tx, order_id, body, deps.config.sagaLeaseMs));
   });
 
@@ -191,8 +228,23 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     res.json({ stuck_after_ms: deps.config.sagaStuckAfterMs, sagas });
   });
 
+  app.put('/api/v1/admin/marketplaces/:marketplace_id', async (req, res) => {
+    const { marketplace_id } = validate.marketplaceParams({ marketplace_id: param(req, 'marketplace_id') });
+    const body = validate.marketplace(req.body);
+    // Not idempotent by key: a stored answer would keep the secret (as API keys, decision 0013).
+    send(res, await withTransaction(deps.pool, (tx) => marketplaces.upsertMarketplace(tx, marketplace_id, body)));
+  });
+  app.post('/api/v1/admin/marketplaces/:marketplace_id/secrets', async (req, res) => {
+    const { marketplace_id } = validate.marketplaceParams({ marketplace_id: param(req, 'marketplace_id') });
+    send(res, await withTransaction(deps.pool, (tx) => marketplaces.rotateMarketplaceSecret(tx, marketplace_id)));
+  });
+
   // Outbound webhooks (contract §8): a client's subscriptions, their secrets and their deliveries.
-  const webhookOwner = (_req: Request): webhookHandlers.WebhookOwner => ({ clientId: undefined, channel: null });
+  // A subscription belongs to the key that made it and sees its channel's orders; an admin key sees every one.
+  const webhookOwner = (req: Request): webhookHandlers.WebhookOwner => {
+    const principal = requirePrincipal(req);
+    return { keyId: principal.keyId, seesAll: principal.scopes.includes(Scope.admin), channel: principal.channel };
+  };
   const webhookId = (req: Request) => validate.webhookParams({ webhook_id: idParam(req, 'webhook_id') }).webhook_id;
   app.post('/api/v1/webhooks', async (req, res) => {
     const body = validate.webhook(req.body);
@@ -243,6 +295,34 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   app.post('/api/v1/admin/dead-letters/:id/discard', async (req, res) => {
     const { id } = validate.deadLetterParams({ id: param(req, 'id') });
     await run(req, res, async (tx) => ({ status: 200, body: await discardDeadLetterIn(tx, id) }));
+  });
+
+  // API keys (contract §8), admin scope. The key is in the 201 answer only: creation is not replayed
+  // by Idempotency-Key, since a stored response would keep the secret that is otherwise only hashed.
+  app.post('/api/v1/admin/api-keys', async (req, res) => {
+    const body = validate.apiKey(req.body);
+    const created = await createApiKey(deps.pool, {
+      name: body.name,
+      channel: body.channel ?? null,
+      scopes: body.scopes,
+      ...(body.rate_limit === undefined
+        ? {}
+        : { rateLimit: { perSecond: body.rate_limit.per_second, burst: body.rate_limit.burst } }),
+    });
+    res.status(201).setHeader('Cache-Control', 'no-store').json(created);
+  });
+
+  app.get('/api/v1/admin/api-keys', async (_req, res) => {
+    res.json({ api_keys: await listApiKeys(deps.pool) });
+  });
+
+  app.delete('/api/v1/admin/api-keys/:key_id', async (req, res) => {
+    const { key_id } = validate.apiKeyParams({ key_id: param(req, 'key_id') });
+    const revoked = await revokeApiKey(deps.pool, canonicalUuid(key_id));
+    if (revoked === undefined) throw problems.notFound('API key', key_id);
+    // This process refuses it at once; every other within API_KEY_CACHE_MS (their caches expire).
+    deps.keys?.forget(revoked.key_id);
+    res.json(revoked);
   });
 
   app.use(routeNotFound);

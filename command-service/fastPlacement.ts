@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { principalOf } from '../platform/authentication.js';
 import type { Logger } from '../platform/logger.js';
 import { logRefusal, problemFor } from '../platform/http.js';
 import { problems } from '../platform/problem.js';
@@ -31,6 +32,9 @@ export function createFastPlacement(
     if (req.headers['content-encoding'] !== undefined) return false;
     const key = req.headers['idempotency-key'];
     if (Array.isArray(key)) return false;
+    // The authentication gate in front admitted it (without one, the express app refuses with 401).
+    const principal = principalOf(req);
+    if (principal === undefined) return false;
 
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -44,7 +48,7 @@ export function createFastPlacement(
         writeAnswer(res, problemAnswer(problem, ORDERS_PATH), false);
         return;
       }
-      route({ method: 'POST', path: ORDERS_PATH, url: ORDERS_PATH, body, idempotencyKey: key }).then(
+      route({ method: 'POST', path: ORDERS_PATH, url: ORDERS_PATH, body, idempotencyKey: key, principal }).then(
         ({ response, replayed }) => writeAnswer(res, response, replayed),
         (error: unknown) => {
           const problem = problemFor(error);

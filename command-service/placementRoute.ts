@@ -1,3 +1,5 @@
+import { channelForWrite, type Principal } from '../platform/access.js';
+import { channelForbidden } from '../platform/authentication.js';
 import type { Config } from '../platform/config.js';
 import type { Pool } from '../platform/db.js';
 import { checkIdempotencyKey, requestFingerprint, type StoredResponse } from '../platform/idempotency.js';
@@ -18,6 +20,10 @@ export interface PlacementHttpRequest {
   readonly url: string;
   readonly body: unknown;
   readonly idempotencyKey: string | undefined;
+  /** Who asks (the authentication gate admitted it): its channel bounds the order's, its key id scopes the Idempotency-Key. */
+  readonly principal: Principal;
+  /** Where external_order_id must be unique, when not the order's channel (a marketplace's namespace). */
+  readonly referenceScope?: string;
 }
 
 /** Answers a placement: the response to send and whether it replays a stored one. Throws a Problem for a refusal. */
@@ -42,18 +48,19 @@ export function createPlacementRoute(pool: Pool, config: Config, logger: Logger,
     logger,
   );
   return async (request) => {
-    const body = orders.canonicalPlacement(validatePlaceOrder(request.body));
+    const body = orders.canonicalPlacement(validatePlaceOrder(withKeyChannel(request.principal, request.body)));
     checkMergedLines(body.items, '/items');
     const key = checkIdempotencyKey(request.idempotencyKey);
     const outcome = await placements.place({
       body,
       instance: request.url,
+      ...(request.referenceScope === undefined ? {} : { referenceScope: request.referenceScope }),
       ...(key === undefined
         ? {}
         : {
             key: {
               key,
-              scope: '',
+              scope: request.principal.keyId,
               fingerprint: requestFingerprint(request.method, request.path, request.body),
               method: request.method,
               path: request.path,
@@ -63,4 +70,25 @@ export function createPlacementRoute(pool: Pool, config: Config, logger: Logger,
     if (outcome.kind === 'error') throw outcome.error;
     return { response: outcome.response, replayed: outcome.replayed };
   };
+}
+
+/**
+ * A channel key's body with its channel: an omitted `channel` is the key's, another channel is refused
+ * (403). A back-office key's body is as sent. The Idempotency-Key fingerprint stays that of the body sent.
+ */
+export function withKeyChannel(principal: Principal, body: unknown): unknown {
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  const decision = channelForWrite(principal, isObject ? (body as { channel?: unknown }).channel : undefined);
+  switch (decision.kind) {
+    case 'as-sent':
+      return body;
+    case 'take-key-channel':
+      return isObject ? { ...body, channel: decision.channel } : body;
+    case 'forbidden':
+      throw channelForbidden(decision.keyChannel);
+    default: {
+      const unreachable: never = decision;
+      throw new Error(`unknown channel decision ${JSON.stringify(unreachable)}`);
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { requirePrincipal } from '../platform/authentication.js';
 import type { Config } from '../platform/config.js';
 import { withTransaction, type Pool, type PoolClient } from '../platform/db.js';
 import {
@@ -42,7 +43,8 @@ export async function runCommand(deps: CommandDeps, req: Request, res: Response,
     send(res, await withTransaction(deps.pool, work));
     return;
   }
-  const ref: KeyRef = { key, scope: '' };
+  // Idempotency-Keys are the client's own (contract §8): the same key from two clients is two requests.
+  const ref: KeyRef = { key, scope: requirePrincipal(req).keyId };
   const claim = await claimIdempotencyKey(deps.pool, {
     ...ref,
     fingerprint: requestFingerprint(req.method, req.path, req.body),

@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { ApiKeyCache, type RateLimiter } from '../platform/authentication.js';
 import type { Config } from '../platform/config.js';
 import { lazyProducer, redriveTargets } from '../platform/deadLetters.js';
 import { poolFromConfig, type Pool } from '../platform/db.js';
@@ -6,6 +7,7 @@ import { kafkaHealthCheck } from '../platform/health.js';
 import { createKafka } from '../platform/kafka.js';
 import type { Logger } from '../platform/logger.js';
 import { pressureKey, PressureSignal } from '../platform/pressure.js';
+import { createRateLimiter } from '../platform/rateLimit.js';
 import { createRedis } from '../platform/redis.js';
 import { createCommandHandler } from './app.js';
 import { startHousekeeping } from './housekeeping.js';
@@ -14,6 +16,9 @@ import { startHousekeeping } from './housekeeping.js';
 export interface CommandService {
   readonly pool: Pool;
   readonly handler: http.RequestListener;
+  /** The process's API key cache, for the query service when one process serves both. */
+  readonly keys: ApiKeyCache;
+  readonly limiter: RateLimiter;
   /** Stops housekeeping and closes every connection. */
   close(): Promise<void>;
 }
@@ -29,8 +34,18 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
   const kafkaAdmin = createKafka(config.kafkaBrokers, `${name}-health`).admin();
   // Re-driving a dead letter of a Kafka consumer produces it again: connected on the first re-drive only.
   const producer = lazyProducer(() => createKafka(config.kafkaBrokers, `${name}-redrive`).producer());
+  const keys = ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs);
+  // Per-key token buckets in Redis, shared by every replica (admin keys are never limited).
+  const limiter: RateLimiter = createRateLimiter({
+    redis,
+    prefix: config.redisPrefix,
+    defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+    logger,
+  });
   const handler = createCommandHandler({
     pool,
+    keys,
+    limiter,
     config,
     logger,
     healthChecks: {
@@ -45,6 +60,8 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
   return {
     pool,
     handler,
+    keys,
+    limiter,
     async close() {
       stopHousekeeping();
       await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect(), producer.close()]);

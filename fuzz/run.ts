@@ -61,7 +61,12 @@ export async function runFuzz(system: FuzzSystem, options: FuzzOptions): Promise
     const logged = service.lines.length;
     let answer: FuzzAnswer | undefined;
     try {
-      answer = await send(service.url, request, options.timeoutMs ?? 10_000);
+      // The API's requests authenticate (contract §8) unless the generated request names its own Authorization.
+      const sent =
+        request.service === 'api' && request.headers.Authorization === undefined
+          ? { ...request, headers: { Authorization: `Bearer ${system.apiKey}`, ...request.headers } }
+          : request;
+      answer = await send(service.url, sent, options.timeoutMs ?? 10_000);
     } catch (error) {
       counts.none++;
       violations.push({ kind: 'no-answer', request, detail: `${String(error)}${serviceLog(service, logged)}` });

@@ -1,4 +1,5 @@
 import { makeTrackingNumber } from '../domain/carrierProtocol.js';
+import { createApiKey } from '../platform/apiKeys.js';
 import { createPool, type Pool } from '../platform/db.js';
 import { freePorts } from '../platform/http.js';
 import { ensureDatabase, migrateLatest, quoteIdent } from '../platform/migrate.js';
@@ -15,6 +16,8 @@ export interface ServiceProcess extends RunningProcess {
 
 export interface FuzzSystem {
   readonly services: Readonly<Record<Service, ServiceProcess>>;
+  /** An admin key in the run's schema: every request to the API sends it unless it sets Authorization itself. */
+  readonly apiKey: string;
   /** On the system's schema; `schemas` are the ones its business tables live in (ours and the PSP's ledger). */
   readonly pool: Pool;
   readonly schemas: readonly string[];
@@ -87,8 +90,9 @@ export async function startFuzzSystem(databaseUrl: string, log: (line: string) =
         .map((s) => `${s.name} ${s.url} (pid ${s.child.pid})`)
         .join(', ')}`,
     );
-    const context = await seed(services, pool);
-    return { services, pool, schemas, context, stop };
+    const apiKey = (await createApiKey(pool, { name: 'fuzz', channel: null, scopes: ['admin'] })).key;
+    const context = await seed(services, pool, apiKey);
+    return { services, apiKey, pool, schemas, context, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -110,7 +114,7 @@ async function waitForHealth(service: ServiceProcess): Promise<void> {
   }
 }
 
-async function call(
+async function callWith(
   url: string,
   method: string,
   body: unknown,
@@ -131,8 +135,10 @@ async function call(
  * of two products, a cart, two placed orders (their views folded from the event log, as the projector
  * would), and at the PSP an authorization with a capture.
  */
-async function seed(services: Record<Service, ServiceProcess>, pool: Pool): Promise<FuzzContext> {
+async function seed(services: Record<Service, ServiceProcess>, pool: Pool, apiKey: string): Promise<FuzzContext> {
   const api = services.api.url;
+  const call = (url: string, method: string, body: unknown, headers: Record<string, string> = {}) =>
+    callWith(url, method, body, url.startsWith(api) ? { Authorization: `Bearer ${apiKey}`, ...headers } : headers);
   const skus = ['FUZZ-MUG', 'FUZZ-TEA'];
   const warehouseIds = ['FUZZ-WH'];
   const customerIds = ['fuzz-customer'];

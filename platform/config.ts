@@ -23,6 +23,15 @@ export interface Config {
   readonly idempotencyTtlHours: number;
   /** An in-flight Idempotency-Key whose request never finished (a crashed process) may be retried after this. */
   readonly idempotencyLockTimeoutMs: number;
+  /** How long a process remembers an API key lookup: a revoked key is refused everywhere within this. */
+  readonly apiKeyCacheMs: number;
+  /** A known admin key `npm start` makes sure exists (deployments); the demo keys are random otherwise. */
+  readonly bootstrapAdminKey: string | undefined;
+  /** Where `npm start` writes the demo keys it creates (git-ignored); empty: `.oms-demo-keys.json` in the repository. */
+  readonly demoKeysFile: string;
+  /** The token bucket of a key created without a rate_limit: refilled per second, and its size. */
+  readonly rateLimitPerSecond: number;
+  readonly rateLimitBurst: number;
   /** Niceness of the placement pipeline behind the API (relay, saga worker, projector) under `npm start`. */
   readonly pipelineNice: number;
   /** Niceness of everything after confirmation (router, fulfillment, tracking, changes, WMS and carrier sandboxes) under `npm start`. */
@@ -189,6 +198,11 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     idempotencyTtlHours: intFrom(env, 'IDEMPOTENCY_TTL_HOURS', 24, 24),
     idempotencyLockTimeoutMs: intFrom(env, 'IDEMPOTENCY_LOCK_TIMEOUT_MS', 60_000, 1),
+    apiKeyCacheMs: intFrom(env, 'API_KEY_CACHE_MS', 5_000, 0),
+    bootstrapAdminKey: env.OMS_BOOTSTRAP_ADMIN_KEY === '' ? undefined : env.OMS_BOOTSTRAP_ADMIN_KEY,
+    demoKeysFile: env.OMS_DEMO_KEYS_FILE ?? '',
+    rateLimitPerSecond: intFrom(env, 'RATE_LIMIT_PER_SECOND', 100, 1),
+    rateLimitBurst: intFrom(env, 'RATE_LIMIT_BURST', 200, 1),
     apiWorkers: intFrom(env, 'API_WORKERS', 1, 1),
     pipelineNice: intFrom(env, 'OMS_PIPELINE_NICE', 0, 0),
     backgroundNice: intFrom(env, 'OMS_BACKGROUND_NICE', 15, 0),

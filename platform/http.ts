@@ -19,7 +19,15 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
  * silently ignored; an empty body is left undefined for the schema to report.
  */
 export function jsonBody(): RequestHandler[] {
-  const parse = express.json({ limit: JSON_BODY_LIMIT, strict: false, type: ['application/json', 'application/*+json'] });
+  const parse = express.json({
+    limit: JSON_BODY_LIMIT,
+    strict: false,
+    type: ['application/json', 'application/*+json'],
+    // The bytes as sent, for a route that checks a signature over them (rawBodyOf).
+    verify: (req, _res, buf) => {
+      (req as { rawBody?: Buffer }).rawBody = buf;
+    },
+  });
   const requireJson: RequestHandler = (req, _res, next) => {
     const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
@@ -29,6 +37,11 @@ export function jsonBody(): RequestHandler[] {
     next();
   };
   return [requireJson, parse];
+}
+
+/** The body of a JSON request as it arrived ('' without one). */
+export function rawBodyOf(req: http.IncomingMessage): string {
+  return (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '';
 }
 
 interface BodyParserError {

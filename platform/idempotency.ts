@@ -17,7 +17,7 @@ export type KeyClaim =
 
 export interface KeyRef {
   readonly key: string;
-  /** Per-client scope once authentication exists; '' until then. */
+  /** The client's own space of keys: its API key's id (contract §8). */
   readonly scope: string;
 }
 

@@ -1,6 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { CLIENT_ID_PATTERN } from '../domain/ids.js';
+import { seesChannel, type Principal } from '../platform/access.js';
+import { requirePrincipal } from '../platform/authentication.js';
 import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
@@ -19,6 +21,7 @@ import {
   isNewOrder,
   listOrderEvents,
   listOrderSummaries,
+  orderChannel,
   orderHasEvents,
   type PageCursor,
   type StoredView,
@@ -96,23 +99,31 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
 
+  /** 404 for an order a channel's key may not see, as for one that does not exist (contract §8). */
+  async function checkVisible(principal: Principal, orderId: string): Promise<void> {
+    if (principal.channel === null) return;
+    if (!seesChannel(principal, await orderChannel(deps.pool, orderId))) throw problems.notFound('Order', orderId);
+  }
+
   app.get('/api/v1/orders/:order_id', async (req, res) => {
     const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
     const query = validate.orderQuery({ ...req.query });
+    const principal = requirePrincipal(req);
     if (query.as_of !== undefined) {
       // The order as it was then, folded from the event log (the replay tool's --as-of). The schema's
       // date-time format is parseMoment, so this parses; the check keeps an Invalid Date from PostgreSQL.
       const at = parseMoment(query.as_of);
       if (at === undefined) throw problems.validation([{ parameter: 'as_of', detail: 'is not a date-time' }]);
       const past = await orderAsOf(deps.pool, order_id, at);
-      if (past === undefined)
+      if (past === undefined || !seesChannel(principal, past.channel))
         throw new Problem(404, 'not-found', 'Order not found', `Order ${order_id} did not exist at ${query.as_of}.`);
       res.json(past);
       return;
     }
     const wanted = query.min_version === undefined ? undefined : Number(query.min_version);
     const fresh = isNewOrder(order_id);
-    const view = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs, fresh);
+    const found = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs, fresh);
+    const view = found !== undefined && seesChannel(principal, found.channel) ? found : undefined;
     if (view === undefined) {
       if (wanted !== undefined) res.setHeader('Projection-Lag', String(wanted));
       throw problems.notFound('Order', order_id);
@@ -126,6 +137,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const query = validate.eventsQuery({ ...req.query });
     const afterSeq = Number(query.after_seq ?? 0);
     const pageSize = Number(query.limit ?? 100);
+    await checkVisible(requirePrincipal(req), order_id);
     const events = await listOrderEvents(deps.pool, order_id, afterSeq, pageSize);
     if (events.length === 0 && !(await orderHasEvents(deps.pool, order_id))) throw problems.notFound('Order', order_id);
     const last = events[events.length - 1];
@@ -137,17 +149,21 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const query = validate.pageQuery({ ...req.query });
     if (query.status !== undefined)
       throw problems.validation([{ parameter: 'status', detail: 'filter customer history by status is not supported' }]);
-    await sendPage(res, { customerId: customer_id }, query);
+    await sendPage(res, { customerId: customer_id, ...channelFilter(requirePrincipal(req)) }, query);
   });
 
   app.get('/api/v1/orders', async (req, res) => {
     const query = validate.pageQuery({ ...req.query });
-    await sendPage(res, query.status === undefined ? {} : { status: query.status }, query);
+    await sendPage(
+      res,
+      { ...(query.status === undefined ? {} : { status: query.status }), ...channelFilter(requirePrincipal(req)) },
+      query,
+    );
   });
 
   async function sendPage(
     res: Response,
-    filter: { customerId?: string; status?: string },
+    filter: { customerId?: string; status?: string; channel?: string },
     query: { limit?: string; cursor?: string },
   ) {
     let after: PageCursor | undefined;
@@ -161,6 +177,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
 
   app.get('/api/v1/orders/:order_id/invoices', async (req, res) => {
     const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });
+    await checkVisible(requirePrincipal(req), order_id);
     const invoices = await listOrderInvoices(deps.pool, order_id);
     if (invoices.length === 0 && (await findOrderView(deps.pool, order_id)) === undefined)
       throw problems.notFound('Order', order_id);
@@ -170,7 +187,12 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   app.get('/api/v1/invoices/:invoice_id', async (req, res) => {
     const { invoice_id } = validate.invoiceId({ invoice_id: canonicalUuid(param(req, 'invoice_id')) });
     const invoice = await findInvoice(deps.pool, invoice_id);
-    if (invoice === undefined) throw problems.notFound('Invoice', invoice_id);
+    const principal = requirePrincipal(req);
+    if (
+      invoice === undefined ||
+      (principal.channel !== null && !seesChannel(principal, await orderChannel(deps.pool, invoice.order_id)))
+    )
+      throw problems.notFound('Invoice', invoice_id);
     res.setHeader('Vary', 'Accept');
     switch (req.accepts(['application/json', 'text/html', 'application/pdf'])) {
       case 'application/pdf':
@@ -190,6 +212,11 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   app.use(routeNotFound);
   app.use(problemHandler(deps.logger));
   return app;
+}
+
+/** A channel's key lists its channel's orders only; a back-office key every order. */
+function channelFilter(principal: Principal): { channel?: string } {
+  return principal.channel === null ? {} : { channel: principal.channel };
 }
 
 /**

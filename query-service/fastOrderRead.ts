@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { seesChannel } from '../platform/access.js';
+import { principalOf } from '../platform/authentication.js';
 import type { Pool } from '../platform/db.js';
 import { canonicalUuid, isUuid } from '../platform/ids.js';
 import { findOrderView, isNewOrder } from './projections/orderView/queries.js';
@@ -17,6 +19,9 @@ export function createFastOrderRead(pool: Pool): (req: IncomingMessage, res: Ser
     const match = PLAIN_ORDER_READ.exec(req.url ?? '');
     const id = match?.[1];
     if (id === undefined || !isUuid(id)) return false;
+    // Admitted by the authentication gate in front; without it, the express app answers 401.
+    const principal = principalOf(req);
+    if (principal === undefined) return false;
     const orderId = canonicalUuid(id);
     if (isNewOrder(orderId)) return false;
     let view;
@@ -25,7 +30,8 @@ export function createFastOrderRead(pool: Pool): (req: IncomingMessage, res: Ser
     } catch {
       return false;
     }
-    if (view === undefined) return false;
+    // Another channel's order is the express app's 404, as a missing one is.
+    if (view === undefined || !seesChannel(principal, view.channel)) return false;
     const etag = `"${orderId}:${view.version}"`;
     const ifNoneMatch = req.headers['if-none-match'];
     if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {

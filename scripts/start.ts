@@ -1,6 +1,7 @@
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { Supervisor, type ServiceSpec } from '../platform/supervisor.js';
+import { ensureDemoKeys } from './demoKeys.js';
 import { prepareSystem, repoRoot } from './prepare.js';
 
 /**
@@ -12,6 +13,7 @@ const logger = createLogger('supervisor');
 const say = (line: string) => console.log(`oms: ${line}`);
 
 await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCatalog, say });
+await ensureDemoKeys(config, config.demoKeysFile === '' ? `${repoRoot}.oms-demo-keys.json` : config.demoKeysFile, say);
 
 /**
  * Every service of the system, each its own process, with its share of PostgreSQL connections: the hot

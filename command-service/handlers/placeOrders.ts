@@ -37,6 +37,12 @@ export interface PlacementRequest {
   readonly key?: PlacementKey;
   /** The request's URL, the `instance` of a problem answer. */
   readonly instance: string;
+  /**
+   * Where `external_order_id` must be unique: the order's channel by default; one marketplace's
+   * namespace (`marketplace/<id>`) for the orders a marketplace pushes, so two marketplaces may use
+   * the same reference.
+   */
+  readonly referenceScope?: string;
 }
 
 /** What one placement of a flush came to: an answer (replayed or new), or an error to throw. */
@@ -53,6 +59,8 @@ export interface PlaceOrdersOptions {
 /** A placement decided in memory, to be written by the flush's one INSERT statement. */
 interface Placed {
   readonly index: number;
+  /** Where its external_order_id is unique (see PlacementRequest.referenceScope). */
+  readonly referenceScope: string;
   readonly event: OrderPlaced;
   readonly eventId: string;
   readonly paymentMethod: PlaceOrderBody['payment_method'];
@@ -142,6 +150,7 @@ async function placeInTransaction(
       );
       placed.push({
         index: i,
+        referenceScope: requests[i]!.referenceScope ?? event.channel,
         event,
         eventId: uuidv7(placedAt.getTime()),
         paymentMethod: body.payment_method,
@@ -229,6 +238,7 @@ async function claimKeys(
 interface CartRow {
   readonly cart_id: string;
   readonly customer_id: string;
+  readonly channel: string;
   readonly currency: string;
   readonly items: RequestedLine[];
   readonly status: string;
@@ -238,7 +248,7 @@ interface CartRow {
 async function readCarts(tx: PoolClient, cartIds: readonly string[]): Promise<ReadonlyMap<string, CartRow>> {
   if (cartIds.length === 0) return new Map();
   const result = await tx.query<CartRow>(
-    `SELECT cart_id, customer_id, currency, items, status, order_id FROM carts
+    `SELECT cart_id, customer_id, channel, currency, items, status, order_id FROM carts
       WHERE cart_id = ANY($1::uuid[]) ORDER BY cart_id FOR UPDATE`,
     [[...new Set(cartIds)]],
   );
@@ -257,8 +267,9 @@ function linesFor(
   if (body.cart_id === undefined) return { lines: mergeLines(body.items ?? []), currency: body.currency };
   const cartId = body.cart_id;
   const cart = carts.get(cartId);
-  if (cart === undefined) {
-    throw new Problem(422, 'cart-not-found', 'Cart not found', `No cart ${cartId}.`, {
+  // Another channel's cart is no cart of this order's channel (its key's, contract §8): it does not leak.
+  if (cart === undefined || cart.channel !== body.channel) {
+    throw new Problem(422, 'cart-not-found', 'Cart not found', `No cart ${cartId} in channel ${body.channel}.`, {
       errors: [{ pointer: '/cart_id', detail: 'no such cart' }],
     });
   }
@@ -293,20 +304,20 @@ function linesFor(
   return { lines: cart.items, currency: cart.currency };
 }
 
-/** external_order_id is unique per channel: the second order with the same reference is refused (409). */
+/**
+ * external_order_id is unique per channel (per marketplace for a marketplace's own orders): the second
+ * order with the same reference is refused (409).
+ */
 async function claimExternalReferences(tx: PoolClient, placed: readonly Placed[]): Promise<Map<number, Problem>> {
-  const refs = placed
-    .filter((p) => p.event.external_order_id !== null)
-    .sort((a, b) =>
-      `${a.event.channel}\n${a.event.external_order_id}` < `${b.event.channel}\n${b.event.external_order_id}` ? -1 : 1,
-    );
+  const refOf = (p: Placed) => `${p.referenceScope}\n${p.event.external_order_id}`;
+  const refs = placed.filter((p) => p.event.external_order_id !== null).sort((a, b) => (refOf(a) < refOf(b) ? -1 : 1));
   const refused = new Map<number, Problem>();
   if (refs.length === 0) return refused;
   const inserted = await tx.query<{ order_id: string }>(
     `INSERT INTO order_external_refs (channel, external_order_id, order_id)
      SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
      ON CONFLICT DO NOTHING RETURNING order_id`,
-    [refs.map((p) => p.event.channel), refs.map((p) => p.event.external_order_id), refs.map((p) => p.event.order_id)],
+    [refs.map((p) => p.referenceScope), refs.map((p) => p.event.external_order_id), refs.map((p) => p.event.order_id)],
   );
   const won = new Set(inserted.rows.map((r) => r.order_id));
   const lost = refs.filter((p) => !won.has(p.event.order_id));
@@ -314,12 +325,12 @@ async function claimExternalReferences(tx: PoolClient, placed: readonly Placed[]
   const existing = await tx.query<{ channel: string; external_order_id: string; order_id: string }>(
     `SELECT r.channel, r.external_order_id, r.order_id FROM order_external_refs r
        JOIN unnest($1::text[], $2::text[]) AS t(c, e) ON r.channel = t.c AND r.external_order_id = t.e`,
-    [lost.map((p) => p.event.channel), lost.map((p) => p.event.external_order_id)],
+    [lost.map((p) => p.referenceScope), lost.map((p) => p.event.external_order_id)],
   );
   const owner = new Map(existing.rows.map((r) => [`${r.channel}\n${r.external_order_id}`, r.order_id]));
   for (const p of lost) {
     const { channel, external_order_id: externalOrderId } = p.event;
-    const existingId = owner.get(`${channel}\n${externalOrderId}`);
+    const existingId = owner.get(refOf(p));
     refused.set(
       p.index,
       new Problem(

@@ -12,8 +12,10 @@ import type { DeliveriesQuery, WebhookBody } from '../schemas/webhooks.js';
  * deliveries meanwhile carry a signature under each.
  */
 export interface WebhookOwner {
-  /** The API client; undefined for a caller that may see every subscription (admin). */
-  readonly clientId: string | undefined;
+  /** The API client (its key): the owner of what it creates. */
+  readonly keyId: string;
+  /** An admin sees and manages every client's subscriptions. */
+  readonly seesAll: boolean;
   /** The channel whose orders the client's subscriptions see (null: every channel). */
   readonly channel: string | null;
 }
@@ -57,7 +59,7 @@ export async function createWebhook(tx: Queryable, owner: WebhookOwner, body: We
   const { rows } = await tx.query<SubscriptionRow>(
     `INSERT INTO webhook_subscriptions (webhook_id, client_id, channel, url, events, description, secret)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-    [webhookId, owner.clientId ?? null, owner.channel, body.url, body.events, body.description ?? null, secret],
+    [webhookId, owner.keyId, owner.channel, body.url, body.events, body.description ?? null, secret],
   );
   return { status: 201, headers: { Location: `/api/v1/webhooks/${webhookId}` }, body: { ...view(rows[0]!), secret } };
 }
@@ -67,7 +69,7 @@ async function ownSubscription(db: Queryable, owner: WebhookOwner, webhookId: st
   const { rows } = await db.query<SubscriptionRow>(
     `SELECT ${COLUMNS} FROM webhook_subscriptions
       WHERE webhook_id = $1 AND status <> 'deleted' AND ($2::text IS NULL OR client_id = $2)${lock ? ' FOR UPDATE' : ''}`,
-    [webhookId, owner.clientId ?? null],
+    [webhookId, owner.seesAll ? null : owner.keyId],
   );
   const row = rows[0];
   if (row === undefined) throw problems.notFound('Webhook', webhookId);
@@ -82,7 +84,7 @@ export async function listWebhooks(db: Queryable, owner: WebhookOwner) {
   const { rows } = await db.query<SubscriptionRow>(
     `SELECT ${COLUMNS} FROM webhook_subscriptions
       WHERE status <> 'deleted' AND ($1::text IS NULL OR client_id = $1) ORDER BY created_at, webhook_id LIMIT 1000`,
-    [owner.clientId ?? null],
+    [owner.seesAll ? null : owner.keyId],
   );
   return { webhooks: rows.map(view) };
 }

@@ -10,6 +10,7 @@ import * as lookupIndexes from './0008_lookup_indexes.js';
 import * as partialRefunds from './0009_partial_refunds.js';
 import * as deadLetters from './0010_dead_letters.js';
 import * as fraudSignalIndexes from './0011_fraud_signal_indexes.js';
+import * as apiKeys from './0012_api_keys.js';
 import * as webhooks from './0013_webhooks.js';
 import * as marketplaces from './0014_marketplaces.js';
 
@@ -29,6 +30,7 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0009_partial_refunds', partialRefunds],
   ['0010_dead_letters', deadLetters],
   ['0011_fraud_signal_indexes', fraudSignalIndexes],
+  ['0012_api_keys', apiKeys],
   ['0013_webhooks', webhooks],
   ['0014_marketplaces', marketplaces],
 ];

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createCatalog, orderBody } from '../support/catalog.js';
 import { eventually, testDatabaseUrl, testPool, uniqueId } from '../support/env.js';
 import { freePort, startNode, type RunningProcess } from '../support/processes.js';
+import { bearer, createTestKey } from '../support/apiKeys.js';
 
 interface Sent {
   readonly key: string;
@@ -17,6 +18,9 @@ describe('the command service stopped in the middle of a flush (SIGKILL, SIGTERM
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await Promise.all(processes.map((p) => p.exited));
   });
+
+  let key: string | undefined;
+  const adminKey = async () => (key ??= (await createTestKey(testPool(), { name: 'command-service-stopped' })).key);
 
   async function startCommandService(port: number): Promise<RunningProcess> {
     const child = startNode('dist/command-service/main.js', {
@@ -37,7 +41,7 @@ describe('the command service stopped in the middle of a flush (SIGKILL, SIGTERM
   const post = async (port: number, sent: Sent) => {
     const response = await fetch(`http://127.0.0.1:${port}/api/v1/orders`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': sent.key },
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': sent.key, ...bearer(await adminKey()) },
       body: JSON.stringify(sent.body),
     });
     const body = (await response.json()) as { order_id?: string };

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import { eventually, uniqueId } from '../support/env.js';
+import { bearer } from '../support/apiKeys.js';
 import { newYorkAddress } from '../support/catalog.js';
 import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
@@ -131,12 +132,12 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
       return found[0];
     });
     const url = `${system.queryUrl}/api/v1/invoices/${invoice.invoice_id}`;
-    const html = await fetch(url, { headers: { Accept: 'text/html' } });
+    const html = await fetch(url, { headers: { Accept: 'text/html', ...bearer(system.adminKey) } });
     expect(html.headers.get('content-type')).to.match(/^text\/html/);
     expect(await html.text())
       .to.include(invoice.number)
       .and.include('9.90 USD');
-    const pdf = await fetch(url, { headers: { Accept: 'application/pdf' } });
+    const pdf = await fetch(url, { headers: { Accept: 'application/pdf', ...bearer(system.adminKey) } });
     expect(pdf.headers.get('content-type')).to.equal('application/pdf');
     const bytes = Buffer.from(await pdf.arrayBuffer()).toString('latin1');
     expect(bytes.startsWith('%PDF-1.4')).to.equal(true);

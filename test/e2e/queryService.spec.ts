@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createUuidv7Generator } from '../../platform/ids.js';
 import { uniqueId } from '../support/env.js';
+import { bearer } from '../support/apiKeys.js';
 import { eventTypes, startTestSystem, type TestSystem } from '../support/system.js';
 
 describe('query service: reads from the read tables (contract §6, §2 min_version)', function () {
@@ -32,7 +33,9 @@ describe('query service: reads from the read tables (contract §6, §2 min_versi
 
     const etag = final.headers.get('etag');
     expect(etag).to.be.a('string');
-    const again = await fetch(`${system.queryUrl}/api/v1/orders/${orderId}`, { headers: { 'If-None-Match': etag! } });
+    const again = await fetch(`${system.queryUrl}/api/v1/orders/${orderId}`, {
+      headers: { 'If-None-Match': etag!, ...bearer(system.adminKey) },
+    });
     expect(again.status).to.equal(304);
   });
 
@@ -48,13 +51,17 @@ describe('query service: reads from the read tables (contract §6, §2 min_versi
        SELECT $1::uuid, version, status, customer_id, created_at, updated_at, jsonb_set(doc, '{order_id}', to_jsonb($1::text)) FROM order_view WHERE order_id = $2`,
       [oldId, placed.body.order_id],
     );
-    const fast = await fetch(`${system.queryUrl}/api/v1/orders/${oldId}`);
+    const fast = await fetch(`${system.queryUrl}/api/v1/orders/${oldId}`, { headers: bearer(system.adminKey) });
     expect(fast.status).to.equal(200);
     expect(fast.headers.get('etag')).to.equal(`"${oldId}:5"`);
     expect(await fast.json()).to.deep.equal({ ...viaApp.body, order_id: oldId });
-    const cached = await fetch(`${system.queryUrl}/api/v1/orders/${oldId}`, { headers: { 'If-None-Match': `"${oldId}:5"` } });
+    const cached = await fetch(`${system.queryUrl}/api/v1/orders/${oldId}`, {
+      headers: { 'If-None-Match': `"${oldId}:5"`, ...bearer(system.adminKey) },
+    });
     expect(cached.status).to.equal(304);
-    const missing = await fetch(`${system.queryUrl}/api/v1/orders/${createUuidv7Generator()(Date.UTC(2025, 5, 2))}`);
+    const missing = await fetch(`${system.queryUrl}/api/v1/orders/${createUuidv7Generator()(Date.UTC(2025, 5, 2))}`, {
+      headers: bearer(system.adminKey),
+    });
     expect(missing.status).to.equal(404);
     expect(missing.headers.get('content-type')).to.match(/problem\+json/);
   });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { orderBody } from '../support/catalog.js';
 import { uniqueId } from '../support/env.js';
 import { freePorts, type RunningProcess } from '../support/processes.js';
+import { bearer } from '../support/apiKeys.js';
 import { pspAuthorizations, startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
 
 interface Answer {
@@ -39,7 +40,11 @@ describe('two command services and two saga workers side by side (processes)', f
   const post = async (port: number, body: unknown, key?: string): Promise<Answer> => {
     const response = await fetch(`http://127.0.0.1:${port}/api/v1/orders`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(key === undefined ? {} : { 'Idempotency-Key': key }) },
+      headers: {
+        'Content-Type': 'application/json',
+        ...bearer(system.adminKey),
+        ...(key === undefined ? {} : { 'Idempotency-Key': key }),
+      },
       body: JSON.stringify(body),
     });
     const answer = (await response.json()) as { order_id?: string };

@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPool } from '../../platform/db.js';
 import { createKafka } from '../../platform/kafka.js';
 import { quoteIdent } from '../../platform/migrate.js';
@@ -12,6 +16,8 @@ describe('the system as npm start runs it (supervisor and service processes)', f
   const id = uniqueId('npmstart')
     .toLowerCase()
     .replace(/[^a-z0-9]/g, '_');
+  const adminKey = `oms_test_${randomBytes(24).toString('base64url')}`;
+  const demoKeysFile = join(tmpdir(), `${id}-demo-keys.json`);
   const env = {
     DATABASE_URL: testDatabaseUrl,
     DATABASE_SCHEMA: id,
@@ -30,7 +36,11 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     TRACKING_MAX_POLL_MS: '400',
     SEED_DEMO_CATALOG: 'false',
     LOG_LEVEL: 'info',
+    // A known admin key, as a deployment sets one; the demo keys go to a file of this test's own.
+    OMS_BOOTSTRAP_ADMIN_KEY: adminKey,
+    OMS_DEMO_KEYS_FILE: demoKeysFile,
   };
+  const auth = { Authorization: `Bearer ${adminKey}` };
   let system: RunningProcess;
   let baseUrl: string;
 
@@ -64,6 +74,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${id}_psp`)} CASCADE`);
     await pool.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${id}_wms`)} CASCADE`);
     await pool.end();
+    rmSync(demoKeysFile, { force: true });
     const redis = createRedis(config.redisUrl, 'test-cleanup');
     const keys = await redis.keys(`${config.redisPrefix}:*`);
     if (keys.length > 0) await redis.del(...keys);
@@ -82,13 +93,27 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     expect(Object.values(body.dependencies).every((d) => d.status === 'up')).to.equal(true);
   });
 
+  it('created the demo keys on its empty database: the known admin key and one key per channel, in the file', async () => {
+    const written = JSON.parse(readFileSync(demoKeysFile, 'utf8')) as {
+      admin: { key: string };
+      channels: Record<string, { key: string }>;
+    };
+    expect(written.admin.key).to.equal(adminKey);
+    expect(Object.keys(written.channels)).to.have.members(['web', 'mobile', 'pos', 'marketplace']);
+    const listing = await fetch(`${baseUrl}/api/v1/orders?limit=1`, {
+      headers: { Authorization: `Bearer ${written.channels.web!.key}` },
+    });
+    expect(listing.status).to.equal(200);
+    expect((await fetch(`${baseUrl}/api/v1/orders?limit=1`)).status).to.equal(401);
+  });
+
   it('takes an order through the separate processes to delivered, captured and invoiced', async () => {
     const pool = createPool({ databaseUrl: testDatabaseUrl, schema: id, max: 2 });
     try {
       const { skus } = await createCatalog(pool, { prices: [1999], stock: [[3]] });
       const placed = await fetch(`${baseUrl}/api/v1/orders`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', ...auth },
         body: JSON.stringify(orderBody(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }])),
       });
       expect(placed.status).to.equal(202);
@@ -96,7 +121,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
       const order = await eventually(
         'order delivered',
         async () => {
-          const view = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}`)).json()) as {
+          const view = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}`, { headers: auth })).json()) as {
             status: string;
             payments: Array<{ amount_captured: number }>;
           };
@@ -107,7 +132,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
       );
       expect(order.status).to.equal('delivered');
       expect(order.payments[0]?.amount_captured).to.equal(1999);
-      const events = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}/events`)).json()) as {
+      const events = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}/events`, { headers: auth })).json()) as {
         events: Array<{ type: string }>;
       };
       expect(events.events.map((e) => e.type)).to.include.members([
@@ -118,7 +143,7 @@ describe('the system as npm start runs it (supervisor and service processes)', f
         'invoice.issued',
         'shipment.delivered',
       ]);
-      const invoices = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}/invoices`)).json()) as {
+      const invoices = (await (await fetch(`${baseUrl}/api/v1/orders/${order_id}/invoices`, { headers: auth })).json()) as {
         invoices: Array<{ total: number }>;
       };
       expect(invoices.invoices.map((i) => i.total)).to.deep.equal([1999]);

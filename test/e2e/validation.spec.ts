@@ -9,6 +9,9 @@ import { createLogger } from '../../platform/logger.js';
 import { createCatalog, orderBody, testAddress } from '../support/catalog.js';
 import { startApi, startCommandApi, type ApiResponse, type TestApi } from '../support/commandApi.js';
 import { testPool, uniqueId } from '../support/env.js';
+import type { Principal } from '../../platform/access.js';
+import { ApiKeyCache, guardApi } from '../../platform/authentication.js';
+import { bearer } from '../support/apiKeys.js';
 
 describe('bad input gets problem+json and changes nothing (contract §2)', () => {
   let api: TestApi;
@@ -109,7 +112,12 @@ describe('bad input gets problem+json and changes nothing (contract §2)', () =>
     const body = gzipSync(JSON.stringify(orderBody(uniqueId('invalid'), [{ sku: uniqueId('NO-SUCH-SKU'), quantity: 1 }])));
     const res = await fetch(`${api.baseUrl}/api/v1/orders`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': String(body.length) },
+      headers: {
+        'Content-Type': 'application/json',
+        'Content-Encoding': 'gzip',
+        'Content-Length': String(body.length),
+        ...bearer(api.adminKey),
+      },
       body,
     });
     expect(res.status).to.equal(422);
@@ -319,6 +327,13 @@ describe('bad input never reaches PostgreSQL as a 500, on every route (issue 11)
 describe('PostgreSQL data errors answer 400, never 500 (the backstop)', () => {
   const dataError = (code: string) => Object.assign(new Error(`invalid input (${code})`), { code, severity: 'ERROR' });
   const logger = createLogger('backstop-test', 'silent');
+  const backstopPrincipal: Principal = {
+    keyId: 'backstop',
+    name: 'backstop',
+    channel: null,
+    scopes: ['admin'],
+    rateLimit: undefined,
+  };
 
   for (const code of ['22P02', '22007', '22008', '22003', '22001', '22021', '22023', '2201X', '22P05']) {
     it(`${code} from the database is a 400 problem on express and on the fast placement path`, async () => {
@@ -328,12 +343,18 @@ describe('PostgreSQL data errors answer 400, never 500 (the backstop)', () => {
       });
       app.use(problemHandler(logger));
       const fast = createFastPlacement(() => Promise.reject(dataError(code)), logger);
-      const server = await listen((req, res) => (fast(req, res) ? undefined : app(req, res)), '127.0.0.1', 0);
+      // The fast path takes only requests the API key gate admitted: a gate that knows one key.
+      const keys = new ApiKeyCache(async (key) => (key === 'backstop-key' ? backstopPrincipal : undefined), 60_000);
+      const server = await listen(
+        guardApi((req, res) => (fast(req, res) ? undefined : app(req, res)), { keys, logger }),
+        '127.0.0.1',
+        0,
+      );
       try {
         const viaExpress = await fetch(`http://127.0.0.1:${server.port}/boom`);
         const viaFast = await fetch(`http://127.0.0.1:${server.port}/api/v1/orders`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
+          headers: { 'Content-Type': 'application/json', Authorization: 'Bearer backstop-key' },
           body: '{}',
         });
         for (const res of [viaExpress, viaFast]) {

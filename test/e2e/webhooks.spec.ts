@@ -2,6 +2,8 @@ import type http from 'node:http';
 import { expect } from 'chai';
 import { listen } from '../../platform/http.js';
 import { verifyWebhook } from '../../platform/standardWebhooks.js';
+import { Scope } from '../../platform/access.js';
+import { bearer, createTestKey } from '../support/apiKeys.js';
 import { eventually, uniqueId } from '../support/env.js';
 import type { RunningProcess } from '../support/processes.js';
 import { startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
@@ -114,6 +116,17 @@ describe('outbound webhooks: signed, in order per order, at least once across fa
     const receiver = await startReceiver((n) => ({ status: n <= 5 ? 503 : 204 }));
     const subscription = await subscribe(receiver.url);
     receiver.useSecret(subscription.secret);
+    // A mobile client's subscription sees only mobile orders, and not the other client's subscription.
+    const mobileKey = (await createTestKey(system.pool, { channel: 'mobile', scopes: [Scope.webhooksWrite] })).key;
+    const mobileReceiver = await startReceiver(() => ({ status: 200 }));
+    const mobile = await system.post('/api/v1/webhooks', { url: mobileReceiver.url, events: EVENTS }, bearer(mobileKey));
+    expect(mobile.status).to.equal(201);
+    expect((mobile.body as { channel: string }).channel).to.equal('mobile');
+    expect((await system.get(`/api/v1/webhooks/${subscription.webhook_id}`, bearer(mobileKey))).status).to.equal(404);
+    const mobileList = await system.get('/api/v1/webhooks', bearer(mobileKey));
+    expect((mobileList.body as { webhooks: Array<{ webhook_id: string }> }).webhooks.map((w) => w.webhook_id)).to.deep.equal([
+      (mobile.body as { webhook_id: string }).webhook_id,
+    ]);
     await startWorker(uniqueId('test-webhooks'));
     const orders = await placeConfirmed(6);
     const expected = await expectedEvents(orders);
@@ -127,6 +140,13 @@ describe('outbound webhooks: signed, in order per order, at least once across fa
       const got = receiver.delivered().filter((r) => r.orderId === orderId).map((r) => r.eventId);
       expect(got, `order ${orderId}`).to.deep.equal(eventIds);
     }
+
+    expect(mobileReceiver.received).to.deep.equal([]);
+    const mobileDeliveries = await system.pool.query('SELECT 1 FROM webhook_deliveries WHERE webhook_id = $1', [
+      (mobile.body as { webhook_id: string }).webhook_id,
+    ]);
+    expect(mobileDeliveries.rows).to.deep.equal([]);
+    await mobileReceiver.close();
 
     // The attempts are visible through the API, failures included.
     const listed = await system.get(`/api/v1/webhooks/${subscription.webhook_id}/deliveries?limit=1000`);

@@ -2,8 +2,10 @@ import { upstreamFor } from '../../api/routes.js';
 import { createCommandHandler } from '../../command-service/app.js';
 import { createQueryApp } from '../../query-service/app.js';
 import { createQueryHandler } from '../../query-service/server.js';
+import { ApiKeyCache } from '../../platform/authentication.js';
 import { listen } from '../../platform/http.js';
 import { createLogger } from '../../platform/logger.js';
+import { createTestKey } from './apiKeys.js';
 import { testConfig, testPool } from './env.js';
 
 // `any` on purpose: tests read response bodies by field and assert on them with chai.
@@ -16,6 +18,8 @@ export interface ApiResponse<T = any> {
 
 export interface TestApi {
   readonly baseUrl: string;
+  /** An admin key of this API's own, sent by every request unless it sets Authorization itself. */
+  readonly adminKey: string;
   request(
     method: string,
     path: string,
@@ -40,7 +44,7 @@ export async function startCommandApi(
     logger: createLogger('command-service-test', 'silent'),
     healthChecks: { postgres: () => pool.query('SELECT 1'), ...checks },
   });
-  return serve(app);
+  return serve(app, (await createTestKey(pool, { name: 'command-api-test' })).key);
 }
 
 /**
@@ -51,19 +55,23 @@ export async function startApi(): Promise<TestApi> {
   const pool = testPool();
   const logger = createLogger('api-test', 'silent');
   const writes = createCommandHandler({ pool, config: testConfig(), logger, healthChecks: {} });
-  const reads = createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} }));
+  const reads = createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} }), {
+    keys: ApiKeyCache.forDatabase(pool, testConfig().apiKeyCacheMs),
+    logger,
+  });
+  const adminKey = (await createTestKey(pool, { name: 'api-test' })).key;
   return serve((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
     else writes(req, res);
-  });
+  }, adminKey);
 }
 
-async function serve(app: Parameters<typeof listen>[0]): Promise<TestApi> {
+async function serve(app: Parameters<typeof listen>[0], adminKey: string): Promise<TestApi> {
   const server = await listen(app, '127.0.0.1', 0);
   const baseUrl = `http://127.0.0.1:${server.port}`;
   const request: TestApi['request'] = async (method, path, options = {}) => {
-    const headers: Record<string, string> = { ...options.headers };
+    const headers: Record<string, string> = { Authorization: `Bearer ${adminKey}`, ...options.headers };
     let payload: string | undefined = options.raw;
     if (options.body !== undefined) {
       payload = JSON.stringify(options.body);
@@ -81,6 +89,7 @@ async function serve(app: Parameters<typeof listen>[0]): Promise<TestApi> {
   };
   return {
     baseUrl,
+    adminKey,
     request,
     post: (path, body, headers) => request('POST', path, { body, headers: headers ?? {} }),
     put: (path, body, headers) => request('PUT', path, { body, headers: headers ?? {} }),

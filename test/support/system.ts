@@ -21,6 +21,8 @@ import { CarrierClient } from '../../platform/carrier.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import { PgDeadLetters, redriveTargets } from '../../platform/deadLetters.js';
 import { createPool, type Pool } from '../../platform/db.js';
+import { ApiKeyCache } from '../../platform/authentication.js';
+import { createRateLimiter } from '../../platform/rateLimit.js';
 import { listen } from '../../platform/http.js';
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
@@ -30,6 +32,7 @@ import { createRedis, type Redis } from '../../platform/redis.js';
 import { parseFields, type StreamLayout } from '../../platform/streams.js';
 import { SUBSCRIBERS, SUBSCRIPTIONS, Subscriber } from '../../domain/subscriptions.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
+import { createTestKey } from './apiKeys.js';
 import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
 import { eventually, testConfig, testDatabaseUrl, uniqueId } from './env.js';
@@ -53,13 +56,20 @@ export interface TestSystem {
   readonly pspUrl: string;
   /** The query service's own address (the API front routes reads there). */
   readonly queryUrl: string;
+  /** The command service's own address. */
+  readonly commandUrl: string;
+  /** Where the API front (api/routes.ts) sends this request: the command or the query service's address. */
+  urlFor(method: string, path: string): string;
   readonly relay: Relay;
   /** The saga workers running in this process (tests may run several of one group). */
   readonly sagaWorkers: SagaWorker[];
   readonly logger: Logger;
+  /** An admin key in this system's schema: every request below sends it unless it sets Authorization itself. */
+  readonly adminKey: string;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
-  get(path: string): Promise<ApiResponse>;
-  delete(path: string): Promise<ApiResponse>;
+  get(path: string, headers?: Record<string, string>): Promise<ApiResponse>;
+  delete(path: string, headers?: Record<string, string>): Promise<ApiResponse>;
+  put(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   patch(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
   catalog(options: Parameters<typeof createCatalog>[1]): Promise<TestCatalog>;
   placeOrder(
@@ -163,16 +173,31 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
 
+  const adminKey = (await createTestKey(pool, { name: 'test-system' })).key;
+  // One key cache for both servers, as api/main.ts shares one in a process.
+  const keys = ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs);
+  const limiter = createRateLimiter({
+    redis,
+    prefix: config.redisPrefix,
+    defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+    logger,
+  });
   const commandApp = createCommandHandler({
     pool,
     config,
+    keys,
+    limiter,
     logger,
     healthChecks: {},
     redrive: redriveTargets(redis, async () => producer),
   });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
-  const queryServer = await listen(createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} })), '127.0.0.1', 0);
+  const queryServer = await listen(
+    createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} }), { keys, limiter, logger }),
+    '127.0.0.1',
+    0,
+  );
   // Requests go where the API front (api/main.ts) sends them.
   const urlFor = (method: string, path: string) =>
     `http://127.0.0.1:${upstreamFor(method, path.split('?')[0] ?? path) === 'query' ? queryServer.port : commandServer.port}`;
@@ -208,9 +233,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<ApiResponse> => {
+    const withKey = { Authorization: `Bearer ${adminKey}`, ...headers };
     const response = await fetch(urlFor(method, path) + path, {
       method,
-      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      headers: body === undefined ? withKey : { 'Content-Type': 'application/json', ...withKey },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -228,12 +254,16 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     pspLedger: pspPool,
     pspUrl,
     queryUrl: `http://127.0.0.1:${queryServer.port}`,
+    commandUrl: `http://127.0.0.1:${commandServer.port}`,
+    urlFor,
     relay,
     sagaWorkers: [],
     logger,
+    adminKey,
     post: (path, body, headers) => request('POST', path, body, headers),
-    get: (path) => request('GET', path),
-    delete: (path) => request('DELETE', path),
+    get: (path, headers) => request('GET', path, undefined, headers),
+    delete: (path, headers) => request('DELETE', path, undefined, headers),
+    put: (path, body, headers) => request('PUT', path, body, headers),
     patch: (path, body, headers) => request('PATCH', path, body, headers),
     catalog: (o) => createCatalog(pool, o),
     placeOrder: (customer, items, extra) => request('POST', '/api/v1/orders', orderBody(customer, items, extra)),
@@ -464,7 +494,9 @@ export async function startServiceProcess(
   } catch (error) {
     const tail = child.lines.slice(-20).map((l) => (typeof l === 'string' ? l : JSON.stringify(l)));
     child.child.kill('SIGKILL');
-    throw new Error(`${script} not ready after ${Date.now() - started} ms (${(error as Error).message}); its last lines:\n${tail.join('\n')}`);
+    throw new Error(
+      `${script} not ready after ${Date.now() - started} ms (${(error as Error).message}); its last lines:\n${tail.join('\n')}`,
+    );
   }
   return child;
 }

@@ -28,11 +28,29 @@ export function isNewOrder(orderId: string, now: number = Date.now()): boolean {
 export interface StoredView {
   readonly version: number;
   readonly json: string;
+  /** The order's channel: a channel's key sees only its own (contract §8). */
+  readonly channel: string | null;
 }
 
 export async function findOrderView(db: Queryable, orderId: string): Promise<StoredView | undefined> {
-  const result = await db.query<StoredView>('SELECT version, doc::text AS json FROM order_view WHERE order_id = $1', [orderId]);
+  const result = await db.query<StoredView>(
+    `SELECT version, doc::text AS json, doc->>'channel' AS channel FROM order_view WHERE order_id = $1`,
+    [orderId],
+  );
   return result.rows[0];
+}
+
+/**
+ * The channel an order was placed in, from its first event (order.placed) in the event log, so it is
+ * known before the projection has caught up; undefined for no such order.
+ */
+export async function orderChannel(db: Queryable, orderId: string): Promise<string | undefined> {
+  const result = await db.query<{ channel: string | null }>(
+    `SELECT payload->>'channel' AS channel FROM order_events WHERE order_id = $1 ORDER BY seq LIMIT 1`,
+    [orderId],
+  );
+  const row = result.rows[0];
+  return row === undefined ? undefined : (row.channel ?? undefined);
 }
 
 export interface OrderSummary {
@@ -85,7 +103,7 @@ export function decodeCursor(text: string): PageCursor | undefined {
  */
 export async function listOrderSummaries(
   db: Queryable,
-  filter: { customerId?: string; status?: string },
+  filter: { customerId?: string; status?: string; channel?: string },
   limit: number,
   after?: PageCursor,
 ): Promise<{ orders: OrderSummary[]; next: PageCursor | undefined }> {
@@ -98,6 +116,12 @@ export async function listOrderSummaries(
   if (filter.status !== undefined) {
     params.push(filter.status);
     where.push(`status = $${params.length}`);
+  }
+  // A channel's key lists only its channel's orders: a filter on the newest-first walk (no index of its
+  // own, which would make every projector update of the document a non-HOT update).
+  if (filter.channel !== undefined) {
+    params.push(filter.channel);
+    where.push(`doc->>'channel' = $${params.length}`);
   }
   if (after !== undefined) {
     params.push(after.created_at, after.order_id);
