@@ -12,7 +12,8 @@ import { parseMoment } from '../platform/moments.js';
 import { Problem, problems } from '../platform/problem.js';
 import { compileValidator } from '../platform/validation.js';
 import { findInvoice, listOrderInvoices } from './invoices/queries.js';
-import { renderInvoiceHtml, renderInvoicePdf } from './invoices/render.js';
+import { renderInvoiceHtml } from './invoices/render.js';
+import { renderInvoicePdf } from './invoices/renderInvoicePdf.js';
 import { orderAsOf } from './projections/orderView/rebuild.js';
 import {
   decodeCursor,
@@ -199,7 +200,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
         res
           .type('application/pdf')
           .setHeader('Content-Disposition', `inline; filename="${invoice.number}.pdf"`)
-          .send(renderInvoicePdf(invoice));
+          .send(await renderInvoicePdf(invoice));
         return;
       case 'text/html':
         res.type('text/html').send(renderInvoiceHtml(invoice));

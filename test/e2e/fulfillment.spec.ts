@@ -3,6 +3,7 @@ import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { bearer } from '../support/apiKeys.js';
 import { newYorkAddress } from '../support/catalog.js';
+import { pdfText } from '../support/pdfText.js';
 import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
 describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (contract §5)', function () {
@@ -139,10 +140,15 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
       .and.include('9.90 USD');
     const pdf = await fetch(url, { headers: { Accept: 'application/pdf', ...bearer(system.adminKey) } });
     expect(pdf.headers.get('content-type')).to.equal('application/pdf');
-    const bytes = Buffer.from(await pdf.arrayBuffer()).toString('latin1');
-    expect(bytes.startsWith('%PDF-1.4')).to.equal(true);
-    expect(bytes).to.include(invoice.number);
-    expect(bytes.trimEnd().endsWith('%%EOF')).to.equal(true);
+    const bytes = Buffer.from(await pdf.arrayBuffer());
+    expect(bytes.subarray(0, 8).toString('latin1')).to.equal('%PDF-1.4');
+    expect(bytes.toString('latin1').trimEnd().endsWith('%%EOF')).to.equal(true);
+    const pages = await pdfText(bytes);
+    expect(pages).to.have.length(1);
+    expect(pages[0])
+      .to.include(`Invoice ${invoice.number}`)
+      .and.match(/^\s*Total\s+9\.90 USD\s*$/m)
+      .and.include('Page 1 of 1');
     const missing = await system.get(`/api/v1/invoices/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`);
     expect(missing.status).to.equal(404);
   });

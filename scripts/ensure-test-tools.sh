@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the command-line tools the tests call that a fresh machine lacks, with Debian's packages:
+# pdftotext (poppler-utils) reads the text back out of rendered invoices. Idempotent: a tool that is
+# already on the PATH is left alone. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+missing=()
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "test tools: pdftotext present"
+  exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then as_root=(sudo -n); else
+    echo "test tools: missing ${missing[*]} and not root; install them with apt-get" >&2
+    exit 1
+  fi
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "test tools: missing ${missing[*]} and no apt-get here; install them with this system's packages" >&2
+  exit 1
+fi
+
+echo "test tools: installing ${missing[*]}"
+# A stale or absent package list makes the install fail; an update that fails (offline mirror) is tolerated.
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || echo "test tools: apt-get update failed, trying the install anyway" >&2
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+command -v pdftotext >/dev/null
+echo "test tools: pdftotext installed"
