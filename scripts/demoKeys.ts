@@ -31,7 +31,8 @@ export async function ensureBootstrapAdminKey(config: Config, say: (line: string
 }
 
 /** What a channel's demo key may do: place, change and read its orders, and refund them. */
-const CHANNEL_SCOPES: readonly ScopeName[] = [Scope.ordersWrite, Scope.ordersRead, Scope.refundsWrite];
+// A channel learns of its orders by webhooks, so its demo key may subscribe too.
+const CHANNEL_SCOPES: readonly ScopeName[] = [Scope.ordersWrite, Scope.ordersRead, Scope.refundsWrite, Scope.webhooksWrite];
 
 /**
  * `npm start`'s keys (contract §8): on a database without any key, a demo admin key (OMS_BOOTSTRAP_ADMIN_KEY
