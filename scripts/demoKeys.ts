@@ -30,8 +30,7 @@ export async function ensureBootstrapAdminKey(config: Config, say: (line: string
   }
 }
 
-/** What a channel's demo key may do: place, change and read its orders, and refund them. */
-// A channel learns of its orders by webhooks, so its demo key may subscribe too.
+/** What a channel's demo key may do: place, change and read its orders, refund them, and subscribe to their webhooks. */
 const CHANNEL_SCOPES: readonly ScopeName[] = [Scope.ordersWrite, Scope.ordersRead, Scope.refundsWrite, Scope.webhooksWrite];
 
 /**
