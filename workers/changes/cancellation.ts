@@ -9,9 +9,10 @@ import {
 import { OrderEventType } from '../../domain/events.js';
 import { OrderStatus, SagaStatus } from '../../domain/order.js';
 import { SagaType } from '../../domain/sagaType.js';
-import { appendToOrder } from '../../platform/eventStore.js';
-import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
-import { releaseHeldReservations } from '../../platform/stock.js';
+import { appendToOrder } from '../../store/eventStore.js';
+import { lockOrder } from '../../store/orderLock.js';
+import { currentFulfillmentStatus } from '../../store/orderProgress.js';
+import { releaseHeldReservations } from '../../store/stock.js';
 import { commitChangeStep, nowOf, waitForPsp, waitUntil, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 

@@ -15,11 +15,12 @@ import { SagaStatus } from '../../domain/order.js';
 import { increases, type LineChange } from '../../domain/orderEdit.js';
 import { allocateStock, type Allocation, type WarehouseStock } from '../../domain/reservation.js';
 import type { PoolClient } from '../../platform/db.js';
-import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
-import { openAuthorizations, shrinkAuthorization } from '../../platform/payments.js';
 import { PspUnavailable } from '../../platform/psp.js';
+import { appendToOrder, type NewEvent } from '../../store/eventStore.js';
+import { lockOrder } from '../../store/orderLock.js';
+import { currentFulfillmentStatus } from '../../store/orderProgress.js';
+import { openAuthorizations, shrinkAuthorization } from '../../store/payments.js';
 import { commitChangeStep, nowOf, waitForPsp, waitUntil, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 

@@ -4,8 +4,6 @@ import type { Party } from '../../domain/invoice.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { sellerOf } from '../../platform/documents.js';
-import { appendsOf, appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
 import {
   runKafkaConsumer,
@@ -14,8 +12,6 @@ import {
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
-import { claimMessages, ordersInProgress } from '../../platform/orderProgress.js';
-import { openAuthorizationsOf } from '../../platform/payments.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
 import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
@@ -27,6 +23,11 @@ import type { ShipmentChange } from './shipmentChange.js';
 import { shipmentItems, shipmentItemsOf, writeShipmentChanges, type ShipmentRow } from './shipmentStore.js';
 import { takeStockOut, type StockLeaving } from './stockLeaving.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
+import { sellerOf } from '../../store/documents.js';
+import { appendsOf, appendToOrders, type NewEvent } from '../../store/eventStore.js';
+import { claimMessages } from '../../store/inbox.js';
+import { ordersInProgress } from '../../store/orderProgress.js';
+import { openAuthorizationsOf } from '../../store/payments.js';
 
 export const FULFILLMENT_CONSUMER = 'fulfillment';
 /** WMS messages applied per transaction. */

@@ -12,10 +12,11 @@ import {
   type WarehouseScore,
 } from '../../domain/routing.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
-import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { claimMessages, currentFulfillmentStatuses, processedAmong, wasProcessed } from '../../platform/orderProgress.js';
 import type { Logger } from '../../platform/logger.js';
+import { appendToOrders, type NewEvent } from '../../store/eventStore.js';
+import { claimMessages, processedAmong, wasProcessed } from '../../store/inbox.js';
+import { currentFulfillmentStatuses } from '../../store/orderProgress.js';
 import type { InventorySnapshot, InventorySnapshotData } from './inventorySnapshot.js';
 
 export const ROUTER_CONSUMER = 'router';

@@ -1,11 +1,11 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { ShipmentStatus } from '../../../domain/fulfillment.js';
 import type { PoolClient } from '../../../platform/db.js';
-import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import type { ShipmentChange } from '../shipmentChange.js';
 import type { ShipmentItemRow, ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
+import type { NewEvent } from '../../../store/eventStore.js';
 import type { StockLeaving } from '../stockLeaving.js';
 
 /**

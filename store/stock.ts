@@ -1,4 +1,4 @@
-import type { PoolClient } from './db.js';
+import type { PoolClient } from '../platform/db.js';
 
 /**
  * Gives held reservations matching `where` back to their warehouses (reserved drops; rows in (sku,
