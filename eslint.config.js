@@ -43,10 +43,6 @@ const EXCEPTIONS = {
   'platform/kafkaConsumer.ts': ['domain/retryPolicy.ts'],
   // The event envelope moves to platform/ with the typed events (issue 12, deliverable 2).
   'platform/streamConsumer.ts': ['domain/retryPolicy.ts', 'domain/events.ts'],
-  // The sandboxes speak the carrier protocol, which is pure and read by domain rules (trackingUpdate,
-  // routing coverage), so it lives in domain/; this one module is all they take from it.
-  'simulators/carrier/app.ts': ['domain/carrierProtocol.ts'],
-  'simulators/wms/wms.ts': ['domain/carrierProtocol.ts'],
 };
 
 const IO_LIBRARIES = ['pg', 'knex', 'ioredis', 'kafkajs', 'express', 'opossum', 'node:*'];

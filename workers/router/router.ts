@@ -1,6 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
 import { AT_WAREHOUSE } from '../../domain/fulfillment.js';
-import { CARRIER_COVERAGE } from '../../domain/carrierProtocol.js';
 import { locate } from '../../domain/geo.js';
 import type { Address } from '../../domain/order.js';
 import {
@@ -11,6 +10,7 @@ import {
   type RoutingLine,
   type WarehouseScore,
 } from '../../domain/routing.js';
+import { CARRIER_COVERAGE } from '../../platform/carrierProtocol.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
