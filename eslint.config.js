@@ -6,9 +6,11 @@ import tseslint from 'typescript-eslint';
 /*
  * The import rules of docs/architecture.md, one block per folder:
  * - domain/ imports only domain/ (and no I/O library);
- * - platform/ and db/ are plumbing: no domain/, no service;
- * - a service (each folder below) imports domain/ and platform/, never another service; api/ is the
- *   composition root and may import the services it composes; a simulator imports no domain/;
+ * - platform/ and db/ are plumbing: no domain/, no store/, no service;
+ * - store/ is the order store (its SQL): it imports domain/ and platform/, never a service;
+ * - a service (each folder below) imports domain/, store/ and platform/, never another service; api/ is
+ *   the composition root and may import the services it composes; a simulator imports neither domain/
+ *   nor store/ (a sandbox partner speaks a protocol and keeps its own books);
  * - the tools (test/, bench/, chaos/, fuzz/, scripts/) may import anything, and nothing imports them.
  * Imports are relative, so the patterns are computed per directory (`../../domain/**` from two down).
  */
@@ -40,16 +42,8 @@ const EXCEPTIONS = {
   // workflow, pure, computes its retry times with it.
   'platform/config.ts': ['domain/retryPolicy.ts'],
   'platform/kafkaConsumer.ts': ['domain/retryPolicy.ts'],
+  // The event envelope moves to platform/ with the typed events (issue 12, deliverable 2).
   'platform/streamConsumer.ts': ['domain/retryPolicy.ts', 'domain/events.ts'],
-  // The order store's SQL still sits in platform/ (issue 12, deliverable 3: a store apart from the
-  // plumbing); the event envelope moves to platform/ with the typed events (deliverable 2).
-  'platform/eventStore.ts': ['domain/events.ts'],
-  'platform/documents.ts': ['domain/events.ts', 'domain/invoice.ts'],
-  'platform/orderProgress.ts': ['domain/fulfillment.ts', 'domain/order.ts'],
-  // The sandboxes speak the carrier protocol, which is pure and read by domain rules (trackingUpdate,
-  // routing coverage), so it lives in domain/; this one module is all they take from it.
-  'simulators/carrier/app.ts': ['domain/carrierProtocol.ts'],
-  'simulators/wms/wms.ts': ['domain/carrierProtocol.ts'],
 };
 
 const IO_LIBRARIES = ['pg', 'knex', 'ioredis', 'kafkajs', 'express', 'opossum', 'node:*'];
@@ -95,7 +89,7 @@ function importRules(folder, groups, extra = []) {
 }
 
 const noTools = { forbidden: TOOLS, message: 'Nothing imports the tools (test/, bench/, chaos/, fuzz/, scripts/).' };
-const noServices = { forbidden: SERVICES, message: 'Plumbing imports no service (docs/architecture.md).' };
+const noServices = { forbidden: SERVICES, message: 'Plumbing and the store import no service (docs/architecture.md).' };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**'] },
@@ -118,11 +112,16 @@ export default tseslint.config(
   ),
   ...['platform', 'db'].flatMap((folder) =>
     importRules(folder, [
-      { forbidden: ['domain'], message: 'platform/ and db/ are plumbing: no domain/ (docs/architecture.md).' },
+      {
+        forbidden: ['domain', 'store'],
+        message: 'platform/ and db/ are plumbing: no domain/, no store/ (docs/architecture.md).',
+      },
       noServices,
       noTools,
     ]),
   ),
+  // store/ is the order store: its SQL over domain/ types and platform/ plumbing, used by the services.
+  ...importRules('store', [noServices, noTools]),
   ...SERVICES.flatMap((service) =>
     importRules(service, [
       {
@@ -130,7 +129,12 @@ export default tseslint.config(
         message: 'A service never imports another service; they share domain/ and platform/ (docs/architecture.md).',
       },
       ...(service.startsWith('simulators/')
-        ? [{ forbidden: ['domain'], message: 'A sandbox partner imports no domain/ (docs/architecture.md).' }]
+        ? [
+            {
+              forbidden: ['domain', 'store'],
+              message: 'A sandbox partner imports no domain/ and no store/ (docs/architecture.md).',
+            },
+          ]
         : []),
       noTools,
     ]),

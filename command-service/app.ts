@@ -13,7 +13,7 @@ import type { Logger } from '../platform/logger.js';
 import type { PressureSignal } from '../platform/pressure.js';
 import { canonicalUuid } from '../platform/ids.js';
 import { Problem, problems } from '../platform/problem.js';
-import { listStuckSagas } from '../platform/stuckSagas.js';
+import { listStuckSagas } from '../store/sagaQueue.js';
 import { compileValidator } from '../platform/validation.js';
 import { createCart, getCart } from './handlers/createCart.js';
 import { getInventory } from './handlers/getInventory.js';

@@ -1,4 +1,3 @@
-import { CarrierStatus, type CarrierStatusName } from './carrierProtocol.js';
 import { OrderStatus, type OrderStatusName } from './order.js';
 import { multiply } from './money.js';
 
@@ -83,16 +82,10 @@ export function trackingBackoffMs(unchangedPolls: number, baseMs: number, maxMs:
 }
 
 /**
- * The shipment status a carrier report moves to, or undefined when it says nothing new (reports never
- * move a shipment backwards: a late `in_transit` after `delivered` is ignored).
+ * Whether a tracked shipment moves forward by going to `next` (shipped → in transit → delivered):
+ * tracking never moves a shipment backwards (a late `in_transit` after `delivered` is ignored).
  */
-export function trackingUpdate(current: string, reported: CarrierStatusName): ShipmentStatusName | undefined {
+export function movesForward(current: string, next: ShipmentStatusName): boolean {
   const rank = (s: string) => (s === ShipmentStatus.delivered ? 2 : s === ShipmentStatus.inTransit ? 1 : 0);
-  const target =
-    reported === CarrierStatus.delivered
-      ? ShipmentStatus.delivered
-      : reported === CarrierStatus.inTransit
-        ? ShipmentStatus.inTransit
-        : undefined;
-  return target !== undefined && rank(target) > rank(current) ? target : undefined;
+  return rank(next) > rank(current);
 }

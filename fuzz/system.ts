@@ -1,5 +1,5 @@
-import { makeTrackingNumber } from '../domain/carrierProtocol.js';
 import { createApiKey } from '../platform/apiKeys.js';
+import { makeTrackingNumber } from '../platform/carrierProtocol.js';
 import { createPool, type Pool } from '../platform/db.js';
 import { freePorts } from '../platform/http.js';
 import { ensureDatabase, migrateLatest, quoteIdent } from '../platform/migrate.js';

@@ -10,7 +10,7 @@ export class CarrierUnavailable extends Error {
 
 /**
  * What the carrier said: a status string as it came (the tracker checks it against the carrier
- * protocol, domain/carrierProtocol, so this plumbing imports no domain), or that it knows no such parcel.
+ * protocol, carrierProtocol.ts), or that it knows no such parcel.
  */
 export type TrackingAnswer = { readonly kind: 'status'; readonly status: string } | { readonly kind: 'unknown' };
 

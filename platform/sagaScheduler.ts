@@ -1,6 +1,4 @@
-import type { Pool } from './db.js';
 import type { Logger } from './logger.js';
-import { listStuckSagas } from './stuckSagas.js';
 
 /** How driving one saga of a batch ended: where it stands now, or the error that stopped it. */
 export type SagaDriveResult = { readonly outcome: string } | { readonly error: unknown };
@@ -8,8 +6,36 @@ export type SagaDriveResult = { readonly outcome: string } | { readonly error: u
 /** Drives a batch of sagas of one type as far as they can go now; one saga's failure does not fail the others. */
 export type SagaDriver = (sagaIds: readonly string[]) => Promise<ReadonlyMap<string, SagaDriveResult>>;
 
+/** A saga leased for driving. */
+export interface DueSaga {
+  readonly saga_id: string;
+  readonly saga_type: string;
+}
+
+/** A saga without progress for longer than the scheduler allows. */
+export interface StuckSaga {
+  readonly saga_id: string;
+  readonly order_id: string;
+  readonly saga_type: string;
+  readonly status: string;
+  readonly current_step: string;
+  readonly updated_at: string;
+  readonly stuck_for_ms: number;
+}
+
+/** The saga rows as the scheduler needs them; the order store implements it (store/sagaQueue.ts). */
+export interface SagaQueue {
+  /** Leases up to `limit` due sagas of these types for leaseMs, skipping those another worker holds. */
+  leaseDue(types: readonly string[], leaseMs: number, limit: number): Promise<DueSaga[]>;
+  /** Sagas of these types running or compensating without progress for stuckAfterMs, oldest first. */
+  listStuck(stuckAfterMs: number, limit: number, types: readonly string[]): Promise<StuckSaga[]>;
+  /** Makes the sagas due now. */
+  makeDueNow(sagaIds: readonly string[]): Promise<void>;
+}
+
 export interface SagaSchedulerOptions {
-  readonly pool: Pool;
+  /** Where the sagas are (store/sagaQueue.ts); this scheduler is only the timing. */
+  readonly queue: SagaQueue;
   readonly logger: Logger;
   /** The saga types this scheduler drives (`sagas.saga_type`), each with its driver. */
   readonly drivers: Readonly<Record<string, SagaDriver>>;
@@ -104,27 +130,13 @@ export class SagaScheduler {
     );
   }
 
-  private async leaseDue(): Promise<Array<{ saga_id: string; saga_type: string }>> {
-    // One type (the placement poll) is an equality, so the (saga_type, next_attempt_at) index gives the
-    // due sagas in order without a sort; several types are a list.
-    const single = this.types.length === 1;
-    const result = await this.options.pool.query<{ saga_id: string; saga_type: string }>(
-      `UPDATE sagas SET next_attempt_at = now() + make_interval(secs => $1::double precision / 1000)
-        WHERE saga_id IN (
-          SELECT saga_id FROM sagas
-           WHERE saga_type = ${single ? '$3::text' : 'ANY($3::text[])'} AND status IN ('running', 'compensating')
-             AND next_attempt_at <= now()
-           ORDER BY next_attempt_at LIMIT $2
-           FOR UPDATE SKIP LOCKED)
-        RETURNING saga_id, saga_type`,
-      [this.options.leaseMs, this.options.batchSize ?? 20, single ? this.types[0] : this.types],
-    );
-    return result.rows;
+  private leaseDue(): Promise<DueSaga[]> {
+    return this.options.queue.leaseDue(this.types, this.options.leaseMs, this.options.batchSize ?? 20);
   }
 
   /** Logs each stuck saga as an alert and makes it due now, so it is re-driven from its recorded step. */
   private async reportStuck(): Promise<void> {
-    const stuck = await listStuckSagas(this.options.pool, this.options.stuckAfterMs, 100, this.types);
+    const stuck = await this.options.queue.listStuck(this.options.stuckAfterMs, 100, this.types);
     for (const saga of stuck) {
       this.options.logger.warn(
         {
@@ -138,10 +150,6 @@ export class SagaScheduler {
         'saga has made no progress; re-driving it',
       );
     }
-    if (stuck.length > 0) {
-      await this.options.pool.query('UPDATE sagas SET next_attempt_at = now() WHERE saga_id = ANY($1::uuid[])', [
-        stuck.map((s) => s.saga_id),
-      ]);
-    }
+    if (stuck.length > 0) await this.options.queue.makeDueNow(stuck.map((s) => s.saga_id));
   }
 }

@@ -4,9 +4,9 @@ import { MAX_LINE_QUANTITY, OrderStatus, SagaStatus } from '../../domain/order.j
 import { SagaType } from '../../domain/sagaType.js';
 import type { PoolClient } from '../../platform/db.js';
 import { ifMatchAllows, type IfMatch } from '../../platform/entityTags.js';
-import { appendToOrder } from '../../platform/eventStore.js';
+import { appendToOrder } from '../../store/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { lockOrder } from '../../platform/orderProgress.js';
+import { lockOrder } from '../../store/orderLock.js';
 import { Problem, problems } from '../../platform/problem.js';
 import { priceFromCatalog } from '../priceFromCatalog.js';
 import type { CommandResult } from '../runCommand.js';

@@ -6,7 +6,7 @@ import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
-import { eventLogAndOutbox } from '../../platform/eventStore.js';
+import { eventLogAndOutbox } from '../../store/eventStore.js';
 import {
   answerFromHeldKey,
   HELD_KEY_COLUMNS,

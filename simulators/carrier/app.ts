@@ -1,5 +1,5 @@
 import express from 'express';
-import { CARRIER_COVERAGE, CarrierStatus, parseTrackingNumber, type CarrierStatusName } from '../../domain/carrierProtocol.js';
+import { CARRIER_COVERAGE, CarrierStatus, parseTrackingNumber, type CarrierStatusName } from '../../platform/carrierProtocol.js';
 import { param, problemHandler, routeNotFound } from '../../platform/http.js';
 import type { Logger } from '../../platform/logger.js';
 import { problems } from '../../platform/problem.js';

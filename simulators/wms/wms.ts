@@ -1,5 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { makeTrackingNumber } from '../../domain/carrierProtocol.js';
+import { makeTrackingNumber } from '../../platform/carrierProtocol.js';
 import type { DeadLetterSink } from '../../platform/deadLetters.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import {

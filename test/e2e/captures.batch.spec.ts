@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { sellerOf } from '../../platform/documents.js';
+import { sellerOf } from '../../store/documents.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from '../../workers/fulfillment/captureProcessor.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { withTransaction } from '../../platform/db.js';
-import { appendToOrders } from '../../platform/eventStore.js';
+import { appendToOrders } from '../../store/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { testPool, uniqueId } from '../support/env.js';
 

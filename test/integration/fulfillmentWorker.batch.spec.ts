@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { sellerOf } from '../../platform/documents.js';
+import { sellerOf } from '../../store/documents.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { createKafka } from '../../platform/kafka.js';
 import type { WmsMessage } from '../../platform/wmsProtocol.js';

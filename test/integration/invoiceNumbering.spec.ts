@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DocumentKind } from '../../domain/invoice.js';
 import { withTransaction } from '../../platform/db.js';
-import { nextDocumentNumber } from '../../platform/documents.js';
+import { nextDocumentNumber } from '../../store/documents.js';
 import { testPool } from '../support/env.js';
 
 describe('invoice numbering (real PostgreSQL)', () => {

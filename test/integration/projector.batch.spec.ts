@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import type { StoredEvent } from '../../platform/eventStore.js';
+import type { StoredEvent } from '../../store/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { fold } from '../../query-service/projections/orderView/evolve.js';
 import { projectBatch } from '../../query-service/projector/projectBatch.js';

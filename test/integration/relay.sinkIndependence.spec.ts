@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Producer, ProducerRecord } from 'kafkajs';
 import { createPool, withTransaction, type Pool } from '../../platform/db.js';
-import { appendOrderEvents } from '../../platform/eventStore.js';
+import { appendOrderEvents } from '../../store/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { createLogger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';

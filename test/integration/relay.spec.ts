@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { EachMessagePayload } from 'kafkajs';
 import { withTransaction } from '../../platform/db.js';
-import { appendOrderEvents } from '../../platform/eventStore.js';
+import { appendOrderEvents } from '../../store/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { createKafka } from '../../platform/kafka.js';
 import { groupStreams, parseFields } from '../../platform/streams.js';

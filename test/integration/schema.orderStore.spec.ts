@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { appendOrderEvents } from '../../platform/eventStore.js';
+import { appendOrderEvents } from '../../store/eventStore.js';
 import { createUuidv7Generator, uuidv7 } from '../../platform/ids.js';
 import { withTransaction } from '../../platform/db.js';
 import { testPool } from '../support/env.js';

@@ -1,5 +1,5 @@
 import { withTransaction } from '../../platform/db.js';
-import { appendOrderEvents, type StoredEvent } from '../../platform/eventStore.js';
+import { appendOrderEvents, type StoredEvent } from '../../store/eventStore.js';
 import { testPool } from './env.js';
 import { uuidv7 } from '../../platform/ids.js';
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { CarrierStatus, makeTrackingNumber, parseTrackingNumber } from '../../domain/carrierProtocol.js';
-import { captureAmount, fulfillmentStatus, shipmentValue, trackingBackoffMs, trackingUpdate } from '../../domain/fulfillment.js';
+import { captureAmount, fulfillmentStatus, shipmentValue, trackingBackoffMs } from '../../domain/fulfillment.js';
+import { CarrierStatus, makeTrackingNumber, parseTrackingNumber } from '../../platform/carrierProtocol.js';
 import { parseShortPicks, shortOf } from '../../simulators/wms/shortPick.js';
+import { trackingUpdate } from '../../workers/tracking/trackingUpdate.js';
 
 const line = (quantity: number, shipped: number, cancelled = 0) => ({
   quantity,

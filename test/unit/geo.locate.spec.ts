@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { CARRIER_COVERAGE } from '../../domain/carrierProtocol.js';
 import { COUNTRY_POINTS, locate } from '../../domain/geo.js';
 import { distanceKm } from '../../domain/routing.js';
+import { CARRIER_COVERAGE } from '../../platform/carrierProtocol.js';
 
 describe('locating addresses without coordinates (domain)', () => {
   it('keeps coordinates an address carries', () => {

@@ -9,9 +9,10 @@ import {
 import { OrderEventType } from '../../domain/events.js';
 import { OrderStatus, SagaStatus } from '../../domain/order.js';
 import { SagaType } from '../../domain/sagaType.js';
-import { appendToOrder } from '../../platform/eventStore.js';
-import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
-import { releaseHeldReservations } from '../../platform/stock.js';
+import { appendToOrder } from '../../store/eventStore.js';
+import { lockOrder } from '../../store/orderLock.js';
+import { currentFulfillmentStatus } from '../../store/orderProgress.js';
+import { release } from '../../store/stock.js';
 import { commitChangeStep, nowOf, waitForPsp, waitUntil, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 
@@ -96,7 +97,7 @@ function requestShipmentCancels(context: ChangeContext, saga: ChangeSaga, action
 function releaseStock(context: ChangeContext, saga: ChangeSaga, action: Action<'release_stock'>) {
   return commitChangeStep(context, saga, CancellationStepId.releaseStock, async (tx) => {
     await lockOrder(tx, saga.order_id);
-    const released = await releaseHeldReservations(tx, 'order_id = $1', [saga.order_id]);
+    const released = await release(tx, [], { orderIds: [saga.order_id] });
     const cancelled = await tx.query<{ item_id: string; sku: string; quantity: number }>(
       `WITH before AS (
          SELECT item_id, sku, quantity - quantity_shipped - quantity_cancelled AS quantity FROM order_items WHERE order_id = $1

@@ -3,10 +3,11 @@ import { subscribes, Subscriber } from '../../domain/subscriptions.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { isFinished } from '../../domain/sagaWorkflow.js';
 import type { Config } from '../../platform/config.js';
-import { sellerOf } from '../../platform/documents.js';
 import { SagaScheduler, type SagaDriveResult } from '../../platform/sagaScheduler.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
+import { sellerOf } from '../../store/documents.js';
+import { sagaQueue } from '../../store/sagaQueue.js';
 import { cancellationStep } from './cancellation.js';
 import { loadChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
@@ -71,7 +72,7 @@ export class ChangesWorker {
     });
     const driveBatch = (sagaIds: readonly string[]) => this.driveBatch(sagaIds);
     this.scheduler = new SagaScheduler({
-      pool: options.pool,
+      queue: sagaQueue(options.pool),
       logger: options.logger,
       drivers: Object.fromEntries(Object.keys(STEPS).map((type) => [type, driveBatch])),
       pollMs: options.pollMs,

@@ -13,13 +13,15 @@ import {
 } from '../../domain/modificationSaga.js';
 import { SagaStatus } from '../../domain/order.js';
 import { increases, type LineChange } from '../../domain/orderEdit.js';
-import { allocateStock, type Allocation, type WarehouseStock } from '../../domain/reservation.js';
+import { allocateStock, type WarehouseStock } from '../../domain/reservation.js';
 import type { PoolClient } from '../../platform/db.js';
-import { appendToOrder, type NewEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { currentFulfillmentStatus, lockOrder } from '../../platform/orderProgress.js';
-import { openAuthorizations, shrinkAuthorization } from '../../platform/payments.js';
 import { PspUnavailable } from '../../platform/psp.js';
+import { appendToOrder, type NewEvent } from '../../store/eventStore.js';
+import { lockOrder } from '../../store/orderLock.js';
+import { currentFulfillmentStatus } from '../../store/orderProgress.js';
+import { openAuthorizations, shrinkAuthorization } from '../../store/payments.js';
+import * as stock from '../../store/stock.js';
 import { commitChangeStep, nowOf, waitForPsp, waitUntil, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 
@@ -100,30 +102,15 @@ function reserve(context: ChangeContext, saga: ChangeSaga, request: Modification
     await lockOrder(tx, saga.order_id);
     const wanted = increases(request);
     if (wanted.length === 0) return { result: { status: 'succeeded', allocations: [] } };
-    const stock = await tx.query<{ sku: string; warehouse_id: string; available: number }>(
-      `SELECT sku, warehouse_id, on_hand - reserved AS available FROM inventory WHERE sku = ANY($1)
-        ORDER BY sku, warehouse_id FOR UPDATE`,
-      [[...new Set(wanted.map((w) => w.sku))]],
-    );
+    const free = await stock.availableStock(tx, [...new Set(wanted.map((w) => w.sku))], { lock: true });
     const bySku = new Map<string, WarehouseStock[]>();
-    for (const row of stock.rows) bySku.set(row.sku, [...(bySku.get(row.sku) ?? []), row]);
+    for (const row of free) bySku.set(row.sku, [...(bySku.get(row.sku) ?? []), row]);
     const outcome = allocateStock(wanted, bySku);
     if (!outcome.ok) return { result: { status: 'failed', allocations: [], shortages: outcome.shortages } };
-    await adjustReserved(tx, outcome.allocations, +1);
+    // The rows are locked since the read, so what was allocated is there to take.
+    if (!(await stock.reserve(tx, outcome.allocations))) throw new Error('stock moved under its lock');
     return { result: { status: 'succeeded', allocations: outcome.allocations } };
   });
-}
-
-/** Reserves (+1) or gives back (−1) units in their warehouses, one statement for all. */
-async function adjustReserved(tx: PoolClient, allocations: readonly Allocation[], sign: 1 | -1): Promise<void> {
-  if (allocations.length === 0) return;
-  await tx.query(
-    `UPDATE inventory i SET reserved = i.reserved + $4 * a.quantity, updated_at = now()
-       FROM (SELECT warehouse_id, sku, sum(quantity)::int AS quantity
-               FROM unnest($1::text[], $2::text[], $3::int[]) AS t(warehouse_id, sku, quantity) GROUP BY 1, 2) a
-      WHERE i.warehouse_id = a.warehouse_id AND i.sku = a.sku`,
-    [allocations.map((a) => a.warehouse_id), allocations.map((a) => a.sku), allocations.map((a) => a.quantity), sign],
-  );
 }
 
 /**
@@ -295,7 +282,7 @@ async function releaseShrunk(tx: PoolClient, orderId: string, change: LineChange
         [uuidv7(), orderId, change.item_id, h.warehouse_id, h.sku, h.quantity - take],
       );
     }
-    await adjustReserved(tx, [{ item_id: change.item_id, warehouse_id: h.warehouse_id, sku: h.sku, quantity: take }], -1);
+    await stock.release(tx, [{ warehouse_id: h.warehouse_id, sku: h.sku, quantity: take }]);
     release -= take;
   }
 }
@@ -381,7 +368,7 @@ async function reject(
   }
   return commitChangeStep(context, saga, ModificationStepId.reject, async (tx) => {
     await lockOrder(tx, saga.order_id);
-    if (action.undo.includes('unreserve') && steps.reserve !== undefined) await adjustReserved(tx, steps.reserve.allocations, -1);
+    if (action.undo.includes('unreserve') && steps.reserve !== undefined) await stock.release(tx, steps.reserve.allocations);
     const status = await currentFulfillmentStatus(tx, saga.order_id);
     await appendToOrder(tx, saga.order_id, [
       {

@@ -14,10 +14,10 @@ import {
   type RefundSteps,
 } from '../../domain/refundSaga.js';
 import type { PoolClient } from '../../platform/db.js';
-import { nextDocumentNumber, storeDocument } from '../../platform/documents.js';
-import { appendToOrder } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { lockOrder } from '../../platform/orderProgress.js';
+import { nextDocumentNumber, storeDocument } from '../../store/documents.js';
+import { appendToOrder } from '../../store/eventStore.js';
+import { lockOrder } from '../../store/orderLock.js';
 import { commitChangeStep, waitForPsp, type ChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 

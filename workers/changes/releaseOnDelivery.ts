@@ -1,10 +1,11 @@
 import { OrderEventType } from '../../domain/events.js';
 import { OrderStatus } from '../../domain/order.js';
 import { withTransaction } from '../../platform/db.js';
-import { appendToOrder } from '../../platform/eventStore.js';
-import { claimMessage, lockOrder, wasProcessed } from '../../platform/orderProgress.js';
-import { openAuthorizations, shrinkAuthorization } from '../../platform/payments.js';
 import type { EventEnvelope } from '../../platform/streamConsumer.js';
+import { appendToOrder } from '../../store/eventStore.js';
+import { claimMessage, wasProcessed } from '../../store/inbox.js';
+import { lockOrder } from '../../store/orderLock.js';
+import { openAuthorizations, shrinkAuthorization } from '../../store/payments.js';
 import type { ChangeContext } from './changeContext.js';
 
 export const CHANGES_CONSUMER = 'changes';

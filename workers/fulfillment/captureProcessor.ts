@@ -2,11 +2,11 @@ import { OrderEventType } from '../../domain/events.js';
 import { buildInvoice, buyerOf, DocumentKind, type InvoiceDocument, type Party } from '../../domain/invoice.js';
 import type { Address } from '../../domain/order.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { issueDocumentsLast, type EventWithNumber } from '../../platform/documents.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import { PspUnavailable, type PspClient } from '../../platform/psp.js';
+import { issueDocumentsLast, type EventWithNumber } from '../../store/documents.js';
 import {
   claimDueCaptures,
   postponeCaptures,

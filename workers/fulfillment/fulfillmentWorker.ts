@@ -4,8 +4,6 @@ import type { Party } from '../../domain/invoice.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { sellerOf } from '../../platform/documents.js';
-import { appendsOf, appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
 import {
   runKafkaConsumer,
@@ -14,8 +12,6 @@ import {
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
-import { claimMessages, ordersInProgress } from '../../platform/orderProgress.js';
-import { openAuthorizationsOf } from '../../platform/payments.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
 import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
@@ -25,8 +21,13 @@ import { insertCaptures, type NewCapture } from './captureStore.js';
 import { onShipmentShipped, type RunningAuthorization } from './handlers/shipmentShipped.js';
 import type { ShipmentChange } from './shipmentChange.js';
 import { shipmentItems, shipmentItemsOf, writeShipmentChanges, type ShipmentRow } from './shipmentStore.js';
-import { takeStockOut, type StockLeaving } from './stockLeaving.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
+import { sellerOf } from '../../store/documents.js';
+import { appendsOf, appendToOrders, type NewEvent } from '../../store/eventStore.js';
+import { claimMessages } from '../../store/inbox.js';
+import { ordersInProgress } from '../../store/orderProgress.js';
+import { openAuthorizationsOf } from '../../store/payments.js';
+import { consume, type StockLine } from '../../store/stock.js';
 
 export const FULFILLMENT_CONSUMER = 'fulfillment';
 /** WMS messages applied per transaction. */
@@ -187,7 +188,7 @@ export class FulfillmentWorker {
       const newStatus = new Map<string, ShipmentStatusName>();
       const shippedBy = new Map<string, WmsMessage>();
       const captures: NewCapture[] = [];
-      const short: StockLeaving[] = [];
+      const short: StockLine[] = [];
       for (const message of known) {
         // The inbox holds each id once: a message repeated within the batch is applied the first time only.
         if (!claimed.delete(message.message_id)) continue;
@@ -234,7 +235,9 @@ export class FulfillmentWorker {
       await writeShipmentChanges(tx, newStatus, shippedBy, this.options.firstTrackingPollMs);
       await insertCaptures(tx, captures);
       await appendToOrders(tx, appendsOf(events, finalStatus, statusOf));
-      await takeStockOut(tx, [...shippedBy.keys()], short);
+      // Last, the stock: the shipped shipments' held reservations consumed, and on hand and reserved
+      // drop by those and by the short-picked units (store/stock's consume, hot rows locked until commit).
+      await consume(tx, short, { shipmentIds: [...shippedBy.keys()] });
       return captures.map((c) => c.capture_id);
     });
   }

@@ -1,5 +1,5 @@
 import type { ShipmentStatusName } from '../../domain/fulfillment.js';
-import type { NewEvent } from '../../platform/eventStore.js';
+import type { NewEvent } from '../../store/eventStore.js';
 
 /**
  * What one WMS message does to its shipment: the events it records and, if it moves the shipment on,

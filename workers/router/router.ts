@@ -1,6 +1,5 @@
 import { OrderEventType } from '../../domain/events.js';
 import { AT_WAREHOUSE } from '../../domain/fulfillment.js';
-import { CARRIER_COVERAGE } from '../../domain/carrierProtocol.js';
 import { locate } from '../../domain/geo.js';
 import type { Address } from '../../domain/order.js';
 import {
@@ -11,11 +10,14 @@ import {
   type RoutingLine,
   type WarehouseScore,
 } from '../../domain/routing.js';
+import { CARRIER_COVERAGE } from '../../platform/carrierProtocol.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
-import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
-import { claimMessages, currentFulfillmentStatuses, processedAmong, wasProcessed } from '../../platform/orderProgress.js';
 import type { Logger } from '../../platform/logger.js';
+import { appendToOrders, type NewEvent } from '../../store/eventStore.js';
+import { claimMessages, processedAmong, wasProcessed } from '../../store/inbox.js';
+import { currentFulfillmentStatuses } from '../../store/orderProgress.js';
+import { moveReserved } from '../../store/stock.js';
 import type { InventorySnapshot, InventorySnapshotData } from './inventorySnapshot.js';
 
 export const ROUTER_CONSUMER = 'router';
@@ -393,10 +395,6 @@ export class Router {
       // in the transaction's last statement (see moveReserved), so hot stock rows are locked only briefly.
       const holdersIds = go.filter((p) => p.request.useOwnHolds).map((p) => p.request.orderId);
       const holds = holdersIds.length > 0 ? await this.ownHolds(tx, holdersIds, true) : new Map<string, Map<string, number>>();
-      const moves = new Map<string, number>();
-      for (const p of go)
-        for (const [pair, delta] of netMoves(holds.get(p.request.orderId) ?? new Map(), p.plan))
-          moves.set(pair, (moves.get(pair) ?? 0) + delta);
       if (holds.size > 0) {
         await tx.query(
           `UPDATE reservations SET status = 'released', updated_at = now()
@@ -523,13 +521,16 @@ export class Router {
           };
         }),
       );
-      if (
-        !(await moveReserved(
-          tx,
-          [...moves].filter(([, q]) => q !== 0).map(([pair, q]) => ({ pair: splitPair(pair), delta: q })),
-        ))
-      )
-        throw new StalePlan();
+      const from = [...holds.values()].flatMap((byPair) =>
+        [...byPair].map(([pair, quantity]) => {
+          const [warehouse_id, sku] = splitPair(pair);
+          return { warehouse_id, sku, quantity };
+        }),
+      );
+      const to = go.flatMap((p) =>
+        p.plan.shipments.flatMap((s) => s.items.map((i) => ({ warehouse_id: s.warehouse_id, sku: i.sku, quantity: i.quantity }))),
+      );
+      if (!(await moveReserved(tx, from, to))) throw new StalePlan();
       for (const p of go) result.set(p.request.orderId, { kind: 'routed' });
       return result;
     });
@@ -598,34 +599,6 @@ class StalePlan extends Error {
     super('live stock no longer supports the routing plan');
     this.name = 'StalePlan';
   }
-}
-
-/**
- * One statement: locks the stock rows that change, in (sku, warehouse) order as every writer does,
- * checks each has the units it must give (available ≥ the increase of reserved; the order's own holds
- * are already in `reserved`), and moves them. False, changing nothing, when any is short.
- */
-async function moveReserved(tx: PoolClient, moves: ReadonlyArray<{ pair: [string, string]; delta: number }>): Promise<boolean> {
-  if (moves.length === 0) return true;
-  const result = await tx.query<{ ok: boolean }>(
-    `WITH d AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS t(warehouse_id, sku, delta)
-     ), locked AS (
-       SELECT i.warehouse_id, i.sku, i.on_hand - i.reserved AS available
-         FROM inventory i JOIN d ON d.warehouse_id = i.warehouse_id AND d.sku = i.sku
-        ORDER BY i.sku, i.warehouse_id
-          FOR NO KEY UPDATE OF i
-     ), enough AS (
-       SELECT count(*) = (SELECT count(*) FROM d) AND coalesce(bool_and(l.available >= d.delta), true) AS ok
-         FROM d JOIN locked l ON l.warehouse_id = d.warehouse_id AND l.sku = d.sku
-     ), moved AS (
-       UPDATE inventory i SET reserved = i.reserved + d.delta, updated_at = now()
-         FROM d, enough e WHERE e.ok AND i.warehouse_id = d.warehouse_id AND i.sku = d.sku
-     )
-     SELECT ok FROM enough`,
-    [moves.map((m) => m.pair[0]), moves.map((m) => m.pair[1]), moves.map((m) => m.delta)],
-  );
-  return result.rows[0]?.ok === true;
 }
 
 function pairKey(warehouseId: string, sku: string): string {

@@ -1,9 +1,9 @@
 import type { OrderStatusName, SagaStatusName } from '../../domain/order.js';
 import { nextRetry, type PlacementSagaState, type PlacementStepIdName, type Retrying } from '../../domain/placementSaga.js';
 import type { Pool, PoolClient } from '../../platform/db.js';
-import { appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PspClient, PspUnavailable } from '../../platform/psp.js';
+import { appendToOrders, type NewEvent } from '../../store/eventStore.js';
 import { recordSteps, withLockedSagas, type SagaRecord, type StepsRecord } from './sagaStore.js';
 
 /** What every saga step needs; time is passed in so tests can move it. */

@@ -1,14 +1,15 @@
 import { OrderEventType } from '../../domain/events.js';
-import { isCarrierStatus, type CarrierStatusName } from '../../domain/carrierProtocol.js';
-import { ShipmentStatus, trackingBackoffMs, trackingUpdate, type ShipmentStatusName } from '../../domain/fulfillment.js';
+import { ShipmentStatus, trackingBackoffMs, type ShipmentStatusName } from '../../domain/fulfillment.js';
 import type { OrderStatusName } from '../../domain/order.js';
 import { CarrierUnavailable, type CarrierClient } from '../../platform/carrier.js';
+import { isCarrierStatus, type CarrierStatusName } from '../../platform/carrierProtocol.js';
 import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
-import { appendsOf, appendToOrders, type NewEvent } from '../../platform/eventStore.js';
 import type { Logger } from '../../platform/logger.js';
-import { OrdersInProgress, type LineProgress } from '../../platform/orderProgress.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
+import { appendsOf, appendToOrders, type NewEvent } from '../../store/eventStore.js';
+import { OrdersInProgress, type LineProgress } from '../../store/orderProgress.js';
+import { trackingUpdate } from './trackingUpdate.js';
 
 export interface TrackerOptions {
   readonly pool: Pool;

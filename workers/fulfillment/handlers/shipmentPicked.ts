@@ -1,12 +1,12 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { ShipmentStatus } from '../../../domain/fulfillment.js';
 import type { PoolClient } from '../../../platform/db.js';
-import type { NewEvent } from '../../../platform/eventStore.js';
 import { uuidv7 } from '../../../platform/ids.js';
 import type { ShipmentChange } from '../shipmentChange.js';
 import type { ShipmentItemRow, ShipmentRow } from '../shipmentStore.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
-import type { StockLeaving } from '../stockLeaving.js';
+import type { NewEvent } from '../../../store/eventStore.js';
+import type { StockLine } from '../../../store/stock.js';
 
 /**
  * `picked`: the shipment is picked. Units the pick came up short are gone from that warehouse: its
@@ -19,7 +19,7 @@ export async function onShipmentPicked(
   shipment: ShipmentRow,
   message: WmsMessage,
   items: readonly ShipmentItemRow[],
-): Promise<ShipmentChange & { stockLeaving: StockLeaving[] }> {
+): Promise<ShipmentChange & { stockLeaving: StockLine[] }> {
   if (shipment.status !== ShipmentStatus.created) return { events: [], stockLeaving: [] };
   const short = (message.short ?? []).flatMap((s) => {
     const line = items.find((i) => i.item_id === s.item_id);
@@ -71,7 +71,7 @@ export async function onShipmentPicked(
       payload: { shipment_id: shipment.shipment_id, reason: 'nothing_picked' },
     });
   }
-  // The stock itself changes in the batch's last statement (takeStockOut), with every other stock change.
+  // The stock itself changes in the batch's last statement (store/stock's consume), with every other stock change.
   return {
     events,
     status: nothingPicked ? ShipmentStatus.cancelled : ShipmentStatus.picked,

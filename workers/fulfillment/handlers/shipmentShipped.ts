@@ -1,8 +1,8 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { AT_WAREHOUSE, captureAmount, shipmentValue, ShipmentStatus } from '../../../domain/fulfillment.js';
 import { uuidv7 } from '../../../platform/ids.js';
-import type { OpenAuthorization } from '../../../platform/payments.js';
 import type { WmsMessage } from '../../../platform/wmsProtocol.js';
+import type { OpenAuthorization } from '../../../store/payments.js';
 import type { NewCapture } from '../captureStore.js';
 import type { ShipmentChange } from '../shipmentChange.js';
 import type { ShipmentItemRow, ShipmentRow } from '../shipmentStore.js';

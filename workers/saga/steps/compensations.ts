@@ -2,6 +2,7 @@ import { OrderEventType } from '../../../domain/events.js';
 import { SagaStatus } from '../../../domain/order.js';
 import { PlacementStepId, type VoidResult } from '../../../domain/placementSaga.js';
 import { PspUnavailable } from '../../../platform/psp.js';
+import { heldReservations, release } from '../../../store/stock.js';
 import type { SagaRecord } from '../sagaStore.js';
 import { retryLater, type StepApplied, type StepApplyMany, type StepContext } from '../stepContext.js';
 
@@ -77,42 +78,16 @@ export function applyVoids(context: StepContext, answers: ReadonlyMap<string, Vo
 
 /**
  * Compensation of the reservation, for every saga of the batch at once: give every held unit back to
- * its warehouse, under the same locks as reservation takes them (inventory rows in (sku, warehouse)
- * order, in one statement: no deadlock).
+ * its warehouse (store/stock's release: inventory rows locked in (sku, warehouse) order, as reserve
+ * takes them, in one statement: no deadlock).
  */
 export function releaseInventory(context: StepContext): StepApplyMany {
   return async (tx, targets) => {
-    const held = await tx.query<{
-      reservation_id: string;
-      order_id: string;
-      warehouse_id: string;
-      sku: string;
-      quantity: number;
-    }>(
-      `SELECT reservation_id, order_id, warehouse_id, sku, quantity FROM reservations
-        WHERE order_id = ANY($1::uuid[]) AND status = 'held' ORDER BY sku, warehouse_id FOR UPDATE`,
-      [targets.map(({ saga }) => saga.order_id)],
+    const rows = await heldReservations(
+      tx,
+      targets.map(({ saga }) => saga.order_id),
     );
-    const rows = held.rows;
-    if (rows.length > 0) {
-      await tx.query(
-        `WITH given AS (
-           SELECT warehouse_id, sku, sum(quantity)::int AS quantity
-             FROM unnest($1::text[], $2::text[], $3::int[]) AS t(warehouse_id, sku, quantity)
-            GROUP BY warehouse_id, sku
-         ), locked AS (
-           SELECT i.warehouse_id, i.sku FROM inventory i JOIN given g ON g.warehouse_id = i.warehouse_id AND g.sku = i.sku
-            ORDER BY i.sku, i.warehouse_id
-              FOR NO KEY UPDATE OF i
-         ), back AS (
-           UPDATE inventory i SET reserved = i.reserved - g.quantity, updated_at = now()
-             FROM given g JOIN locked l ON l.warehouse_id = g.warehouse_id AND l.sku = g.sku
-            WHERE i.warehouse_id = g.warehouse_id AND i.sku = g.sku
-         )
-         UPDATE reservations SET status = 'released', updated_at = now() WHERE reservation_id = ANY($4::uuid[])`,
-        [rows.map((r) => r.warehouse_id), rows.map((r) => r.sku), rows.map((r) => r.quantity), rows.map((r) => r.reservation_id)],
-      );
-    }
+    if (rows.length > 0) await release(tx, [], { reservationIds: rows.map((r) => r.reservation_id) });
     const at = context.now().toISOString();
     const applied = new Map<string, StepApplied>();
     for (const { saga } of targets) {

@@ -1,9 +1,9 @@
 import { ORDER_AGGREGATE } from '../domain/events.js';
 import { documentNumber, type DocumentKindName, type InvoiceDocument, type Party } from '../domain/invoice.js';
-import type { Config } from './config.js';
-import type { Queryable } from './db.js';
+import type { Config } from '../platform/config.js';
+import type { Queryable } from '../platform/db.js';
+import { uuidv7 } from '../platform/ids.js';
 import { eventLogAndOutbox, type NewEvent } from './eventStore.js';
-import { uuidv7 } from './ids.js';
 
 /**
  * `count` consecutive numbers of a kind of document in a year, without gaps, in one counter update:

@@ -1,8 +1,9 @@
 /**
- * The carrier protocol, in one place: the statuses a carrier reports, the tracking-number format and
- * which countries each carrier serves. The tracker reads it, the router chooses carriers by it, the
- * WMS sandbox makes tracking numbers by it and the carrier sandbox answers by it. Pure (no I/O), so it
- * lives in domain/: the fulfillment rules (`trackingUpdate`) and routing read the same table.
+ * The carrier protocol, in one place beside the WMS protocol (wmsProtocol.ts): the statuses a carrier
+ * reports, the tracking-number format and which countries each carrier serves. Both sides use it: the
+ * tracker reads statuses by it (and translates them into shipment statuses, workers/tracking/
+ * trackingUpdate.ts), the router passes its coverage to the routing rules, the WMS sandbox makes
+ * tracking numbers by it and the carrier sandbox answers by it. Pure (no I/O) and knows no order rules.
  */
 
 /** Carrier statuses the tracker understands, in the order a parcel goes through them. */

@@ -1,4 +1,4 @@
-import type { Queryable } from './db.js';
+import type { Queryable } from '../platform/db.js';
 
 /** An authorization that may still be captured, with what is captured or about to be (pending captures). */
 export interface OpenAuthorization {

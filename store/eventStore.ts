@@ -1,6 +1,6 @@
 import { ORDER_AGGREGATE, type EventEnvelope } from '../domain/events.js';
-import type { Queryable } from './db.js';
-import { uuidv7 } from './ids.js';
+import type { Queryable } from '../platform/db.js';
+import { uuidv7 } from '../platform/ids.js';
 
 export interface NewEvent {
   readonly type: string;
