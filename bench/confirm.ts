@@ -5,6 +5,7 @@ import {
   createBenchUuidv7,
   seedBenchCatalog,
 } from './placementWrites.js';
+import { progressLine } from '../scripts/cli.js';
 import {
   cpuBetween,
   cpuSnapshot,
@@ -45,6 +46,7 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
     let failed = 0;
     const started = performance.now();
     const inFlight: Array<Promise<void>> = [];
+    const sending = progressLine(process.stdout);
     for (let i = 0; i < total; i++) {
       const due = started + (i * 1000) / options.rate;
       const wait = due - performance.now();
@@ -78,9 +80,13 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
         ),
       );
       if ((i + 1) % options.rate === 0)
-        say(`${Math.round((i + 1) / options.rate)} s: ${i + 1} sent, ${orderIds.length} accepted, ${failed} failed`);
+        sending.update(
+          `bench: ${Math.round((i + 1) / options.rate)} s: ${i + 1} sent, ${orderIds.length} accepted, ${failed} failed`,
+          i + 1 === total,
+        );
     }
     await Promise.all(inFlight);
+    sending.done();
     const sendSeconds = (performance.now() - started) / 1000;
     const pressureShare = await pressure.stop();
     say(`back pressure was raised during ${(pressureShare * 100).toFixed(0)} % of the run`);

@@ -1,43 +1,72 @@
+import { parseCommandLine, stopped } from '../scripts/cli.js';
 import { benchConfirm } from './confirm.js';
 import { benchIdle } from './idle.js';
 import { benchPlace } from './place.js';
 import { benchStatus } from './status.js';
-import { numberOption } from './support.js';
 
-/** `npm run bench -- <name> [--option value]`: one benchmark per name; none is part of npm test. */
-const [name, ...args] = process.argv.slice(2);
-switch (name) {
-  case 'confirm':
-    await benchConfirm({
-      rate: numberOption(args, 'rate', 200),
-      seconds: numberOption(args, 'seconds', 20),
-      placementOnly: args.includes('--placement-only'),
-    });
-    break;
-  case 'place':
-    await benchPlace({
-      seconds: numberOption(args, 'seconds', 20),
-      connections: numberOption(args, 'connections', 64),
-      rate: numberOption(args, 'rate', 1000),
-    });
-    break;
-  case 'status':
-    await benchStatus({
-      orders: numberOption(args, 'orders', 100_000),
-      seconds: numberOption(args, 'seconds', 10),
-      connections: numberOption(args, 'connections', 32),
-    });
-    break;
-  case 'idle':
-    await benchIdle({ seconds: numberOption(args, 'seconds', 30), warmup: numberOption(args, 'warmup', 15) });
-    break;
-  case 'replay':
-    await benchStatus({ orders: numberOption(args, 'orders', 100_000), seconds: 1, connections: 1 });
-    break;
-  default:
-    console.error(
-      'usage: npm run bench -- place [--seconds 20] [--connections 64] [--rate 1000] | confirm [--rate 200] [--seconds 20] [--placement-only] | status [--orders 100000] [--seconds 10] [--connections 32] | replay [--orders 100000] | idle [--seconds 30] [--warmup 15]',
-    );
-    process.exitCode = 2;
+const USAGE = `usage: npm run bench -- <benchmark> [options]     (none is part of npm test; run one at a time)
+  place    [--seconds 20] [--connections 64] [--rate 1000]   closed loop through the API beside pgbench, then an open loop at --rate
+  confirm  [--rate 200] [--seconds 20] [--placement-only]     placement → confirmed (and delivered) latency and CPU per order
+  status   [--orders 100000] [--seconds 10] [--connections 32] GET /api/v1/orders/{id} on the public port beside node:http + pg
+  replay   [--orders 100000]                                   the replay tool's rebuild rate
+  idle     [--seconds 30] [--warmup 15]                        CPU of the idle system
+  --help`;
+
+const OPTIONS = {
+  seconds: { type: 'string' },
+  connections: { type: 'string' },
+  rate: { type: 'string' },
+  orders: { type: 'string' },
+  warmup: { type: 'string' },
+  'placement-only': { type: 'boolean' },
+} as const;
+
+/** `npm run bench -- <name> [--option value]`: one benchmark per name. */
+async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommandLine('bench', argv, OPTIONS, USAGE);
+  if (stopped(parsed)) return parsed.exitCode;
+  const [name, ...extra] = parsed.positionals;
+  if (extra.length > 0) {
+    console.error(`bench: one benchmark at a time (got ${[name, ...extra].join(', ')})\n${USAGE}`);
+    return 2;
+  }
+  const numbers = new Map<string, number>();
+  for (const option of ['seconds', 'connections', 'rate', 'orders', 'warmup'] as const) {
+    const text = parsed.values[option];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value <= 0) {
+      console.error(`bench: --${option} must be a whole number above 0 (got "${text}")`);
+      return 2;
+    }
+    numbers.set(option, value);
+  }
+  const number = (option: string, fallback: number) => numbers.get(option) ?? fallback;
+  switch (name) {
+    case 'confirm':
+      await benchConfirm({
+        rate: number('rate', 200),
+        seconds: number('seconds', 20),
+        placementOnly: parsed.values['placement-only'] === true,
+      });
+      return 0;
+    case 'place':
+      await benchPlace({ seconds: number('seconds', 20), connections: number('connections', 64), rate: number('rate', 1000) });
+      return 0;
+    case 'status':
+      await benchStatus({ orders: number('orders', 100_000), seconds: number('seconds', 10), connections: number('connections', 32) });
+      return 0;
+    case 'idle':
+      await benchIdle({ seconds: number('seconds', 30), warmup: number('warmup', 15) });
+      return 0;
+    case 'replay':
+      await benchStatus({ orders: number('orders', 100_000), seconds: 1, connections: 1 });
+      return 0;
+    default:
+      console.error(name === undefined ? USAGE : `bench: unknown benchmark "${name}"\n${USAGE}`);
+      return 2;
+  }
 }
+
+process.exitCode = await main(process.argv.slice(2));
 process.exit();

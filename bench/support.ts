@@ -14,15 +14,6 @@ import { ensureDatabase, quoteIdent } from '../platform/migrate.js';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const benchDatabaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms_bench';
 
-/** `--name value` from a command line, a positive number, or `fallback` when absent. */
-export function numberOption(args: readonly string[], name: string, fallback: number): number {
-  const index = args.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(args[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
-  return value;
-}
-
 export function say(line: string): void {
   console.log(`bench: ${line}`);
 }

@@ -15,6 +15,7 @@ import { isUuid } from '../platform/ids.js';
 import { createKafka } from '../platform/kafka.js';
 import { Problem } from '../platform/problem.js';
 import { createRedis } from '../platform/redis.js';
+import { parseCommandLine, stopped } from './cli.js';
 
 /**
  * The dead-letter tool (the admin API's `…/admin/dead-letters` on the command line): list what the
@@ -22,43 +23,34 @@ import { createRedis } from '../platform/redis.js';
  */
 const USAGE = `usage: npm run dead-letters -- list [--group G] [--status dead|redriven|discarded] [--limit N]
        npm run dead-letters -- redrive <id> | --all [--group G]
-       npm run dead-letters -- discard <id>`;
+       npm run dead-letters -- discard <id>
+       npm run dead-letters -- --help`;
+
+const OPTIONS = {
+  group: { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  all: { type: 'boolean' },
+} as const;
 
 function line(l: DeadLetter): string {
   return `${l.id}  ${l.status.padEnd(9)}  ${l.source}  ${l.type ?? '?'}  order ${l.order_id ?? '?'}  event ${l.event_id ?? '?'}  ${l.attempts} attempt(s), last ${l.last_failure_at}: ${l.error}`;
 }
 
-/** `--name value` options and the positional arguments. */
-function parse(argv: readonly string[]): { positional: string[]; options: Map<string, string | true> } {
-  const positional: string[] = [];
-  const options = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) positional.push(arg);
-    else if (arg === '--all') options.set('all', true);
-    else {
-      const value = argv[i + 1];
-      if (value === undefined) throw new Error(`${arg} needs a value`);
-      options.set(arg.slice(2), value);
-      i++;
-    }
-  }
-  return { positional, options };
-}
-
 export async function main(argv: readonly string[], say: (text: string) => void = console.log): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const cli = parseCommandLine('dead-letters', argv, OPTIONS, USAGE);
+  if (stopped(cli)) return cli.exitCode;
+  const parsed = { positional: cli.positionals, options: new Map(Object.entries(cli.values)) };
   const [command, id] = parsed.positional;
-  const option = (name: string) => {
+  const option = (name: keyof typeof OPTIONS) => {
     const value = parsed.options.get(name);
     return typeof value === 'string' ? value : undefined;
   };
+  const limit = option('limit');
+  if (limit !== undefined && !/^[1-9][0-9]{0,5}$/.test(limit)) {
+    console.error(`--limit must be a whole number from 1\n${USAGE}`);
+    return 2;
+  }
   const status = option('status');
   if (status !== undefined && !Object.values<string>(DeadLetterStatus).includes(status)) {
     console.error(`--status must be dead, redriven or discarded\n${USAGE}`);

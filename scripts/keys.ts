@@ -3,6 +3,7 @@ import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyListing } from '../
 import { loadConfig } from '../platform/config.js';
 import { poolFromConfig } from '../platform/db.js';
 import { canonicalUuid, isUuid } from '../platform/ids.js';
+import { parseCommandLine, stopped } from './cli.js';
 
 /**
  * The API key tool (the admin API's `…/admin/api-keys` on the command line, contract §8). A created
@@ -12,7 +13,15 @@ import { canonicalUuid, isUuid } from '../platform/ids.js';
 const USAGE = `usage: npm run keys -- create --name NAME --scopes S1,S2 [--channel web|mobile|pos|marketplace] [--rate PER_SECOND/BURST]
        npm run keys -- list
        npm run keys -- revoke <key_id>
+       npm run keys -- --help
 scopes: orders:write, orders:read, refunds:write, catalog:write, webhooks:write, admin`;
+
+const OPTIONS = {
+  name: { type: 'string' },
+  scopes: { type: 'string' },
+  channel: { type: 'string' },
+  rate: { type: 'string' },
+} as const;
 
 function line(k: ApiKeyListing): string {
   const rate = k.rate_limit === null ? 'default rate' : `${k.rate_limit.per_second}/s burst ${k.rate_limit.burst}`;
@@ -20,22 +29,10 @@ function line(k: ApiKeyListing): string {
 }
 
 export async function main(argv: readonly string[], say: (text: string) => void = console.log): Promise<number> {
-  const [command, ...rest] = argv;
-  const options = new Map<string, string>();
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i] as string;
-    if (!arg.startsWith('--')) positional.push(arg);
-    else {
-      const value = rest[i + 1];
-      if (value === undefined) {
-        console.error(`${arg} needs a value\n${USAGE}`);
-        return 2;
-      }
-      options.set(arg.slice(2), value);
-      i++;
-    }
-  }
+  const parsed = parseCommandLine('keys', argv, OPTIONS, USAGE);
+  if (stopped(parsed)) return parsed.exitCode;
+  const [command, ...positional] = parsed.positionals;
+  const options = new Map(Object.entries(parsed.values).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const fail = (why: string) => {
     console.error(`${why}\n${USAGE}`);
     return 2;

@@ -1,6 +1,7 @@
 import { loadConfig } from '../platform/config.js';
 import { poolFromConfig, type Pool } from '../platform/db.js';
 import { isUuid } from '../platform/ids.js';
+import { parseCommandLine, progressLine, stopped } from './cli.js';
 import {
   compareWithLive,
   createViewTable,
@@ -15,22 +16,33 @@ export const PROJECTIONS = Object.freeze(['order_view'] as const);
 
 const USAGE = `usage: npm run replay -- --projection order_view | --all      rebuild from order_events and switch over
        npm run replay -- --verify [--projection order_view]      rebuild aside and report differences (exit 1 on any)
-       npm run replay -- --order <order_id> --as-of <ISO time>   the order as it was at that moment`;
+       npm run replay -- --order <order_id> --as-of <ISO time>   the order as it was at that moment
+       npm run replay -- --help`;
 
-function progressBar(label: string): (p: RebuildProgress) => void {
+const OPTIONS = {
+  projection: { type: 'string' },
+  all: { type: 'boolean' },
+  verify: { type: 'boolean' },
+  order: { type: 'string' },
+  'as-of': { type: 'string' },
+} as const;
+
+/** The rebuild's progress: a bar redrawn in place on a terminal, a plain line now and then elsewhere. */
+function progressBar(label: string): { update: (p: RebuildProgress) => void; done: () => void } {
   const started = performance.now();
-  let shown = 0;
-  return ({ events, total, orders }) => {
-    // At most four redraws a second, and always the last one.
-    if (events < total && performance.now() - shown < 250) return;
-    shown = performance.now();
-    const share = total === 0 ? 1 : Math.min(1, events / total);
-    const width = 30;
-    const filled = Math.round(share * width);
-    const rate = events / Math.max(0.001, (performance.now() - started) / 1000);
-    process.stderr.write(
-      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${events}/${total} events, ${orders} orders, ${Math.round(rate)} events/s`,
-    );
+  const line = progressLine();
+  return {
+    update: ({ events, total, orders }) => {
+      const share = total === 0 ? 1 : Math.min(1, events / total);
+      const width = 30;
+      const filled = Math.round(share * width);
+      const rate = events / Math.max(0.001, (performance.now() - started) / 1000);
+      line.update(
+        `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${events}/${total} events, ${orders} orders, ${Math.round(rate)} events/s`,
+        events >= total,
+      );
+    },
+    done: () => line.done(),
   };
 }
 
@@ -38,8 +50,9 @@ export async function rebuild(pool: Pool, say: (line: string) => void): Promise<
   const started = performance.now();
   const table = await createViewTable(pool, 'rebuild');
   try {
-    const result = await rebuildInto(pool, table, progressBar('order_view'));
-    process.stderr.write('\n');
+    const progress = progressBar('order_view');
+    const result = await rebuildInto(pool, table, progress.update);
+    progress.done();
     const { caughtUp } = await switchOver(pool, table);
     const seconds = (performance.now() - started) / 1000;
     say(
@@ -56,8 +69,9 @@ export async function rebuild(pool: Pool, say: (line: string) => void): Promise<
 export async function verify(pool: Pool, say: (line: string) => void): Promise<number> {
   const table = await createViewTable(pool, 'verify');
   try {
-    await rebuildInto(pool, table, progressBar('verify order_view'));
-    process.stderr.write('\n');
+    const progress = progressBar('verify order_view');
+    await rebuildInto(pool, table, progress.update);
+    progress.done();
     const differences = await compareWithLive(pool, table);
     for (const d of differences) {
       say(`${d.problem}: order ${d.order_id}`);
@@ -71,12 +85,10 @@ export async function verify(pool: Pool, say: (line: string) => void): Promise<n
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const has = (flag: string) => argv.includes(flag);
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const projection = value('--projection');
+  const parsed = parseCommandLine('replay', argv, OPTIONS, USAGE);
+  if (stopped(parsed)) return parsed.exitCode;
+  const options = parsed.values;
+  const projection = options.projection;
   if (projection !== undefined && !(PROJECTIONS as readonly string[]).includes(projection)) {
     console.error(`replay: unknown projection "${projection}"; known: ${PROJECTIONS.join(', ')}`);
     return 2;
@@ -85,9 +97,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const pool = poolFromConfig(config, 'replay');
   const say = (line: string) => console.log(`replay: ${line}`);
   try {
-    if (has('--order')) {
-      const orderId = value('--order') ?? '';
-      const asOf = new Date(value('--as-of') ?? '');
+    if (options.order !== undefined) {
+      const orderId = options.order;
+      const asOf = new Date(options['as-of'] ?? '');
       if (!isUuid(orderId) || Number.isNaN(asOf.getTime())) {
         console.error(USAGE);
         return 2;
@@ -100,8 +112,8 @@ async function main(argv: readonly string[]): Promise<number> {
       console.log(JSON.stringify(view, null, 2));
       return 0;
     }
-    if (has('--verify')) return (await verify(pool, say)) === 0 ? 0 : 1;
-    if (has('--all') || projection !== undefined) {
+    if (options.verify === true) return (await verify(pool, say)) === 0 ? 0 : 1;
+    if (options.all === true || projection !== undefined) {
       await rebuild(pool, say);
       return 0;
     }
