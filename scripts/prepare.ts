@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { seedDemoCatalog } from '../db/seeds/demoCatalog.js';
 import type { Config } from '../platform/config.js';
@@ -8,15 +9,38 @@ import { ensureDatabase, migrateLatest } from '../platform/migrate.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Whether something accepts TCP connections at host:port within a second. */
+export function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 1_000 });
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** What a start brought up itself: the local Kafka broker's port, to be stopped with it. */
+export interface Prepared {
+  readonly startedKafkaPort: number | undefined;
+}
+
 /** Everything the services need before they start, each step saying what it did. */
 export async function prepareSystem(
   config: Config,
   options: { startLocalServices: boolean; seed: boolean; say: (line: string) => void },
-): Promise<void> {
+): Promise<Prepared> {
   const { say } = options;
+  let startedKafkaPort: number | undefined;
   if (options.startLocalServices) {
+    const [host = '127.0.0.1', portText = '9092'] = (config.kafkaBrokers[0] ?? '127.0.0.1:9092').split(':');
+    const kafkaWasUp = await answers(host, Number(portText));
     const services = spawnSync('bash', [`${repoRoot}scripts/ensure-services.sh`], { stdio: 'inherit', env: process.env });
     if (services.status !== 0) throw new Error('scripts/ensure-services.sh failed');
+    if (!kafkaWasUp && (await answers(host, Number(portText)))) startedKafkaPort = Number(portText);
   }
 
   if (await ensureDatabase(config.databaseUrl))
@@ -56,6 +80,12 @@ export async function prepareSystem(
       await pool.end();
     }
   }
+  return { startedKafkaPort };
+}
+
+/** Stops the local Kafka broker a start brought up (scripts/kafka/stop.sh). */
+export function stopLocalKafka(port: number): void {
+  spawnSync('bash', [`${repoRoot}scripts/kafka/stop.sh`], { stdio: 'inherit', env: { ...process.env, OMS_KAFKA_PORT: String(port) } });
 }
 
 /** Retries fn until it succeeds or the deadline passes (a broker that just opened its port may not serve yet). */

@@ -2,7 +2,7 @@ import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
 import { Supervisor, type ServiceSpec } from '../platform/supervisor.js';
 import { ensureDemoKeys } from './demoKeys.js';
-import { prepareSystem, repoRoot } from './prepare.js';
+import { prepareSystem, repoRoot, stopLocalKafka } from './prepare.js';
 
 /**
  * `npm start`: makes sure PostgreSQL, Redis and Kafka answer, migrates, loads the demo catalog into an
@@ -12,7 +12,7 @@ const config = loadConfig();
 const logger = createLogger('supervisor');
 const say = (line: string) => console.log(`oms: ${line}`);
 
-await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCatalog, say });
+const prepared = await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCatalog, say });
 await ensureDemoKeys(config, config.demoKeysFile === '' ? `${repoRoot}.oms-demo-keys.json` : config.demoKeysFile, say);
 
 /**
@@ -93,6 +93,8 @@ const stop = (signal: string) => {
   stopping = true;
   say(`${signal}: stopping every service`);
   void supervisor.stop().then(() => {
+    // The broker this start brought up goes with it (OMS_KEEP_KAFKA=true keeps it for the next start).
+    if (prepared.startedKafkaPort !== undefined && process.env.OMS_KEEP_KAFKA !== 'true') stopLocalKafka(prepared.startedKafkaPort);
     say('stopped');
     process.exit(0);
   });
