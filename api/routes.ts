@@ -8,6 +8,7 @@ const QUERY_READS = [
   /^\/api\/v1\/customers\//,
   /^\/api\/v1\/invoices\//,
   /^\/api\/v1\/orders\/[^/]+\/invoices\/?$/,
+  /^\/api\/v1\/analytics\//,
 ];
 
 export function upstreamFor(method: string, path: string): Upstream {

@@ -118,6 +118,8 @@ export interface Config {
   readonly wmsSimStepMs: number;
   /** Deterministic short picks for tests and demos: `SKU=missing` or `WAREHOUSE:SKU=missing`, comma-separated. */
   readonly wmsShortPick: string;
+  /** Kafka consumer group of the order funnel (in the projector process) on the order events topic. */
+  readonly funnelConsumerGroup: string;
   /** Kafka consumer group of the webhook worker on the order events topic. */
   readonly webhookConsumerGroup: string;
   /** Outbound webhook deliveries in flight at once (all subscriptions), and per subscription. */
@@ -252,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     wmsShortPick: env.WMS_SHORT_PICK ?? '',
     fulfillmentConsumerGroup: env.FULFILLMENT_CONSUMER_GROUP ?? 'oms-fulfillment',
     webhookConsumerGroup: env.WEBHOOK_CONSUMER_GROUP ?? 'oms-webhooks',
+    funnelConsumerGroup: env.FUNNEL_CONSUMER_GROUP ?? 'oms-funnel',
     webhookConcurrency: intFrom(env, 'WEBHOOK_CONCURRENCY', 32, 1),
     webhookConcurrencyPerSubscription: intFrom(env, 'WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION', 8, 1),
     webhookTimeoutMs: intFrom(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 1),

@@ -2,7 +2,7 @@ import express, { type Request, type Response } from 'express';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { CLIENT_ID_PATTERN } from '../domain/ids.js';
 import { seesChannel, type Principal } from '../platform/access.js';
-import { requirePrincipal } from '../platform/authentication.js';
+import { channelForbidden, requirePrincipal } from '../platform/authentication.js';
 import type { Pool } from '../platform/db.js';
 import { checkHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
@@ -15,6 +15,7 @@ import { findInvoice, listOrderInvoices } from './invoices/queries.js';
 import { renderInvoiceHtml } from './invoices/render.js';
 import { renderInvoicePdf } from './invoices/renderInvoicePdf.js';
 import { orderAsOf } from './projections/orderView/rebuild.js';
+import { funnelReport } from './projections/funnel/funnelStore.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -57,6 +58,18 @@ const validate = Object.freeze({
       properties: {
         min_version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },
         as_of: { type: 'string', format: 'date-time' },
+      },
+    },
+    'parameter',
+  ),
+  funnelQuery: compileValidator<{ from?: string; to?: string; channel?: string }>(
+    {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        from: { type: 'string', format: 'date-time' },
+        to: { type: 'string', format: 'date-time' },
+        channel: { type: 'string', enum: ['web', 'mobile', 'pos', 'marketplace'] },
       },
     },
     'parameter',
@@ -175,6 +188,21 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const page = await listOrderSummaries(deps.pool, filter, Number(query.limit ?? 20), after);
     res.json({ orders: page.orders, next_cursor: page.next === undefined ? null : encodeCursor(page.next) });
   }
+
+  // The order funnel (issue 15): cohorts by the hour and channel of placement; a channel's key sees its channel.
+  app.get('/api/v1/analytics/funnel', async (req, res) => {
+    const query = validate.funnelQuery({ ...req.query });
+    const principal = requirePrincipal(req);
+    if (principal.channel !== null && query.channel !== undefined && query.channel !== principal.channel)
+      throw channelForbidden(principal.channel);
+    const to = query.to === undefined ? new Date() : parseMoment(query.to);
+    const from = query.from === undefined ? new Date((to?.getTime() ?? Date.now()) - 24 * 3_600_000) : parseMoment(query.from);
+    if (from === undefined || to === undefined) throw problems.validation([{ parameter: 'from', detail: 'is not a date-time' }]);
+    if (from.getTime() >= to.getTime()) throw problems.validation([{ parameter: 'from', detail: 'must be before to' }]);
+    if (to.getTime() - from.getTime() > 366 * 24 * 3_600_000)
+      throw problems.validation([{ parameter: 'to', detail: 'at most 366 days after from' }]);
+    res.json(await funnelReport(deps.pool, { from, to, channel: principal.channel ?? query.channel }));
+  });
 
   app.get('/api/v1/orders/:order_id/invoices', async (req, res) => {
     const { order_id } = validate.orderId({ order_id: canonicalUuid(param(req, 'order_id')) });

@@ -1,6 +1,7 @@
 import { loadConfig } from '../platform/config.js';
 import { poolFromConfig, type Pool } from '../platform/db.js';
 import { isUuid } from '../platform/ids.js';
+import { rebuildFunnel } from '../query-service/projections/funnel/funnelStore.js';
 import { parseCommandLine, progressLine, stopped } from './cli.js';
 import {
   compareWithLive,
@@ -11,10 +12,10 @@ import {
   type RebuildProgress,
 } from '../query-service/projections/orderView/rebuild.js';
 
-/** The read models the tool knows; one today. */
-export const PROJECTIONS = Object.freeze(['order_view'] as const);
+/** The read models the tool knows. */
+export const PROJECTIONS = Object.freeze(['order_view', 'order_funnel'] as const);
 
-const USAGE = `usage: npm run replay -- --projection order_view | --all      rebuild from order_events and switch over
+const USAGE = `usage: npm run replay -- --projection order_view|order_funnel | --all   rebuild from order_events (order_view: aside, then switch over)
        npm run replay -- --verify [--projection order_view]      rebuild aside and report differences (exit 1 on any)
        npm run replay -- --order <order_id> --as-of <ISO time>   the order as it was at that moment
        npm run replay -- --help`;
@@ -66,6 +67,16 @@ export async function rebuild(pool: Pool, say: (line: string) => void): Promise<
   }
 }
 
+/** The order funnel folded again from the event log, in place (each row is its order's truth). */
+export async function rebuildOrderFunnel(pool: Pool, say: (line: string) => void): Promise<number> {
+  const started = performance.now();
+  const line = progressLine();
+  const orders = await rebuildFunnel(pool, (n) => line.update(`order_funnel: ${n} orders folded`));
+  line.done();
+  say(`order_funnel rebuilt from the event log for ${orders} orders in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return orders;
+}
+
 export async function verify(pool: Pool, say: (line: string) => void): Promise<number> {
   const table = await createViewTable(pool, 'verify');
   try {
@@ -114,7 +125,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (options.verify === true) return (await verify(pool, say)) === 0 ? 0 : 1;
     if (options.all === true || projection !== undefined) {
-      await rebuild(pool, say);
+      if (options.all === true || projection === 'order_view') await rebuild(pool, say);
+      if (options.all === true || projection === 'order_funnel') await rebuildOrderFunnel(pool, say);
       return 0;
     }
     console.error(USAGE);

@@ -1,0 +1,48 @@
+import type { Kafka } from 'kafkajs';
+import { FUNNEL_EVENT_TYPES } from '../../domain/funnel.js';
+import type { Backoff } from '../../domain/retryPolicy.js';
+import type { DeadLetterSink } from '../../platform/deadLetters.js';
+import type { Pool } from '../../platform/db.js';
+import { runKafkaConsumer, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
+import type { Logger } from '../../platform/logger.js';
+import { refreshFunnel } from '../projections/funnel/funnelStore.js';
+
+export interface FunnelConsumerOptions {
+  readonly pool: Pool;
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly logger: Logger;
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly deadLetters: DeadLetterSink;
+}
+
+const WANTED: ReadonlySet<string> = new Set(FUNNEL_EVENT_TYPES);
+
+/**
+ * Keeps the order funnel (query-service/projections/funnel): a Kafka consumer group of its own on
+ * `order-events`, taking only the funnel's event types (by the `eventType` header, the rest skipped
+ * unparsed); per fetched batch, the orders it names are folded again from the event log in one read
+ * and one write.
+ */
+export function runFunnelConsumer(options: FunnelConsumerOptions): Promise<RunningKafkaConsumer> {
+  return runKafkaConsumer({
+    kafka: options.kafka,
+    groupId: options.groupId,
+    topic: options.topic,
+    logger: options.logger,
+    accepts: (headers) => headers.eventType !== undefined && WANTED.has(headers.eventType),
+    batchHandler: async (records) => {
+      const orderIds = new Set<string>();
+      for (const record of records) {
+        const orderId = (record.value as { order_id?: unknown } | undefined)?.order_id;
+        if (typeof orderId === 'string') orderIds.add(orderId);
+      }
+      await refreshFunnel(options.pool, [...orderIds]);
+    },
+    maxAttempts: options.maxAttempts,
+    backoff: options.backoff,
+    deadLetters: options.deadLetters,
+  });
+}
