@@ -107,7 +107,7 @@ export async function benchStatus(options: StatusOptions): Promise<void> {
                    WHEN e.seq = 3 THEN jsonb_build_object('payment_id', gen_random_uuid(), 'amount', 2500)
                    ELSE e.payload END,
               o.at + e.seq * interval '10 milliseconds'
-         FROM o CROSS JOIN e`,
+         FROM o CROSS JOIN e ORDER BY o.id, e.seq`,
       [options.orders],
     );
     say(`seeded in ${((performance.now() - seeded) / 1000).toFixed(1)} s; building the order view with the replay tool`);

@@ -21,7 +21,7 @@ export type StoredEvent = EventEnvelope;
 export function eventLogAndOutbox(from: string, occurredAt: string, aggregate: string): string {
   return `logged AS (
        INSERT INTO order_events (event_id, order_id, seq, type, payload, occurred_at)
-       SELECT event_id, order_id, seq, type, payload, (${occurredAt})::timestamptz FROM ${from}
+       SELECT event_id, order_id, seq, type, payload, (${occurredAt})::timestamptz FROM ${from} ORDER BY order_id, seq
      ), outboxed AS (
        INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
        SELECT event_id, ${aggregate}, order_id::text, type,

@@ -14,6 +14,7 @@ import * as apiKeys from './0012_api_keys.js';
 import * as webhooks from './0013_webhooks.js';
 import * as marketplaces from './0014_marketplaces.js';
 import * as orderFunnel from './0016_order_funnel.js';
+import * as eventHashChain from './0017_event_hash_chain.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -35,4 +36,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0013_webhooks', webhooks],
   ['0014_marketplaces', marketplaces],
   ['0016_order_funnel', orderFunnel],
+  ['0017_event_hash_chain', eventHashChain],
 ];
