@@ -13,6 +13,7 @@ import * as fraudSignalIndexes from './0011_fraud_signal_indexes.js';
 import * as apiKeys from './0012_api_keys.js';
 import * as webhooks from './0013_webhooks.js';
 import * as marketplaces from './0014_marketplaces.js';
+import * as partitionsAsOwner from './0015_partitions_as_owner.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -33,4 +34,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0012_api_keys', apiKeys],
   ['0013_webhooks', webhooks],
   ['0014_marketplaces', marketplaces],
+  ['0015_partitions_as_owner', partitionsAsOwner],
 ];
