@@ -193,10 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     // The sandboxes are development stand-ins: with URLs of a deployment's own and none for them, they
     // run as the owner (still in schemas the service role cannot reach).
     sandboxDatabaseUrl:
-      env.SANDBOX_DATABASE_URL ??
-      env.MIGRATION_DATABASE_URL ??
-      env.DATABASE_URL ??
-      'postgres://oms_sandbox@127.0.0.1:5432/oms',
+      env.SANDBOX_DATABASE_URL ?? env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://oms_sandbox@127.0.0.1:5432/oms',
     databaseSchema: schema,
     dbPoolSize: intFrom(env, 'DB_POOL_SIZE', 10, 1),
     dbPreparedStatements: boolFrom(env, 'DB_PREPARED_STATEMENTS', true),

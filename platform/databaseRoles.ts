@@ -66,7 +66,8 @@ export async function applyDatabaseAccess(client: pg.ClientBase, schema: string,
   const owner = rows[0]?.owner ?? '';
   const service = access.service?.name === owner ? undefined : access.service;
   const sandbox = access.sandbox?.name === owner || access.sandbox?.name === service?.name ? undefined : access.sandbox;
-  if (service === undefined) notes.push(`the services connect as the owner (${owner}): nothing keeps them from changing order_events`);
+  if (service === undefined)
+    notes.push(`the services connect as the owner (${owner}): nothing keeps them from changing order_events`);
   for (const role of [service, sandbox]) {
     if (role !== undefined && (await ensureRole(client, role))) notes.push(`created role ${role.name}`);
   }

@@ -169,7 +169,20 @@ describe('the system as npm start runs it (supervisor and service processes)', f
       const { rows } = await pool.query<{ app: string; role: string }>(
         `SELECT DISTINCT application_name AS app, usename AS role FROM pg_stat_activity
           WHERE datname = current_database() AND application_name = ANY($1)`,
-        [['api', 'relay', 'saga-worker', 'projector', 'router', 'fulfillment', 'tracking', 'changes', 'psp-sandbox', 'wms-sandbox']],
+        [
+          [
+            'api',
+            'relay',
+            'saga-worker',
+            'projector',
+            'router',
+            'fulfillment',
+            'tracking',
+            'changes',
+            'psp-sandbox',
+            'wms-sandbox',
+          ],
+        ],
       );
       // An idle pool closes its connections after 30 s: every connection there is, and the busy ones at least.
       expect(rows.map((r) => r.app)).to.include.members(['api', 'saga-worker', 'psp-sandbox']);

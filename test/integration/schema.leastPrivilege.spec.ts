@@ -103,7 +103,13 @@ describe('least privilege in PostgreSQL (decision 0015)', () => {
     expect(await attempt(asService, `CREATE TABLE ${quoteIdent(pspSchema)}.intruder (id int)`)).to.match(/^42501/);
 
     expect(await attempt(asSandbox, 'SELECT count(*) FROM orders')).to.equal('42501: permission denied for table orders');
-    expect(await attempt(asSandbox, `INSERT INTO order_events (event_id, order_id, seq, type, payload) VALUES ($1, $1, 1, 'x', '{}')`, [uuidv7()])).to.match(/^42501/);
+    expect(
+      await attempt(
+        asSandbox,
+        `INSERT INTO order_events (event_id, order_id, seq, type, payload) VALUES ($1, $1, 1, 'x', '{}')`,
+        [uuidv7()],
+      ),
+    ).to.match(/^42501/);
     // The one table it writes: the WMS sandbox runs our Kafka consumer, whose dead letters go there.
     const letter = await new PgDeadLetters(asSandbox, createLogger('test', 'silent')).record({
       source: 'test-wms',

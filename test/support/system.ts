@@ -36,14 +36,7 @@ import { compareStreamIds } from '../../relay/redisSink.js';
 import { createTestKey } from './apiKeys.js';
 import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
-import {
-  eventually,
-  testConfig,
-  testDatabaseUrl,
-  testSandboxDatabaseUrl,
-  testServiceDatabaseUrl,
-  uniqueId,
-} from './env.js';
+import { eventually, testConfig, testDatabaseUrl, testSandboxDatabaseUrl, testServiceDatabaseUrl, uniqueId } from './env.js';
 import { startNode, type RunningProcess } from './processes.js';
 
 /**
