@@ -102,7 +102,12 @@ export async function applyDatabaseAccess(client: pg.ClientBase, schema: string,
       `SELECT current_database() AS name, has_database_privilege($1, current_database(), 'CREATE') AS can`,
       [sandbox.name],
     );
-    if (db[0] !== undefined && !db[0].can) await client.query(`GRANT CREATE ON DATABASE ${ident(db[0].name)} TO ${r}`);
+    if (db[0] !== undefined && !db[0].can) {
+      // Only the database's owner may grant it: an owner role that is not says so and goes on.
+      await client.query(`GRANT CREATE ON DATABASE ${ident(db[0].name)} TO ${r}`).catch((error: unknown) => {
+        notes.push(`could not let ${sandbox.name} create its schemas (${String(error)}): grant it CREATE on the database`);
+      });
+    }
     for (const other of access.sandboxSchemas ?? []) notes.push(...(await giveSchema(client, other, sandbox.name)));
     // The WMS sandbox runs our Kafka consumer, whose dead letters go to the OMS's table: that table only.
     const deadLetters = await client.query('SELECT 1 FROM pg_class WHERE relnamespace = $1::regnamespace AND relname = $2', [
