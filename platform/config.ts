@@ -5,7 +5,12 @@ import type { Backoff } from '../domain/retryPolicy.js';
  * here (and in the README's configuration table), so nothing else touches process.env.
  */
 export interface Config {
+  /** What every OMS service connects with: the service role, which cannot change the event log (decision 0015). */
   readonly databaseUrl: string;
+  /** What migrations and setup connect with: the owner of the schema (creates the roles and grants to them). */
+  readonly migrationDatabaseUrl: string;
+  /** What the partner sandboxes (PSP, WMS) connect with: a role of their own, owning their own schemas. */
+  readonly sandboxDatabaseUrl: string;
   /** PostgreSQL schema the services use (search_path); tests run in schemas of their own. */
   readonly databaseSchema: string;
   readonly dbPoolSize: number;
@@ -183,7 +188,14 @@ export function loadConfig(env: Env = process.env): Config {
   const pspPort = intFrom(env, 'PSP_PORT', 8091, 0);
   const carrierPort = intFrom(env, 'CARRIER_PORT', 8092, 0);
   return Object.freeze({
-    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms',
+    // Least privilege by default (decision 0015). A deployment that sets only DATABASE_URL keeps working
+    // as it did: migrations and sandboxes then connect with it too.
+    databaseUrl: env.DATABASE_URL ?? 'postgres://oms_service@127.0.0.1:5432/oms',
+    migrationDatabaseUrl: env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms',
+    // The sandboxes are development stand-ins: with URLs of a deployment's own and none for them, they
+    // run as the owner (still in schemas the service role cannot reach).
+    sandboxDatabaseUrl:
+      env.SANDBOX_DATABASE_URL ?? env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://oms_sandbox@127.0.0.1:5432/oms',
     databaseSchema: schema,
     dbPoolSize: intFrom(env, 'DB_POOL_SIZE', 10, 1),
     dbPreparedStatements: boolFrom(env, 'DB_PREPARED_STATEMENTS', true),

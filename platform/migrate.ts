@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { migrations } from '../db/migrations/index.js';
+import { applyDatabaseAccess, type DatabaseAccess } from './databaseRoles.js';
 import { ensureOrderPartitions } from './orderPartitions.js';
 
 const migrationSource: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
@@ -10,22 +11,27 @@ const migrationSource: Knex.MigrationSource<readonly [string, Knex.Migration]> =
 };
 
 export interface MigrateOptions {
+  /** The owner's connection (MIGRATION_DATABASE_URL): the schema's objects belong to this role. */
   readonly databaseUrl: string;
   readonly schema: string;
   readonly partitionsAheadMonths?: number;
+  /** The service and sandbox roles to create if missing and grant to after migrating (decision 0015). */
+  readonly access?: DatabaseAccess;
 }
 
 export interface MigrateResult {
   readonly applied: readonly string[];
   readonly partitionsCreated: number;
+  /** What the grants step has to say (roles created, services running as the owner). */
+  readonly accessNotes: readonly string[];
 }
 
 // Any constant shared by every process of this system: two of them migrating at once take turns.
 const MIGRATION_LOCK = 7_402_117;
 
 /**
- * Brings the schema to the latest migration, then makes sure monthly order partitions exist ahead.
- * Safe when several processes start at once (a session advisory lock serializes them) and a no-op
+ * Brings the schema to the latest migration, makes sure monthly order partitions exist ahead, then
+ * grants the service and sandbox roles what they need (when `access` names them). Safe when several processes start at once (a session advisory lock serializes them) and a no-op
  * when run again.
  */
 export async function migrateLatest(options: MigrateOptions): Promise<MigrateResult> {
@@ -43,7 +49,8 @@ export async function migrateLatest(options: MigrateOptions): Promise<MigrateRes
     }
     await lock.query(`SET search_path TO ${quoteIdent(options.schema)}`);
     const partitionsCreated = await ensureOrderPartitions(lock, options.partitionsAheadMonths ?? 3);
-    return { applied, partitionsCreated };
+    const accessNotes = options.access === undefined ? [] : await applyDatabaseAccess(lock, options.schema, options.access);
+    return { applied, partitionsCreated, accessNotes };
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await lock.end();

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { seedDemoCatalog } from '../db/seeds/demoCatalog.js';
 import type { Config } from '../platform/config.js';
 import { createPool } from '../platform/db.js';
+import { accessFromConfig } from '../platform/databaseRoles.js';
 import { createKafka, ensureTopics, systemTopics } from '../platform/kafka.js';
 import { ensureDatabase, migrateLatest } from '../platform/migrate.js';
 
@@ -43,8 +44,9 @@ export async function prepareSystem(
     if (!kafkaWasUp && (await answers(host, Number(portText)))) startedKafkaPort = Number(portText);
   }
 
-  if (await ensureDatabase(config.databaseUrl))
-    say(`postgres: created database ${new URL(config.databaseUrl).pathname.slice(1)}`);
+  // Everything here runs as the owner (MIGRATION_DATABASE_URL); the services then connect as their role.
+  if (await ensureDatabase(config.migrationDatabaseUrl))
+    say(`postgres: created database ${new URL(config.migrationDatabaseUrl).pathname.slice(1)}`);
 
   const created = await withDeadline('kafka topics', 60_000, async () => {
     const admin = createKafka(config.kafkaBrokers, 'oms-prepare').admin();
@@ -58,18 +60,20 @@ export async function prepareSystem(
   say(created.length > 0 ? `kafka: created topic(s) ${created.join(', ')}` : 'kafka: topics exist');
 
   const migrated = await migrateLatest({
-    databaseUrl: config.databaseUrl,
+    databaseUrl: config.migrationDatabaseUrl,
     schema: config.databaseSchema,
     partitionsAheadMonths: config.orderPartitionsAheadMonths,
+    access: accessFromConfig(config),
   });
   say(
     migrated.applied.length > 0
       ? `migrate: applied ${migrated.applied.join(', ')}; ${migrated.partitionsCreated} order partition(s) created`
       : `migrate: schema "${config.databaseSchema}" is up to date`,
   );
+  for (const note of migrated.accessNotes) say(`roles: ${note}`);
 
   if (options.seed) {
-    const pool = createPool({ databaseUrl: config.databaseUrl, schema: config.databaseSchema, max: 1 });
+    const pool = createPool({ databaseUrl: config.migrationDatabaseUrl, schema: config.databaseSchema, max: 1 });
     try {
       say(
         (await seedDemoCatalog(pool))

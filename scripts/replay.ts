@@ -105,7 +105,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const pool = poolFromConfig(config, 'replay');
+  // A rebuild creates, renames and drops tables: the owner's work (the swapped-in table gets the
+  // service role's grants from the schema's default privileges, decision 0015).
+  const pool = poolFromConfig({ ...config, databaseUrl: config.migrationDatabaseUrl }, 'replay');
   const say = (line: string) => console.log(`replay: ${line}`);
   try {
     if (options.order !== undefined) {

@@ -13,6 +13,7 @@ import * as fraudSignalIndexes from './0011_fraud_signal_indexes.js';
 import * as apiKeys from './0012_api_keys.js';
 import * as webhooks from './0013_webhooks.js';
 import * as marketplaces from './0014_marketplaces.js';
+import * as partitionsAsOwner from './0015_partitions_as_owner.js';
 import * as orderFunnel from './0016_order_funnel.js';
 import * as eventHashChain from './0017_event_hash_chain.js';
 
@@ -35,6 +36,7 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0012_api_keys', apiKeys],
   ['0013_webhooks', webhooks],
   ['0014_marketplaces', marketplaces],
+  ['0015_partitions_as_owner', partitionsAsOwner],
   ['0016_order_funnel', orderFunnel],
   ['0017_event_hash_chain', eventHashChain],
 ];

@@ -8,8 +8,9 @@ import { ensurePspSchema } from './store.js';
 /** The PSP sandbox process: its own HTTP port (PSP_PORT) and its own schema (PSP_DATABASE_SCHEMA). */
 await runService('psp-sandbox', async ({ logger, onStop }) => {
   const config = loadConfig();
+  // The sandbox's own role (SANDBOX_DATABASE_URL) owns its schema; the OMS's role cannot touch it.
   const pool = createPool({
-    databaseUrl: config.databaseUrl,
+    databaseUrl: config.sandboxDatabaseUrl,
     schema: config.pspDatabaseSchema,
     max: 6,
     applicationName: 'psp-sandbox',

@@ -55,6 +55,6 @@ describe('a projector process killed with SIGKILL while orders flow', function (
       100,
     );
     const lines: string[] = [];
-    expect(await verify(system.pool, (line) => lines.push(line))).to.equal(0);
+    expect(await verify(system.ownerPool, (line) => lines.push(line))).to.equal(0);
   });
 });

@@ -8,7 +8,14 @@ import { createKafka } from '../../platform/kafka.js';
 import { quoteIdent } from '../../platform/migrate.js';
 import { createRedis } from '../../platform/redis.js';
 import { createCatalog, orderBody } from '../support/catalog.js';
-import { eventually, testConfig, testDatabaseUrl, uniqueId } from '../support/env.js';
+import {
+  eventually,
+  testConfig,
+  testDatabaseUrl,
+  testSandboxDatabaseUrl,
+  testServiceDatabaseUrl,
+  uniqueId,
+} from '../support/env.js';
 import { freePorts, startNode, type RunningProcess } from '../support/processes.js';
 
 describe('the system as npm start runs it (supervisor and service processes)', function () {
@@ -19,7 +26,11 @@ describe('the system as npm start runs it (supervisor and service processes)', f
   const adminKey = `oms_test_${randomBytes(24).toString('base64url')}`;
   const demoKeysFile = join(tmpdir(), `${id}-demo-keys.json`);
   const env = {
-    DATABASE_URL: testDatabaseUrl,
+    // Least privilege as a deployment runs it (decision 0015): setup as the owner, which creates the
+    // roles and grants; the services as the service role; the sandboxes as theirs.
+    DATABASE_URL: testServiceDatabaseUrl,
+    MIGRATION_DATABASE_URL: testDatabaseUrl,
+    SANDBOX_DATABASE_URL: testSandboxDatabaseUrl,
     DATABASE_SCHEMA: id,
     PSP_DATABASE_SCHEMA: `${id}_psp`,
     REDIS_PREFIX: `test:${id}`,
@@ -147,6 +158,35 @@ describe('the system as npm start runs it (supervisor and service processes)', f
         invoices: Array<{ total: number }>;
       };
       expect(invoices.invoices.map((i) => i.total)).to.deep.equal([1999]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('runs the services as the service role and the sandboxes as the sandbox role, none as the owner', async () => {
+    const pool = createPool({ databaseUrl: testDatabaseUrl, schema: 'public', max: 1 });
+    try {
+      const { rows } = await pool.query<{ app: string; role: string }>(
+        `SELECT DISTINCT application_name AS app, usename AS role FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = ANY($1)`,
+        [
+          [
+            'api',
+            'relay',
+            'saga-worker',
+            'projector',
+            'router',
+            'fulfillment',
+            'tracking',
+            'changes',
+            'psp-sandbox',
+            'wms-sandbox',
+          ],
+        ],
+      );
+      // An idle pool closes its connections after 30 s: every connection there is, and the busy ones at least.
+      expect(rows.map((r) => r.app)).to.include.members(['api', 'saga-worker', 'psp-sandbox']);
+      for (const { app, role } of rows) expect(role, app).to.equal(app.endsWith('-sandbox') ? 'oms_sandbox' : 'oms_service');
     } finally {
       await pool.end();
     }

@@ -33,7 +33,7 @@ describe('replay tool: rebuild, verify and as-of from the event log', function (
 
   it('verify finds the live view equal to the events folded aside', async () => {
     lines.length = 0;
-    expect(await verify(system.pool, say)).to.equal(0);
+    expect(await verify(system.ownerPool, say)).to.equal(0);
     expect(lines.at(-1)).to.equal('order_view matches the event log');
   });
 
@@ -41,7 +41,7 @@ describe('replay tool: rebuild, verify and as-of from the event log', function (
     const victim = orderIds[0]!;
     await system.pool.query(`UPDATE order_view SET doc = jsonb_set(doc, '{total_amount}', '1') WHERE order_id = $1`, [victim]);
     lines.length = 0;
-    expect(await verify(system.pool, say)).to.equal(1);
+    expect(await verify(system.ownerPool, say)).to.equal(1);
     expect(lines).to.include(`different: order ${victim}`);
   });
 
@@ -53,14 +53,14 @@ describe('replay tool: rebuild, verify and as-of from the event log', function (
       return failures;
     })();
     lines.length = 0;
-    const result = await rebuild(system.pool, say);
+    const result = await rebuild(system.ownerPool, say);
     expect(await reads).to.equal(0);
     expect(result.events).to.be.greaterThan(0);
     expect(lines.at(-1)).to.match(/now live$/);
     expect(await Promise.all(orderIds.slice(1).map(view))).to.deep.equal(before);
     expect((await view(orderIds[0]!)).total_amount).to.not.equal(1);
     lines.length = 0;
-    expect(await verify(system.pool, say)).to.equal(0);
+    expect(await verify(system.ownerPool, say)).to.equal(0);
   });
 
   it('answers an order as it was at a past moment, and 404 before it was placed', async () => {
@@ -96,6 +96,6 @@ describe('replay tool: rebuild, verify and as-of from the event log', function (
       expect(res.body.version).to.equal(events.length);
     }
     lines.length = 0;
-    expect(await verify(system.pool, say)).to.equal(0);
+    expect(await verify(system.ownerPool, say)).to.equal(0);
   });
 });

@@ -4,6 +4,18 @@ import { createPool, type Pool } from '../../platform/db.js';
 /** Tests run against their own database (TEST_DATABASE_URL, default oms_test) on the real server. */
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms_test';
 
+/** The same database as another role (decision 0015): the test systems' services and sandboxes connect so. */
+function asRole(databaseUrl: string, role: string): string {
+  const url = new URL(databaseUrl);
+  url.username = role;
+  url.password = '';
+  return url.toString();
+}
+/** The role the services of a test system connect as (TEST_DATABASE_URL's user owns and migrates). */
+export const testServiceDatabaseUrl = process.env.TEST_SERVICE_DATABASE_URL ?? asRole(testDatabaseUrl, 'oms_service');
+/** The role the sandboxes of a test system connect as. */
+export const testSandboxDatabaseUrl = process.env.TEST_SANDBOX_DATABASE_URL ?? asRole(testDatabaseUrl, 'oms_sandbox');
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     ...process.env,

@@ -28,6 +28,7 @@ import { createKafka, ensureTopics } from '../../platform/kafka.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
 import { PspClient } from '../../platform/psp.js';
+import { accessFromConfig } from '../../platform/databaseRoles.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { parseFields, type StreamLayout } from '../../platform/streams.js';
 import { SUBSCRIBERS, SUBSCRIPTIONS, Subscriber } from '../../domain/subscriptions.js';
@@ -35,17 +36,22 @@ import { compareStreamIds } from '../../relay/redisSink.js';
 import { createTestKey } from './apiKeys.js';
 import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
-import { eventually, testConfig, testDatabaseUrl, uniqueId } from './env.js';
+import { eventually, testConfig, testDatabaseUrl, testSandboxDatabaseUrl, testServiceDatabaseUrl, uniqueId } from './env.js';
 import { startNode, type RunningProcess } from './processes.js';
 
 /**
  * A whole placement pipeline of the test's own: its own PostgreSQL schema (migrated), Redis key
  * prefix, Kafka topic and PSP ledger schema, with the command API, the relay, the PSP sandbox and a
  * saga worker running in this process against the real services. stop() removes all of it.
+ * As in production (decision 0015), the schema is migrated by the owner (TEST_DATABASE_URL), the
+ * services connect as the service role and the sandboxes as the sandbox role.
  */
 export interface TestSystem {
   readonly schema: string;
+  /** The services' pool: the service role (it cannot change order_events, nor the schema). */
   readonly pool: Pool;
+  /** The owner's pool (MIGRATION_DATABASE_URL), for what only the owner does: the replay tool's rebuilds. */
+  readonly ownerPool: Pool;
   readonly config: Config;
   readonly layout: StreamLayout;
   readonly topic: string;
@@ -131,6 +137,9 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const wmsTopic = `test-wms-events-${id}`;
   let stopFulfillment = async () => undefined as void;
   const config = testConfig({
+    DATABASE_URL: testServiceDatabaseUrl,
+    MIGRATION_DATABASE_URL: testDatabaseUrl,
+    SANDBOX_DATABASE_URL: testSandboxDatabaseUrl,
     DATABASE_SCHEMA: schema,
     REDIS_PREFIX: `test:${id}`,
     REDIS_STREAM_PARTITIONS: '4',
@@ -149,9 +158,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     ...options.env,
   });
   const logger = createLogger(`test-${id}`, process.env.TEST_LOG_LEVEL ?? 'silent');
-  await migrateLatest({ databaseUrl: testDatabaseUrl, schema });
-  const pool = createPool({ databaseUrl: testDatabaseUrl, schema, max: 20 });
-  const pspPool = createPool({ databaseUrl: testDatabaseUrl, schema: `${schema}_psp`, max: 10 });
+  await migrateLatest({
+    databaseUrl: config.migrationDatabaseUrl,
+    schema,
+    access: { ...accessFromConfig(config), sandboxSchemas: [] },
+  });
+  const pool = createPool({ databaseUrl: config.databaseUrl, schema, max: 20 });
+  const ownerPool = createPool({ databaseUrl: config.migrationDatabaseUrl, schema, max: 2 });
+  const pspPool = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema: `${schema}_psp`, max: 10 });
   await ensurePspSchema(pspPool, `${schema}_psp`);
   const layout: StreamLayout = { prefix: config.redisPrefix, partitions: config.redisStreamPartitions };
 
@@ -204,7 +218,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 
   const relay = new Relay({
     pool,
-    databaseUrl: testDatabaseUrl,
+    databaseUrl: config.databaseUrl,
     schema,
     logger,
     kafka: new KafkaSink(producer, topic),
@@ -246,6 +260,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const system: TestSystem = {
     schema,
     pool,
+    ownerPool,
     config,
     layout,
     topic,
@@ -326,6 +341,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       for (const reader of readers) reader.disconnect();
       redis.disconnect();
       await pool.end();
+      await ownerPool.end();
       await pspPool.end();
       const cleanup = createPool({ databaseUrl: testDatabaseUrl, schema: 'public', max: 1 });
       await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
@@ -376,7 +392,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     let carrierUrl = '';
     const wmsSchema = `${schema}_wms`;
     const wmsEnv = {
-      DATABASE_URL: testDatabaseUrl,
+      DATABASE_URL: testServiceDatabaseUrl,
+      SANDBOX_DATABASE_URL: testSandboxDatabaseUrl,
       // The OMS schema, where the sandbox's dead letters go (its own ledger is WMS_DATABASE_SCHEMA).
       DATABASE_SCHEMA: schema,
       KAFKA_ORDER_EVENTS_TOPIC: topic,
@@ -402,8 +419,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await worker.start();
       stops.push(() => worker?.stop() ?? Promise.resolve());
       if (options.fulfillment.wms ?? true) {
-        const wmsPool = createPool({ databaseUrl: testDatabaseUrl, schema: wmsSchema, max: 4 });
+        const wmsPool = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema: wmsSchema, max: 4 });
         await ensureWmsSchema(wmsPool, wmsSchema);
+        // Its dead letters go to the OMS's table as the sandbox role, as simulators/wms/main.ts does.
+        const wmsDeadLetters = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema, max: 1 });
         wms = new WmsSimulator({
           pool: wmsPool,
           kafka,
@@ -415,12 +434,12 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
           logger,
           maxAttempts: config.kafkaConsumerMaxAttempts,
           backoff: consumerBackoff(config),
-          deadLetters: new PgDeadLetters(pool, logger),
+          deadLetters: new PgDeadLetters(wmsDeadLetters, logger),
         });
         await wms.start();
         stops.push(async () => {
           await wms?.stop();
-          await wmsPool.end();
+          await Promise.allSettled([wmsPool.end(), wmsDeadLetters.end()]);
         });
         await wms.joined;
       }
@@ -470,7 +489,8 @@ export async function startServiceProcess(
   extraEnv: Record<string, string> = {},
 ): Promise<RunningProcess> {
   const child = startNode(script, {
-    DATABASE_URL: testDatabaseUrl,
+    DATABASE_URL: testServiceDatabaseUrl,
+    SANDBOX_DATABASE_URL: testSandboxDatabaseUrl,
     DATABASE_SCHEMA: system.schema,
     REDIS_PREFIX: system.config.redisPrefix,
     REDIS_STREAM_PARTITIONS: String(system.config.redisStreamPartitions),
