@@ -3,9 +3,11 @@ import { wireCommandService } from '../command-service/wiring.js';
 import { createQueryApp } from '../query-service/app.js';
 import { createQueryHandler } from '../query-service/server.js';
 import { listen } from '../platform/http.js';
+import { instrumentHttp, routeLabeller } from '../platform/routeTemplates.js';
+import { sendMetrics } from '../platform/metrics.js';
 import { loadConfig } from '../platform/config.js';
 import { runService } from '../platform/service.js';
-import { upstreamFor } from './routes.js';
+import { API_ROUTES, upstreamFor } from './routes.js';
 
 /**
  * The API's one entry on PORT (8080): the command app (writes) and the query app (reads) in one process,
@@ -55,12 +57,14 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
       logger,
       limiter: writes.limiter,
     });
+    // Every answer is counted by route template (api/routes.ts), /metrics included; /metrics is open like /health.
     const server = await listen(
-      (req, res) => {
+      instrumentHttp((req, res) => {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
-        if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
+        if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
+        else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
         else writes.handler(req, res);
-      },
+      }, routeLabeller(API_ROUTES)),
       config.host,
       config.port,
     );
