@@ -154,6 +154,10 @@ export interface Config {
   readonly heartbeatMaxAgeMs: number;
   /** The worker kinds (their service names) the API's readiness requires a fresh heartbeat of; empty: none. */
   readonly readyWorkers: readonly string[];
+  /** `npm start`: the first of the METRICS_PORTs it gives its services, one each in order; 0: none. */
+  readonly metricsBasePort: number;
+  /** `npm start`'s console: `pretty`, `json`, or `auto` (pretty on a terminal, JSON otherwise). */
+  readonly logFormat: 'auto' | 'pretty' | 'json';
 }
 
 /** The workers an order needs on its way from placed to delivered (the sandboxes are partners, not ours). */
@@ -182,6 +186,14 @@ function boolFrom(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new Error(`configuration: ${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw))
+    throw new Error(`configuration: ${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -286,5 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
       .split(',')
       .map((w) => w.trim())
       .filter((w) => w.length > 0),
+    metricsBasePort: intFrom(env, 'METRICS_BASE_PORT', 9101, 0),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['auto', 'pretty', 'json'] as const, 'auto'),
   });
 }

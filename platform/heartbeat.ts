@@ -64,7 +64,11 @@ function parseBeats(raw: readonly string[]): Heartbeat[] {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const member = raw[i] ?? '';
     const slash = member.indexOf('/');
-    beats.push({ kind: slash === -1 ? member : member.slice(0, slash), instance: member.slice(slash + 1), at: Number(raw[i + 1]) });
+    beats.push({
+      kind: slash === -1 ? member : member.slice(0, slash),
+      instance: member.slice(slash + 1),
+      at: Number(raw[i + 1]),
+    });
   }
   return beats;
 }

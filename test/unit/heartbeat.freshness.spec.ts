@@ -17,7 +17,12 @@ describe('worker heartbeats: readiness wants a fresh beat of every expected kind
   });
 
   it('names a kind whose beats are all older than the limit, with the age of the newest', () => {
-    const result = workerFreshness(['relay', 'saga-worker'], [beat('relay', 'a', 1), beat('saga-worker', 'a', 15_001)], now, 15_000);
+    const result = workerFreshness(
+      ['relay', 'saga-worker'],
+      [beat('relay', 'a', 1), beat('saga-worker', 'a', 15_001)],
+      now,
+      15_000,
+    );
     expect(result.missing).to.deep.equal([{ kind: 'saga-worker', lastSeenMsAgo: 15_001 }]);
     expect(describeMissing(result.missing)).to.equal('no heartbeat from saga-worker (last 15.0 s ago)');
   });

@@ -42,7 +42,9 @@ describe('route templates: request metrics are labelled by route, never by raw p
     try {
       await fetch(`http://127.0.0.1:${port}/api/v1/carts/cart-unit-route-1`);
       const text = await metricsRegistry.getSingleMetricAsString('oms_http_request_duration_seconds');
-      expect(text).to.match(/oms_http_request_duration_seconds_count\{[^}]*method="GET",route="\/api\/v1\/carts\/:cart_id",status="404"[^}]*\} [1-9]/);
+      expect(text).to.match(
+        /oms_http_request_duration_seconds_count\{[^}]*method="GET",route="\/api\/v1\/carts\/:cart_id",status="404"[^}]*\} [1-9]/,
+      );
       expect(text).not.to.include('cart-unit-route-1');
     } finally {
       server.close();

@@ -107,8 +107,7 @@ export class PlacementSagaRunner {
           const outcome = saga.status === 'completed' ? 'completed' : 'failed';
           results.set(saga.saga_id, { outcome });
           metrics.sagasFinished.inc({ saga: 'placement', outcome });
-        }
-        else if (action.kind === 'wait') waits.push({ sagaId: saga.saga_id, at: action.until });
+        } else if (action.kind === 'wait') waits.push({ sagaId: saga.saga_id, at: action.until });
         else working.push({ saga, action });
       }
       if (waits.length > 0) {
