@@ -4,7 +4,7 @@ import { createQueryApp } from '../query-service/app.js';
 import { createQueryHandler } from '../query-service/server.js';
 import { listen } from '../platform/http.js';
 import { instrumentHttp, routeLabeller } from '../platform/routeTemplates.js';
-import { sendMetrics } from '../platform/metrics.js';
+import { joinClusterMetrics, sendMetrics, serveClusterMetrics } from '../platform/metrics.js';
 import { loadConfig } from '../platform/config.js';
 import { runService } from '../platform/service.js';
 import { API_ROUTES, upstreamFor } from './routes.js';
@@ -18,6 +18,8 @@ import { API_ROUTES, upstreamFor } from './routes.js';
 const config = loadConfig();
 
 if (cluster.isPrimary && config.apiWorkers > 1) {
+  // METRICS_PORT then answers with every worker's metrics summed (PORT's /metrics is one worker's).
+  serveClusterMetrics();
   await runService('api', async ({ logger, onStop }) => {
     let stopping = false;
     const fork = () =>
@@ -46,6 +48,7 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     });
   });
 } else {
+  if (cluster.isWorker) joinClusterMetrics();
   await runService('api', async ({ logger, onStop }) => {
     const writes = wireCommandService(config, logger, 'api');
     const pool = writes.pool;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { EventEmitter } from 'node:events';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom-client';
 import type { Logger } from './logger.js';
 
 /**
@@ -205,10 +205,25 @@ export function observeBreaker(breaker: BreakerLike, partner: string): void {
   breaker.on('close', () => state.set(0));
 }
 
-/** The registry in Prometheus' text format. */
+let cluster: AggregatorRegistry<typeof register.contentType> | undefined;
+
+/**
+ * The API's node:cluster primary (API_WORKERS > 1): its metrics server answers with the sum over its
+ * workers (asked over IPC), since a scrape of the shared PORT reaches one worker only.
+ */
+export function serveClusterMetrics(): void {
+  cluster ??= new AggregatorRegistry();
+}
+
+/** A node:cluster worker answers its primary's requests for its metrics (prom-client listens once constructed). */
+export function joinClusterMetrics(): void {
+  new AggregatorRegistry();
+}
+
+/** The registry (or the cluster's, summed) in Prometheus' text format. */
 export async function sendMetrics(res: http.ServerResponse): Promise<void> {
   try {
-    const text = await register.metrics();
+    const text = await (cluster === undefined ? register.metrics() : cluster.clusterMetrics());
     res.writeHead(200, { 'Content-Type': register.contentType });
     res.end(text);
   } catch (error) {

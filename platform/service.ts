@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { loadConfig } from './config.js';
 import { startHeartbeat } from './heartbeat.js';
 import { createLogger, type Logger } from './logger.js';
@@ -51,7 +52,8 @@ export async function runService(name: string, start: (context: ServiceContext) 
   try {
     const config = loadConfig();
     collectProcessMetrics(name);
-    if (config.metricsPort > 0) {
+    // A node:cluster worker's metrics reach METRICS_PORT through its primary (serveClusterMetrics).
+    if (config.metricsPort > 0 && cluster.isPrimary) {
       const server = await startMetricsServer(config.host, config.metricsPort, logger);
       steps.push(() => server.close());
     }

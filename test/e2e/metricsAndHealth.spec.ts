@@ -137,6 +137,34 @@ describe('metrics and health: /metrics on the API and a worker, readiness that f
     });
   });
 
+  it('sums the workers of a clustered API (API_WORKERS=2) on its METRICS_PORT', async () => {
+    const [port, metricsPort] = await freePorts(2);
+    const clustered = await startServiceProcess(system, 'dist/api/main.js', 'api workers started', {
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      API_WORKERS: '2',
+      KAFKA_ORDER_EVENTS_TOPIC: system.topic,
+    });
+    try {
+      await eventually('the clustered API answers', async () =>
+        (await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined))?.status === 200 ? true : undefined,
+      );
+      // New connections each (no keep-alive), so both workers take some.
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/health/live`, { headers: { Connection: 'close' } });
+        expect(res.status).to.equal(200);
+      }
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // The first probe may have been refused before a worker listened: at least the ten counted here.
+      expect(sample(text, 'oms_http_request_duration_seconds_count', { route: '/health/live', status: '200' })).to.be.at.least(
+        10,
+      );
+    } finally {
+      clustered.child.kill('SIGTERM');
+      await clustered.exited;
+    }
+  });
+
   it('is ready while the worker beats, 503 naming it once its heartbeat stops, and ready again when it is back', async () => {
     const ready = await health('/health/ready');
     expect(ready.status, JSON.stringify(ready.body)).to.equal(200);
