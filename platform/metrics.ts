@@ -112,6 +112,15 @@ export const metrics = Object.freeze({
         labelNames: ['group'] as const,
       }),
   ),
+  kafkaConsumerLag: once(
+    'oms_kafka_consumer_lag',
+    () =>
+      new Gauge({
+        name: 'oms_kafka_consumer_lag',
+        help: 'Kafka records behind the high watermark on the partitions this process consumes, after its last batch (sum by group across instances)',
+        labelNames: ['group', 'topic'] as const,
+      }),
+  ),
   deadLetters: once(
     'oms_dead_letters_total',
     () =>
