@@ -54,8 +54,12 @@ export async function runService(name: string, start: (context: ServiceContext) 
     collectProcessMetrics(name);
     // A node:cluster worker's metrics reach METRICS_PORT through its primary (serveClusterMetrics).
     if (config.metricsPort > 0 && cluster.isPrimary) {
-      const server = await startMetricsServer(config.host, config.metricsPort, logger);
-      steps.push(() => server.close());
+      // A port taken (another instance on this host) costs the metrics, not the service: no crash loop.
+      const server = await startMetricsServer(config.host, config.metricsPort, logger).catch((error: unknown) => {
+        logger.error({ err: error, metrics_port: config.metricsPort }, 'metrics server could not listen; running without it');
+        return undefined;
+      });
+      if (server !== undefined) steps.push(() => server.close());
     }
     await start({ logger, onStop: (step) => steps.push(step) });
     // Beats only once the service runs; stopped first on shutdown, so readiness sees it leave at once.
