@@ -123,7 +123,13 @@ export function startHeartbeat(
     member,
     async stop() {
       clearInterval(timer);
-      await redis.zrem(key, member).catch(() => undefined);
+      // Bounded: a Redis that is down must not hold up the shutdown (the beat then just grows stale).
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([
+        redis.zrem(key, member).catch(() => undefined),
+        new Promise((resolve) => (timeout = setTimeout(resolve, 1_000))),
+      ]);
+      clearTimeout(timeout);
     },
   };
 }
