@@ -53,7 +53,7 @@ type Timed = http.ServerResponse & { [STARTED]?: number };
 
 /**
  * Wraps a request listener to observe each response in oms_http_request_duration_seconds by method,
- * route template and status, once it is sent. One shared `finish` listener, no closure per request.
+ * route template and status, once it is sent. One shared `finish` listener (not `once`, which wraps it), no closure per request.
  */
 export function instrumentHttp(handler: http.RequestListener, label: (path: string) => string): http.RequestListener {
   function finished(this: Timed): void {
@@ -67,7 +67,7 @@ export function instrumentHttp(handler: http.RequestListener, label: (path: stri
   }
   return (req, res) => {
     (res as Timed)[STARTED] = performance.now();
-    res.once('finish', finished);
+    res.on('finish', finished);
     handler(req, res);
   };
 }
