@@ -1,6 +1,11 @@
 import http from 'node:http';
 import { expect } from 'chai';
+import type { Express } from 'express';
 import { API_ROUTES } from '../../api/routes.js';
+import { createCommandApp, type CommandServiceDeps } from '../../command-service/app.js';
+import { createLogger } from '../../platform/logger.js';
+import { testConfig } from '../support/env.js';
+import { createQueryApp, type QueryServiceDeps } from '../../query-service/app.js';
 import { metricsRegistry } from '../../platform/metrics.js';
 import { instrumentHttp, routeLabeller, UNMATCHED_ROUTE } from '../../platform/routeTemplates.js';
 
@@ -23,6 +28,20 @@ describe('route templates: request metrics are labelled by route, never by raw p
     expect(label('/api/v1/orders?status=confirmed&limit=5')).to.equal('/api/v1/orders');
     expect(label('/health/ready')).to.equal('/health/ready');
     expect(label('/metrics')).to.equal('/metrics');
+  });
+
+  it("knows every route of the command and query apps (a route added there goes into api/routes.ts' API_ROUTES)", () => {
+    // The apps are only built, never called: no connection is needed.
+    const logger = createLogger('test-routes', 'silent');
+    const deps = { pool: {}, config: testConfig(), logger, healthChecks: {} };
+    const routesOf = (app: Express) =>
+      (app.router.stack as Array<{ route?: { path: string } }>).flatMap((layer) => (layer.route ? [layer.route.path] : []));
+    const routes = [
+      ...routesOf(createCommandApp(deps as unknown as CommandServiceDeps, (async () => undefined) as never)),
+      ...routesOf(createQueryApp(deps as unknown as QueryServiceDeps)),
+    ];
+    expect(routes.length).to.be.greaterThan(30);
+    for (const route of routes) expect(label(route.replace(/:[a-z_]+/g, 'x1')), route).to.equal(route);
   });
 
   it('counts every unknown path under one label, however many there are', () => {
