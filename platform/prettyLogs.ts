@@ -5,7 +5,8 @@ import PinoPretty from 'pino-pretty';
 const OPTIONS = {
   colorize: true,
   translateTime: 'SYS:HH:MM:ss.l',
-  ignore: 'pid,hostname,name',
+  ignore: 'pid,hostname,name,service',
+  singleLine: true,
   messageFormat: '{service} | {msg}',
 } as const;
 
