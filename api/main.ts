@@ -3,9 +3,11 @@ import { wireCommandService } from '../command-service/wiring.js';
 import { createQueryApp } from '../query-service/app.js';
 import { createQueryHandler } from '../query-service/server.js';
 import { listen } from '../platform/http.js';
+import { instrumentHttp, routeLabeller } from '../platform/routeTemplates.js';
+import { joinClusterMetrics, sendMetrics, serveClusterMetrics } from '../platform/metrics.js';
 import { loadConfig } from '../platform/config.js';
 import { runService } from '../platform/service.js';
-import { upstreamFor } from './routes.js';
+import { API_ROUTES, upstreamFor } from './routes.js';
 
 /**
  * The API's one entry on PORT (8080): the command app (writes) and the query app (reads) in one process,
@@ -16,6 +18,8 @@ import { upstreamFor } from './routes.js';
 const config = loadConfig();
 
 if (cluster.isPrimary && config.apiWorkers > 1) {
+  // METRICS_PORT then answers with every worker's metrics summed (PORT's /metrics is one worker's).
+  serveClusterMetrics();
   await runService('api', async ({ logger, onStop }) => {
     let stopping = false;
     const fork = () =>
@@ -44,6 +48,7 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     });
   });
 } else {
+  if (cluster.isWorker) joinClusterMetrics();
   await runService('api', async ({ logger, onStop }) => {
     const writes = wireCommandService(config, logger, 'api');
     const pool = writes.pool;
@@ -55,12 +60,14 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
       logger,
       limiter: writes.limiter,
     });
+    // Every answer is counted by route template (api/routes.ts), /metrics included; /metrics is open like /health.
     const server = await listen(
-      (req, res) => {
+      instrumentHttp((req, res) => {
         const path = (req.url ?? '/').split('?')[0] ?? '/';
-        if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
+        if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
+        else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
         else writes.handler(req, res);
-      },
+      }, routeLabeller(API_ROUTES)),
       config.host,
       config.port,
     );

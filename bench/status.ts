@@ -118,7 +118,8 @@ export async function benchStatus(options: StatusOptions): Promise<void> {
       Authorization: `Bearer ${(await createApiKey(pool, { name: 'bench', channel: null, scopes: ['admin'] })).key}`,
     };
 
-    const env = { DATABASE_URL: benchDatabaseUrl, DATABASE_SCHEMA: schema };
+    // Reads only, no workers: readiness (/health) asks only for the dependencies.
+    const env = { DATABASE_URL: benchDatabaseUrl, DATABASE_SCHEMA: schema, READY_WORKERS: '' };
     // The public port as `npm start` serves it: the API front (command and query apps in one process).
     const apiPort = await freePort();
     const api = startProcess('dist/api/main.js', { ...env, PORT: String(apiPort) });

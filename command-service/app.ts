@@ -7,7 +7,7 @@ import type { Config } from '../platform/config.js';
 import { discardDeadLetterIn, listDeadLetters, redriveDeadLetterIn, type RedriveTargets } from '../platform/deadLetters.js';
 import { withTransaction, type Pool } from '../platform/db.js';
 import { parseIfMatch } from '../platform/entityTags.js';
-import { checkHealth, type HealthCheck } from '../platform/health.js';
+import { serveHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
 import type { PressureSignal } from '../platform/pressure.js';
@@ -116,10 +116,7 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   app.use(jsonBody());
 
   const run = (req: Request, res: Response, work: Parameters<typeof runCommand>[3]) => runCommand(deps, req, res, work);
-  app.get('/health', async (_req, res) => {
-    const report = await checkHealth(deps.healthChecks);
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
-  });
+  serveHealth(app, deps.healthChecks);
 
   app.put('/api/v1/products/:sku', async (req, res) => {
     const { sku } = validate.skuParams({ sku: param(req, 'sku') });

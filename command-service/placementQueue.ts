@@ -2,6 +2,10 @@ import type { Pool } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
 import { keyInFlight, keyReused } from '../platform/idempotency.js';
 import { placeOrders, type PlaceOrdersOptions, type PlacementOutcome, type PlacementRequest } from './handlers/placeOrders.js';
+import { metrics } from '../platform/metrics.js';
+
+const flushedOk = metrics.placementFlushDuration.labels('ok');
+const flushFailed = metrics.placementFlushDuration.labels('error');
 
 export interface PlacementQueueOptions extends PlaceOrdersOptions {
   /** Placements written by one flush at most. */
@@ -105,13 +109,17 @@ export class PlacementQueue {
 
   private async flush(batch: readonly Waiting[]): Promise<void> {
     let outcomes: PlacementOutcome[];
+    const started = performance.now();
+    metrics.placementBatchSize.observe(batch.length);
     try {
       outcomes = await placeOrders(
         this.pool,
         batch.map((w) => w.request),
         this.options,
       );
+      flushedOk.observe((performance.now() - started) / 1000);
     } catch (error) {
+      flushFailed.observe((performance.now() - started) / 1000);
       const code = (error as { code?: unknown }).code;
       if (batch.length > 1 && !(typeof code === 'string' && CONNECTION_ERRORS.test(code))) {
         this.logger.warn({ err: error, orders: batch.length }, 'placement flush failed; retrying it in halves');

@@ -1,10 +1,12 @@
 import type http from 'node:http';
 import { ApiKeyCache, type RateLimiter } from '../platform/authentication.js';
 import type { Config } from '../platform/config.js';
-import { lazyProducer, redriveTargets } from '../platform/deadLetters.js';
+import { countDeadLetters, lazyProducer, redriveTargets } from '../platform/deadLetters.js';
 import { poolFromConfig, type Pool } from '../platform/db.js';
 import { kafkaHealthCheck } from '../platform/health.js';
+import { workerHeartbeatCheck } from '../platform/heartbeat.js';
 import { createKafka } from '../platform/kafka.js';
+import { gaugeOnScrape } from '../platform/metrics.js';
 import type { Logger } from '../platform/logger.js';
 import { pressureKey, PressureSignal } from '../platform/pressure.js';
 import { createRateLimiter } from '../platform/rateLimit.js';
@@ -25,8 +27,8 @@ export interface CommandService {
 
 /**
  * Wires the command service for a process (the command service alone, or the API front that serves it
- * with the query service): PostgreSQL, Redis and Kafka connections, the health checks of all three,
- * and the housekeeping of keys and partitions.
+ * with the query service): PostgreSQL, Redis and Kafka connections, the health checks of all three
+ * and of the workers' heartbeats, and the housekeeping of keys and partitions.
  */
 export function wireCommandService(config: Config, logger: Logger, name: string): CommandService {
   const pool = poolFromConfig(config, name);
@@ -52,10 +54,17 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
       postgres: () => pool.query('SELECT 1'),
       redis: () => redis.ping(),
       kafka: kafkaHealthCheck(kafkaAdmin),
+      // Readiness also wants the workers behind the API: a placed order goes nowhere without them.
+      ...(config.readyWorkers.length === 0
+        ? {}
+        : { workers: workerHeartbeatCheck(redis, config.redisPrefix, config.readyWorkers, config.heartbeatMaxAgeMs) }),
     },
     redrive: redriveTargets(redis, producer.get),
     pressure: new PressureSignal(redis, pressureKey(config.redisPrefix), config.pressureHoldMs),
   });
+  gaugeOnScrape('oms_dead_letters', 'Dead letters waiting for an operator (status dead), by consumer', 'source', () =>
+    countDeadLetters(pool),
+  );
   const stopHousekeeping = startHousekeeping(pool, config, logger);
   return {
     pool,

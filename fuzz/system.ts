@@ -50,6 +50,8 @@ export async function startFuzzSystem(databaseUrl: string, log: (line: string) =
     CARRIER_PORT: String(carrierPort),
     DB_POOL_SIZE: '4',
     LOG_LEVEL: 'warn',
+    // No workers run here: readiness (/health) asks only for PostgreSQL, Redis and Kafka.
+    READY_WORKERS: '',
   };
   const start = (name: Service, script: string, port: number): ServiceProcess => ({
     name,

@@ -1,4 +1,5 @@
 import CircuitBreaker from 'opossum';
+import { observeBreaker } from './metrics.js';
 
 /** The carrier API gave no usable answer (timeout, network, 5xx, breaker open): ask again later. */
 export class CarrierUnavailable extends Error {
@@ -34,6 +35,7 @@ export class CarrierClient {
         resetTimeout: 5_000,
       },
     );
+    observeBreaker(this.breaker, 'carrier');
   }
 
   async track(carrier: string, trackingNumber: string): Promise<TrackingAnswer> {

@@ -153,7 +153,22 @@ export interface Config {
   readonly sellerName: string;
   readonly sellerAddress: string;
   readonly sellerTaxId: string;
+  /** Port of a process's own /metrics (and /health/live) server; 0: none (the API serves /metrics on PORT anyway). */
+  readonly metricsPort: number;
+  /** How often each service process writes its heartbeat to Redis. */
+  readonly heartbeatIntervalMs: number;
+  /** A worker whose last heartbeat is older than this counts as gone (readiness answers 503). */
+  readonly heartbeatMaxAgeMs: number;
+  /** The worker kinds (their service names) the API's readiness requires a fresh heartbeat of; empty: none. */
+  readonly readyWorkers: readonly string[];
+  /** `npm start`: the first of the METRICS_PORTs it gives its services, one each in order; 0: none. */
+  readonly metricsBasePort: number;
+  /** `npm start`'s console: `pretty`, `json`, or `auto` (pretty on a terminal, JSON otherwise). */
+  readonly logFormat: 'auto' | 'pretty' | 'json';
 }
+
+/** The workers an order needs on its way from placed to delivered (the sandboxes are partners, not ours). */
+export const DEFAULT_READY_WORKERS = 'relay,saga-worker,projector,router,fulfillment,tracking,changes,webhook-worker';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -178,6 +193,14 @@ function boolFrom(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new Error(`configuration: ${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw))
+    throw new Error(`configuration: ${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -283,5 +306,14 @@ export function loadConfig(env: Env = process.env): Config {
     sellerName: env.SELLER_NAME ?? 'OMS Demo Store Inc.',
     sellerAddress: env.SELLER_ADDRESS ?? '1 Market Street; 94105 San Francisco; US',
     sellerTaxId: env.SELLER_TAX_ID ?? 'US-00-0000000',
+    metricsPort: intFrom(env, 'METRICS_PORT', 0, 0),
+    heartbeatIntervalMs: intFrom(env, 'HEARTBEAT_INTERVAL_MS', 5_000, 10),
+    heartbeatMaxAgeMs: intFrom(env, 'HEARTBEAT_MAX_AGE_MS', 15_000, 10),
+    readyWorkers: (env.READY_WORKERS ?? DEFAULT_READY_WORKERS)
+      .split(',')
+      .map((w) => w.trim())
+      .filter((w) => w.length > 0),
+    metricsBasePort: intFrom(env, 'METRICS_BASE_PORT', 9101, 0),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['auto', 'pretty', 'json'] as const, 'auto'),
   });
 }

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { withTransaction, type Pool, type Queryable } from './db.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
+import { metrics } from './metrics.js';
 import { Problem, problems } from './problem.js';
 import type { Redis } from './redis.js';
 
@@ -144,6 +145,7 @@ export class PgDeadLetters implements DeadLetterSink {
       ],
     );
     const row = result.rows[0] as DeadLetter;
+    metrics.deadLetters.inc({ source: letter.source });
     // An alert: someone has to look at it (re-drive once the cause is fixed, or discard).
     this.logger.error(
       {
@@ -311,4 +313,12 @@ export async function discardDeadLetterIn(tx: Queryable, id: string): Promise<De
 
 export function discardDeadLetter(pool: Pool, id: string): Promise<DeadLetter> {
   return withTransaction(pool, (tx) => discardDeadLetterIn(tx, id));
+}
+
+/** Dead letters waiting for an operator (status dead), per source: the gauge an alert watches. */
+export async function countDeadLetters(db: Queryable): Promise<Array<readonly [string, number]>> {
+  const result = await db.query<{ source: string; n: number }>(
+    `SELECT source, count(*)::int AS n FROM dead_letters WHERE status = 'dead' GROUP BY source`,
+  );
+  return result.rows.map((r) => [r.source, r.n] as const);
 }

@@ -1,3 +1,5 @@
+import type { Express } from 'express';
+
 /** A dependency check: resolves when the dependency answers. */
 export type HealthCheck = () => Promise<unknown>;
 
@@ -58,4 +60,22 @@ export function kafkaHealthCheck(admin: KafkaAdminLike): HealthCheck {
       throw error;
     }
   };
+}
+
+/**
+ * The health routes of an API app. `/health/live`: the process answers (a supervisor restarts it when
+ * not). `/health/ready`: every dependency and every expected worker (heartbeat) is up, else 503 naming
+ * what is down. `/health` is the readiness report too (contract §1: 200 once the system can take
+ * orders, 503 with the failing dependency named otherwise).
+ */
+export function serveHealth(app: Express, checks: Readonly<Record<string, HealthCheck>>): void {
+  app.get('/health/live', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  const ready = async (_req: unknown, res: { status(code: number): { json(body: unknown): unknown } }) => {
+    const report = await checkHealth(checks);
+    res.status(report.status === 'ok' ? 200 : 503).json(report);
+  };
+  app.get('/health/ready', ready);
+  app.get('/health', ready);
 }

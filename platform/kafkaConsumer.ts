@@ -5,6 +5,7 @@ import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPol
 export type KafkaConsumerBackoff = Backoff;
 import { DeadLetterTransport, REDRIVE_FOR_HEADER, type DeadLetterSink } from './deadLetters.js';
 import type { Logger } from './logger.js';
+import { metrics } from './metrics.js';
 
 export interface KafkaRecord {
   readonly topic: string;
@@ -135,6 +136,19 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
     logger.warn({ err: event.payload.error, group: groupId }, 'kafka consumer crashed; it restarts'),
   );
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  // The group's lag on this process's partitions, from what each batch reports (never per record).
+  const lagByPartition = new Map<number, number>();
+  const lag = metrics.kafkaConsumerLag.labels(groupId, options.topic);
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    lagByPartition.clear();
+    lag.set(0);
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    lagByPartition.set(payload.partition, Math.max(0, Number(payload.offsetLag)));
+    let total = 0;
+    for (const behind of lagByPartition.values()) total += behind;
+    lag.set(total);
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
   const wanted = (message: KafkaMessage): Record<string, string> | undefined => {

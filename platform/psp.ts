@@ -1,5 +1,6 @@
 import http from 'node:http';
 import CircuitBreaker from 'opossum';
+import { observeBreaker } from './metrics.js';
 
 /** The PSP could not give an answer (timeout, breaker open, network, 5xx): the outcome is unknown. */
 export class PspUnavailable extends Error {
@@ -82,6 +83,7 @@ export class PspClient {
         ...options.breaker,
       },
     );
+    observeBreaker(this.breaker, 'psp');
     // Callers wait until the breaker lets a call through: they need to know when it opened.
     this.breaker.on('open', () => {
       this.openedAt = Date.now();

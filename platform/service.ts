@@ -1,4 +1,9 @@
+import cluster from 'node:cluster';
+import { loadConfig } from './config.js';
+import { startHeartbeat } from './heartbeat.js';
 import { createLogger, type Logger } from './logger.js';
+import { collectProcessMetrics, startMetricsServer } from './metrics.js';
+import { createRedis } from './redis.js';
 
 export interface ServiceContext {
   readonly logger: Logger;
@@ -9,7 +14,8 @@ export interface ServiceContext {
 /**
  * Runs one service process: a named pino logger, a clean stop on SIGINT/SIGTERM (bounded in time), and
  * an exit with status 1 on an error nobody handled, so the supervisor restarts the process rather than
- * leaving it half-alive.
+ * leaving it half-alive. Every process also exposes its metrics (on METRICS_PORT when set) and, once
+ * started, writes a heartbeat under its name to Redis for the API's readiness.
  */
 export async function runService(name: string, start: (context: ServiceContext) => Promise<void>): Promise<void> {
   const logger = createLogger(name);
@@ -44,7 +50,25 @@ export async function runService(name: string, start: (context: ServiceContext) 
   });
 
   try {
+    const config = loadConfig();
+    collectProcessMetrics(name);
+    // A node:cluster worker's metrics reach METRICS_PORT through its primary (serveClusterMetrics).
+    if (config.metricsPort > 0 && cluster.isPrimary) {
+      // A port taken (another instance on this host) costs the metrics, not the service: no crash loop.
+      const server = await startMetricsServer(config.host, config.metricsPort, logger).catch((error: unknown) => {
+        logger.error({ err: error, metrics_port: config.metricsPort }, 'metrics server could not listen; running without it');
+        return undefined;
+      });
+      if (server !== undefined) steps.push(() => server.close());
+    }
     await start({ logger, onStop: (step) => steps.push(step) });
+    // Beats only once the service runs; stopped first on shutdown, so readiness sees it leave at once.
+    const redis = createRedis(config.redisUrl, `${name}-heartbeat`);
+    const heartbeat = startHeartbeat(redis, config.redisPrefix, name, config.heartbeatIntervalMs, logger);
+    steps.push(async () => {
+      await heartbeat.stop();
+      redis.disconnect();
+    });
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     process.exit(1);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
+import type { Readable } from 'node:stream';
 import type { Logger } from './logger.js';
 
 export interface ServiceSpec {
@@ -21,7 +22,8 @@ interface Running {
 /**
  * Runs each service as its own Node process, restarts one that dies (backoff 0.5 s doubling to 30 s,
  * reset after a minute of good health), and on stop() sends SIGTERM to all and waits for them
- * (SIGKILL after 15 s). Children write their pino JSON logs straight to our stdout.
+ * (SIGKILL after 15 s). Children write their pino JSON logs straight to our stdout, or through
+ * `print` (npm start's human-readable console on a terminal).
  */
 export class Supervisor {
   private readonly running = new Map<string, Running>();
@@ -34,6 +36,7 @@ export class Supervisor {
   constructor(
     private readonly logger: Logger,
     private readonly nodeArgs: readonly string[] = [],
+    private readonly print?: (output: Readable) => void,
   ) {}
 
   start(specs: readonly ServiceSpec[]): void {
@@ -46,10 +49,14 @@ export class Supervisor {
 
   private launch(entry: Running): void {
     const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, entry.spec.script], {
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', this.print === undefined ? 'inherit' : 'pipe', this.print === undefined ? 'inherit' : 'pipe'],
       env: { ...process.env, ...entry.spec.env },
     });
     entry.child = child;
+    if (this.print !== undefined && child.stdout !== null && child.stderr !== null) {
+      this.print(child.stdout);
+      this.print(child.stderr);
+    }
     entry.startedAt = Date.now();
     if (entry.spec.nice !== undefined && entry.spec.nice > 0 && child.pid !== undefined) {
       try {

@@ -4,7 +4,7 @@ import { CLIENT_ID_PATTERN } from '../domain/ids.js';
 import { seesChannel, type Principal } from '../platform/access.js';
 import { channelForbidden, requirePrincipal } from '../platform/authentication.js';
 import type { Pool } from '../platform/db.js';
-import { checkHealth, type HealthCheck } from '../platform/health.js';
+import { serveHealth, type HealthCheck } from '../platform/health.js';
 import { param, problemHandler, routeNotFound } from '../platform/http.js';
 import type { Logger } from '../platform/logger.js';
 import { canonicalUuid } from '../platform/ids.js';
@@ -108,10 +108,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
   app.set('etag', false);
   const maxWaitMs = deps.maxWaitMs ?? 2_000;
 
-  app.get('/health', async (_req, res) => {
-    const report = await checkHealth(deps.healthChecks);
-    res.status(report.status === 'ok' ? 200 : 503).json(report);
-  });
+  serveHealth(app, deps.healthChecks);
 
   /** 404 for an order a channel's key may not see, as for one that does not exist (contract §8). */
   async function checkVisible(principal: Principal, orderId: string): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type StreamLayout,
 } from '../platform/streams.js';
 import { comparePositions, formatPosition, parsePosition, type OutboxPosition, type OutboxRow } from './outbox.js';
+import { metrics } from '../platform/metrics.js';
 
 export interface AckScan {
   /** The oldest outbox position some group has not acknowledged; null when every entry is acknowledged. */
@@ -108,17 +109,28 @@ export class RedisSink {
   async scanAcks(): Promise<AckScan> {
     let oldest: OutboxPosition | null = null;
     let trimmedEntries = 0;
+    // The consumer groups' gauges, from the same reads (every RELAY_ACK_SCAN_MS, never per message).
+    const backlog = new Map<string, { pending: number; lag: number; oldestMs: number | undefined }>();
+    const now = Date.now();
     for (const stream of allStreams(this.layout, this.groups)) {
       const groups = await this.groupsOf(stream);
       if (groups === undefined) continue;
       let oldestId: string | undefined;
       for (const group of groups) {
+        const totals = backlog.get(group.name) ?? { pending: 0, lag: 0, oldestMs: undefined };
+        backlog.set(group.name, totals);
+        totals.pending += group.pending;
+        totals.lag += group.lag;
         if (group.pending > 0) {
           const summary = (await this.redis.xpending(stream, group.name)) as [number, string | null, string | null, unknown];
           if (summary[1] !== null) oldestId = minStreamId(oldestId, summary[1]);
         }
         const next = await this.redis.xrange(stream, `(${group.lastDeliveredId}`, '+', 'COUNT', 1);
-        if (next[0] !== undefined) oldestId = minStreamId(oldestId, next[0][0]);
+        if (next[0] !== undefined) {
+          oldestId = minStreamId(oldestId, next[0][0]);
+          const addedMs = Number(next[0][0].split('-')[0]);
+          totals.oldestMs = Math.min(totals.oldestMs ?? addedMs, addedMs);
+        }
       }
       if (oldestId !== undefined) {
         const entry = await this.redis.xrange(stream, oldestId, oldestId);
@@ -135,10 +147,17 @@ export class RedisSink {
         trimmedEntries += await this.redis.xtrim(stream, 'MINID', floor);
       }
     }
+    for (const [group, totals] of backlog) {
+      metrics.consumerPending.set({ group }, totals.pending);
+      metrics.consumerBacklog.set({ group }, totals.lag);
+      metrics.consumerBacklogAge.set({ group }, totals.oldestMs === undefined ? 0 : Math.max(0, now - totals.oldestMs) / 1000);
+    }
     return { oldestUnacked: oldest, trimmedEntries };
   }
 
-  private async groupsOf(stream: string): Promise<Array<{ name: string; pending: number; lastDeliveredId: string }> | undefined> {
+  private async groupsOf(
+    stream: string,
+  ): Promise<Array<{ name: string; pending: number; lag: number; lastDeliveredId: string }> | undefined> {
     let raw: unknown[];
     try {
       raw = (await this.redis.xinfo('GROUPS', stream)) as unknown[];
@@ -151,6 +170,8 @@ export class RedisSink {
       return {
         name: fields.name ?? '',
         pending: Number(fields.pending ?? 0),
+        // Entries not yet delivered (Redis 7; nil when Redis cannot tell, counted as 0 here).
+        lag: Number.isFinite(Number(fields.lag)) ? Number(fields.lag) : 0,
         lastDeliveredId: fields['last-delivered-id'] ?? '0-0',
       };
     });

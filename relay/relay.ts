@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { withTransactionOpenedBy, type Pool, type PoolClient } from '../platform/db.js';
 import type { Logger } from '../platform/logger.js';
+import { metrics } from '../platform/metrics.js';
 import type { PressureGauge } from '../platform/pressure.js';
 import { Wakeup } from '../platform/wakeup.js';
 import type { KafkaSink } from './kafkaSink.js';
@@ -388,6 +389,7 @@ export class Relay {
           rows = (rows ?? []).filter((row) => comparePositions(positionOf(row), early.after) <= 0);
           if (rows.length === 0) {
             await sink.publish(early.rows);
+            observePublished(sink.name, early.rows);
             sink.early.shift();
             for (const row of early.rows) sink.earlyDone.add(row.id);
             sink.published += early.rows.length;
@@ -401,7 +403,10 @@ export class Relay {
           continue;
         }
         const fresh = rows.filter((row) => !sink.earlyDone.has(row.id));
-        if (fresh.length > 0) await sink.publish(fresh);
+        if (fresh.length > 0) {
+          await sink.publish(fresh);
+          observePublished(sink.name, fresh);
+        }
         for (const row of rows) sink.earlyDone.delete(row.id);
         sink.cursor = positionOf(rows[rows.length - 1] as OutboxRow);
         sink.published += fresh.length;
@@ -545,5 +550,20 @@ export class Relay {
         logger.warn({ err: error }, 'acknowledgement scan failed');
       }
     }
+  }
+}
+
+/**
+ * Publication rate and lag per sink: the lag of a row is the time since it was written, which its
+ * UUIDv7 id carries (its first 48 bits are the milliseconds), so no column or clock read per row.
+ */
+function observePublished(sink: string, rows: readonly OutboxRow[]): void {
+  metrics.relayPublished.inc({ sink }, rows.length);
+  const now = Date.now();
+  const lag = metrics.relayLag.labels(sink);
+  for (const row of rows) {
+    if (row.id.charCodeAt(14) !== 55 /* 7: a UUIDv7 */) continue;
+    const writtenAt = parseInt(row.id.slice(0, 8), 16) * 65_536 + parseInt(row.id.slice(9, 13), 16);
+    lag.observe(Math.max(0, now - writtenAt) / 1000);
   }
 }

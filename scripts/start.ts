@@ -1,5 +1,6 @@
 import { loadConfig } from '../platform/config.js';
 import { createLogger } from '../platform/logger.js';
+import { prettyDestination, printPretty, wantsPrettyLogs } from '../platform/prettyLogs.js';
 import { Supervisor, type ServiceSpec } from '../platform/supervisor.js';
 import { ensureDemoKeys } from './demoKeys.js';
 import { prepareSystem, repoRoot, stopLocalKafka } from './prepare.js';
@@ -9,7 +10,9 @@ import { prepareSystem, repoRoot, stopLocalKafka } from './prepare.js';
  * empty catalog, then runs every service as its own process until Ctrl-C.
  */
 const config = loadConfig();
-const logger = createLogger('supervisor');
+// Human-readable logs on a terminal (pino-pretty), JSON lines otherwise (a file, a pipe, a log shipper).
+const pretty = wantsPrettyLogs(config.logFormat, process.stdout.isTTY === true);
+const logger = createLogger('supervisor', config.logLevel, pretty ? prettyDestination() : undefined);
 const say = (line: string) => console.log(`oms: ${line}`);
 
 const prepared = await prepareSystem(config, { startLocalServices: true, seed: config.seedDemoCatalog, say });
@@ -53,9 +56,9 @@ export const SERVICES: readonly ServiceSpec[] = [
 const only = (process.env.OMS_SERVICES ?? '').split(',').filter((n) => n.length > 0);
 const unknown = only.filter((n) => !SERVICES.some((s) => s.name === n));
 if (unknown.length > 0) throw new Error(`OMS_SERVICES names unknown services: ${unknown.join(', ')}`);
-const services = withReplicas(
-  only.length === 0 ? SERVICES : SERVICES.filter((s) => only.includes(s.name)),
-  process.env.OMS_REPLICAS ?? '',
+const services = withMetricsPorts(
+  withReplicas(only.length === 0 ? SERVICES : SERVICES.filter((s) => only.includes(s.name)), process.env.OMS_REPLICAS ?? ''),
+  config.metricsBasePort,
 );
 /**
  * OMS_REPLICAS=name=n,…: n processes of a service side by side (they share the work through their
@@ -80,12 +83,31 @@ function withReplicas(specs: readonly ServiceSpec[], setting: string): ServiceSp
   });
 }
 
+/**
+ * METRICS_BASE_PORT, +1, +2, …: each process but the API (which serves /metrics on PORT) gets its own
+ * METRICS_PORT, in the order it runs; 0 leaves them without one.
+ */
+function withMetricsPorts(specs: readonly ServiceSpec[], base: number): ServiceSpec[] {
+  if (base === 0) return [...specs];
+  let next = base;
+  return specs.map((spec) => (spec.name === 'api' ? spec : { ...spec, env: { ...spec.env, METRICS_PORT: String(next++) } }));
+}
+
 const supervisor = new Supervisor(
   logger,
   (process.env.OMS_NODE_ARGS ?? '').split(' ').filter((arg) => arg.length > 0),
+  pretty ? (output) => printPretty(output) : undefined,
 );
 supervisor.start(services);
 say(`running ${services.map((s) => s.name).join(', ')}; API on http://${config.host}:${config.port} (Ctrl-C stops)`);
+say(
+  `metrics: api http://${config.host}:${config.port}/metrics` +
+    services
+      .filter((s) => s.env?.METRICS_PORT !== undefined)
+      .map((s) => `, ${s.name} :${s.env?.METRICS_PORT}`)
+      .join('') +
+    `; readiness http://${config.host}:${config.port}/health/ready`,
+);
 
 let stopping = false;
 const stop = (signal: string) => {

@@ -18,6 +18,11 @@ import {
 } from '../support/env.js';
 import { freePorts, startNode, type RunningProcess } from '../support/processes.js';
 
+interface HealthReport {
+  status: string;
+  dependencies: Record<string, { status: string; detail?: string }>;
+}
+
 describe('the system as npm start runs it (supervisor and service processes)', function () {
   this.timeout(120_000);
   const id = uniqueId('npmstart')
@@ -50,6 +55,8 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     // A known admin key, as a deployment sets one; the demo keys go to a file of this test's own.
     OMS_BOOTSTRAP_ADMIN_KEY: adminKey,
     OMS_DEMO_KEYS_FILE: demoKeysFile,
+    // Metrics ports of this run's own (npm start counts up from here), clear of another run's.
+    METRICS_BASE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
   };
   const auth = { Authorization: `Bearer ${adminKey}` };
   let system: RunningProcess;
@@ -102,6 +109,22 @@ describe('the system as npm start runs it (supervisor and service processes)', f
     expect(body.status).to.equal('ok');
     expect(Object.keys(body.dependencies)).to.include.members(['postgres', 'redis', 'kafka']);
     expect(Object.values(body.dependencies).every((d) => d.status === 'up')).to.equal(true);
+  });
+
+  it('is ready with every worker beating, and each service answers /metrics on the port npm start printed', async () => {
+    const ready = (await (await fetch(`${baseUrl}/health/ready`)).json()) as HealthReport;
+    expect(ready.status).to.equal('ok');
+    expect(ready.dependencies.workers?.status).to.equal('up');
+    const printed = system.lines.find((l): l is string => typeof l === 'string' && l.startsWith('oms: metrics:'));
+    expect(printed).to.be.a('string');
+    const relayPort = printed!.match(/relay :(\d+)/)?.[1];
+    const sagaPort = printed!.match(/saga-worker :(\d+)/)?.[1];
+    expect(relayPort).to.equal(env.METRICS_BASE_PORT);
+    const relay = await (await fetch(`http://127.0.0.1:${relayPort}/metrics`)).text();
+    expect(relay).to.include('oms_relay_published_total');
+    expect(relay).to.match(/^nodejs_eventloop_lag_seconds\{service="relay"\}/m);
+    expect((await fetch(`http://127.0.0.1:${sagaPort}/health/live`)).status).to.equal(200);
+    expect(await (await fetch(`${baseUrl}/metrics`)).text()).to.include('oms_http_request_duration_seconds');
   });
 
   it('created the demo keys on its empty database: the known admin key and one key per channel, in the file', async () => {

@@ -2,6 +2,7 @@ import type { SagaStatusName } from '../../domain/order.js';
 import type { SagaTypeName } from '../../domain/sagaType.js';
 import { waitForPartner, type Wait } from '../../domain/sagaWorkflow.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { metrics } from '../../platform/metrics.js';
 import { PspUnavailable } from '../../platform/psp.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 
@@ -44,7 +45,11 @@ export async function commitChangeStep(
   step: string,
   apply: (tx: PoolClient, saga: ChangeSaga) => Promise<ChangeStepApplied>,
 ): Promise<StepOutcome> {
-  return withTransaction(context.pool, async (tx) => {
+  const started = performance.now();
+  let finishedAs: SagaStatusName | undefined;
+  const observe = (outcome: string) =>
+    metrics.sagaStepDuration.observe({ saga: saga.saga_type, step, outcome }, (performance.now() - started) / 1000);
+  const committed = withTransaction(context.pool, async (tx) => {
     const locked = await loadChangeSaga(tx, saga.saga_id, true);
     if (locked === undefined || locked.steps[step] !== undefined || locked.status === 'completed' || locked.status === 'failed')
       return 'progressed';
@@ -58,8 +63,20 @@ export async function commitChangeStep(
         WHERE saga_id = $1`,
       [saga.saga_id, step, JSON.stringify(applied.result), status, finished, context.leaseMs],
     );
+    if (finished) finishedAs = status;
     return finished ? 'done' : 'progressed';
   });
+  return committed.then(
+    (outcome) => {
+      observe('ok');
+      if (finishedAs !== undefined) metrics.sagasFinished.inc({ saga: saga.saga_type, outcome: finishedAs });
+      return outcome;
+    },
+    (error: unknown) => {
+      observe('error');
+      throw error;
+    },
+  );
 }
 
 /** The workflow waits (a partner, the WMS, the placement saga): the saga is driven again at `until`, without counting as progress. */

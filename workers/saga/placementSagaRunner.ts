@@ -7,6 +7,7 @@ import {
   type PlacementStepIdName,
 } from '../../domain/placementSaga.js';
 import { isUuid } from '../../platform/ids.js';
+import { metrics } from '../../platform/metrics.js';
 import { loadSagas, scheduleSagas, type SagaRecord } from './sagaStore.js';
 import { commitBatch, type StepApplyMany, type StepContext } from './stepContext.js';
 import { applyAuthorizations, requestAuthorization, type AuthorizationAnswer } from './steps/authorizePayment.js';
@@ -96,13 +97,17 @@ export class PlacementSagaRunner {
         }
         break;
       }
+      const roundStarted = performance.now();
       const working: Planned[] = [];
       const waits: Array<{ sagaId: string; at: string }> = [];
       for (const saga of active) {
         const action = this.next(saga);
         this.context.logger.debug({ saga_id: saga.saga_id, order_id: saga.order_id, action: action.kind }, 'saga step');
-        if (action.kind === 'done') results.set(saga.saga_id, { outcome: saga.status === 'completed' ? 'completed' : 'failed' });
-        else if (action.kind === 'wait') waits.push({ sagaId: saga.saga_id, at: action.until });
+        if (action.kind === 'done') {
+          const outcome = saga.status === 'completed' ? 'completed' : 'failed';
+          results.set(saga.saga_id, { outcome });
+          metrics.sagasFinished.inc({ saga: 'placement', outcome });
+        } else if (action.kind === 'wait') waits.push({ sagaId: saga.saga_id, at: action.until });
         else working.push({ saga, action });
       }
       if (waits.length > 0) {
@@ -132,13 +137,16 @@ export class PlacementSagaRunner {
           // answered (or timed out), and the batch does not wait for it.
           const call = calls.get(id) ?? this.callPartner(planned);
           stragglers.push(call.then((late) => this.advance([planned.saga], results, new Map([[id, late]]))));
-        } else if (answer.kind === 'error') results.set(id, { error: answer.error });
-        else inRound.push({ ...planned, answer });
+        } else if (answer.kind === 'error') {
+          results.set(id, { error: answer.error });
+          observeSteps([planned], roundStarted, 'error');
+        } else inRound.push({ ...planned, answer });
       }
       if (inRound.length === 0) break;
 
       try {
         const committed = await this.commitRound(inRound);
+        observeSteps(inRound, roundStarted, 'ok');
         // A saga whose round changed nothing (no step could record, nobody else did) would only go
         // round again: it stops here with an error (its entry is retried, then dead-lettered).
         active = committed.filter((saga, i) => {
@@ -148,6 +156,7 @@ export class PlacementSagaRunner {
           return false;
         });
       } catch (error) {
+        observeSteps(inRound, roundStarted, error instanceof StockMoved ? 'stock_moved' : 'error');
         if (error instanceof StockMoved) {
           // Another order took the stock between our read and our reservation: read again.
           this.context.logger.debug({ sagas: inRound.length }, 'stock moved; reserving again');
@@ -277,6 +286,14 @@ async function settleUnlessStraggling(calls: ReadonlyMap<string, Promise<Partner
   await Promise.race([all, patience]);
   clearTimeout(timer);
   return new Map(settled);
+}
+
+/** Each saga's step of the round (its partner call and the commit) in oms_saga_step_duration_seconds. */
+function observeSteps(round: readonly Planned[], startedAt: number, outcome: string): void {
+  const seconds = (performance.now() - startedAt) / 1000;
+  for (const { action } of round) {
+    metrics.sagaStepDuration.observe({ saga: 'placement', step: stepsOf(action).join('+'), outcome }, seconds);
+  }
 }
 
 /** The steps an action runs. */
