@@ -81,7 +81,13 @@ export async function verifyChainPage(
         detail: `event(s) ${(r.previous_seq ?? 0) + 1}..${expectedPrevious} missing before seq ${r.seq}`,
       });
     else if (r.unchained && r.seq > 1)
-      broken.push({ orderId: r.order_id, seq: r.seq, eventId: r.event_id, kind: 'unchained', detail: 'written without a link to its predecessor' });
+      broken.push({
+        orderId: r.order_id,
+        seq: r.seq,
+        eventId: r.event_id,
+        kind: 'unchained',
+        detail: 'written without a link to its predecessor',
+      });
     else if (!r.linked)
       broken.push({
         orderId: r.order_id,
