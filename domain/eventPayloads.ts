@@ -108,13 +108,15 @@ export interface ShipmentCreatedPayload extends MovesOrderStatus {
 export interface ShipmentPickedPayload extends MovesOrderStatus {
   readonly shipment_id: string;
   readonly items: readonly EventUnits[];
-  readonly short: ReadonlyArray<{ readonly item_id: string; readonly quantity: number }>;
+  /** The units the warehouse did not have. */
+  readonly short: readonly EventUnits[];
 }
 
 export interface ShipmentShortPickedPayload extends MovesOrderStatus {
   readonly shipment_id: string;
   readonly warehouse_id: string;
-  readonly short: ReadonlyArray<{ readonly item_id: string; readonly quantity: number }>;
+  /** The units the warehouse did not have. */
+  readonly short: readonly EventUnits[];
 }
 
 export interface ShipmentPackedPayload extends MovesOrderStatus {
@@ -240,7 +242,8 @@ export interface RefundRequestedPayload {
   readonly amount: number;
   readonly currency: string;
   readonly reason: string;
-  readonly items: readonly EventUnits[];
+  /** The refunded lines (none for an amount): their prices and what each comes to. */
+  readonly items: ReadonlyArray<EventUnits & { readonly unit_price: number; readonly amount: number }>;
 }
 
 export interface RefundIssuedPayload {
