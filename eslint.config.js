@@ -42,8 +42,7 @@ const EXCEPTIONS = {
   // workflow, pure, computes its retry times with it.
   'platform/config.ts': ['domain/retryPolicy.ts'],
   'platform/kafkaConsumer.ts': ['domain/retryPolicy.ts'],
-  // The event envelope moves to platform/ with the typed events (issue 12, deliverable 2).
-  'platform/streamConsumer.ts': ['domain/retryPolicy.ts', 'domain/events.ts'],
+  'platform/streamConsumer.ts': ['domain/retryPolicy.ts'],
 };
 
 const IO_LIBRARIES = ['pg', 'knex', 'ioredis', 'kafkajs', 'express', 'opossum', 'node:*'];

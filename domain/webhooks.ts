@@ -1,4 +1,4 @@
-import { OrderEventType, type EventEnvelope, type OrderEventTypeName } from './events.js';
+import { OrderEventType, type OrderEventEnvelope, type OrderEventTypeName } from './events.js';
 import { retryDelayMs, type Backoff } from './retryPolicy.js';
 
 /**
@@ -20,11 +20,12 @@ export interface WebhookBody {
   readonly event_id: string;
   readonly order_id: string;
   readonly occurred_at: string;
-  readonly data: Readonly<Record<string, unknown>>;
+  /** The event's payload as it was stored. */
+  readonly data: OrderEventEnvelope['payload'];
 }
 
 /** What a delivery of `event` POSTs (serialized once; every attempt sends the same bytes). */
-export function webhookBody(event: EventEnvelope): WebhookBody {
+export function webhookBody(event: OrderEventEnvelope): WebhookBody {
   return { type: event.type, event_id: event.event_id, order_id: event.order_id, occurred_at: event.occurred_at, data: event.payload };
 }
 

@@ -4,6 +4,7 @@ import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPol
 /** The wait between a record's attempts, for callers that must not import domain/ (the WMS sandbox). */
 export type KafkaConsumerBackoff = Backoff;
 import { DeadLetterTransport, REDRIVE_FOR_HEADER, type DeadLetterSink } from './deadLetters.js';
+import { EventHeader } from './eventEnvelope.js';
 import type { Logger } from './logger.js';
 import { metrics } from './metrics.js';
 
@@ -194,9 +195,9 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
           transport: DeadLetterTransport.kafka,
           stream: record.topic,
           entryId: `${record.partition}:${record.offset}`,
-          eventId: record.headers.id ?? text(value.event_id) ?? text(value.message_id),
+          eventId: record.headers[EventHeader.eventId] ?? text(value.event_id) ?? text(value.message_id),
           orderId: text(value.order_id) ?? record.key,
-          type: record.headers.eventType ?? text(value.type),
+          type: record.headers[EventHeader.eventType] ?? text(value.type),
           envelope: record.value,
           message: { key: record.key ?? null, headers: record.headers, value: record.rawValue },
           error,

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import type { EventEnvelope } from '../domain/events.js';
 import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPolicy.js';
 import { consumerBackoff, type Config } from './config.js';
 import { DeadLetterTransport, PgDeadLetters, REDRIVE_FOR_FIELD, type DeadLetterSink } from './deadLetters.js';
 import type { Pool } from './db.js';
+import type { EventEnvelope } from './eventEnvelope.js';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
 import { groupStreams, parseFields, type StreamLayout } from './streams.js';
@@ -12,19 +12,20 @@ import { Wakeup } from './wakeup.js';
 
 export type { EventEnvelope };
 
-export interface StreamMessage {
+/** A stream entry's event as the handler gets it: the envelope, typed by the consumer's `parse`. */
+export interface StreamMessage<E extends EventEnvelope = EventEnvelope> {
   readonly stream: string;
   readonly id: string;
   /** How many times this entry has been delivered to the group, this delivery included. */
   readonly deliveries: number;
-  readonly event: EventEnvelope;
+  readonly event: E;
 }
 
-export type MessageHandler = (message: StreamMessage) => Promise<void>;
+export type MessageHandler<E extends EventEnvelope = EventEnvelope> = (message: StreamMessage<E>) => Promise<void>;
 
 /** An entry of a batch its handler could not handle: it stays pending and is retried. */
-export interface BatchFailure {
-  readonly message: StreamMessage;
+export interface BatchFailure<E extends EventEnvelope = EventEnvelope> {
+  readonly message: StreamMessage<E>;
   readonly error: unknown;
 }
 
@@ -32,9 +33,11 @@ export interface BatchFailure {
  * Handles what one read returned, as one batch (stream order; one order's entries in order), and
  * answers the entries that failed; the others are acknowledged. Throwing fails the whole batch.
  */
-export type BatchHandler = (messages: readonly StreamMessage[]) => Promise<readonly BatchFailure[]>;
+export type BatchHandler<E extends EventEnvelope = EventEnvelope> = (
+  messages: readonly StreamMessage<E>[],
+) => Promise<readonly BatchFailure<E>[]>;
 
-export interface StreamConsumerOptions {
+export interface StreamConsumerOptions<E extends EventEnvelope = EventEnvelope> {
   /** Blocking reads hold their connection, so the consumer takes two: one to read, one for everything else. */
   readonly reader: Redis;
   readonly commands: Redis;
@@ -42,13 +45,18 @@ export interface StreamConsumerOptions {
   readonly group: string;
   readonly consumer?: string;
   /** One entry at a time; or, instead, `batchHandler`. */
-  readonly handler?: MessageHandler;
+  readonly handler?: MessageHandler<E>;
   /**
    * Batch mode: every wanted entry of a read (or of a claim) goes to this handler at once, and the
    * ones that succeeded are acknowledged with one XACK per stream. A batch waits for earlier batches
    * holding entries of the same orders; other batches may run beside it (up to maxInFlight entries).
    */
-  readonly batchHandler?: BatchHandler;
+  readonly batchHandler?: BatchHandler<E>;
+  /**
+   * The edge's check of an entry's event (e.g. domain/events' parseOrderEvent): the event typed, or why
+   * it is refused — such an entry is dead-lettered at once, as a malformed one. Without it, the envelope as read.
+   */
+  readonly parse?: (envelope: EventEnvelope) => E | string;
   /** Event types the handler reacts to; entries of other types are acknowledged at once, unhandled. */
   readonly handles?: (eventType: string) => boolean;
   readonly logger: Logger;
@@ -137,7 +145,7 @@ const keyOf = (stream: string, id: string) => `${stream}/${id}`;
  * malformed entry is dead-lettered at once. Entries a dead member left pending are claimed once idle
  * for claimIdleMs (XAUTOCLAIM), which counts as a delivery.
  */
-export class StreamConsumer {
+export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
   readonly consumer: string;
   private running = false;
   private readonly streams: string[];
@@ -159,7 +167,7 @@ export class StreamConsumer {
   private batchesInFlight = 0;
   private readonly random: () => number;
 
-  constructor(private readonly options: StreamConsumerOptions) {
+  constructor(private readonly options: StreamConsumerOptions<E>) {
     if ((options.handler === undefined) === (options.batchHandler === undefined))
       throw new Error(`consumer group ${options.group}: give either handler or batchHandler`);
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${options.group}`;
@@ -393,7 +401,7 @@ export class StreamConsumer {
    * Queues a batch behind the entries in flight of the same orders (so one order's entries are still
    * handled in turn); resolves when it has been handled.
    */
-  private dispatchBatch(entries: readonly PendingEntry[], handler: BatchHandler): Promise<void> {
+  private dispatchBatch(entries: readonly PendingEntry[], handler: BatchHandler<E>): Promise<void> {
     const fresh = entries.filter(({ stream, entry }) => !this.isHeld(stream, entry[0]));
     if (fresh.length === 0) return Promise.resolve();
     for (const { stream, entry } of fresh) this.inFlight.add(keyOf(stream, entry[0]));
@@ -417,15 +425,15 @@ export class StreamConsumer {
    * Dead-letters what can never succeed (too many deliveries, malformed), hands the rest to the batch
    * handler, acknowledges what succeeded with one XACK per stream, and schedules the retries.
    */
-  private async handleBatch(entries: readonly PendingEntry[], handler: BatchHandler): Promise<void> {
+  private async handleBatch(entries: readonly PendingEntry[], handler: BatchHandler<E>): Promise<void> {
     const { commands, group } = this.options;
-    const admitted: Array<{ pending: PendingEntry; message: StreamMessage }> = [];
+    const admitted: Array<{ pending: PendingEntry; message: StreamMessage<E> }> = [];
     for (const pending of entries) {
       const message = await this.admit(pending);
       if (message !== undefined) admitted.push({ pending, message });
     }
     if (admitted.length === 0) return;
-    let failures: readonly BatchFailure[];
+    let failures: readonly BatchFailure<E>[];
     try {
       failures = await handler(admitted.map((a) => a.message));
     } catch (error) {
@@ -491,7 +499,7 @@ export class StreamConsumer {
    * An entry as a message for the handler, or undefined when it can never succeed: delivered too often
    * (its member died handling it, again and again), or malformed — dead-lettered, never crashing the worker.
    */
-  private async admit(pending: PendingEntry): Promise<StreamMessage | undefined> {
+  private async admit(pending: PendingEntry): Promise<StreamMessage<E> | undefined> {
     const { stream, entry, deliveries } = pending;
     const [id, rawFields] = entry;
     if (deliveries > this.options.maxDeliveries) {
@@ -499,7 +507,9 @@ export class StreamConsumer {
       await this.deadLetterOrWait(pending, reason, deliveries - 1);
       return undefined;
     }
-    const event = parseEnvelope(parseFields(rawFields));
+    const envelope = parseEnvelope(parseFields(rawFields));
+    const { parse } = this.options;
+    const event = typeof envelope === 'string' || parse === undefined ? (envelope as E | string) : parse(envelope);
     if (typeof event !== 'string') return { stream, id, deliveries, event };
     await this.deadLetterOrWait(pending, `malformed entry: ${event}`, deliveries);
     return undefined;
@@ -511,7 +521,7 @@ export class StreamConsumer {
    * back together: a batch stays a batch).
    */
   private async retryOrDeadLetter(
-    failed: ReadonlyArray<{ pending: PendingEntry; message: StreamMessage; error: unknown }>,
+    failed: ReadonlyArray<{ pending: PendingEntry; message: StreamMessage<E>; error: unknown }>,
   ): Promise<void> {
     const toWait: Array<{ pending: PendingEntry; counts: boolean }> = [];
     let attempts = 0;
@@ -658,7 +668,23 @@ export class StreamConsumer {
 }
 
 /** Handlers by event type; the consumer acknowledges entries of every other type unhandled. */
-export type EventHandlers = Readonly<Record<string, (message: StreamMessage) => Promise<void>>>;
+export type EventHandlers<E extends EventEnvelope = EventEnvelope> = Readonly<
+  Record<string, (message: StreamMessage<E>) => Promise<void>>
+>;
+
+/** Handlers by event type, each given the messages of its own type (`E` a union narrowed by `type`). */
+export type HandlersByType<E extends EventEnvelope> = {
+  readonly [K in E['type']]?: (message: StreamMessage<Extract<E, { readonly type: K }>>) => Promise<void>;
+};
+
+/** The handler of a message's type in a table keyed by type. */
+export function handlerOf<E extends EventEnvelope>(
+  handlers: HandlersByType<E>,
+  message: StreamMessage<E>,
+): ((message: StreamMessage<E>) => Promise<void>) | undefined {
+  // The table's key is the message's type, so its handler takes this message: TypeScript cannot follow that.
+  return handlers[message.event.type as E['type']] as ((message: StreamMessage<E>) => Promise<void>) | undefined;
+}
 
 /** A consumer-group member that dispatches each entry to the handler of its event type. */
 export function dispatchingConsumer(
@@ -696,7 +722,10 @@ export interface StreamWorkerOptions {
 }
 
 /** A worker's options as a consumer-group member's, for `group`. */
-export function memberOf(options: StreamWorkerOptions, group: string): Omit<StreamConsumerOptions, 'handler' | 'handles'> {
+export function memberOf(
+  options: StreamWorkerOptions,
+  group: string,
+): Omit<StreamConsumerOptions, 'handler' | 'batchHandler' | 'handles' | 'parse'> {
   return {
     reader: options.reader,
     commands: options.commands,

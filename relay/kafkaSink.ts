@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs';
+import { EventHeader } from '../platform/eventEnvelope.js';
 import type { OutboxRow } from './outbox.js';
 
 /**
@@ -23,7 +24,11 @@ export class KafkaSink {
       messages: rows.map((row) => ({
         key: row.aggregateid,
         value: row.payload,
-        headers: { id: row.id, eventType: row.type, aggregatetype: row.aggregatetype },
+        headers: {
+          [EventHeader.eventId]: row.id,
+          [EventHeader.eventType]: row.type,
+          [EventHeader.aggregateType]: row.aggregatetype,
+        },
       })),
     });
   }

@@ -1,7 +1,7 @@
-import { ORDER_AGGREGATE } from '../domain/events.js';
 import { documentNumber, type DocumentKindName, type InvoiceDocument, type Party } from '../domain/invoice.js';
 import type { Config } from '../platform/config.js';
 import type { Queryable } from '../platform/db.js';
+import { ORDER_AGGREGATE } from '../platform/eventEnvelope.js';
 import { uuidv7 } from '../platform/ids.js';
 import { eventLogAndOutbox, type NewEvent } from './eventStore.js';
 
@@ -68,10 +68,10 @@ export async function storeDocument(tx: Queryable, document: InvoiceDocument, ye
 }
 
 /** An event appended with issued documents; `numberOf` names a document whose number goes into its payload. */
-export interface EventWithNumber extends NewEvent {
+export type EventWithNumber = NewEvent & {
   /** The invoice_id of a document in the same call: its number is set as the payload's `number`. */
   readonly numberOf?: string;
-}
+};
 
 /** One order's events appended by issueDocumentsLast (the order's row already locked by the caller). */
 export interface OrderEventsWithNumbers {

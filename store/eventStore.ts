@@ -1,14 +1,13 @@
-import { ORDER_AGGREGATE, type EventEnvelope } from '../domain/events.js';
+import { envelopeOf, type OrderEvent, type OrderEventEnvelope } from '../domain/events.js';
 import type { Queryable } from '../platform/db.js';
+import { ORDER_AGGREGATE } from '../platform/eventEnvelope.js';
 import { uuidv7 } from '../platform/ids.js';
 
-export interface NewEvent {
-  readonly type: string;
-  readonly payload: Readonly<Record<string, unknown>>;
-}
+/** An event to append: its type and payload, checked together at compile time (domain/events). */
+export type NewEvent = OrderEvent;
 
 /** An event as written: its envelope. */
-export type StoredEvent = EventEnvelope;
+export type StoredEvent = OrderEventEnvelope;
 
 /**
  * The two CTEs every event append ends with, written once: the rows of `from` (event_id, order_id,
@@ -54,14 +53,7 @@ function toStored(
 ): StoredEvent[] {
   return events.map((event, index) => {
     const eventId = ids[index] as string;
-    return {
-      event_id: eventId,
-      order_id: orderId,
-      seq: seqs.get(eventId) ?? 0,
-      type: event.type,
-      occurred_at: occurred,
-      payload: event.payload,
-    };
+    return envelopeOf({ event_id: eventId, order_id: orderId, seq: seqs.get(eventId) ?? 0, occurred_at: occurred }, event);
   });
 }
 
@@ -201,14 +193,7 @@ export async function appendToOrders(
   const seqs = new Map(result.rows.map((r) => [r.id, r.seq]));
   for (const r of rows) {
     const list = written.get(r.orderId) ?? [];
-    list.push({
-      event_id: r.id,
-      order_id: r.orderId,
-      seq: seqs.get(r.id) ?? 0,
-      type: r.event.type,
-      occurred_at: occurred,
-      payload: r.event.payload,
-    });
+    list.push(envelopeOf({ event_id: r.id, order_id: r.orderId, seq: seqs.get(r.id) ?? 0, occurred_at: occurred }, r.event));
     written.set(r.orderId, list);
   }
   return written;

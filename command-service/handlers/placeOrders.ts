@@ -1,4 +1,4 @@
-import { ORDER_AGGREGATE, OrderEventType } from '../../domain/events.js';
+import { OrderEventType } from '../../domain/events.js';
 import type { ItemId, OrderId, SagaId } from '../../domain/ids.js';
 import { OrderStatus, SagaStatus, type OrderPlaced } from '../../domain/order.js';
 import { PlacementStepId } from '../../domain/placementSaga.js';
@@ -6,6 +6,7 @@ import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { ORDER_AGGREGATE } from '../../platform/eventEnvelope.js';
 import { eventLogAndOutbox } from '../../store/eventStore.js';
 import {
   answerFromHeldKey,

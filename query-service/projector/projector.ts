@@ -1,6 +1,7 @@
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
+import { parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
 import { Subscriber } from '../../domain/subscriptions.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { projectBatch } from './projectBatch.js';
@@ -27,12 +28,13 @@ export function projectorSettings(
  * gaps are filled from the event log. A sweep catches up views a lost entry left behind.
  */
 export class Projector {
-  readonly consumer: StreamConsumer;
+  readonly consumer: StreamConsumer<OrderEventEnvelope>;
   readonly sweep: Sweep;
 
   constructor(options: ProjectorOptions) {
-    this.consumer = new StreamConsumer({
+    this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.projector),
+      parse: parseOrderEvent,
       // What one read returns is projected as one batch: one read and one write of the views.
       batchHandler: async (messages) => {
         const outcome = await projectBatch(

@@ -3,6 +3,7 @@ import { withTransaction } from '../../platform/db.js';
 import { appendToOrders } from '../../store/eventStore.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { testPool, uniqueId } from '../support/env.js';
+import { untypedEvent } from '../support/untypedEvent.js';
 
 async function newOrder(version: number): Promise<string> {
   const orderId = uuidv7();
@@ -21,13 +22,10 @@ describe('appending the events of many orders in one statement (eventStore.appen
       appendToOrders(tx, [
         {
           orderId: a,
-          events: [
-            { type: 'test.one', payload: { n: 1 } },
-            { type: 'test.two', payload: { n: 2 } },
-          ],
+          events: [untypedEvent('test.one', { n: 1 }), untypedEvent('test.two', { n: 2 })],
           status: 'confirmed',
         },
-        { orderId: b, events: [{ type: 'test.one', payload: { n: 3 } }] },
+        { orderId: b, events: [untypedEvent('test.one', { n: 3 })] },
         { orderId: c, events: [] },
       ]),
     );
@@ -64,8 +62,8 @@ describe('appending the events of many orders in one statement (eventStore.appen
     let failed: unknown;
     await withTransaction(testPool(), (tx) =>
       appendToOrders(tx, [
-        { orderId: a, events: [{ type: 'test.one', payload: {} }] },
-        { orderId: missing, events: [{ type: 'test.one', payload: {} }] },
+        { orderId: a, events: [untypedEvent('test.one', {})] },
+        { orderId: missing, events: [untypedEvent('test.one', {})] },
       ]),
     ).catch((error: unknown) => {
       failed = error;

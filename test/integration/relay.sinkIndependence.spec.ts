@@ -11,6 +11,7 @@ import { KafkaSink } from '../../relay/kafkaSink.js';
 import { RedisSink } from '../../relay/redisSink.js';
 import { Relay } from '../../relay/relay.js';
 import { eventually, testConfig, testDatabaseUrl, uniqueId } from '../support/env.js';
+import { untypedEvent } from '../support/untypedEvent.js';
 
 /** A Kafka producer whose sends the test holds (a slow broker) or fails (a broker down). */
 class ControlledProducer {
@@ -81,7 +82,7 @@ describe('relay: each sink publishes on its own (one slow or failing sink holds 
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const [event] = await withTransaction(pool, (tx) =>
-        appendOrderEvents(tx, uuidv7(), 0, [{ type: 'test.event', payload: { i } }]),
+        appendOrderEvents(tx, uuidv7(), 0, [untypedEvent('test.event', { i })]),
       );
       ids.push(event!.event_id);
     }

@@ -7,6 +7,7 @@ import { createKafka } from '../../platform/kafka.js';
 import { groupStreams, parseFields } from '../../platform/streams.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
+import { untypedEvent } from '../support/untypedEvent.js';
 
 interface SeenMessage {
   readonly key: string;
@@ -55,7 +56,7 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
   const appendOne = (orderId: string, type: string) =>
     withTransaction(
       system.pool,
-      async (tx) => (await appendOrderEvents(tx, orderId, 0, [{ type, payload: { n: 1 } }]))[0]!.event_id,
+      async (tx) => (await appendOrderEvents(tx, orderId, 0, [untypedEvent(type, { n: 1 })]))[0]!.event_id,
     );
 
   it('publishes the message the Debezium outbox router would: key, value and headers', async () => {
@@ -78,7 +79,7 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
     const early = await system.pool.connect();
     try {
       await early.query('BEGIN');
-      const [late] = await appendOrderEvents(early, uuidv7(), 0, [{ type: 'test.late', payload: {} }]);
+      const [late] = await appendOrderEvents(early, uuidv7(), 0, [untypedEvent('test.late', {})]);
       // A newer transaction commits first. Its event id sorts after the old one's, so a relay that
       // followed ids (or commit order) past it would never come back for the old event.
       const newer = await appendOne(uuidv7(), 'test.newer');
@@ -109,12 +110,12 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
     try {
       // An open transaction with an xid (a slow worker's): every row committed after it is above the horizon.
       await holder.query('BEGIN');
-      const [held] = await appendOrderEvents(holder, uuidv7(), 0, [{ type: 'test.held', payload: {} }]);
+      const [held] = await appendOrderEvents(holder, uuidv7(), 0, [untypedEvent('test.held', {})]);
       const orderId = uuidv7();
       const first = await appendOne(orderId, 'test.ahead');
       const second = await withTransaction(
         system.pool,
-        async (tx) => (await appendOrderEvents(tx, orderId, 1, [{ type: 'test.ahead', payload: {} }]))[0]!.event_id,
+        async (tx) => (await appendOrderEvents(tx, orderId, 1, [untypedEvent('test.ahead', {})]))[0]!.event_id,
       );
       for (const id of [first, second]) {
         await eventually(`${id} on Kafka before the holder ends`, async () => kafkaSeen.get(id));
@@ -145,9 +146,9 @@ describe('relay: outbox → Kafka and Redis Streams (contract §7)', function ()
     const orderId = uuidv7();
     await withTransaction(system.pool, (tx) =>
       appendOrderEvents(tx, orderId, 0, [
-        { type: 'a', payload: {} },
-        { type: 'b', payload: {} },
-        { type: 'c', payload: {} },
+        untypedEvent('a', {}),
+        untypedEvent('b', {}),
+        untypedEvent('c', {}),
       ]),
     );
     const entries = await eventually('three entries', async () => {

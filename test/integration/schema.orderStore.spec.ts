@@ -3,12 +3,13 @@ import { appendOrderEvents } from '../../store/eventStore.js';
 import { createUuidv7Generator, uuidv7 } from '../../platform/ids.js';
 import { withTransaction } from '../../platform/db.js';
 import { testPool } from '../support/env.js';
+import { untypedEvent } from '../support/untypedEvent.js';
 
 describe('order store (PostgreSQL schema)', () => {
   it('refuses UPDATE, DELETE and TRUNCATE on order_events', async () => {
     const pool = testPool();
     const orderId = uuidv7();
-    await withTransaction(pool, (tx) => appendOrderEvents(tx, orderId, 0, [{ type: 'test.happened', payload: { n: 1 } }]));
+    await withTransaction(pool, (tx) => appendOrderEvents(tx, orderId, 0, [untypedEvent('test.happened', { n: 1 })]));
 
     for (const statement of [
       `UPDATE order_events SET payload = '{"n":2}' WHERE order_id = $1`,
@@ -29,14 +30,9 @@ describe('order store (PostgreSQL schema)', () => {
   it('numbers events per order and refuses a second writer of the same seq', async () => {
     const pool = testPool();
     const orderId = uuidv7();
-    await withTransaction(pool, (tx) =>
-      appendOrderEvents(tx, orderId, 0, [
-        { type: 'a', payload: {} },
-        { type: 'b', payload: {} },
-      ]),
-    );
+    await withTransaction(pool, (tx) => appendOrderEvents(tx, orderId, 0, [untypedEvent('a', {}), untypedEvent('b', {})]));
     let conflict: unknown;
-    await withTransaction(pool, (tx) => appendOrderEvents(tx, orderId, 1, [{ type: 'c', payload: {} }])).catch(
+    await withTransaction(pool, (tx) => appendOrderEvents(tx, orderId, 1, [untypedEvent('c', {})])).catch(
       (error: unknown) => (conflict = error),
     );
     expect((conflict as { code?: string }).code).to.equal('23505');
@@ -51,7 +47,7 @@ describe('order store (PostgreSQL schema)', () => {
     const pool = testPool();
     const orderId = uuidv7();
     const [event] = await withTransaction(pool, (tx) =>
-      appendOrderEvents(tx, orderId, 0, [{ type: 'order.placed', payload: { x: 1 } }]),
+      appendOrderEvents(tx, orderId, 0, [untypedEvent('order.placed', { x: 1 })]),
     );
     const row = (
       await pool.query('SELECT id, aggregatetype, aggregateid, type, payload, tx_id::text FROM outbox WHERE id = $1', [

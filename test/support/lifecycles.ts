@@ -1,6 +1,7 @@
 import { withTransaction } from '../../platform/db.js';
 import { appendOrderEvents, type StoredEvent } from '../../store/eventStore.js';
 import { testPool } from './env.js';
+import { untypedEvent } from './untypedEvent.js';
 import { uuidv7 } from '../../platform/ids.js';
 
 export { prng } from '../../platform/prng.js';
@@ -224,7 +225,7 @@ export async function storeLifecycle(orderId: string, events: readonly Lifecycle
   let seq = 0;
   for (const event of events) {
     const [one] = await withTransaction(testPool(), (tx) =>
-      appendOrderEvents(tx, orderId, seq, [event], new Date(Date.now() + seq)),
+      appendOrderEvents(tx, orderId, seq, [untypedEvent(event.type, event.payload)], new Date(Date.now() + seq)),
     );
     stored.push(one!);
     seq++;

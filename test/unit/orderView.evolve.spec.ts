@@ -2,14 +2,16 @@ import { expect } from 'chai';
 import { evolve, fold, type OrderViewEvent } from '../../query-service/projections/orderView/evolve.js';
 
 const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
-const e = (seq: number, type: string, payload: Record<string, unknown> = {}): OrderViewEvent => ({
-  event_id: `e${seq}`,
-  order_id: 'o1',
-  seq,
-  type,
-  occurred_at: at(seq),
-  payload: { saga_id: 's1', ...payload },
-});
+// Payloads hold only what a test looks at: the cast stands in for the edge's check (parseOrderEvent).
+const e = (seq: number, type: string, payload: Record<string, unknown> = {}): OrderViewEvent =>
+  ({
+    event_id: `e${seq}`,
+    order_id: 'o1',
+    seq,
+    type,
+    occurred_at: at(seq),
+    payload: { saga_id: 's1', ...payload },
+  }) as unknown as OrderViewEvent;
 const placed = e(1, 'order.placed', {
   customer_id: 'c1',
   channel: 'web',
@@ -86,7 +88,10 @@ describe('order view projection (evolve)', () => {
   });
 
   it('moves the version on an event type it does not show', () => {
-    expect(fold([placed, e(2, 'shipment.created')])?.version).to.equal(2);
+    // (shipment.created with no payload before typed events; the view shows that type, and the edge now refuses it empty.)
+    expect(fold([placed, e(2, 'payment.capture_failed')])?.version).to.equal(2);
+    // A type this code does not know yet, read from the log.
+    expect(fold([placed, e(2, 'test.unknownToTheView')])?.version).to.equal(2);
   });
 
   it('follows fulfillment: shipment created, short pick cancelled, shipped, captured, invoiced, delivered', () => {

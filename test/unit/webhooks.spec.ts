@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { OrderEventEnvelope } from '../../domain/events.js';
 import { afterWebhookFailure, isDelivered, subscriptionSees, unknownWebhookEventTypes, webhookBody } from '../../domain/webhooks.js';
 import { newWebhookSecret, signWebhook, verifyWebhook, webhookSignature } from '../../platform/standardWebhooks.js';
 
@@ -80,7 +81,7 @@ describe('outbound webhooks (domain)', () => {
       type: 'order.confirmed',
       occurred_at: '2026-01-02T00:00:00.000Z',
       payload: { total_amount: 1 },
-    });
+    } as unknown as OrderEventEnvelope);
     expect(body).to.deep.equal({ type: 'order.confirmed', event_id: 'e', order_id: 'o', occurred_at: '2026-01-02T00:00:00.000Z', data: { total_amount: 1 } });
   });
 

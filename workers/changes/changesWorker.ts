@@ -1,4 +1,4 @@
-import { OrderEventType } from '../../domain/events.js';
+import { OrderEventType, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
 import { subscribes, Subscriber } from '../../domain/subscriptions.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { isFinished } from '../../domain/sagaWorkflow.js';
@@ -52,22 +52,26 @@ export function changesWorkerSettings(config: Config) {
  * the poll). A sweep releases what delivered orders still hold when their `shipment.delivered` was lost.
  */
 export class ChangesWorker {
-  readonly consumer: StreamConsumer;
+  readonly consumer: StreamConsumer<OrderEventEnvelope>;
   readonly sweep: Sweep;
   readonly scheduler: SagaScheduler;
 
   constructor(private readonly options: ChangesWorkerOptions) {
-    const deliveries = new Set<string>([OrderEventType.shipmentDelivered]);
-    this.consumer = new StreamConsumer({
+    this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.changes),
       handles: (type) => subscribes(Subscriber.changes, type),
-      handler: async (message) => {
-        if (deliveries.has(message.event.type)) {
-          await releaseUncapturedOnDelivery(this.options, message.event);
-          return;
+      parse: parseOrderEvent,
+      handler: async ({ event }) => {
+        switch (event.type) {
+          case OrderEventType.shipmentDelivered:
+            await releaseUncapturedOnDelivery(this.options, event);
+            return;
+          case OrderEventType.orderCancellationRequested:
+          case OrderEventType.orderModificationRequested:
+          case OrderEventType.refundRequested:
+            await this.drive(event.payload.saga_id);
+            return;
         }
-        const sagaId = message.event.payload.saga_id;
-        if (typeof sagaId === 'string') await this.drive(sagaId);
       },
     });
     const driveBatch = (sagaIds: readonly string[]) => this.driveBatch(sagaIds);

@@ -1,7 +1,6 @@
-import { OrderEventType } from '../../domain/events.js';
+import { OrderEventType, type OrderEventEnvelopeOf } from '../../domain/events.js';
 import { OrderStatus } from '../../domain/order.js';
 import { withTransaction } from '../../platform/db.js';
-import type { EventEnvelope } from '../../platform/streamConsumer.js';
 import { appendToOrder } from '../../store/eventStore.js';
 import { claimMessage, wasProcessed } from '../../store/inbox.js';
 import { lockOrder } from '../../store/orderLock.js';
@@ -17,7 +16,10 @@ export const CHANGES_CONSUMER = 'changes';
  * books with `payment.released`. A PSP that does not answer leaves the event pending: it is retried.
  * Answers how many authorizations it released.
  */
-export async function releaseUncapturedOnDelivery(context: ChangeContext, event: EventEnvelope): Promise<number> {
+export async function releaseUncapturedOnDelivery(
+  context: ChangeContext,
+  event: OrderEventEnvelopeOf<'shipment.delivered'>,
+): Promise<number> {
   if (event.payload.order_status !== OrderStatus.delivered) return 0;
   if (await wasProcessed(context.pool, CHANGES_CONSUMER, event.event_id)) return 0;
   const released: Array<{ payment_id: string; amount: number }> = [];

@@ -1,6 +1,6 @@
 import { OrderEventType } from '../../domain/events.js';
 import { OrderStatus } from '../../domain/order.js';
-import type { EventEnvelope } from '../../domain/events.js';
+import type { OrderEventEnvelopeOf } from '../../domain/events.js';
 import { examineOrders, nextCursor, withStatementTimeout, type SweepPass, type SweepWindow } from '../../platform/sweep.js';
 import type { ChangeContext } from './changeContext.js';
 import { releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
@@ -30,7 +30,7 @@ export function releaseOnDeliverySweep(context: ChangeContext) {
         examined.candidates.length === 0
           ? []
           : (
-              await tx.query<EventEnvelope>(
+              await tx.query<OrderEventEnvelopeOf<'shipment.delivered'>>(
                 `SELECT DISTINCT ON (order_id) event_id, order_id, seq, type, payload,
                         to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
                    FROM order_events

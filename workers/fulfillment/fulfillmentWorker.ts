@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { withOrderStatus } from '../../domain/events.js';
 import type { ShipmentStatusName } from '../../domain/fulfillment.js';
 import type { Party } from '../../domain/invoice.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
@@ -229,7 +230,7 @@ export class FulfillmentWorker {
         // Each message's events carry the order's status as that message left it.
         const status = progress.statusOf(message.order_id);
         finalStatus.set(message.order_id, status);
-        const withStatus = change.events.map((e) => ({ ...e, payload: { ...e.payload, order_status: status } }));
+        const withStatus = change.events.map((e) => withOrderStatus(e, status));
         events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);
       }
       await writeShipmentChanges(tx, newStatus, shippedBy, this.options.firstTrackingPollMs);

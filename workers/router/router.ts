@@ -1,4 +1,4 @@
-import { OrderEventType } from '../../domain/events.js';
+import { OrderEventType, withOrderStatus } from '../../domain/events.js';
 import { AT_WAREHOUSE } from '../../domain/fulfillment.js';
 import { locate } from '../../domain/geo.js';
 import type { Address } from '../../domain/order.js';
@@ -516,7 +516,7 @@ export class Router {
           const status = statuses.get(p.request.orderId);
           return {
             orderId: p.request.orderId,
-            events: (events.get(p.request.orderId) ?? []).map((e) => ({ ...e, payload: { ...e.payload, order_status: status } })),
+            events: (events.get(p.request.orderId) ?? []).map((e) => withOrderStatus(e, status)),
             ...(status === undefined ? {} : { status }),
           };
         }),

@@ -1,4 +1,4 @@
-import { OrderEventType } from '../../domain/events.js';
+import { OrderEventType, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
 import { subscribes, Subscriber } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
@@ -6,8 +6,9 @@ import {
   memberOf,
   StreamConsumer,
   streamSettings,
+  handlerOf,
   type BatchFailure,
-  type EventHandlers,
+  type HandlersByType,
   type StreamMessage,
   type StreamWorkerOptions,
 } from '../../platform/streamConsumer.js';
@@ -42,21 +43,22 @@ export function routerWorkerSettings(config: Config) {
 export class RouterWorker {
   readonly router: Router;
   readonly snapshot: InventorySnapshot;
-  readonly consumer: StreamConsumer;
+  readonly consumer: StreamConsumer<OrderEventEnvelope>;
   readonly sweep: Sweep;
 
   constructor(options: RouterWorkerOptions) {
     this.snapshot = new InventorySnapshot(options.pool, options.snapshotMs);
     this.router = new Router({ pool: options.pool, snapshot: this.snapshot, logger: options.logger });
     // One order at a time for what changes a routed order; the confirmed orders of a read go together.
-    const oneByOne: EventHandlers = {
+    const oneByOne: HandlersByType<OrderEventEnvelope> = {
       [OrderEventType.shipmentShortPicked]: (message) => onShipmentShortPicked(this.router, message),
       [OrderEventType.orderModified]: (message) => onOrderModified(this.router, message),
       [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
     };
-    this.consumer = new StreamConsumer({
+    this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.router),
       handles: (type) => subscribes(Subscriber.router, type),
+      parse: parseOrderEvent,
       batchHandler: (messages) => this.handleBatch(messages, oneByOne),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
@@ -72,7 +74,10 @@ export class RouterWorker {
    * The `order.confirmed` of orders that have no other entry in the batch are routed together; every
    * other entry, in stream order, after them (an order's entries stay in turn).
    */
-  private async handleBatch(messages: readonly StreamMessage[], oneByOne: EventHandlers): Promise<BatchFailure[]> {
+  private async handleBatch(
+    messages: readonly StreamMessage<OrderEventEnvelope>[],
+    oneByOne: HandlersByType<OrderEventEnvelope>,
+  ): Promise<BatchFailure<OrderEventEnvelope>[]> {
     const entriesOf = new Map<string, number>();
     for (const m of messages) entriesOf.set(m.event.order_id, (entriesOf.get(m.event.order_id) ?? 0) + 1);
     const together = messages.filter(
@@ -85,7 +90,7 @@ export class RouterWorker {
       const handle =
         message.event.type === OrderEventType.orderConfirmed
           ? () => this.router.routeConfirmedOrder(message.event.order_id, message.event.event_id)
-          : oneByOne[message.event.type];
+          : handlerOf(oneByOne, message);
       await handle?.(message).catch((error: unknown) => {
         failures.push({ message, error });
       });

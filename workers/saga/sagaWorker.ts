@@ -1,3 +1,4 @@
+import { parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
 import { subscribes, Subscriber } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
@@ -40,7 +41,7 @@ export function sagaWorkerSettings(config: Config) {
  */
 export class SagaWorker {
   readonly runner: PlacementSagaRunner;
-  readonly consumer: StreamConsumer;
+  readonly consumer: StreamConsumer<OrderEventEnvelope>;
   readonly scheduler: SagaScheduler;
   readonly sweep: Sweep;
 
@@ -56,9 +57,10 @@ export class SagaWorker {
       options.retryDeadlineMs,
     );
     // Every ready `order.placed` of a read is one batch of sagas (a single order is a batch of one).
-    this.consumer = new StreamConsumer({
+    this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.saga),
       handles: (type) => subscribes(Subscriber.saga, type),
+      parse: parseOrderEvent,
       batchHandler: (messages) => onOrdersPlaced(this.runner, messages),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import type { EventEnvelope } from '../../domain/events.js';
+import { parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import { afterWebhookFailure, isDelivered, subscriptionSees, webhookBody, type WebhookRetryPolicy } from '../../domain/webhooks.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
@@ -61,17 +61,10 @@ export function webhookWorkerSettings(config: Config) {
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-function envelopeOf(record: KafkaRecord): EventEnvelope | undefined {
-  const value = record.value as Partial<EventEnvelope> | undefined;
-  if (
-    typeof value?.event_id !== 'string' ||
-    typeof value.order_id !== 'string' ||
-    typeof value.type !== 'string' ||
-    typeof value.seq !== 'number' ||
-    typeof value.occurred_at !== 'string'
-  )
-    return undefined;
-  return value as EventEnvelope;
+/** The record's event, checked at this edge (domain/events' parseOrderEvent); a malformed one is skipped. */
+function envelopeOf(record: KafkaRecord): OrderEventEnvelope | undefined {
+  const event = parseOrderEvent(record.value);
+  return typeof event === 'string' ? undefined : event;
 }
 
 /**
@@ -122,7 +115,7 @@ export class WebhookWorker {
 
   /** One fetch's records: a delivery per subscription that sees each event. */
   private async intake(records: readonly KafkaRecord[]): Promise<void> {
-    const events = records.map(envelopeOf).filter((e): e is EventEnvelope => e !== undefined);
+    const events = records.map(envelopeOf).filter((e): e is OrderEventEnvelope => e !== undefined);
     if (events.length === 0) return;
     const subscriptions = await activeSubscriptions(this.options.pool);
     if (subscriptions.length === 0) return;

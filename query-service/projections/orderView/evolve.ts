@@ -1,11 +1,15 @@
-import type { EventEnvelope } from '../../../domain/events.js';
+import type { OrderEventEnvelope, OrderEventTypeName } from '../../../domain/events.js';
+import type { EventUnits } from '../../../domain/eventPayloads.js';
 
 /**
  * The order view read model (contract §6) as a fold over the order's events: `evolve(view, event)`.
  * Pure: no I/O, no clock. The projector applies it to stored documents; replay folds a whole history.
  */
-/** The view folds order event envelopes. */
-export type OrderViewEvent = EventEnvelope;
+/** The view folds order event envelopes, typed by the order events' union (domain/events). */
+export type OrderViewEvent = OrderEventEnvelope;
+
+/** The events of some types. */
+type EventOf<T extends OrderEventTypeName> = Extract<OrderViewEvent, { readonly type: T }>;
 
 export interface OrderViewItem {
   readonly item_id: string;
@@ -89,52 +93,56 @@ export interface OrderView {
   readonly updated_at: string;
 }
 
-type Payload = Readonly<Record<string, unknown>>;
+type Detail = Readonly<Record<string, unknown>>;
 
-const str = (payload: Payload, key: string): string => String(payload[key] ?? '');
-const num = (payload: Payload, key: string): number => Number(payload[key] ?? 0);
-
-function step(view: OrderView, event: OrderViewEvent, name: string, status: string, detail?: Payload): OrderView['saga'] {
+function step(view: OrderView, event: OrderViewEvent, name: string, status: string, detail?: Detail): OrderView['saga'] {
   const entry: OrderViewSagaStep =
     detail === undefined ? { name, status, at: event.occurred_at } : { name, status, at: event.occurred_at, detail };
   return { ...view.saga, current_step: name, steps: [...view.saga.steps, entry] };
 }
 
+/** The view `order.placed` starts. */
+function placed(event: EventOf<'order.placed'>): OrderView {
+  const p = event.payload;
+  return {
+    order_id: event.order_id,
+    status: 'placed',
+    version: event.seq,
+    customer_id: p.customer_id,
+    channel: p.channel,
+    external_order_id: p.external_order_id ?? null,
+    currency: p.currency,
+    total_amount: p.total_amount,
+    items: p.items.map((i) => ({
+      item_id: i.item_id,
+      sku: i.sku,
+      quantity: i.quantity,
+      unit_price: i.unit_price,
+      status: 'pending',
+      quantity_shipped: 0,
+      quantity_cancelled: 0,
+      quantity_refunded: 0,
+    })),
+    shipments: [],
+    payments: [],
+    invoices: [],
+    cancellation: null,
+    refunds: [],
+    saga: { saga_id: p.saga_id, status: 'running', current_step: 'reserve_inventory', steps: [] },
+    created_at: event.occurred_at,
+    updated_at: event.occurred_at,
+  };
+}
+
+/** `base` with the order status the event states (`order_status`, on the events that move it). */
+function withStatedStatus(base: OrderView, event: OrderViewEvent): OrderView {
+  const p = event.payload;
+  return { ...base, status: ('order_status' in p ? p.order_status : undefined) ?? base.status };
+}
+
 /** The view after one more event; `undefined` before `order.placed`. Events must come in seq order. */
 export function evolve(view: OrderView | undefined, event: OrderViewEvent): OrderView | undefined {
-  const p = event.payload;
-  if (view === undefined) {
-    if (event.type !== 'order.placed') return undefined;
-    const items = (p.items as Array<Record<string, unknown>> | undefined) ?? [];
-    return {
-      order_id: event.order_id,
-      status: 'placed',
-      version: event.seq,
-      customer_id: str(p, 'customer_id'),
-      channel: str(p, 'channel'),
-      external_order_id: (p.external_order_id as string | null | undefined) ?? null,
-      currency: str(p, 'currency'),
-      total_amount: num(p, 'total_amount'),
-      items: items.map((i) => ({
-        item_id: str(i, 'item_id'),
-        sku: str(i, 'sku'),
-        quantity: num(i, 'quantity'),
-        unit_price: num(i, 'unit_price'),
-        status: 'pending',
-        quantity_shipped: 0,
-        quantity_cancelled: 0,
-        quantity_refunded: 0,
-      })),
-      shipments: [],
-      payments: [],
-      invoices: [],
-      cancellation: null,
-      refunds: [],
-      saga: { saga_id: str(p, 'saga_id'), status: 'running', current_step: 'reserve_inventory', steps: [] },
-      created_at: event.occurred_at,
-      updated_at: event.occurred_at,
-    };
-  }
+  if (view === undefined) return event.type === 'order.placed' ? placed(event) : undefined;
   const base = { ...view, version: event.seq, updated_at: event.occurred_at };
   switch (event.type) {
     case 'inventory.reserved':
@@ -144,9 +152,10 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
         saga: step(view, event, 'reserve_inventory', 'succeeded'),
       };
     case 'payment.authorized': {
+      const p = event.payload;
       const payment = {
-        payment_id: str(p, 'payment_id'),
-        amount_authorized: num(p, 'amount'),
+        payment_id: p.payment_id,
+        amount_authorized: p.amount,
         amount_captured: 0,
         amount_refunded: 0,
         status: 'authorized',
@@ -156,21 +165,21 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
       return { ...base, payments: [...view.payments, payment], saga: step(view, event, 'authorize_payment', 'succeeded') };
     }
     case 'payment.declined':
-      return { ...base, saga: step(view, event, 'authorize_payment', 'failed', { code: p.code }) };
+      return { ...base, saga: step(view, event, 'authorize_payment', 'failed', { code: event.payload.code }) };
     case 'fraud.checked': {
-      const decision = str(p, 'decision');
-      const status = decision === 'accept' ? 'succeeded' : decision === 'skipped' ? 'skipped' : 'failed';
-      const detail = decision === 'skipped' ? { reason: p.reason } : { score: p.score, reasons: p.reasons };
+      const p = event.payload;
+      const status = p.decision === 'accept' ? 'succeeded' : p.decision === 'skipped' ? 'skipped' : 'failed';
+      const detail = p.decision === 'skipped' ? { reason: p.reason } : { score: p.score, reasons: p.reasons };
       return { ...base, saga: step(view, event, 'check_fraud', status, detail) };
     }
     case 'payment.voided': {
       const payments = view.payments.map((pay) => (pay.status === 'authorized' ? { ...pay, status: 'voided' } : pay));
       // A cancellation's void is not a step of the placement saga.
-      if (p.saga_id !== view.saga.saga_id) return { ...base, payments };
+      if (event.payload.saga_id !== view.saga.saga_id) return { ...base, payments };
       return { ...base, payments, saga: { ...step(view, event, 'void_authorization', 'succeeded'), status: 'compensating' } };
     }
     case 'inventory.released':
-      if (p.saga_id !== view.saga.saga_id) return base;
+      if (event.payload.saga_id !== view.saga.saga_id) return base;
       return { ...base, saga: { ...step(view, event, 'release_inventory', 'succeeded'), status: 'compensating' } };
     case 'order.confirmed':
       return { ...base, status: 'confirmed', saga: { ...step(view, event, 'confirm_order', 'succeeded'), status: 'completed' } };
@@ -179,23 +188,51 @@ export function evolve(view: OrderView | undefined, event: OrderViewEvent): Orde
         ...base,
         status: 'rejected',
         items: view.items.map((i) => ({ ...i, status: 'cancelled', quantity_cancelled: i.quantity })),
-        saga: { ...step(view, event, 'reject_order', 'succeeded', { reason: p.reason }), status: 'failed' },
+        saga: { ...step(view, event, 'reject_order', 'succeeded', { reason: event.payload.reason }), status: 'failed' },
       };
+    case 'shipment.created':
+    case 'shipment.picked':
+    case 'shipment.packed':
+    case 'shipment.cancelled':
+    case 'shipment.shipped':
+    case 'shipment.in_transit':
+    case 'shipment.delivered':
+    case 'item.cancelled':
+    case 'payment.captured':
+    case 'invoice.issued':
+      return evolveFulfillment(view, withStatedStatus(base, event), event);
+    case 'order.cancellation_requested':
+    case 'order.cancellation_refused':
+    case 'order.cancelled':
+    case 'payment.released':
+    case 'order.modification_requested':
+    case 'order.modification_rejected':
+    case 'order.modified':
+    case 'refund.requested':
+    case 'refund.failed':
+    case 'refund.issued':
+      return evolveChanges(view, withStatedStatus(base, event), event);
+    // Not shown by the view (a second order.placed never comes): the version moves, and the status
+    // where the event states one, so reads can wait for it.
+    case 'order.placed':
+    case 'shipment.short_picked':
+    case 'shipment.cancel_requested':
+    case 'payment.capture_failed':
+      return withStatedStatus(base, event);
     default: {
-      const withStatus = { ...base, status: typeof p.order_status === 'string' ? p.order_status : base.status };
-      return evolveChanges(view, evolveFulfillment(view, withStatus, event), event);
+      // Every type is handled above; one the code does not know yet (read from the log, which outlives
+      // code) still moves the version, so reads can wait for it.
+      const unreachable: never = event;
+      void unreachable;
+      return base;
     }
   }
 }
 
 type Units = ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
 
-const units = (value: unknown): Units =>
-  (Array.isArray(value) ? (value as Array<Record<string, unknown>>) : []).map((u) => ({
-    item_id: str(u, 'item_id'),
-    sku: str(u, 'sku'),
-    quantity: num(u, 'quantity'),
-  }));
+/** The units of a payload's list, without the fields the view does not keep (a shipment's prices). */
+const units = (list: readonly EventUnits[]): Units => list.map((u) => ({ item_id: u.item_id, sku: u.sku, quantity: u.quantity }));
 
 function updateShipment(view: OrderView, shipmentId: string, change: Partial<OrderViewShipment>): OrderViewShipment[] {
   return view.shipments.map((s) => (s.shipment_id === shipmentId ? { ...s, ...change } : s));
@@ -208,21 +245,33 @@ function byItem(list: Units): Map<string, number> {
   return totals;
 }
 
+type FulfillmentEvent = EventOf<
+  | 'shipment.created'
+  | 'shipment.picked'
+  | 'shipment.packed'
+  | 'shipment.cancelled'
+  | 'shipment.shipped'
+  | 'shipment.in_transit'
+  | 'shipment.delivered'
+  | 'item.cancelled'
+  | 'payment.captured'
+  | 'invoice.issued'
+>;
+
 /**
  * Fulfillment events (issue 4): shipments, their picks, carriers and arrivals, captures and invoices.
  * `base` already carries the order status the event states (`order_status` in its payload).
  */
-function evolveFulfillment(view: OrderView, base: OrderView, event: OrderViewEvent): OrderView {
-  const p = event.payload;
-  const shipmentId = str(p, 'shipment_id');
+function evolveFulfillment(view: OrderView, base: OrderView, event: FulfillmentEvent): OrderView {
   switch (event.type) {
     case 'shipment.created': {
+      const p = event.payload;
       const items = units(p.items);
       const routed = byItem(items);
       const shipment: OrderViewShipment = {
-        shipment_id: shipmentId,
-        warehouse_id: str(p, 'warehouse_id'),
-        carrier: typeof p.carrier === 'string' ? p.carrier : null,
+        shipment_id: p.shipment_id,
+        warehouse_id: p.warehouse_id,
+        carrier: p.carrier ?? null,
         tracking_number: null,
         status: 'created',
         items,
@@ -236,19 +285,23 @@ function evolveFulfillment(view: OrderView, base: OrderView, event: OrderViewEve
       };
     }
     case 'shipment.picked':
-      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'picked', items: units(p.items) }) };
+      return {
+        ...base,
+        shipments: updateShipment(view, event.payload.shipment_id, { status: 'picked', items: units(event.payload.items) }),
+      };
     case 'shipment.packed':
-      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'packed' }) };
+      return { ...base, shipments: updateShipment(view, event.payload.shipment_id, { status: 'packed' }) };
     case 'shipment.cancelled':
-      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'cancelled', items: [] }) };
+      return { ...base, shipments: updateShipment(view, event.payload.shipment_id, { status: 'cancelled', items: [] }) };
     case 'shipment.shipped': {
+      const p = event.payload;
       const shipped = byItem(units(p.items));
       return {
         ...base,
-        shipments: updateShipment(view, shipmentId, {
+        shipments: updateShipment(view, p.shipment_id, {
           status: 'shipped',
-          carrier: str(p, 'carrier'),
-          tracking_number: str(p, 'tracking_number'),
+          carrier: p.carrier ?? '',
+          tracking_number: p.tracking_number ?? '',
           shipped_at: event.occurred_at,
           items: units(p.items),
         }),
@@ -262,9 +315,9 @@ function evolveFulfillment(view: OrderView, base: OrderView, event: OrderViewEve
       };
     }
     case 'shipment.in_transit':
-      return { ...base, shipments: updateShipment(view, shipmentId, { status: 'in_transit' }) };
+      return { ...base, shipments: updateShipment(view, event.payload.shipment_id, { status: 'in_transit' }) };
     case 'shipment.delivered': {
-      const shipments = updateShipment(view, shipmentId, { status: 'delivered', delivered_at: event.occurred_at });
+      const shipments = updateShipment(view, event.payload.shipment_id, { status: 'delivered', delivered_at: event.occurred_at });
       const arrived = (itemId: string) =>
         shipments.every(
           (s) => s.status === 'delivered' || s.status === 'cancelled' || !s.items.some((u) => u.item_id === itemId),
@@ -280,7 +333,7 @@ function evolveFulfillment(view: OrderView, base: OrderView, event: OrderViewEve
       };
     }
     case 'item.cancelled': {
-      const cancelled = byItem(units(p.items));
+      const cancelled = byItem(units(event.payload.items));
       return {
         ...base,
         items: view.items.map((i) => {
@@ -292,34 +345,38 @@ function evolveFulfillment(view: OrderView, base: OrderView, event: OrderViewEve
         }),
       };
     }
-    case 'payment.captured':
+    case 'payment.captured': {
+      const p = event.payload;
       return {
         ...base,
         payments: view.payments.map((pay) =>
-          pay.payment_id === str(p, 'payment_id')
-            ? { ...pay, amount_captured: num(p, 'amount_captured'), status: str(p, 'payment_status') }
-            : pay,
+          pay.payment_id === p.payment_id ? { ...pay, amount_captured: p.amount_captured, status: p.payment_status } : pay,
         ),
       };
-    case 'invoice.issued':
+    }
+    case 'invoice.issued': {
+      const p = event.payload;
       return {
         ...base,
         invoices: [
           // Documents stored before invoices existed have none.
           ...(view.invoices ?? []),
           {
-            invoice_id: str(p, 'invoice_id'),
-            number: str(p, 'number'),
-            shipment_id: typeof p.shipment_id === 'string' ? p.shipment_id : null,
-            total: num(p, 'total'),
-            currency: str(p, 'currency'),
+            invoice_id: p.invoice_id,
+            number: p.number ?? '',
+            shipment_id: p.shipment_id ?? null,
+            total: p.total,
+            currency: p.currency,
             issued_at: event.occurred_at,
           },
         ],
       };
-    default:
-      // An event this view does not show still moves its version: reads can wait for it.
+    }
+    default: {
+      const unreachable: never = event;
+      void unreachable;
       return base;
+    }
   }
 }
 
@@ -327,17 +384,29 @@ function updateRefund(view: OrderView, refundId: string, change: Partial<OrderVi
   return (view.refunds ?? []).map((r) => (r.refund_id === refundId ? { ...r, ...change } : r));
 }
 
+type ChangeEvent = EventOf<
+  | 'order.cancellation_requested'
+  | 'order.cancellation_refused'
+  | 'order.cancelled'
+  | 'payment.released'
+  | 'order.modification_requested'
+  | 'order.modification_rejected'
+  | 'order.modified'
+  | 'refund.requested'
+  | 'refund.failed'
+  | 'refund.issued'
+>;
+
 /**
- * Changes after placement (issue 6): cancellation and refunds. `base` is the view after the
- * fulfillment fold (which leaves these events alone but for the status they carry).
+ * Changes after placement (issue 6): cancellation, edits and refunds. `base` already carries the order
+ * status the event states.
  */
-function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent): OrderView {
-  const p = event.payload;
+function evolveChanges(view: OrderView, base: OrderView, event: ChangeEvent): OrderView {
   switch (event.type) {
     case 'order.cancellation_requested':
       return {
         ...base,
-        cancellation: { saga_id: str(p, 'saga_id'), status: 'requested', reason: (p.reason as string | null) ?? null },
+        cancellation: { saga_id: event.payload.saga_id, status: 'requested', reason: event.payload.reason ?? null },
       };
     case 'order.cancellation_refused':
       return { ...base, cancellation: view.cancellation ? { ...view.cancellation, status: 'partially_cancelled' } : null };
@@ -353,38 +422,37 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
         })),
       };
     case 'payment.released': {
-      const released = (Array.isArray(p.released) ? p.released : []) as Payload[];
+      const { released } = event.payload;
       return {
         ...base,
         payments: view.payments.map((pay) => {
           const r = released.find((x) => x.payment_id === pay.payment_id);
-          return r === undefined ? pay : { ...pay, amount_authorized: num(r, 'amount_authorized') };
+          return r === undefined ? pay : { ...pay, amount_authorized: r.amount_authorized };
         }),
       };
     }
     case 'order.modification_requested':
-      return { ...base, modification: { saga_id: str(p, 'saga_id'), status: 'requested' } };
+      return { ...base, modification: { saga_id: event.payload.saga_id, status: 'requested' } };
     case 'order.modification_rejected':
-      return { ...base, modification: { saga_id: str(p, 'saga_id'), status: 'rejected', reason: str(p, 'reason') } };
+      return { ...base, modification: { saga_id: event.payload.saga_id, status: 'rejected', reason: event.payload.reason } };
     case 'order.modified': {
-      const changes = (Array.isArray(p.changes) ? p.changes : []) as Array<{ item_id: string; to: number }>;
-      const added = (Array.isArray(p.added) ? p.added : []) as Array<Record<string, unknown>>;
+      const p = event.payload;
       return {
         ...base,
-        total_amount: num(p, 'total_amount'),
-        modification: { saga_id: str(p, 'saga_id'), status: 'applied' },
+        total_amount: p.total_amount,
+        modification: { saga_id: p.saga_id, status: 'applied' },
         items: [
           ...view.items.map((i) => {
-            const change = changes.find((c) => c.item_id === i.item_id);
+            const change = p.changes.find((c) => c.item_id === i.item_id);
             if (change === undefined) return i;
             if (change.to === 0) return { ...i, quantity_cancelled: i.quantity, status: 'removed' };
             return { ...i, quantity: i.quantity_cancelled + change.to };
           }),
-          ...added.map((a) => ({
-            item_id: str(a, 'item_id'),
-            sku: str(a, 'sku'),
-            quantity: num(a, 'quantity'),
-            unit_price: num(a, 'unit_price'),
+          ...p.added.map((a) => ({
+            item_id: a.item_id,
+            sku: a.sku,
+            quantity: a.quantity,
+            unit_price: a.unit_price,
             status: 'reserved',
             quantity_shipped: 0,
             quantity_cancelled: 0,
@@ -393,40 +461,40 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
         ],
       };
     }
-    case 'refund.requested':
+    case 'refund.requested': {
+      const p = event.payload;
       return {
         ...base,
         refunds: [
           ...(view.refunds ?? []),
           {
-            refund_id: str(p, 'refund_id'),
-            amount: num(p, 'amount'),
-            currency: str(p, 'currency'),
-            reason: str(p, 'reason'),
+            refund_id: p.refund_id,
+            amount: p.amount,
+            currency: p.currency,
+            reason: p.reason,
             status: 'pending',
             items: units(p.items),
             credit_note: null,
           },
         ],
       };
+    }
     case 'refund.failed':
-      return { ...base, refunds: updateRefund(view, str(p, 'refund_id'), { status: 'failed' }) };
+      return { ...base, refunds: updateRefund(view, event.payload.refund_id, { status: 'failed' }) };
     case 'refund.issued': {
-      const note = (p.credit_note ?? {}) as Payload;
+      const p = event.payload;
       const refunded = byItem(units(p.items));
       return {
         ...base,
-        refunds: updateRefund(view, str(p, 'refund_id'), {
+        refunds: updateRefund(view, p.refund_id, {
           status: 'succeeded',
-          credit_note: { invoice_id: str(note, 'invoice_id'), number: str(note, 'number') },
+          credit_note: { invoice_id: p.credit_note.invoice_id, number: p.credit_note.number },
         }),
         payments: view.payments.map((pay) => {
-          const refundedFrom = (Array.isArray(p.payments) ? (p.payments as Payload[]) : []).find(
-            (r) => r.payment_id === pay.payment_id,
-          );
+          const refundedFrom = p.payments.find((r) => r.payment_id === pay.payment_id);
           return refundedFrom === undefined
             ? pay
-            : { ...pay, amount_refunded: num(refundedFrom, 'amount_refunded'), status: str(refundedFrom, 'status') };
+            : { ...pay, amount_refunded: refundedFrom.amount_refunded, status: refundedFrom.status };
         }),
         items: view.items.map((i) => {
           const more = refunded.get(i.item_id) ?? 0;
@@ -440,8 +508,11 @@ function evolveChanges(view: OrderView, base: OrderView, event: OrderViewEvent):
         }),
       };
     }
-    default:
+    default: {
+      const unreachable: never = event;
+      void unreachable;
       return base;
+    }
   }
 }
 

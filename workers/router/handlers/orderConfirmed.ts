@@ -1,3 +1,4 @@
+import type { OrderEventEnvelope } from '../../../domain/events.js';
 import type { BatchFailure, StreamMessage } from '../../../platform/streamConsumer.js';
 import type { Router } from '../router.js';
 
@@ -5,13 +6,16 @@ import type { Router } from '../router.js';
  * `order.confirmed`, every entry of a read at once: the orders are routed together (one transaction).
  * If that fails as a whole, each is routed alone, and only those that fail alone stay pending.
  */
-export async function onOrdersConfirmed(router: Router, messages: readonly StreamMessage[]): Promise<BatchFailure[]> {
+export async function onOrdersConfirmed(
+  router: Router,
+  messages: readonly StreamMessage<OrderEventEnvelope>[],
+): Promise<BatchFailure<OrderEventEnvelope>[]> {
   if (messages.length === 0) return [];
   try {
     await router.routeConfirmedOrders(messages.map((m) => ({ orderId: m.event.order_id, messageId: m.event.event_id })));
     return [];
   } catch {
-    const failures: BatchFailure[] = [];
+    const failures: BatchFailure<OrderEventEnvelope>[] = [];
     for (const message of messages) {
       await router.routeConfirmedOrder(message.event.order_id, message.event.event_id).catch((error: unknown) => {
         failures.push({ message, error });

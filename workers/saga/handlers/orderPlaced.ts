@@ -1,3 +1,4 @@
+import { OrderEventType, type OrderEventEnvelope } from '../../../domain/events.js';
 import type { BatchFailure, StreamMessage } from '../../../platform/streamConsumer.js';
 import type { PlacementSagaRunner } from '../placementSagaRunner.js';
 
@@ -6,15 +7,20 @@ import type { PlacementSagaRunner } from '../placementSagaRunner.js';
  * at once, as one batch of sagas. An entry fails (and stays pending, to be retried) only if its own
  * saga could not be driven.
  */
-export async function onOrdersPlaced(runner: PlacementSagaRunner, messages: readonly StreamMessage[]): Promise<BatchFailure[]> {
-  const failures: BatchFailure[] = [];
-  const bySaga = new Map<string, StreamMessage[]>();
+export async function onOrdersPlaced(
+  runner: PlacementSagaRunner,
+  messages: readonly StreamMessage<OrderEventEnvelope>[],
+): Promise<BatchFailure<OrderEventEnvelope>[]> {
+  const failures: BatchFailure<OrderEventEnvelope>[] = [];
+  const bySaga = new Map<string, StreamMessage<OrderEventEnvelope>[]>();
   for (const message of messages) {
-    const sagaId = message.event.payload.saga_id;
-    if (typeof sagaId !== 'string') {
-      failures.push({ message, error: new Error(`order.placed ${message.event.event_id} carries no saga_id`) });
+    // The entry was checked at the edge (parseOrderEvent): an order.placed carries its saga_id.
+    const { event } = message;
+    if (event.type !== OrderEventType.orderPlaced) {
+      failures.push({ message, error: new Error(`${event.type} ${event.event_id} is not an order.placed`) });
       continue;
     }
+    const sagaId = event.payload.saga_id;
     bySaga.set(sagaId, [...(bySaga.get(sagaId) ?? []), message]);
   }
   if (bySaga.size === 0) return failures;

@@ -1,3 +1,4 @@
+import type { FraudCheckedPayload } from '../../../domain/eventPayloads.js';
 import { OrderEventType } from '../../../domain/events.js';
 import { assessFraud, cardRiskOf, type CardRisk } from '../../../domain/fraudRules.js';
 import { RejectionReason, type FraudResult, type PlacementSagaState, type Retrying } from '../../../domain/placementSaga.js';
@@ -60,7 +61,7 @@ export function applyFraudChecks(context: StepContext, answers: ReadonlyMap<stri
     for (const { saga, state } of targets) {
       const outcome = assessOrderFraud(context, saga, state, answers.get(saga.saga_id));
       if (outcome === undefined) continue;
-      const payload =
+      const payload: FraudCheckedPayload =
         outcome.status === 'skipped'
           ? { saga_id: saga.saga_id, decision: 'skipped', reason: outcome.reason }
           : {
