@@ -123,6 +123,8 @@ export interface Config {
   readonly wmsSimStepMs: number;
   /** Deterministic short picks for tests and demos: `SKU=missing` or `WAREHOUSE:SKU=missing`, comma-separated. */
   readonly wmsShortPick: string;
+  /** How often the projector looks for a finished day of events to anchor (0: never). */
+  readonly auditAnchorEveryMs: number;
   /** Kafka consumer group of the order funnel (in the projector process) on the order events topic. */
   readonly funnelConsumerGroup: string;
   /** Kafka consumer group of the webhook worker on the order events topic. */
@@ -290,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
     fulfillmentConsumerGroup: env.FULFILLMENT_CONSUMER_GROUP ?? 'oms-fulfillment',
     webhookConsumerGroup: env.WEBHOOK_CONSUMER_GROUP ?? 'oms-webhooks',
     funnelConsumerGroup: env.FUNNEL_CONSUMER_GROUP ?? 'oms-funnel',
+    auditAnchorEveryMs: intFrom(env, 'AUDIT_ANCHOR_EVERY_MS', 3_600_000, 0),
     webhookConcurrency: intFrom(env, 'WEBHOOK_CONCURRENCY', 32, 1),
     webhookConcurrencyPerSubscription: intFrom(env, 'WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION', 8, 1),
     webhookTimeoutMs: intFrom(env, 'WEBHOOK_TIMEOUT_MS', 5_000, 1),

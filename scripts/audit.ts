@@ -52,9 +52,11 @@ export async function verifyChains(
 
 const today = () => new Date().toISOString().slice(0, 10);
 
+/** The tool; `given` is a pool to use instead of the owner's connection from the configuration (tests). */
 export async function main(
   argv: readonly string[],
   say: (line: string) => void = (l) => console.log(`audit: ${l}`),
+  given?: Pool,
 ): Promise<number> {
   const parsed = parseCommandLine('audit', argv, OPTIONS, USAGE);
   if (stopped(parsed)) return parsed.exitCode;
@@ -74,12 +76,14 @@ export async function main(
 
   const config = loadConfig();
   // The owner's connection: an auditor reads everything, and anchors are written next to the log.
-  const pool = createPool({
-    databaseUrl: config.migrationDatabaseUrl,
-    schema: config.databaseSchema,
-    max: 2,
-    applicationName: 'audit',
-  });
+  const pool =
+    given ??
+    createPool({
+      databaseUrl: config.migrationDatabaseUrl,
+      schema: config.databaseSchema,
+      max: 2,
+      applicationName: 'audit',
+    });
   try {
     if (command === 'verify') {
       const result = await verifyChains(
@@ -144,7 +148,7 @@ export async function main(
     say(mismatches === 0 ? `${anchors.length} anchor(s) hold` : `${mismatches} anchor(s) differ`);
     return mismatches === 0 ? 0 : 1;
   } finally {
-    await pool.end();
+    if (given === undefined) await pool.end();
   }
 }
 

@@ -153,9 +153,9 @@ export async function anchorDay(pool: Pool, day: string): Promise<{ anchor: DayA
       const eventId = uuidv7();
       await client.query(
         `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-         VALUES ($1, 'audit', $2, 'audit.anchor', jsonb_build_object('event_id', $1::text, 'type', 'audit.anchor', 'day', $2::text,
+         VALUES ($1::uuid, 'audit', $2::text, 'audit.anchor', jsonb_build_object('event_id', $5::text, 'type', 'audit.anchor', 'day', $2::text,
                  'events', $3::int, 'hash', $4::text, 'occurred_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`,
-        [eventId, day, anchor.events, anchor.hash],
+        [eventId, day, anchor.events, anchor.hash, eventId],
       );
     }
     await client.query('COMMIT');

@@ -4,6 +4,7 @@ import { createKafka } from '../../platform/kafka.js';
 import { poolFromConfig } from '../../platform/db.js';
 import { createRedis } from '../../platform/redis.js';
 import { runService } from '../../platform/service.js';
+import { anchorJob } from './anchorJob.js';
 import { runFunnelConsumer } from './funnelConsumer.js';
 import { Projector, projectorSettings } from './projector.js';
 
@@ -28,8 +29,12 @@ await runService('projector', async ({ logger, onStop }) => {
     backoff: consumerBackoff(config),
     deadLetters: new PgDeadLetters(pool, logger),
   });
+  const anchors = config.auditAnchorEveryMs > 0 ? anchorJob(pool, logger, config.auditAnchorEveryMs) : undefined;
+  anchors?.start();
+  anchors?.wake();
   logger.info('projector running');
   onStop(async () => {
+    await anchors?.stop();
     await funnel.stop();
     await projector.stop();
     reader.disconnect();
