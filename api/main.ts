@@ -5,6 +5,7 @@ import { createQueryHandler } from '../query-service/server.js';
 import { listen } from '../platform/http.js';
 import { loadConfig } from '../platform/config.js';
 import { runService } from '../platform/service.js';
+import { createDocsHandler } from './docs.js';
 import { upstreamFor } from './routes.js';
 
 /**
@@ -55,8 +56,11 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
       logger,
       limiter: writes.limiter,
     });
+    // The API description and the problem pages: open, answered here before any key is asked for.
+    const docs = createDocsHandler();
     const server = await listen(
       (req, res) => {
+        if (docs(req, res)) return;
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
         else writes.handler(req, res);

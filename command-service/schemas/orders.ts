@@ -33,6 +33,27 @@ export const placeOrderBody = Type.Object(
 );
 export type PlaceOrderBody = Static<typeof placeOrderBody>;
 
+/**
+ * A point of sale's offline batch (contract §8): each order as POST /api/v1/orders takes it, with its
+ * `external_order_id`. command-service/channelOrders checks a batch itself (each order is placed, or
+ * refused, on its own); this is the shape the API description publishes.
+ */
+export const batchBody = Type.Object(
+  {
+    orders: Type.Array(
+      Type.Object({ ...placeOrderBody.properties, external_order_id: clientId }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 500 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A marketplace's order webhook (contract §8): the order of POST /api/v1/orders with `external_order_id` required. */
+export const marketplaceOrderBody = Type.Object(
+  { ...placeOrderBody.properties, external_order_id: clientId },
+  { additionalProperties: false },
+);
+
 /** The body with its cart id in canonical form (ids are compared as text downstream; platform/ids). */
 export function canonicalPlacement(body: PlaceOrderBody): PlaceOrderBody {
   return body.cart_id === undefined ? body : { ...body, cart_id: canonicalUuid(body.cart_id) };
