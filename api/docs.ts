@@ -148,7 +148,8 @@ ${type.extensions === undefined ? '' : `<tr><th>extension members</th><td>${type
 
 function problemIndexPage(): string {
   const rows = PROBLEM_TYPES.map(
-    (p) => `<tr><td><a href="${PROBLEM_BASE}${p.slug}"><code>${p.slug}</code></a></td><td>${p.status}</td><td>${escapeHtml(p.title)}</td></tr>`,
+    (p) =>
+      `<tr><td><a href="${PROBLEM_BASE}${p.slug}"><code>${p.slug}</code></a></td><td>${p.status}</td><td>${escapeHtml(p.title)}</td></tr>`,
   ).join('\n');
   return page(
     'Problem types',
@@ -161,7 +162,10 @@ ${rows}
 }
 
 function unknownProblemPage(slug: string): string {
-  return page('Unknown problem type', `<h1>Unknown problem type</h1><p>This API has no problem type <code>${escapeHtml(slug)}</code>.</p>`);
+  return page(
+    'Unknown problem type',
+    `<h1>Unknown problem type</h1><p>This API has no problem type <code>${escapeHtml(slug)}</code>.</p>`,
+  );
 }
 
 const REFERENCE_PAGE = `<!DOCTYPE html>

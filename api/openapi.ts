@@ -351,13 +351,16 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
     tag: 'Channels',
     params: marketplaces.marketplaceParams,
     body: S.MarketplaceBody,
-    answers: { 200: ok('Renamed (no secret)', S.Marketplace), 201: ok('Registered: its signing secret, shown once', S.Marketplace, LOCATION) },
+    answers: {
+      200: ok('Renamed (no secret)', S.Marketplace),
+      201: ok('Registered: its signing secret, shown once', S.Marketplace, LOCATION),
+    },
   },
   'POST /api/v1/admin/marketplaces/{marketplace_id}/secrets': {
     summary: "Rotate a marketplace's signing secret",
     tag: 'Channels',
     params: marketplaces.marketplaceParams,
-    answers: { 200: ok('The new secret; the previous one stays valid for 24 h', S.RotatedSecret) },
+    answers: { 201: ok('The new secret; the previous one stays valid for 24 h', S.RotatedSecret) },
     problems: ['not-found'],
   },
   'POST /api/v1/webhooks': {
@@ -392,7 +395,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
     tag: 'Webhooks',
     params: webhooks.webhookIdParams,
     idempotent: true,
-    answers: { 200: ok('The new secret; the previous one stays valid for 24 h', S.RotatedSecret) },
+    answers: { 201: ok('The new secret; the previous one stays valid for 24 h', S.RotatedSecret) },
     problems: ['not-found'],
   },
   'POST /api/v1/webhooks/{webhook_id}/enable': {
@@ -416,7 +419,14 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
 /** Problems any route with a key may answer. */
 const KEY_PROBLEMS = ['unauthenticated', 'insufficient-scope', 'rate-limited'];
 /** Problems of a request with a body. */
-const BODY_PROBLEMS = ['validation-error', 'malformed-json', 'bad-request', 'invalid-value', 'payload-too-large', 'unsupported-media-type'];
+const BODY_PROBLEMS = [
+  'validation-error',
+  'malformed-json',
+  'bad-request',
+  'invalid-value',
+  'payload-too-large',
+  'unsupported-media-type',
+];
 const IDEMPOTENCY_PROBLEMS = ['idempotency-key-reused', 'idempotency-key-in-flight'];
 const OUR_PROBLEMS = ['internal-error', 'service-unavailable'];
 
@@ -453,14 +463,21 @@ function parametersOf(op: Operation, route: { path: string }): Json[] {
     }
   }
   for (const header of op.headers ?? []) {
-    params.push({ name: header.name, in: 'header', required: header.required, description: header.description, schema: { type: 'string' } });
+    params.push({
+      name: header.name,
+      in: 'header',
+      required: header.required,
+      description: header.description,
+      schema: { type: 'string' },
+    });
   }
   if (op.idempotent) {
     params.push({
       name: 'Idempotency-Key',
       in: 'header',
       required: false,
-      description: 'The same key with the same request answers the first answer again (`Idempotent-Replayed: true`) and does nothing more; kept 24 h',
+      description:
+        'The same key with the same request answers the first answer again (`Idempotent-Replayed: true`) and does nothing more; kept 24 h',
       schema: { type: 'string', minLength: 1, maxLength: 255 },
     });
   }
@@ -478,13 +495,18 @@ function responsesOf(op: Operation, slugs: readonly string[]): Json {
   for (const [status, answer] of Object.entries(op.answers)) {
     const content: Json = {};
     if (answer.body !== undefined) content['application/json'] = { schema: ref(answer.body) };
-    for (const type of answer.alternatives ?? []) content[type] = { schema: { type: 'string', format: type === 'application/pdf' ? 'binary' : 'html' } };
+    for (const type of answer.alternatives ?? [])
+      content[type] = { schema: { type: 'string', format: type === 'application/pdf' ? 'binary' : 'html' } };
     responses[status] = {
       description: answer.description,
       ...(Object.keys(content).length > 0 ? { content } : {}),
       ...(answer.headers === undefined
         ? {}
-        : { headers: Object.fromEntries(Object.entries(answer.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) }),
+        : {
+            headers: Object.fromEntries(
+              Object.entries(answer.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
+            ),
+          }),
     };
   }
   const byStatus = new Map<number, string[]>();
@@ -519,7 +541,9 @@ function operationOf(route: { method: Method; path: string; scope?: string }, op
   ];
   const description = [
     op.description,
-    signed ? 'Authenticated by a Standard Webhooks signature, not an API key.' : `Needs an API key with the scope \`${route.scope}\` (or \`admin\`).`,
+    signed
+      ? 'Authenticated by a Standard Webhooks signature, not an API key.'
+      : `Needs an API key with the scope \`${route.scope}\` (or \`admin\`).`,
   ]
     .filter((line) => line !== undefined)
     .join('\n\n');
@@ -554,7 +578,9 @@ export function buildOpenApiDocument(): Json {
   const undescribed = [...keys].filter((key) => OPERATIONS[key] === undefined);
   const unrouted = Object.keys(OPERATIONS).filter((key) => !keys.has(key));
   if (undescribed.length > 0 || unrouted.length > 0) {
-    throw new Error(`OpenAPI: routes without a description: ${undescribed.join('; ') || 'none'}; descriptions without a route: ${unrouted.join('; ') || 'none'}`);
+    throw new Error(
+      `OpenAPI: routes without a description: ${undescribed.join('; ') || 'none'}; descriptions without a route: ${unrouted.join('; ') || 'none'}`,
+    );
   }
   const paths: Record<string, Json> = {};
   for (const route of routes) {
@@ -568,7 +594,9 @@ export function buildOpenApiDocument(): Json {
       description: 'Open: no API key needed. A browsable reference of it is at /docs.',
       tags: ['About'],
       security: [],
-      responses: { 200: { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+      responses: {
+        200: { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } },
+      },
     },
   };
   const schemas = Object.fromEntries(Object.values(S).map((item) => [item.name, toJsonSchema(item.schema)]));
@@ -619,7 +647,7 @@ export function buildOpenApiDocument(): Json {
           in: 'header',
           name: 'webhook-signature',
           description:
-            "A Standard Webhooks signature: `webhook-signature: v1,<base64 HMAC-SHA256 of \"webhook-id.webhook-timestamp.body\">` keyed by the marketplace's secret (the base64 after `whsec_`).",
+            'A Standard Webhooks signature: `webhook-signature: v1,<base64 HMAC-SHA256 of "webhook-id.webhook-timestamp.body">` keyed by the marketplace\'s secret (the base64 after `whsec_`).',
         },
       },
     },

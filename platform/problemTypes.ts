@@ -89,14 +89,16 @@ export const PROBLEM_TYPES: readonly ProblemType[] = Object.freeze([
     slug: 'insufficient-scope',
     status: 403,
     title: 'Not allowed',
-    description: 'The API key lacks the scope this route needs, named in `required_scope`. Use a key with that scope (admin has every scope).',
+    description:
+      'The API key lacks the scope this route needs, named in `required_scope`. Use a key with that scope (admin has every scope).',
     extensions: ['required_scope'],
   },
   {
     slug: 'channel-forbidden',
     status: 403,
     title: 'Not allowed in this channel',
-    description: "A channel's key sent a body naming another channel. Omit `channel` (the key's is taken) or use a key of that channel.",
+    description:
+      "A channel's key sent a body naming another channel. Omit `channel` (the key's is taken) or use a key of that channel.",
   },
   {
     slug: 'rate-limited',
@@ -129,13 +131,15 @@ export const PROBLEM_TYPES: readonly ProblemType[] = Object.freeze([
     slug: 'precondition-required',
     status: 428,
     title: 'If-Match required',
-    description: 'Changing an order needs `If-Match` with the version (or ETag) you read, so a change is never made to an order you have not seen.',
+    description:
+      'Changing an order needs `If-Match` with the version (or ETag) you read, so a change is never made to an order you have not seen.',
   },
   {
     slug: 'version-mismatch',
     status: 412,
     title: 'Order changed since it was read',
-    description: 'The order is no longer at the version `If-Match` names; `current_version` says where it is. Read it again, then decide.',
+    description:
+      'The order is no longer at the version `If-Match` names; `current_version` says where it is. Read it again, then decide.',
     extensions: ['current_version'],
   },
   // Things that do not exist.
@@ -144,14 +148,15 @@ export const PROBLEM_TYPES: readonly ProblemType[] = Object.freeze([
     status: 404,
     title: 'Not found',
     description:
-      "The order, cart, product, invoice, webhook, API key or dead letter does not exist, or belongs to a channel the key may not see (as if it did not exist). The title names what was not found.",
+      'The order, cart, product, invoice, webhook, API key or dead letter does not exist, or belongs to a channel the key may not see (as if it did not exist). The title names what was not found.',
   },
   // What the domain refuses.
   {
     slug: 'unknown-sku',
     status: 422,
     title: 'Unknown SKU',
-    description: 'A line names a SKU that is not in the catalog; `skus` lists them. Create the product first (PUT /api/v1/products/{sku}).',
+    description:
+      'A line names a SKU that is not in the catalog; `skus` lists them. Create the product first (PUT /api/v1/products/{sku}).',
     extensions: ['skus'],
   },
   {
@@ -200,7 +205,8 @@ export const PROBLEM_TYPES: readonly ProblemType[] = Object.freeze([
     slug: 'order-not-cancellable',
     status: 409,
     title: 'Order cannot be cancelled',
-    description: 'The order can no longer be cancelled: a shipment has left a warehouse, or it was rejected. Request a refund instead.',
+    description:
+      'The order can no longer be cancelled: a shipment has left a warehouse, or it was rejected. Request a refund instead.',
   },
   {
     slug: 'order-not-modifiable',
@@ -212,7 +218,8 @@ export const PROBLEM_TYPES: readonly ProblemType[] = Object.freeze([
     slug: 'modification-in-progress',
     status: 409,
     title: 'Another change is in progress',
-    description: 'A previous change of the order is still being carried out. Retry when it is done (its version will have grown).',
+    description:
+      'A previous change of the order is still being carried out. Retry when it is done (its version will have grown).',
   },
   {
     slug: 'line-already-shipped',
@@ -283,7 +290,8 @@ export const PROBLEM_TYPES: readonly ProblemType[] = Object.freeze([
     slug: 'internal-error',
     status: 500,
     title: 'Internal error',
-    description: 'The request failed on our side; nothing a client sent caused it. It is safe to retry (with the same Idempotency-Key).',
+    description:
+      'The request failed on our side; nothing a client sent caused it. It is safe to retry (with the same Idempotency-Key).',
   },
   {
     slug: 'service-unavailable',

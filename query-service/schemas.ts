@@ -106,37 +106,38 @@ export const orderViewSagaStep = Type.Object({
   detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
 
-export const orderView = Type.Object(
-  {
-    order_id: Type.String(),
-    status: Type.String({ description: `One of ${ORDER_STATUSES.join(', ')}` }),
-    version: Type.Integer({ minimum: 1, description: 'Grows with every event of the order; send it as `min_version` or in `If-Match`' }),
-    customer_id: Type.String(),
-    channel: Type.String(),
-    external_order_id: nullable(Type.String()),
-    currency: Type.String(),
-    total_amount: money,
-    items: Type.Array(orderViewItem),
-    shipments: Type.Array(orderViewShipment),
-    payments: Type.Array(orderViewPayment),
-    invoices: Type.Array(orderViewInvoice),
-    cancellation: Type.Optional(
-      nullable(Type.Object({ saga_id: Type.String(), status: Type.String(), reason: nullable(Type.String()) })),
-    ),
-    refunds: Type.Optional(Type.Array(orderViewRefund)),
-    modification: Type.Optional(
-      nullable(Type.Object({ saga_id: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()) })),
-    ),
-    saga: Type.Object({
-      saga_id: Type.String(),
-      status: Type.String(),
-      current_step: Type.String(),
-      steps: Type.Array(orderViewSagaStep),
-    }),
-    created_at: Type.String(),
-    updated_at: Type.String(),
-  },
-);
+export const orderView = Type.Object({
+  order_id: Type.String(),
+  status: Type.String({ description: `One of ${ORDER_STATUSES.join(', ')}` }),
+  version: Type.Integer({
+    minimum: 1,
+    description: 'Grows with every event of the order; send it as `min_version` or in `If-Match`',
+  }),
+  customer_id: Type.String(),
+  channel: Type.String(),
+  external_order_id: nullable(Type.String()),
+  currency: Type.String(),
+  total_amount: money,
+  items: Type.Array(orderViewItem),
+  shipments: Type.Array(orderViewShipment),
+  payments: Type.Array(orderViewPayment),
+  invoices: Type.Array(orderViewInvoice),
+  cancellation: Type.Optional(
+    nullable(Type.Object({ saga_id: Type.String(), status: Type.String(), reason: nullable(Type.String()) })),
+  ),
+  refunds: Type.Optional(Type.Array(orderViewRefund)),
+  modification: Type.Optional(
+    nullable(Type.Object({ saga_id: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()) })),
+  ),
+  saga: Type.Object({
+    saga_id: Type.String(),
+    status: Type.String(),
+    current_step: Type.String(),
+    steps: Type.Array(orderViewSagaStep),
+  }),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
 
 // ---- listings and events --------------------------------------------------------------------------
 
@@ -167,7 +168,9 @@ export const storedOrderEvent = Type.Object({
 
 export const eventPage = Type.Object({
   events: Type.Array(storedOrderEvent),
-  next_after_seq: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as `after_seq` for the next page; null on the last' }),
+  next_after_seq: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Pass as `after_seq` for the next page; null on the last',
+  }),
 });
 
 // ---- invoices ----------------------------------------------------------------------------------------
@@ -220,11 +223,12 @@ export const invoiceDocument = Type.Object({
 export const invoiceList = Type.Object({ invoices: Type.Array(invoiceDocument) });
 
 /** A schema's type as the read model holds it: TypeBox's Static is mutable, the read model's values are not. */
-export type ReadonlyDeep<T> = T extends ReadonlyArray<infer U>
-  ? ReadonlyArray<ReadonlyDeep<U>>
-  : T extends object
-    ? { readonly [K in keyof T]: ReadonlyDeep<T[K]> }
-    : T;
+export type ReadonlyDeep<T> =
+  T extends ReadonlyArray<infer U>
+    ? ReadonlyArray<ReadonlyDeep<U>>
+    : T extends object
+      ? { readonly [K in keyof T]: ReadonlyDeep<T[K]> }
+      : T;
 
 /** The type of a read model value with this schema. */
 export type ReadModel<S extends TSchema> = ReadonlyDeep<Static<S>>;

@@ -2,11 +2,26 @@ import { Type, type Static } from '@sinclair/typebox';
 import { canonicalUuid } from '../../platform/ids.js';
 import { MAX_LINE_QUANTITY } from '../../domain/order.js';
 import { problems, type FieldError } from '../../platform/problem.js';
-import { address, channel, clientId, currency, lineItems, mergedLineErrors, oneOf, quantity, stringEnum, text, uuid } from './common.js';
+import {
+  address,
+  channel,
+  clientId,
+  currency,
+  lineItems,
+  mergedLineErrors,
+  oneOf,
+  quantity,
+  stringEnum,
+  text,
+  uuid,
+} from './common.js';
 
 export type { LineBody } from './common.js';
 
-export const cartBody = Type.Object({ customer_id: clientId, channel, currency, items: lineItems }, { additionalProperties: false });
+export const cartBody = Type.Object(
+  { customer_id: clientId, channel, currency, items: lineItems },
+  { additionalProperties: false },
+);
 export type CartBody = Static<typeof cartBody>;
 
 export const paymentMethod = Type.Object(

@@ -36,7 +36,8 @@ function slugsInCode(): Map<string, Set<number>> {
     for (const m of text.matchAll(/notModifiable\(\s*'([a-z0-9-]+)'/g)) add(m[1]!, 409);
     // deadLetters' closed(letter): `dead-letter-${status}` for a letter no longer dead.
     if (/new Problem\(\s*409,\s*`dead-letter-\$\{letter\.status\}`/.test(text)) {
-      for (const status of Object.values(DeadLetterStatus).filter((s) => s !== DeadLetterStatus.dead)) add(`dead-letter-${status}`, 409);
+      for (const status of Object.values(DeadLetterStatus).filter((s) => s !== DeadLetterStatus.dead))
+        add(`dead-letter-${status}`, 409);
     }
     // http's parser errors: 'bad-request' with the parser's status (a 400).
     if (/new Problem\(\s*parserError\.status,\s*'bad-request'/.test(text)) add('bad-request', 400);
@@ -62,7 +63,9 @@ describe('API description (issue 14 item 1): OpenAPI 3.1 from the schemas, probl
       expect(operation.security).to.deep.equal([{ bearerAuth: [route.scope] }]);
       expect(operation['x-required-scope']).to.equal(route.scope);
       expect(operation.description).to.include(route.scope);
-      expect(operation.responses['401'].content['application/problem+json'].schema).to.deep.equal({ $ref: '#/components/schemas/Problem' });
+      expect(operation.responses['401'].content['application/problem+json'].schema).to.deep.equal({
+        $ref: '#/components/schemas/Problem',
+      });
     }
   });
 
@@ -125,7 +128,8 @@ describe('API description (issue 14 item 1): OpenAPI 3.1 from the schemas, probl
   it('lists every problem type in the document: the Problem schema names them, and each has an example', () => {
     const components = document.components as Json;
     expect(components.schemas.Problem.properties.type.enum).to.have.members(PROBLEM_TYPES.map((p) => `/problems/${p.slug}`));
-    for (const type of PROBLEM_TYPES) expect(components.examples[type.slug].value).to.include({ status: type.status, title: type.title });
+    for (const type of PROBLEM_TYPES)
+      expect(components.examples[type.slug].value).to.include({ status: type.status, title: type.title });
   });
 
   describe('served', () => {
