@@ -1,5 +1,6 @@
-import { Type, type TSchema } from '@sinclair/typebox';
-import { API_CHANNELS, SCOPES } from '../../platform/access.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { API_CHANNELS, SCOPES, type ApiChannel } from '../../platform/access.js';
+import type { ApiKeyListing, CreatedApiKey } from '../../platform/apiKeys.js';
 import { DeadLetterStatus } from '../../platform/deadLetters.js';
 import { stringEnum } from './common.js';
 
@@ -153,7 +154,7 @@ export const deadLettersAnswer = Type.Object({ dead_letters: Type.Array(deadLett
 export const apiKeyListing = Type.Object({
   key_id: uuid,
   name: Type.String(),
-  channel: Type.Unsafe<string | null>({ type: ['string', 'null'], enum: [...API_CHANNELS, null] }),
+  channel: Type.Unsafe<ApiChannel | null>({ type: ['string', 'null'], enum: [...API_CHANNELS, null] }),
   scopes: Type.Array(stringEnum(SCOPES)),
   key_prefix: Type.String(),
   rate_limit: nullable(Type.Object({ per_second: Type.Integer(), burst: Type.Integer() })),
@@ -223,3 +224,14 @@ export const deliveriesAnswer = Type.Object({
     }),
   ),
 });
+
+/**
+ * API keys are made in platform/ (platform/apiKeys.ts, which imports no service), so their types are
+ * written there; these lines keep the published schemas and those types the same, or the build fails.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Mutable<T> = T extends ReadonlyArray<infer U> ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+export const apiKeySchemasMatchPlatform: [
+  Same<Static<typeof apiKeyListing>, Mutable<ApiKeyListing>>,
+  Same<Static<typeof createdApiKeyAnswer>, Mutable<CreatedApiKey>>,
+] = [true, true];
