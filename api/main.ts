@@ -7,6 +7,7 @@ import { instrumentHttp, routeLabeller } from '../platform/routeTemplates.js';
 import { joinClusterMetrics, sendMetrics, serveClusterMetrics } from '../platform/metrics.js';
 import { loadConfig } from '../platform/config.js';
 import { runService } from '../platform/service.js';
+import { createDocsHandler } from './docs.js';
 import { API_ROUTES, upstreamFor } from './routes.js';
 
 /**
@@ -60,9 +61,12 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
       logger,
       limiter: writes.limiter,
     });
+    // The API description and the problem pages: open, answered here before any key is asked for.
+    const docs = createDocsHandler();
     // Every answer is counted by route template (api/routes.ts), /metrics included; /metrics is open like /health.
     const server = await listen(
       instrumentHttp((req, res) => {
+        if (docs(req, res)) return;
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
         else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);

@@ -21,7 +21,7 @@ export function upstreamFor(method: string, path: string): Upstream {
 /**
  * Every route the API answers, as templates: the `route` label of its request metrics (a path that
  * matches none is counted as `unmatched`, never by its raw path). Taken from the one route table of
- * platform/access (`{name}` becomes `:name`), plus the open endpoints outside /api/v1.
+ * platform/access (`{name}` becomes `:name`), plus the open endpoints (health, metrics, the API description, its reference page and the problem pages).
  */
 export const API_ROUTES: readonly string[] = Object.freeze(
   [
@@ -30,6 +30,11 @@ export const API_ROUTES: readonly string[] = Object.freeze(
       '/health/live',
       '/health/ready',
       '/metrics',
+      '/api/v1/openapi.json',
+      '/docs',
+      '/docs/:file',
+      '/problems',
+      '/problems/:slug',
       ...[...ACCESS_ROUTES, ...SIGNED_ROUTES].map((route) => route.path.replace(/\{([a-z_]+)\}/g, ':$1')),
     ]),
   ].sort(),

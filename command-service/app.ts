@@ -34,6 +34,7 @@ import * as orders from './schemas/orders.js';
 import * as webhooks from './schemas/webhooks.js';
 import * as webhookHandlers from './handlers/webhooks.js';
 import * as marketplaces from './handlers/marketplaces.js';
+import * as marketplaceSchemas from './schemas/marketplaces.js';
 import { placeBatch, placeMarketplaceOrder } from './channelOrders.js';
 
 export interface CommandServiceDeps {
@@ -51,40 +52,31 @@ export interface CommandServiceDeps {
   readonly limiter?: RateLimiter;
 }
 
-// Compiled once at start-up. Path parameters are checked like bodies, and reported by name.
+// Compiled once at start-up. Path parameters are checked like bodies, and reported by name. The types are
+// the schemas' own (TypeBox's Static), so a schema and what the handler reads cannot drift apart.
 const validate = Object.freeze({
-  product: compileValidator<catalog.ProductBody>(catalog.productBody),
-  warehouse: compileValidator<catalog.WarehouseBody>(catalog.warehouseBody),
-  inventory: compileValidator<catalog.InventoryBody>(catalog.inventoryBody),
-  cart: compileValidator<orders.CartBody>(orders.cartBody),
-  skuParams: compileValidator<{ sku: string }>(catalog.skuParams, 'parameter'),
-  warehouseParams: compileValidator<{ warehouse_id: string }>(catalog.warehouseParams, 'parameter'),
-  inventoryParams: compileValidator<{ warehouse_id: string; sku: string }>(catalog.inventoryParams, 'parameter'),
-  cartIdParams: compileValidator<{ cart_id: string }>(orders.cartIdParams, 'parameter'),
-  orderIdParams: compileValidator<{ order_id: string }>(orders.orderIdParams, 'parameter'),
-  cancelOrder: compileValidator<orders.CancelOrderBody>(orders.cancelOrderBody),
-  refund: compileValidator<orders.RefundBody>(orders.refundBody),
-  modifyOrder: compileValidator<orders.ModifyOrderBody>(orders.modifyOrderBody),
-  sagaQuery: compileValidator<{ stuck?: string; limit?: string }>(
-    {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        stuck: { type: 'string', enum: ['true', 'false'] },
-        limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' },
-      },
-    },
-    'parameter',
-  ),
-  marketplace: compileValidator<marketplaces.MarketplaceBody>(marketplaces.marketplaceBody),
-  marketplaceParams: compileValidator<{ marketplace_id: string }>(marketplaces.marketplaceParams, 'parameter'),
-  webhook: compileValidator<webhooks.WebhookBody>(webhooks.webhookBody),
-  webhookParams: compileValidator<{ webhook_id: string }>(webhooks.webhookIdParams, 'parameter'),
-  deliveriesQuery: compileValidator<webhooks.DeliveriesQuery>(webhooks.deliveriesQuery, 'parameter'),
-  deadLetterQuery: compileValidator<admin.DeadLetterQuery>(admin.deadLetterQuery, 'parameter'),
-  deadLetterParams: compileValidator<{ id: string }>(admin.deadLetterIdParams, 'parameter'),
-  apiKey: compileValidator<admin.ApiKeyBody>(admin.apiKeyBody),
-  apiKeyParams: compileValidator<{ key_id: string }>(admin.apiKeyIdParams, 'parameter'),
+  product: compileValidator(catalog.productBody),
+  warehouse: compileValidator(catalog.warehouseBody),
+  inventory: compileValidator(catalog.inventoryBody),
+  cart: compileValidator(orders.cartBody),
+  skuParams: compileValidator(catalog.skuParams, 'parameter'),
+  warehouseParams: compileValidator(catalog.warehouseParams, 'parameter'),
+  inventoryParams: compileValidator(catalog.inventoryParams, 'parameter'),
+  cartIdParams: compileValidator(orders.cartIdParams, 'parameter'),
+  orderIdParams: compileValidator(orders.orderIdParams, 'parameter'),
+  cancelOrder: compileValidator(orders.cancelOrderBody),
+  refund: compileValidator(orders.refundBody),
+  modifyOrder: compileValidator(orders.modifyOrderBody),
+  sagaQuery: compileValidator(admin.sagaQuery, 'parameter'),
+  marketplace: compileValidator(marketplaceSchemas.marketplaceBody),
+  marketplaceParams: compileValidator(marketplaceSchemas.marketplaceParams, 'parameter'),
+  webhook: compileValidator(webhooks.webhookBody),
+  webhookParams: compileValidator(webhooks.webhookIdParams, 'parameter'),
+  deliveriesQuery: compileValidator(webhooks.deliveriesQuery, 'parameter'),
+  deadLetterQuery: compileValidator(admin.deadLetterQuery, 'parameter'),
+  deadLetterParams: compileValidator(admin.deadLetterIdParams, 'parameter'),
+  apiKey: compileValidator(admin.apiKeyBody),
+  apiKeyParams: compileValidator(admin.apiKeyIdParams, 'parameter'),
 });
 
 /** A UUID path parameter in its canonical lower-case form (upper-case hex is taken on input; platform/ids). */

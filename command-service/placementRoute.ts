@@ -10,7 +10,7 @@ import { PlacementQueue } from './placementQueue.js';
 import { checkMergedLines } from './schemas/common.js';
 import * as orders from './schemas/orders.js';
 
-const validatePlaceOrder = compileValidator<orders.PlaceOrderBody>(orders.placeOrderBody);
+const validatePlaceOrder = compileValidator(orders.placeOrderBody);
 /** POST /api/v1/orders as it arrives, whichever server parsed it. */
 export interface PlacementHttpRequest {
   readonly method: string;

@@ -133,6 +133,9 @@ function compile(route: ApiRoute): CompiledRoute {
   return { method: route.method, pattern: new RegExp(`^${source}/?$`, 'i'), scope: route.scope };
 }
 
+/** Paths under /api/v1 that stay open: the API description (contract §8). */
+export const OPEN_API_PATHS: readonly string[] = Object.freeze(['/api/v1/openapi.json']);
+
 const COMPILED: readonly CompiledRoute[] = API_ROUTES.map(compile);
 const SIGNED: readonly CompiledRoute[] = SIGNED_ROUTES.map((route) => compile({ ...route, scope: Scope.admin }));
 const OPEN: Access = Object.freeze({ kind: 'open' });
@@ -144,6 +147,7 @@ export function accessFor(method: string, path: string): Access {
   const prefix = path.slice(0, API_PREFIX.length + 1).toLowerCase();
   if (prefix !== API_PREFIX && prefix !== `${API_PREFIX}/`) return OPEN;
   const wanted = method === 'HEAD' ? 'GET' : method;
+  if (wanted === 'GET' && OPEN_API_PATHS.includes(path)) return OPEN;
   if (SIGNED.some((route) => route.method === wanted && route.pattern.test(path))) return OPEN;
   for (const route of COMPILED) {
     if (route.method === wanted && route.pattern.test(path)) return { kind: 'key', scope: route.scope };

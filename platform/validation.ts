@@ -1,3 +1,4 @@
+import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { UUID_RE } from './ids.js';
@@ -36,6 +37,12 @@ export interface Validator<T> {
 
 type Location = 'body' | 'parameter' | 'header';
 
+/**
+ * A validator for a schema: a TypeBox schema gives its own type (`Static`), so the schema is written
+ * once; a plain JSON schema needs the type named (`compileValidator<T>(schema)`).
+ */
+export function compileValidator<S extends TSchema>(schema: S, location?: Location): Validator<Static<S>>;
+export function compileValidator<T>(schema: Schema<T> | object, location?: Location): Validator<T>;
 export function compileValidator<T>(schema: Schema<T> | object, location: Location = 'body'): Validator<T> {
   const validate = ajv.compile(schema) as ValidateFunction<T>;
   return (value: unknown): T => {

@@ -1,6 +1,4 @@
 import express, { type Request, type Response } from 'express';
-import { ORDER_STATUSES } from '../domain/order.js';
-import { CLIENT_ID_PATTERN } from '../domain/ids.js';
 import { seesChannel, type Principal } from '../platform/access.js';
 import { channelForbidden, requirePrincipal } from '../platform/authentication.js';
 import type { Pool } from '../platform/db.js';
@@ -14,6 +12,7 @@ import { compileValidator } from '../platform/validation.js';
 import { findInvoice, listOrderInvoices } from './invoices/queries.js';
 import { renderInvoiceHtml } from './invoices/render.js';
 import { renderInvoicePdf } from './invoices/renderInvoicePdf.js';
+import * as schemas from './schemas.js';
 import { orderAsOf } from './projections/orderView/rebuild.js';
 import { funnelReport } from './projections/funnel/funnelStore.js';
 import {
@@ -37,63 +36,14 @@ export interface QueryServiceDeps {
   readonly maxWaitMs?: number;
 }
 
-const limit = { type: 'string', pattern: '^(?:[1-9][0-9]?|1[0-9][0-9]|200)$' } as const;
 const validate = Object.freeze({
-  orderId: compileValidator<{ order_id: string }>(
-    { type: 'object', required: ['order_id'], properties: { order_id: { type: 'string', format: 'uuid' } } },
-    'parameter',
-  ),
-  invoiceId: compileValidator<{ invoice_id: string }>(
-    { type: 'object', required: ['invoice_id'], properties: { invoice_id: { type: 'string', format: 'uuid' } } },
-    'parameter',
-  ),
-  customerId: compileValidator<{ customer_id: string }>(
-    { type: 'object', required: ['customer_id'], properties: { customer_id: { type: 'string', pattern: CLIENT_ID_PATTERN } } },
-    'parameter',
-  ),
-  orderQuery: compileValidator<{ min_version?: string; as_of?: string }>(
-    {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        min_version: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },
-        as_of: { type: 'string', format: 'date-time' },
-      },
-    },
-    'parameter',
-  ),
-  funnelQuery: compileValidator<{ from?: string; to?: string; channel?: string }>(
-    {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        from: { type: 'string', format: 'date-time' },
-        to: { type: 'string', format: 'date-time' },
-        channel: { type: 'string', enum: ['web', 'mobile', 'pos', 'marketplace'] },
-      },
-    },
-    'parameter',
-  ),
-  eventsQuery: compileValidator<{ after_seq?: string; limit?: string }>(
-    {
-      type: 'object',
-      additionalProperties: false,
-      properties: { after_seq: { type: 'string', pattern: '^(?:0|[1-9][0-9]{0,8})$' }, limit },
-    },
-    'parameter',
-  ),
-  pageQuery: compileValidator<{ limit?: string; cursor?: string; status?: string }>(
-    {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        limit,
-        cursor: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' },
-        status: { type: 'string', enum: [...ORDER_STATUSES] },
-      },
-    },
-    'parameter',
-  ),
+  orderId: compileValidator(schemas.orderIdParams, 'parameter'),
+  invoiceId: compileValidator(schemas.invoiceIdParams, 'parameter'),
+  customerId: compileValidator(schemas.customerIdParams, 'parameter'),
+  orderQuery: compileValidator(schemas.orderQuery, 'parameter'),
+  eventsQuery: compileValidator(schemas.eventsQuery, 'parameter'),
+  pageQuery: compileValidator(schemas.pageQuery, 'parameter'),
+  funnelQuery: compileValidator(schemas.funnelQuery, 'parameter'),
 });
 
 /**

@@ -1,18 +1,10 @@
+import type { Static } from '@sinclair/typebox';
 import type { Queryable } from '../../platform/db.js';
 import { problems } from '../../platform/problem.js';
+import type { inventoryAnswer } from '../schemas/responses.js';
 
-export interface InventoryView {
-  readonly sku: string;
-  readonly warehouses: ReadonlyArray<{
-    readonly warehouse_id: string;
-    readonly on_hand: number;
-    readonly reserved: number;
-    readonly available: number;
-  }>;
-  readonly on_hand: number;
-  readonly reserved: number;
-  readonly available: number;
-}
+/** GET /api/v1/inventory/{sku}'s answer, as its schema (schemas/responses.ts) says. */
+export type InventoryView = Static<typeof inventoryAnswer>;
 
 /** GET /api/v1/inventory/{sku}: stock per warehouse and in total. */
 export async function getInventory(db: Queryable, sku: string): Promise<InventoryView> {

@@ -3,6 +3,7 @@ import { problems } from '../../platform/problem.js';
 import { newWebhookSecret, verifyWebhook } from '../../platform/standardWebhooks.js';
 import { Problem } from '../../platform/problem.js';
 import type { CommandResult } from '../runCommand.js';
+import type { MarketplaceBody } from '../schemas/marketplaces.js';
 
 /**
  * Marketplaces that push their orders as signed webhooks (contract §8): registered by an admin, who
@@ -10,23 +11,6 @@ import type { CommandResult } from '../runCommand.js';
  * 24 h, so a marketplace can switch without losing an order.
  */
 const ROTATION_OVERLAP_HOURS = 24;
-
-export interface MarketplaceBody {
-  readonly name: string;
-}
-
-export const marketplaceBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
-
-export const marketplaceParams = {
-  type: 'object',
-  required: ['marketplace_id'],
-  properties: { marketplace_id: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } },
-} as const;
 
 interface MarketplaceRow {
   marketplace_id: string;

@@ -1,78 +1,38 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { clientId, currency, text } from './common.js';
 
-export interface ProductBody {
-  readonly name: string;
-  readonly price: number;
-  readonly currency: string;
-  readonly weight_grams?: number;
-}
-
-export const productBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'price', 'currency'],
-  properties: {
+export const productBody = Type.Object(
+  {
     name: text(200),
-    price: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
+    price: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }),
     currency,
-    weight_grams: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+    weight_grams: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type ProductBody = Static<typeof productBody>;
 
-export interface WarehouseBody {
-  readonly name: string;
-  readonly location: { readonly lat: number; readonly lon: number };
-  readonly capacity_per_day: number;
-  readonly carriers: readonly string[];
-  readonly shipping_cost_per_kg?: number;
-}
-
-export const warehouseBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'location', 'capacity_per_day', 'carriers'],
-  properties: {
+export const warehouseBody = Type.Object(
+  {
     name: text(200),
-    location: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['lat', 'lon'],
-      properties: {
-        lat: { type: 'number', minimum: -90, maximum: 90 },
-        lon: { type: 'number', minimum: -180, maximum: 180 },
-      },
-    },
-    capacity_per_day: { type: 'integer', minimum: 1, maximum: 10_000_000 },
-    carriers: { type: 'array', maxItems: 20, uniqueItems: true, items: { type: 'string', pattern: '^[a-z0-9_-]{1,32}$' } },
-    shipping_cost_per_kg: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    location: Type.Object(
+      { lat: Type.Number({ minimum: -90, maximum: 90 }), lon: Type.Number({ minimum: -180, maximum: 180 }) },
+      { additionalProperties: false },
+    ),
+    capacity_per_day: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+    carriers: Type.Array(Type.String({ pattern: '^[a-z0-9_-]{1,32}$' }), { maxItems: 20, uniqueItems: true }),
+    shipping_cost_per_kg: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type WarehouseBody = Static<typeof warehouseBody>;
 
-export interface InventoryBody {
-  readonly on_hand: number;
-}
+export const inventoryBody = Type.Object(
+  { on_hand: Type.Integer({ minimum: 0, maximum: 100_000_000 }) },
+  { additionalProperties: false },
+);
+export type InventoryBody = Static<typeof inventoryBody>;
 
-export const inventoryBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['on_hand'],
-  properties: { on_hand: { type: 'integer', minimum: 0, maximum: 100_000_000 } },
-} as const;
-
-export const skuParams = {
-  type: 'object',
-  required: ['sku'],
-  properties: { sku: clientId },
-} as const;
-
-export const warehouseParams = {
-  type: 'object',
-  required: ['warehouse_id'],
-  properties: { warehouse_id: clientId },
-} as const;
-
-export const inventoryParams = {
-  type: 'object',
-  required: ['warehouse_id', 'sku'],
-  properties: { warehouse_id: clientId, sku: clientId },
-} as const;
+export const skuParams = Type.Object({ sku: clientId });
+export const warehouseParams = Type.Object({ warehouse_id: clientId });
+export const inventoryParams = Type.Object({ warehouse_id: clientId, sku: clientId });

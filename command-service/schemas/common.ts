@@ -1,44 +1,56 @@
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { CLIENT_ID_PATTERN } from '../../domain/ids.js';
 import { CHANNELS, MAX_LINE_QUANTITY } from '../../domain/order.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import { problems, type FieldError } from '../../platform/problem.js';
 
-/** Building blocks shared by the command schemas (contract §2). */
-export const clientId = { type: 'string', pattern: CLIENT_ID_PATTERN } as const;
-export const uuid = { type: 'string', format: 'uuid' } as const;
-export const currency = { type: 'string', pattern: '^[A-Z]{3}$' } as const;
-export const channel = { type: 'string', enum: [...CHANNELS] } as const;
-export const quantity = { type: 'integer', minimum: 1, maximum: MAX_LINE_QUANTITY } as const;
-export const text = (maxLength: number) => ({ type: 'string', format: 'storable-text', minLength: 1, maxLength }) as const;
+/**
+ * Building blocks shared by the command schemas (contract §2). Every schema of the API is written once,
+ * with TypeBox: ajv validates with it (platform/validation), its TypeScript type is `Static<typeof it>`,
+ * and the OpenAPI document (api/openapi) publishes it.
+ */
 
-export const lineItems = {
-  type: 'array',
-  minItems: 1,
-  maxItems: 200,
-  items: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['sku', 'quantity'],
-    properties: { sku: clientId, quantity },
-  },
-} as const;
+/**
+ * A string out of a fixed list, as JSON Schema's `enum` (TypeBox's unions become `anyOf`, whose errors
+ * would no longer read "must be one of …").
+ */
+export function stringEnum<const T extends string>(values: readonly T[], options: Record<string, unknown> = {}): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
 
-export const address = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'line1', 'city', 'postal_code', 'country'],
-  properties: {
+/** Exactly one of these schemas (`oneOf`; TypeBox's Union is `anyOf`). */
+export function oneOf<const T extends readonly TSchema[]>(schemas: T): TUnsafe<Static<T[number]>> {
+  return Type.Unsafe<Static<T[number]>>({ oneOf: [...schemas] });
+}
+
+export const clientId = Type.String({ pattern: CLIENT_ID_PATTERN });
+export const uuid = Type.String({ format: 'uuid' });
+export const currency = Type.String({ pattern: '^[A-Z]{3}$' });
+export const channel = stringEnum(CHANNELS);
+export const quantity = Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY });
+export const text = (maxLength: number) => Type.String({ format: 'storable-text', minLength: 1, maxLength });
+/** A page size or count sent as a query parameter (1–1000). */
+export const limitParam = Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|1000)$' });
+
+export const lineItem = Type.Object({ sku: clientId, quantity }, { additionalProperties: false });
+export type LineBody = Static<typeof lineItem>;
+
+export const lineItems = Type.Array(lineItem, { minItems: 1, maxItems: 200 });
+
+export const address = Type.Object(
+  {
     name: text(200),
     line1: text(200),
-    line2: { type: 'string', format: 'storable-text', maxLength: 200 },
+    line2: Type.Optional(Type.String({ format: 'storable-text', maxLength: 200 })),
     city: text(100),
     postal_code: text(20),
-    country: { type: 'string', pattern: '^[A-Z]{2}$' },
-    lat: { type: 'number', minimum: -90, maximum: 90 },
-    lon: { type: 'number', minimum: -180, maximum: 180 },
+    country: Type.String({ pattern: '^[A-Z]{2}$' }),
+    lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+    lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
   },
-  dependencies: { lat: ['lon'], lon: ['lat'] },
-} as const;
+  { additionalProperties: false, dependencies: { lat: ['lon'], lon: ['lat'] } },
+);
+export type AddressBody = Static<typeof address>;
 
 /**
  * Lines naming one SKU become one line (README), so the per-line cap is checked on the merged lines:

@@ -1,165 +1,124 @@
-import type { Address, ChannelName } from '../../domain/order.js';
+import { Type, type Static } from '@sinclair/typebox';
 import { canonicalUuid } from '../../platform/ids.js';
 import { MAX_LINE_QUANTITY } from '../../domain/order.js';
 import { problems, type FieldError } from '../../platform/problem.js';
-import { address, channel, clientId, currency, lineItems, mergedLineErrors, quantity, text, uuid } from './common.js';
+import {
+  address,
+  channel,
+  clientId,
+  currency,
+  lineItems,
+  mergedLineErrors,
+  oneOf,
+  quantity,
+  stringEnum,
+  text,
+  uuid,
+} from './common.js';
 
-export interface LineBody {
-  readonly sku: string;
-  readonly quantity: number;
-}
+export type { LineBody } from './common.js';
 
-export interface CartBody {
-  readonly customer_id: string;
-  readonly channel: ChannelName;
-  readonly currency: string;
-  readonly items: readonly LineBody[];
-}
+export const cartBody = Type.Object(
+  { customer_id: clientId, channel, currency, items: lineItems },
+  { additionalProperties: false },
+);
+export type CartBody = Static<typeof cartBody>;
 
-export const cartBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['customer_id', 'channel', 'currency', 'items'],
-  properties: { customer_id: clientId, channel, currency, items: lineItems },
-} as const;
+export const paymentMethod = Type.Object(
+  {
+    type: stringEnum(['card']),
+    token: Type.String({ format: 'storable-text', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
+  },
+  { additionalProperties: false },
+);
 
-export interface PlaceOrderBody {
-  readonly cart_id?: string;
-  readonly items?: readonly LineBody[];
-  readonly customer_id: string;
-  readonly channel: ChannelName;
-  readonly external_order_id?: string;
-  readonly currency?: string;
-  readonly shipping_address: Address;
-  readonly billing_address?: Address;
-  readonly payment_method: { readonly type: 'card'; readonly token: string };
-}
-
-export const placeOrderBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['customer_id', 'channel', 'shipping_address', 'payment_method'],
-  properties: {
-    cart_id: uuid,
-    items: lineItems,
+export const placeOrderBody = Type.Object(
+  {
+    cart_id: Type.Optional(uuid),
+    items: Type.Optional(lineItems),
     customer_id: clientId,
     channel,
-    external_order_id: clientId,
-    currency,
+    external_order_id: Type.Optional(clientId),
+    currency: Type.Optional(currency),
     shipping_address: address,
-    billing_address: address,
-    payment_method: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['type', 'token'],
-      properties: {
-        type: { type: 'string', enum: ['card'] },
-        token: { ...text(128), pattern: '^[A-Za-z0-9_-]+$' },
-      },
-    },
+    billing_address: Type.Optional(address),
+    payment_method: paymentMethod,
   },
-} as const;
+  { additionalProperties: false },
+);
+export type PlaceOrderBody = Static<typeof placeOrderBody>;
+
+/**
+ * A point of sale's offline batch (contract §8): each order as POST /api/v1/orders takes it, with its
+ * `external_order_id`. command-service/channelOrders checks a batch itself (each order is placed, or
+ * refused, on its own); this is the shape the API description publishes.
+ */
+export const batchBody = Type.Object(
+  {
+    orders: Type.Array(
+      Type.Object({ ...placeOrderBody.properties, external_order_id: clientId }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 500 },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A marketplace's order webhook (contract §8): the order of POST /api/v1/orders with `external_order_id` required. */
+export const marketplaceOrderBody = Type.Object(
+  { ...placeOrderBody.properties, external_order_id: clientId },
+  { additionalProperties: false },
+);
 
 /** The body with its cart id in canonical form (ids are compared as text downstream; platform/ids). */
 export function canonicalPlacement(body: PlaceOrderBody): PlaceOrderBody {
   return body.cart_id === undefined ? body : { ...body, cart_id: canonicalUuid(body.cart_id) };
 }
 
-export const cartIdParams = {
-  type: 'object',
-  required: ['cart_id'],
-  properties: { cart_id: uuid },
-} as const;
+export const cartIdParams = Type.Object({ cart_id: uuid });
+export const orderIdParams = Type.Object({ order_id: uuid });
 
-export const orderIdParams = {
-  type: 'object',
-  required: ['order_id'],
-  properties: { order_id: uuid },
-} as const;
+export const cancelOrderBody = Type.Object({ reason: Type.Optional(text(500)) }, { additionalProperties: false });
+export type CancelOrderBody = Static<typeof cancelOrderBody>;
 
-export interface CancelOrderBody {
-  readonly reason?: string;
-}
-
-export const cancelOrderBody = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { reason: text(500) },
-} as const;
-
-export interface RefundBody {
-  readonly items?: ReadonlyArray<{ readonly item_id: string; readonly quantity: number }>;
-  readonly amount?: number;
-  readonly reason: string;
-}
-
-export const refundBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reason'],
-  properties: {
-    items: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 200,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['item_id', 'quantity'],
-        properties: { item_id: uuid, quantity },
-      },
-    },
-    amount: { type: 'integer', minimum: 1, maximum: 1_000_000_000_000 },
+export const refundBody = Type.Object(
+  {
+    items: Type.Optional(
+      Type.Array(Type.Object({ item_id: uuid, quantity }, { additionalProperties: false }), { minItems: 1, maxItems: 200 }),
+    ),
+    amount: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 })),
     reason: text(500),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type RefundBody = Static<typeof refundBody>;
 
 export function canonicalRefund(body: RefundBody): RefundBody {
   if (body.items === undefined) return body;
   return { ...body, items: body.items.map((i) => ({ ...i, item_id: canonicalUuid(i.item_id) })) };
 }
 
-export interface ModifyOrderBody {
-  readonly shipping_address?: Address;
-  readonly items?: ReadonlyArray<
-    { readonly item_id: string; readonly quantity: number } | { readonly sku: string; readonly quantity: number }
-  >;
-  /** Shorthands: lines to add, lines to remove (the same as `{ sku, quantity }` and `{ item_id, quantity: 0 }` in items). */
-  readonly add_items?: ReadonlyArray<{ readonly sku: string; readonly quantity: number }>;
-  readonly remove_items?: readonly string[];
-}
-
-export const modifyOrderBody = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    shipping_address: address,
-    items: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 200,
-      items: {
-        oneOf: [
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['item_id', 'quantity'],
-            properties: { item_id: uuid, quantity: { type: 'integer', minimum: 0, maximum: MAX_LINE_QUANTITY } },
-          },
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['sku', 'quantity'],
-            properties: { sku: clientId, quantity },
-          },
-        ],
-      },
-    },
-    add_items: lineItems,
-    remove_items: { type: 'array', minItems: 1, maxItems: 200, items: uuid },
+/** Shorthands: `add_items` and `remove_items` are the same as `{ sku, quantity }` and `{ item_id, quantity: 0 }` in items. */
+export const modifyOrderBody = Type.Object(
+  {
+    shipping_address: Type.Optional(address),
+    items: Type.Optional(
+      Type.Array(
+        oneOf([
+          Type.Object(
+            { item_id: uuid, quantity: Type.Integer({ minimum: 0, maximum: MAX_LINE_QUANTITY }) },
+            { additionalProperties: false },
+          ),
+          Type.Object({ sku: clientId, quantity }, { additionalProperties: false }),
+        ]),
+        { minItems: 1, maxItems: 200 },
+      ),
+    ),
+    add_items: Type.Optional(lineItems),
+    remove_items: Type.Optional(Type.Array(uuid, { minItems: 1, maxItems: 200 })),
   },
-} as const;
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ModifyOrderBody = Static<typeof modifyOrderBody>;
 
 export function canonicalEdit(body: ModifyOrderBody): ModifyOrderBody {
   return {

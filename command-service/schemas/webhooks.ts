@@ -1,48 +1,27 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { OrderEventType } from '../../domain/events.js';
+import { limitParam, stringEnum } from './common.js';
 
 /** Outbound webhook subscriptions (contract §8). */
 
-export interface WebhookBody {
-  readonly url: string;
-  readonly events: readonly string[];
-  readonly description?: string;
-}
+export const webhookEventTypes = stringEnum(Object.values(OrderEventType));
 
-export const webhookBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['url', 'events'],
-  properties: {
-    url: { type: 'string', minLength: 8, maxLength: 2048, pattern: '^https?://[^\\s]+$' },
-    events: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 64,
-      uniqueItems: true,
-      items: { type: 'string', enum: Object.values(OrderEventType) },
-    },
-    description: { type: 'string', maxLength: 500 },
+export const webhookBody = Type.Object(
+  {
+    url: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://[^\\s]+$' }),
+    events: Type.Array(webhookEventTypes, { minItems: 1, maxItems: 64, uniqueItems: true }),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type WebhookBody = Static<typeof webhookBody>;
 
-export const webhookIdParams = {
-  type: 'object',
-  required: ['webhook_id'],
-  properties: {
-    webhook_id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
-  },
-} as const;
+export const webhookIdParams = Type.Object({
+  webhook_id: Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' }),
+});
 
-export interface DeliveriesQuery {
-  readonly status?: 'pending' | 'delivered' | 'abandoned';
-  readonly limit?: string;
-}
-
-export const deliveriesQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    status: { type: 'string', enum: ['pending', 'delivered', 'abandoned'] },
-    limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' },
-  },
-} as const;
+export const deliveriesQuery = Type.Object(
+  { status: Type.Optional(stringEnum(['pending', 'delivered', 'abandoned'])), limit: Type.Optional(limitParam) },
+  { additionalProperties: false },
+);
+export type DeliveriesQuery = Static<typeof deliveriesQuery>;

@@ -1,5 +1,7 @@
 import type { OrderEventEnvelope, OrderEventTypeName } from '../../../domain/events.js';
 import type { EventUnits } from '../../../domain/eventPayloads.js';
+import type * as schemas from '../../schemas.js';
+import type { ReadModel } from '../../schemas.js';
 
 /**
  * The order view read model (contract §6) as a fold over the order's events: `evolve(view, event)`.
@@ -11,87 +13,14 @@ export type OrderViewEvent = OrderEventEnvelope;
 /** The events of some types. */
 type EventOf<T extends OrderEventTypeName> = Extract<OrderViewEvent, { readonly type: T }>;
 
-export interface OrderViewItem {
-  readonly item_id: string;
-  readonly sku: string;
-  readonly quantity: number;
-  readonly unit_price: number;
-  readonly status: string;
-  readonly quantity_shipped: number;
-  readonly quantity_cancelled: number;
-  readonly quantity_refunded: number;
-}
-
-export interface OrderViewPayment {
-  readonly payment_id: string;
-  readonly amount_authorized: number;
-  readonly amount_captured: number;
-  readonly amount_refunded: number;
-  readonly status: string;
-}
-
-export interface OrderViewShipment {
-  readonly shipment_id: string;
-  readonly warehouse_id: string;
-  readonly carrier: string | null;
-  readonly tracking_number: string | null;
-  readonly status: string;
-  readonly items: ReadonlyArray<{ readonly item_id: string; readonly sku: string; readonly quantity: number }>;
-  readonly shipped_at: string | null;
-  readonly delivered_at: string | null;
-}
-
-export interface OrderViewInvoice {
-  readonly invoice_id: string;
-  readonly number: string;
-  readonly shipment_id: string | null;
-  readonly total: number;
-  readonly currency: string;
-  readonly issued_at: string;
-}
-
-export interface OrderViewRefund {
-  readonly refund_id: string;
-  readonly amount: number;
-  readonly currency: string;
-  readonly reason: string;
-  readonly status: string;
-  readonly items: ReadonlyArray<{ readonly item_id: string; readonly sku: string; readonly quantity: number }>;
-  readonly credit_note: { readonly invoice_id: string; readonly number: string } | null;
-}
-
-export interface OrderViewSagaStep {
-  readonly name: string;
-  readonly status: string;
-  readonly at: string;
-  readonly detail?: Readonly<Record<string, unknown>>;
-}
-
-export interface OrderView {
-  readonly order_id: string;
-  readonly status: string;
-  readonly version: number;
-  readonly customer_id: string;
-  readonly channel: string;
-  readonly external_order_id: string | null;
-  readonly currency: string;
-  readonly total_amount: number;
-  readonly items: readonly OrderViewItem[];
-  readonly shipments: readonly OrderViewShipment[];
-  readonly payments: readonly OrderViewPayment[];
-  readonly invoices: readonly OrderViewInvoice[];
-  readonly cancellation?: { readonly saga_id: string; readonly status: string; readonly reason: string | null } | null;
-  readonly refunds?: readonly OrderViewRefund[];
-  readonly modification?: { readonly saga_id: string; readonly status: string; readonly reason?: string } | null;
-  readonly saga: {
-    readonly saga_id: string;
-    readonly status: string;
-    readonly current_step: string;
-    readonly steps: readonly OrderViewSagaStep[];
-  };
-  readonly created_at: string;
-  readonly updated_at: string;
-}
+/** The view's types are its schemas' (query-service/schemas.ts), the ones the API description publishes. */
+export type OrderViewItem = ReadModel<typeof schemas.orderViewItem>;
+export type OrderViewPayment = ReadModel<typeof schemas.orderViewPayment>;
+export type OrderViewShipment = ReadModel<typeof schemas.orderViewShipment>;
+export type OrderViewInvoice = ReadModel<typeof schemas.orderViewInvoice>;
+export type OrderViewRefund = ReadModel<typeof schemas.orderViewRefund>;
+export type OrderViewSagaStep = ReadModel<typeof schemas.orderViewSagaStep>;
+export type OrderView = ReadModel<typeof schemas.orderView>;
 
 type Detail = Readonly<Record<string, unknown>>;
 

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../../platform/db.js';
 import { canonicalUuid, isUuid, isUuidv7, uuidv7Time } from '../../../platform/ids.js';
 import { isMoment } from '../../../platform/moments.js';
+import type { orderSummary, ReadModel, storedOrderEvent } from '../../schemas.js';
 
 /** occurred_at as event envelopes carry it: ISO 8601, UTC, milliseconds. */
 const OCCURRED_AT_ISO = `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
@@ -53,17 +54,8 @@ export async function orderChannel(db: Queryable, orderId: string): Promise<stri
   return row === undefined ? undefined : (row.channel ?? undefined);
 }
 
-export interface OrderSummary {
-  readonly order_id: string;
-  readonly status: string;
-  readonly version: number;
-  readonly customer_id: string;
-  readonly channel: string;
-  readonly currency: string;
-  readonly total_amount: number;
-  readonly created_at: string;
-  readonly updated_at: string;
-}
+/** A line of a listing (GET /api/v1/orders, a customer's orders): its schema is query-service/schemas.ts's. */
+export type OrderSummary = ReadModel<typeof orderSummary>;
 
 /** Where a page ends: the last row's sort key. Opaque to clients (base64url JSON). */
 export interface PageCursor {
@@ -143,13 +135,8 @@ export async function listOrderSummaries(
   return { orders: rows.map(({ cursor_at: _cursorAt, ...summary }) => summary), next };
 }
 
-export interface StoredOrderEvent {
-  readonly event_id: string;
-  readonly seq: number;
-  readonly type: string;
-  readonly payload: Readonly<Record<string, unknown>>;
-  readonly occurred_at: string;
-}
+/** An event as GET /api/v1/orders/{order_id}/events answers it (query-service/schemas.ts). */
+export type StoredOrderEvent = ReadModel<typeof storedOrderEvent>;
 
 /** An order's events after a seq, oldest first, straight from the append-only event table. */
 export async function listOrderEvents(
