@@ -243,6 +243,10 @@ describe('the OpenAPI document against real answers (issue 14 item 1)', function
     const events = await call('GET', '/api/v1/orders/{order_id}/events', { params: { order_id: orderId } });
     expect(events.body.events[0].type).to.equal('order.placed');
     expect((await call('GET', '/api/v1/orders/{order_id}/events', { params: { order_id: missingId } })).status).to.equal(404);
+    // The funnel (its table is kept by the projector process's consumer, not running here: the shape is what is checked).
+    const funnel = await call('GET', '/api/v1/analytics/funnel', { query: { channel: 'web' } });
+    expect(funnel.status).to.equal(200);
+    expect((await call('GET', '/api/v1/analytics/funnel', { query: { from: 'yesterday' } })).status).to.equal(400);
   });
 
   it('a change and a cancellation of orders that can still take them', async () => {
