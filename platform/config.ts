@@ -123,9 +123,9 @@ export interface Config {
   readonly wmsSimStepMs: number;
   /** Deterministic short picks for tests and demos: `SKU=missing` or `WAREHOUSE:SKU=missing`, comma-separated. */
   readonly wmsShortPick: string;
-  /** How often the projector looks for a finished day of events to anchor (0: never). */
+  /** How often the analytics process looks for a finished day of events to anchor (0: never). */
   readonly auditAnchorEveryMs: number;
-  /** Kafka consumer group of the order funnel (in the projector process) on the order events topic. */
+  /** Kafka consumer group of the order funnel (in the analytics process) on the order events topic. */
   readonly funnelConsumerGroup: string;
   /** Kafka consumer group of the webhook worker on the order events topic. */
   readonly webhookConsumerGroup: string;
@@ -170,7 +170,7 @@ export interface Config {
 }
 
 /** The workers an order needs on its way from placed to delivered (the sandboxes are partners, not ours). */
-export const DEFAULT_READY_WORKERS = 'relay,saga-worker,projector,router,fulfillment,tracking,changes,webhook-worker';
+export const DEFAULT_READY_WORKERS = 'relay,saga-worker,projector,router,fulfillment,tracking,changes,webhook-worker,analytics';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -49,6 +49,8 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: 'changes', script: `${repoRoot}dist/workers/changes/main.js`, env: pool(2), nice: background },
   // Outbound webhooks: never in the way of placement; a dead receiver holds only its own slots.
   { name: 'webhook-worker', script: `${repoRoot}dist/workers/webhooks/main.js`, env: pool(4), nice: background },
+  // The order funnel and the event log's daily anchors: analytics, after everything else.
+  { name: 'analytics', script: `${repoRoot}dist/query-service/analytics/main.js`, env: pool(2), nice: background },
   { name: 'wms-sandbox', script: `${repoRoot}dist/simulators/wms/main.js`, nice: background },
   { name: 'carrier-sandbox', script: `${repoRoot}dist/simulators/carrier/main.js`, nice: background },
 ];

@@ -4,7 +4,7 @@ import { consumerBackoff } from '../../platform/config.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
 import { createKafka } from '../../platform/kafka.js';
 import type { RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
-import { runFunnelConsumer } from '../../query-service/projector/funnelConsumer.js';
+import { runFunnelConsumer } from '../../query-service/analytics/funnelConsumer.js';
 import { rebuildFunnel } from '../../query-service/projections/funnel/funnelStore.js';
 import { bearer, createTestKey } from '../support/apiKeys.js';
 import { eventually, uniqueId } from '../support/env.js';

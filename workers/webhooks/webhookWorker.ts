@@ -5,7 +5,7 @@ import { afterWebhookFailure, isDelivered, subscriptionSees, webhookBody, type W
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import type { DeadLetterSink } from '../../platform/deadLetters.js';
 import type { Pool } from '../../platform/db.js';
-import { runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
+import { BACKGROUND_FETCH, runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import { signWebhook } from '../../platform/standardWebhooks.js';
@@ -98,6 +98,7 @@ export class WebhookWorker {
       groupId: this.options.groupId,
       topic: this.options.topic,
       logger: this.options.logger,
+      ...BACKGROUND_FETCH,
       batchHandler: (records) => this.intake(records),
       maxAttempts: this.options.maxAttempts,
       backoff: this.options.consumerBackoff,

@@ -3,7 +3,7 @@ import { FUNNEL_EVENT_TYPES } from '../../domain/funnel.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import type { DeadLetterSink } from '../../platform/deadLetters.js';
 import type { Pool } from '../../platform/db.js';
-import { runKafkaConsumer, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
+import { BACKGROUND_FETCH, runKafkaConsumer, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
 import { refreshFunnel } from '../projections/funnel/funnelStore.js';
 
@@ -32,6 +32,7 @@ export function runFunnelConsumer(options: FunnelConsumerOptions): Promise<Runni
     groupId: options.groupId,
     topic: options.topic,
     logger: options.logger,
+    ...BACKGROUND_FETCH,
     accepts: (headers) => headers.eventType !== undefined && WANTED.has(headers.eventType),
     batchHandler: async (records) => {
       const orderIds = new Set<string>();
