@@ -85,7 +85,9 @@ export class WebhookWorker {
   private stopping = false;
 
   constructor(private readonly options: WebhookWorkerOptions) {
-    this.loop = new PollLoop('webhook delivery', options.pollMs ?? 1_000, () => this.tick(), options.logger);
+    // Woken by its intake and by each delivery that ends, and due times come from the table: the period
+    // only bounds how late it notices deliveries another replica's intake wrote.
+    this.loop = new PollLoop('webhook delivery', options.pollMs ?? 10_000, () => this.tick(), options.logger);
   }
 
   get joined(): Promise<void> {
