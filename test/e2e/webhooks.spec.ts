@@ -194,6 +194,32 @@ describe('outbound webhooks: signed, in order per order, at least once across fa
     await receiver.close();
   });
 
+  it('lets neither a dead nor a slow receiver hold back placement or another subscriber', async () => {
+    const fast = await startReceiver(() => ({ status: 204 }));
+    // Slower than the worker waits (WEBHOOK_TIMEOUT_MS, 5 s): its attempts time out and are retried.
+    const slow = await startReceiver(() => ({ status: 200, delayMs: 8_000 }));
+    const fastSubscription = await subscribe(fast.url, ['order.confirmed']);
+    fast.useSecret(fastSubscription.secret);
+    const slowSubscription = await subscribe(slow.url, ['order.confirmed']);
+    slow.useSecret(slowSubscription.secret);
+    // Nothing listens on port 9: every attempt fails at once and is retried.
+    const deadSubscription = await subscribe('http://127.0.0.1:9/dead', ['order.confirmed']);
+    await startWorker(uniqueId('test-webhooks'));
+
+    const orders = await placeConfirmed(12);
+    await eventually(
+      'the fast receiver has every confirmation',
+      async () => (orders.every((id) => fast.delivered().some((r) => r.orderId === id)) ? true : undefined),
+      20_000,
+    );
+    // Meanwhile the slow one has not answered a single delivery, and the dead one none at all.
+    expect(slow.received.filter((r) => orders.includes(r.orderId))).to.deep.equal([]);
+    for (const subscription of [fastSubscription, slowSubscription, deadSubscription])
+      expect((await system.delete(`/api/v1/webhooks/${subscription.webhook_id}`)).status).to.equal(204);
+    await fast.close();
+    await slow.close();
+  });
+
   it('answers 404 for an unknown subscription, 400 for bad input, and rotates secrets with both valid meanwhile', async () => {
     const missing = await system.get('/api/v1/webhooks/0190a000-0000-7000-8000-000000000000/deliveries');
     expect(missing.status).to.equal(404);
