@@ -2,6 +2,7 @@ import type { Pool } from '../platform/db.js';
 import { quoteIdent } from '../platform/migrate.js';
 import { DeadLetterStatus, listDeadLetters } from '../platform/deadLetters.js';
 import { verify } from '../scripts/replay.js';
+import { verifyChains } from '../scripts/audit.js';
 
 /** One invariant checked after a chaos run: what it says, whether it held, and the evidence. */
 export interface InvariantResult {
@@ -33,7 +34,7 @@ const sample = (rows: readonly unknown[], n = 5) =>
 /**
  * The invariants of a quiet system after faults (issue 11): every order final, stock conserved, money
  * matching the PSP's ledger, one event per transition, gapless document numbers, read models equal to
- * a replay, and no dead letter left.
+ * a replay, every order's history an intact hash chain, and no dead letter left.
  */
 export async function checkInvariants(context: InvariantContext): Promise<InvariantResult[]> {
   const { pool, orderIds } = context;
@@ -173,6 +174,14 @@ export async function checkInvariants(context: InvariantContext): Promise<Invari
     return {
       ok: differences === 0,
       detail: `${differences} differences${lines.length > 0 ? `: ${lines.slice(-3).join(' | ')}` : ''}`,
+    };
+  });
+
+  await check("every order's event history is an intact hash chain", async () => {
+    const { orders, events, broken } = await verifyChains(pool, {}, () => undefined);
+    return {
+      ok: broken.length === 0,
+      detail: `${orders} orders, ${events} events${broken.length === 0 ? '' : `; ${broken.length} broken link(s)${sample(broken)}`}`,
     };
   });
 
