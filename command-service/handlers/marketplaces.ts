@@ -3,6 +3,7 @@ import { problems } from '../../platform/problem.js';
 import { newWebhookSecret, verifyWebhook } from '../../platform/standardWebhooks.js';
 import { Problem } from '../../platform/problem.js';
 import type { CommandResult } from '../runCommand.js';
+import { rotateSecret } from './secretRotation.js';
 import type { MarketplaceBody } from '../schemas/marketplaces.js';
 
 /**
@@ -10,7 +11,6 @@ import type { MarketplaceBody } from '../schemas/marketplaces.js';
  * hears the signing secret once; a rotation answers the new secret and keeps the previous one valid for
  * 24 h, so a marketplace can switch without losing an order.
  */
-const ROTATION_OVERLAP_HOURS = 24;
 
 interface MarketplaceRow {
   marketplace_id: string;
@@ -44,19 +44,11 @@ export async function upsertMarketplace(tx: Queryable, marketplaceId: string, bo
 
 /** POST /api/v1/admin/marketplaces/{id}/secrets: a new secret; the old one verifies for 24 h more. */
 export async function rotateMarketplaceSecret(tx: Queryable, marketplaceId: string): Promise<CommandResult> {
-  const secret = newWebhookSecret();
-  const { rows } = await tx.query<{ previous_secret_expires_at: Date }>(
-    `UPDATE marketplaces
-        SET previous_secret = secret, secret = $2,
-            previous_secret_expires_at = now() + $3::int * interval '1 hour', updated_at = now()
-      WHERE marketplace_id = $1 RETURNING previous_secret_expires_at`,
-    [marketplaceId, secret, ROTATION_OVERLAP_HOURS],
-  );
-  const row = rows[0];
-  if (row === undefined) throw problems.notFound('Marketplace', marketplaceId);
+  const rotated = await rotateSecret(tx, 'marketplaces', marketplaceId);
+  if (rotated === undefined) throw problems.notFound('Marketplace', marketplaceId);
   return {
     status: 201,
-    body: { marketplace_id: marketplaceId, secret, previous_secret_expires_at: row.previous_secret_expires_at.toISOString() },
+    body: { marketplace_id: marketplaceId, secret: rotated.secret, previous_secret_expires_at: rotated.previousSecretExpiresAt },
   };
 }
 
@@ -80,6 +72,11 @@ export async function verifyMarketplaceWebhook(
   const secrets = row === undefined ? [] : [row.secret, ...(row.previous_secret === null ? [] : [row.previous_secret])];
   const verification = verifyWebhook(secrets, headers, rawBody, Math.floor(Date.now() / 1000));
   if (!verification.ok)
-    throw new Problem(401, 'invalid-webhook-signature', 'Webhook signature not valid', `The webhook was refused: ${verification.reason}.`);
+    throw new Problem(
+      401,
+      'invalid-webhook-signature',
+      'Webhook signature not valid',
+      `The webhook was refused: ${verification.reason}.`,
+    );
   return verification.id;
 }

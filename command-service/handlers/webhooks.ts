@@ -3,6 +3,7 @@ import { uuidv7 } from '../../platform/ids.js';
 import { problems } from '../../platform/problem.js';
 import { newWebhookSecret } from '../../platform/standardWebhooks.js';
 import type { CommandResult } from '../runCommand.js';
+import { rotateSecret } from './secretRotation.js';
 import type { DeliveriesQuery, WebhookBody } from '../schemas/webhooks.js';
 
 /**
@@ -34,8 +35,8 @@ interface SubscriptionRow {
   updated_at: Date;
 }
 
-const COLUMNS = 'webhook_id, client_id, channel, url, events, description, status, failing_since, disabled_at, created_at, updated_at';
-const ROTATION_OVERLAP_HOURS = 24;
+const COLUMNS =
+  'webhook_id, client_id, channel, url, events, description, status, failing_since, disabled_at, created_at, updated_at';
 
 function view(row: SubscriptionRow) {
   return {
@@ -93,26 +94,21 @@ export async function listWebhooks(db: Queryable, owner: WebhookOwner) {
 export async function deleteWebhook(tx: Queryable, owner: WebhookOwner, webhookId: string): Promise<CommandResult> {
   await ownSubscription(tx, owner, webhookId, true);
   await tx.query(`UPDATE webhook_subscriptions SET status = 'deleted', updated_at = now() WHERE webhook_id = $1`, [webhookId]);
-  await tx.query(`UPDATE webhook_deliveries SET status = 'abandoned', leased_until = NULL WHERE webhook_id = $1 AND status = 'pending'`, [
-    webhookId,
-  ]);
+  await tx.query(
+    `UPDATE webhook_deliveries SET status = 'abandoned', leased_until = NULL WHERE webhook_id = $1 AND status = 'pending'`,
+    [webhookId],
+  );
   return { status: 204, body: undefined };
 }
 
 /** POST /api/v1/webhooks/{id}/secrets → 201 with the new secret; the old one stays valid for 24 h. */
 export async function rotateWebhookSecret(tx: Queryable, owner: WebhookOwner, webhookId: string): Promise<CommandResult> {
   await ownSubscription(tx, owner, webhookId, true);
-  const secret = newWebhookSecret();
-  const { rows } = await tx.query<{ previous_secret_expires_at: Date }>(
-    `UPDATE webhook_subscriptions
-        SET previous_secret = secret, secret = $2,
-            previous_secret_expires_at = now() + $3::int * interval '1 hour', updated_at = now()
-      WHERE webhook_id = $1 RETURNING previous_secret_expires_at`,
-    [webhookId, secret, ROTATION_OVERLAP_HOURS],
-  );
+  const rotated = await rotateSecret(tx, 'webhook_subscriptions', webhookId);
+  if (rotated === undefined) throw problems.notFound('Webhook', webhookId);
   return {
     status: 201,
-    body: { webhook_id: webhookId, secret, previous_secret_expires_at: rows[0]!.previous_secret_expires_at.toISOString() },
+    body: { webhook_id: webhookId, secret: rotated.secret, previous_secret_expires_at: rotated.previousSecretExpiresAt },
   };
 }
 
@@ -124,7 +120,9 @@ export async function enableWebhook(tx: Queryable, owner: WebhookOwner, webhookI
       WHERE webhook_id = $1 RETURNING ${COLUMNS}`,
     [webhookId],
   );
-  await tx.query(`UPDATE webhook_deliveries SET next_attempt_at = now() WHERE webhook_id = $1 AND status = 'pending'`, [webhookId]);
+  await tx.query(`UPDATE webhook_deliveries SET next_attempt_at = now() WHERE webhook_id = $1 AND status = 'pending'`, [
+    webhookId,
+  ]);
   return { status: 200, body: view(rows[0]!) };
 }
 
