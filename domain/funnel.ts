@@ -93,12 +93,3 @@ export function foldFunnel(events: readonly FunnelEvent[]): FunnelRow {
   }
   return row;
 }
-
-/** The p-th percentile (0–1) of sorted numbers, by linear interpolation (PostgreSQL's percentile_cont). */
-export function percentileCont(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = p * (sorted.length - 1);
-  const low = Math.floor(rank);
-  const high = Math.ceil(rank);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
-}

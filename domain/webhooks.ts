@@ -1,4 +1,4 @@
-import { OrderEventType, type OrderEventEnvelope, type OrderEventTypeName } from './events.js';
+import { type OrderEventEnvelope, type OrderEventTypeName } from './events.js';
 import { retryDelayMs, type Backoff } from './retryPolicy.js';
 
 /**
@@ -6,14 +6,6 @@ import { retryDelayMs, type Backoff } from './retryPolicy.js';
  * a delivery carries, and what happens after a failed attempt. The worker (workers/webhooks) does the
  * I/O; signing is the transport's (platform/standardWebhooks).
  */
-
-/** Every order event type may be subscribed to. */
-export const WEBHOOK_EVENT_TYPES: ReadonlySet<string> = new Set<string>(Object.values(OrderEventType));
-
-/** The event types a subscription names that do not exist, in the order given (empty: all known). */
-export function unknownWebhookEventTypes(types: readonly string[]): string[] {
-  return types.filter((type) => !WEBHOOK_EVENT_TYPES.has(type));
-}
 
 export interface WebhookBody {
   readonly type: string;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { foldFunnel, percentileCont, type FunnelEvent } from '../../domain/funnel.js';
+import { foldFunnel, type FunnelEvent } from '../../domain/funnel.js';
 
 describe('order funnel (domain)', () => {
   const at = (minute: number) => new Date(Date.UTC(2026, 10, 30, 12, minute));
@@ -65,12 +65,5 @@ describe('order funnel (domain)', () => {
     expect(foldFunnel([event(1, 'order.placed', 0), event(2, 'order.confirmed', 1), event(7, 'order.cancelled', 9)]).cancelledAt).to.deep.equal(
       at(9),
     );
-  });
-
-  it('interpolates percentiles as PostgreSQL percentile_cont does', () => {
-    expect(percentileCont([], 0.5)).to.equal(null);
-    expect(percentileCont([10], 0.95)).to.equal(10);
-    expect(percentileCont([1, 2, 3, 4], 0.5)).to.equal(2.5);
-    expect(percentileCont([0, 100], 0.95)).to.equal(95);
   });
 });
