@@ -2,7 +2,7 @@ import { type OrderEventEnvelope, type OrderEventTypeName } from './events.js';
 import { retryDelayMs, type Backoff } from './retryPolicy.js';
 
 /**
- * Outbound webhooks, the pure part (contract §8): which event types a subscription may name, the body
+ * Outbound webhooks, the pure part (contract §8): which events a subscription sees, the body
  * a delivery carries, and what happens after a failed attempt. The worker (workers/webhooks) does the
  * I/O; signing is the transport's (platform/standardWebhooks).
  */

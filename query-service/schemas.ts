@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CLIENT_ID_PATTERN } from '../domain/ids.js';
 import type { InvoiceDocument } from '../domain/invoice.js';
-import { ORDER_STATUSES } from '../domain/order.js';
+import { CHANNELS, ORDER_STATUSES } from '../domain/order.js';
 
 /**
  * The read API's schemas (contract §6), written once with TypeBox: the query parameters ajv checks, and
@@ -50,7 +50,7 @@ export const funnelQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
-    channel: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: ['web', 'mobile', 'pos', 'marketplace'] })),
+    channel: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: [...CHANNELS] })),
   },
   { additionalProperties: false },
 );

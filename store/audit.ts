@@ -1,4 +1,4 @@
-import type { Pool, Queryable } from '../platform/db.js';
+import { withTransaction, type Pool, type Queryable } from '../platform/db.js';
 import { uuidv7 } from '../platform/ids.js';
 
 /**
@@ -140,33 +140,28 @@ export async function computeAnchor(db: Queryable, day: string): Promise<DayAnch
  * this call made it.
  */
 export async function anchorDay(pool: Pool, day: string): Promise<{ anchor: DayAnchor; created: boolean }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const anchor = await computeAnchor(client, day);
-    const inserted = await client.query(
+  return withTransaction(pool, async (tx) => {
+    // An anchor never changes: a day anchored already is answered without hashing the day again.
+    const [stored] = await storedAnchors(tx, day);
+    if (stored !== undefined) return { anchor: stored, created: false };
+    const anchor = await computeAnchor(tx, day);
+    const inserted = await tx.query(
       `INSERT INTO audit_anchors (day, events, hash) VALUES ($1::date, $2, decode($3, 'hex')) ON CONFLICT (day) DO NOTHING`,
       [day, anchor.events, anchor.hash],
     );
-    const created = (inserted.rowCount ?? 0) > 0;
-    if (created) {
-      const eventId = uuidv7();
-      await client.query(
-        `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-         VALUES ($1::uuid, 'audit', $2::text, 'audit.anchor', jsonb_build_object('event_id', $5::text, 'type', 'audit.anchor', 'day', $2::text,
-                 'events', $3::int, 'hash', $4::text, 'occurred_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`,
-        [eventId, day, anchor.events, anchor.hash, eventId],
-      );
-    }
-    await client.query('COMMIT');
-    if (created) return { anchor, created };
-    return { anchor: (await storedAnchors(pool, day))[0] ?? anchor, created };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+    // Another process anchored it meanwhile: its anchor stands.
+    if ((inserted.rowCount ?? 0) === 0) return { anchor: (await storedAnchors(tx, day))[0] ?? anchor, created: false };
+    const eventId = uuidv7();
+    await tx.query(
+      `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1, 'audit', $2, 'audit.anchor', $3)`,
+      [
+        eventId,
+        day,
+        JSON.stringify({ event_id: eventId, type: 'audit.anchor', ...anchor, occurred_at: new Date().toISOString() }),
+      ],
+    );
+    return { anchor, created: true };
+  });
 }
 
 export async function storedAnchors(db: Queryable, day?: string): Promise<DayAnchor[]> {

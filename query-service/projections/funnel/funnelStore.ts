@@ -14,8 +14,11 @@ export async function refreshFunnel(db: Queryable, orderIds: readonly string[]):
     [orderIds, FUNNEL_EVENT_TYPES],
   );
   const byOrder = new Map<string, FunnelEvent[]>();
-  for (const r of rows)
-    byOrder.set(r.order_id, [...(byOrder.get(r.order_id) ?? []), { seq: r.seq, type: r.type, occurredAt: r.occurred_at, payload: r.payload }]);
+  for (const r of rows) {
+    const events = byOrder.get(r.order_id) ?? [];
+    events.push({ seq: r.seq, type: r.type, occurredAt: r.occurred_at, payload: r.payload });
+    byOrder.set(r.order_id, events);
+  }
   return writeFunnelRows(db, [...byOrder].map(([orderId, events]) => [orderId, foldFunnel(events)] as const));
 }
 
