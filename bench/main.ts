@@ -1,4 +1,4 @@
-import { parseCommandLine, stopped } from '../scripts/cli.js';
+import { parseCommandLine, stopped, wholeNumbers } from '../scripts/cli.js';
 import { benchConfirm } from './confirm.js';
 import { benchIdle } from './idle.js';
 import { benchPlace } from './place.js';
@@ -30,18 +30,12 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`bench: one benchmark at a time (got ${[name, ...extra].join(', ')})\n${USAGE}`);
     return 2;
   }
-  const numbers = new Map<string, number>();
-  for (const option of ['seconds', 'connections', 'rate', 'orders', 'warmup'] as const) {
-    const text = parsed.values[option];
-    if (text === undefined) continue;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value <= 0) {
-      console.error(`bench: --${option} must be a whole number above 0 (got "${text}")`);
-      return 2;
-    }
-    numbers.set(option, value);
+  const checked = wholeNumbers(parsed.values, ['seconds', 'connections', 'rate', 'orders', 'warmup'], 1);
+  if ('error' in checked) {
+    console.error(`bench: ${checked.error}`);
+    return 2;
   }
-  const number = (option: string, fallback: number) => numbers.get(option) ?? fallback;
+  const number = (option: keyof typeof checked.numbers, fallback: number) => checked.numbers[option] ?? fallback;
   switch (name) {
     case 'confirm':
       await benchConfirm({
@@ -54,7 +48,11 @@ async function main(argv: readonly string[]): Promise<number> {
       await benchPlace({ seconds: number('seconds', 20), connections: number('connections', 64), rate: number('rate', 1000) });
       return 0;
     case 'status':
-      await benchStatus({ orders: number('orders', 100_000), seconds: number('seconds', 10), connections: number('connections', 32) });
+      await benchStatus({
+        orders: number('orders', 100_000),
+        seconds: number('seconds', 10),
+        connections: number('connections', 32),
+      });
       return 0;
     case 'idle':
       await benchIdle({ seconds: number('seconds', 30), warmup: number('warmup', 15) });

@@ -1,4 +1,4 @@
-import { parseCommandLine, stopped } from '../scripts/cli.js';
+import { parseCommandLine, stopped, wholeNumbers } from '../scripts/cli.js';
 import { printReport, runChaos } from './run.js';
 
 const USAGE = `usage: npm run chaos -- [--orders 1000] [--rate 20] [--seed 1] [--settle 180] [--no-infrastructure]
@@ -16,16 +16,12 @@ const OPTIONS = {
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseCommandLine('chaos', argv, OPTIONS, USAGE);
   if (stopped(parsed)) return parsed.exitCode;
-  const number = (option: 'orders' | 'rate' | 'seed' | 'settle', fallback: number): number | undefined => {
-    const text = parsed.values[option];
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (Number.isInteger(value) && value >= 0) return value;
-    console.error(`chaos: --${option} must be a whole number (got "${text}")\n${USAGE}`);
-    return undefined;
-  };
-  const [orders, rate, seed, settle] = [number('orders', 1_000), number('rate', 20), number('seed', 1), number('settle', 180)];
-  if (orders === undefined || rate === undefined || seed === undefined || settle === undefined) return 2;
+  const checked = wholeNumbers(parsed.values, ['orders', 'rate', 'seed', 'settle'], 0);
+  if ('error' in checked) {
+    console.error(`chaos: ${checked.error}\n${USAGE}`);
+    return 2;
+  }
+  const { orders = 1_000, rate = 20, seed = 1, settle = 180 } = checked.numbers;
   const report = await runChaos({
     orders,
     rate,

@@ -7,7 +7,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
  */
 export type CliOptions = NonNullable<ParseArgsConfig['options']>;
 
-export type ParsedCommandLine<O extends CliOptions> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>;
+export type ParsedCommandLine<O extends CliOptions> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
+>;
 
 /**
  * Parses `argv` against `options` (plus `--help` / `-h`). Answers the values and positionals, or the
@@ -38,8 +40,30 @@ export function parseCommandLine<O extends CliOptions>(
   return parsed;
 }
 
-export function stopped<O extends CliOptions>(parsed: ParsedCommandLine<O> | { readonly exitCode: number }): parsed is { readonly exitCode: number } {
+export function stopped<O extends CliOptions>(
+  parsed: ParsedCommandLine<O> | { readonly exitCode: number },
+): parsed is { readonly exitCode: number } {
   return 'exitCode' in parsed;
+}
+
+/**
+ * The whole-number options among `values` (given as text), each checked against `min`: the numbers, or
+ * the first refusal to print ("--rate must be a whole number from 1 (got "x")").
+ */
+export function wholeNumbers<K extends string>(
+  values: Readonly<Partial<Record<K, unknown>>>,
+  names: readonly K[],
+  min: number,
+): { readonly numbers: Partial<Record<K, number>> } | { readonly error: string } {
+  const numbers: Partial<Record<K, number>> = {};
+  for (const name of names) {
+    const text = values[name];
+    if (typeof text !== 'string') continue;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) return { error: `--${name} must be a whole number from ${min} (got "${text}")` };
+    numbers[name] = value;
+  }
+  return { numbers };
 }
 
 /**
@@ -47,7 +71,10 @@ export function stopped<O extends CliOptions>(parsed: ParsedCommandLine<O> | { r
  * anything else (a CI log, a pipe) one plain line every `plainEveryMs` and the last one, so logs stay
  * readable.
  */
-export function progressLine(stream: NodeJS.WriteStream = process.stderr, plainEveryMs = 10_000): {
+export function progressLine(
+  stream: NodeJS.WriteStream = process.stderr,
+  plainEveryMs = 10_000,
+): {
   update(text: string, last?: boolean): void;
   done(): void;
 } {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseCommandLine, progressLine, stopped } from '../../scripts/cli.js';
+import { parseCommandLine, progressLine, stopped, wholeNumbers } from '../../scripts/cli.js';
 
 describe('command-line tools: arguments by node:util parseArgs, --help, progress only on a terminal (scripts/cli)', () => {
   const options = { limit: { type: 'string' }, all: { type: 'boolean' } } as const;
@@ -38,6 +38,16 @@ describe('command-line tools: arguments by node:util parseArgs, --help, progress
     expect(stopped(missing) && missing.exitCode).to.equal(2);
     expect(errors[0]).to.match(/^tool: .*--bogus.*\nusage: tool$/s);
     expect(errors[1]).to.match(/^tool: .*--limit.*\nusage: tool$/s);
+  });
+
+  it('reads whole-number options, and names the first one that is not', () => {
+    expect(wholeNumbers({ rate: '20', seconds: '3' }, ['rate', 'seconds', 'orders'], 1)).to.deep.equal({
+      numbers: { rate: 20, seconds: 3 },
+    });
+    expect(wholeNumbers({ rate: '0' }, ['rate'], 1)).to.deep.equal({ error: '--rate must be a whole number from 1 (got "0")' });
+    expect(wholeNumbers({ seed: '1.5' }, ['seed'], 0)).to.deep.equal({
+      error: '--seed must be a whole number from 0 (got "1.5")',
+    });
   });
 
   it('redraws one line in place on a terminal, and writes plain lines rarely (and the last) elsewhere', () => {
