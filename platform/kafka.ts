@@ -25,7 +25,9 @@ export function createKafka(brokers: readonly string[], clientId: string): Kafka
 export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[], deadlineMs = 60_000): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
-  if (missing.length > 0) await admin.createTopics({ topics: missing });
+  // Leaders are awaited below, with a deadline: kafkajs's own wait (waitForLeaders) gives up early on
+  // a busy broker with "This server does not host this topic-partition".
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: false });
   const until = Date.now() + deadlineMs;
   for (;;) {
     try {

@@ -1,4 +1,4 @@
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPolicy.js';
 
 /** The wait between a record's attempts, for callers that must not import domain/ (the WMS sandbox). */
@@ -69,6 +69,12 @@ export interface KafkaConsumerOptions {
   readonly deadLetters: DeadLetterSink;
   /** The jitter's random source (tests fix it). */
   readonly random?: () => number;
+  /**
+   * How long a member may go without fetching or joining (while no delivery is in flight) before it is
+   * taken down and a new one joins in its place (default 30 s). A healthy member fetches at least every
+   * maxWaitMs.
+   */
+  readonly stallMs?: number;
 }
 
 export interface RunningKafkaConsumer {
@@ -138,34 +144,49 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
   const { logger, groupId, backoff, maxAttempts, deadLetters } = options;
   const random = options.random ?? Math.random;
   let stopping = false;
-  const consumer = options.kafka.consumer({
-    groupId,
-    sessionTimeout: 10_000,
-    rebalanceTimeout: 10_000,
-    heartbeatInterval: 3_000,
-    maxWaitTimeInMs: options.maxWaitMs ?? 3_000,
-    minBytes: options.minBytes ?? 1,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
-  });
-  consumer.on(consumer.events.CRASH, (event) =>
-    logger.warn({ err: event.payload.error, group: groupId }, 'kafka consumer crashed; it restarts'),
-  );
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   // The group's lag on this process's partitions, from what each batch reports (never per record).
   const lagByPartition = new Map<number, number>();
   const lag = metrics.kafkaConsumerLag.labels(groupId, options.topic);
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    lagByPartition.clear();
-    lag.set(0);
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    lagByPartition.set(payload.partition, Math.max(0, Number(payload.offsetLag)));
-    let total = 0;
-    for (const behind of lagByPartition.values()) total += behind;
-    lag.set(total);
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+  let resolveJoined: () => void = () => undefined;
+  const joined = new Promise<void>((resolve) => (resolveJoined = resolve));
+  /** When the member last showed it is alive (joined or began a fetch); deliveries in flight. */
+  let lastSign = Date.now();
+  let delivering = 0;
+
+  /** One kafkajs member of the group, connected, subscribed and running (see the watchdog below). */
+  const startMember = async (consumer: Consumer): Promise<void> => {
+    consumer.on(consumer.events.CRASH, (event) =>
+      logger.warn({ err: event.payload.error, group: groupId }, 'kafka consumer crashed; it restarts'),
+    );
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      lastSign = Date.now();
+      lagByPartition.clear();
+      lag.set(0);
+      resolveJoined();
+    });
+    consumer.on(consumer.events.FETCH_START, () => {
+      lastSign = Date.now();
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      lagByPartition.set(payload.partition, Math.max(0, Number(payload.offsetLag)));
+      let total = 0;
+      for (const behind of lagByPartition.values()) total += behind;
+      lag.set(total);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+    await run(consumer);
+  };
+  const newConsumer = () =>
+    options.kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: options.maxWaitMs ?? 3_000,
+      minBytes: options.minBytes ?? 1,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
   const wanted = (message: KafkaMessage): Record<string, string> | undefined => {
     const headers = headersOf(message);
     const redriveFor = headers[REDRIVE_FOR_HEADER];
@@ -271,48 +292,102 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
     }
   };
 
-  if (options.batchHandler !== undefined) {
-    await consumer.run({
-      partitionsConsumedConcurrently: options.concurrency ?? 8,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-        const records: KafkaRecord[] = [];
-        for (const message of batch.messages) {
+  async function run(consumer: Consumer): Promise<void> {
+    if (options.batchHandler !== undefined) {
+      await consumer.run({
+        partitionsConsumedConcurrently: options.concurrency ?? 8,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+          const records: KafkaRecord[] = [];
+          for (const message of batch.messages) {
+            const headers = wanted(message);
+            if (headers !== undefined) records.push(toRecord(batch.topic, batch.partition, message, headers));
+          }
+          if (records.length > 0) {
+            await delivering_(() =>
+              deliver(records, {
+                heartbeat,
+                active: () => !stopping && isRunning() && !isStale(),
+                done: (record) => resolveOffset(record.offset),
+              }),
+            );
+          }
+          const last = batch.messages[batch.messages.length - 1];
+          if (last !== undefined) resolveOffset(last.offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        },
+      });
+    } else {
+      await consumer.run({
+        partitionsConsumedConcurrently: options.concurrency ?? 8,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const headers = wanted(message);
-          if (headers !== undefined) records.push(toRecord(batch.topic, batch.partition, message, headers));
-        }
-        if (records.length > 0) {
-          await deliver(records, {
-            heartbeat,
-            active: () => !stopping && isRunning() && !isStale(),
-            done: (record) => resolveOffset(record.offset),
-          });
-        }
-        const last = batch.messages[batch.messages.length - 1];
-        if (last !== undefined) resolveOffset(last.offset);
-        await commitOffsetsIfNecessary();
-        await heartbeat();
-      },
-    });
-  } else {
-    await consumer.run({
-      partitionsConsumedConcurrently: options.concurrency ?? 8,
-      eachMessage: async ({ topic, partition, message, heartbeat }) => {
-        const headers = wanted(message);
-        if (headers === undefined) return;
-        await deliver([toRecord(topic, partition, message, headers)], {
-          heartbeat,
-          active: () => !stopping,
-          done: () => undefined,
-        });
-      },
-    });
+          if (headers === undefined) return;
+          await delivering_(() =>
+            deliver([toRecord(topic, partition, message, headers)], {
+              heartbeat,
+              active: () => !stopping,
+              done: () => undefined,
+            }),
+          );
+        },
+      });
+    }
   }
+
+  /** A delivery in flight is progress, however long it waits on PostgreSQL or a partner. */
+  async function delivering_(work: () => Promise<void>): Promise<void> {
+    delivering++;
+    try {
+      await work();
+    } finally {
+      delivering--;
+      lastSign = Date.now();
+    }
+  }
+
+  // The watchdog. kafkajs can leave a member that never rejoins (seen after a kill while the broker
+  // was down: a JoinGroup timed out, then no fetch and no crash for good). A member that neither
+  // fetched nor joined for stallMs, with no delivery in flight, is disconnected and a new one joins.
+  const stallMs = options.stallMs ?? 30_000;
+  let member = newConsumer();
+  let generation = 0;
+  const launch = (consumer: Consumer): Promise<void> => {
+    const mine = ++generation;
+    member = consumer;
+    lastSign = Date.now();
+    return startMember(consumer).catch((error: unknown) => {
+      // A member the watchdog replaced may fail on its way out: that is expected.
+      if (mine === generation && !stopping) throw error;
+    });
+  };
+  const watchdog = setInterval(() => {
+    if (stopping || delivering > 0 || Date.now() - lastSign < stallMs) return;
+    const stalled = member;
+    logger.warn({ group: groupId, stalled_ms: Date.now() - lastSign }, 'kafka consumer made no progress; a new member replaces it');
+    metrics.kafkaConsumerRestarts.labels(groupId).inc();
+    void launch(newConsumer()).catch((error: unknown) =>
+      logger.warn({ err: error, group: groupId }, 'kafka consumer could not start; the watchdog tries again'),
+    );
+    void Promise.race([stalled.disconnect(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]).catch(
+      () => undefined,
+    );
+  }, Math.min(5_000, stallMs)).unref();
+  try {
+    // The first member's start, or a replacement's join if the watchdog had to step in already.
+    await Promise.race([launch(member), joined]);
+  } catch (error) {
+    clearInterval(watchdog);
+    throw error;
+  }
+
   return {
     joined,
     stop: () => {
       stopping = true;
-      return consumer.disconnect();
+      clearInterval(watchdog);
+      return member.disconnect();
     },
   };
 }

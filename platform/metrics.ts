@@ -121,6 +121,15 @@ export const metrics = Object.freeze({
         labelNames: ['group', 'topic'] as const,
       }),
   ),
+  kafkaConsumerRestarts: once(
+    'oms_kafka_consumer_restarts_total',
+    () =>
+      new Counter({
+        name: 'oms_kafka_consumer_restarts_total',
+        help: 'Kafka group members the watchdog replaced after they stopped fetching and joining',
+        labelNames: ['group'] as const,
+      }),
+  ),
   deadLetters: once(
     'oms_dead_letters_total',
     () =>

@@ -10,6 +10,7 @@ import {
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import { createLogger } from '../../platform/logger.js';
+import { metricsRegistry } from '../../platform/metrics.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
 
@@ -208,4 +209,37 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
     expect(letters[0]).to.include({ event_id: 'msg-1', error: 'malformed: not JSON', attempts: 1, order_id: 'k' });
     expect(letters[0]?.message).to.deep.equal({ key: 'k', headers: { id: 'msg-1' }, value: '{not json' });
   });
+
+  it('replaces a member that neither fetches nor joins for stallMs: a new member joins and consumes what follows', async () => {
+    const group = uniqueId('stalling');
+    const handled: string[] = [];
+    const before = await restartsOf(group);
+    // A fetch that waits 5 s for records looks, to a watchdog of 1 s, like a member kafkajs left stuck.
+    const consumer = await runKafkaConsumer({
+      kafka,
+      groupId: group,
+      topic,
+      logger,
+      maxWaitMs: 5_000,
+      stallMs: 1_000,
+      maxAttempts: 3,
+      backoff,
+      deadLetters,
+      handler: async (record) => {
+        handled.push((record.value as { event_id: string }).event_id);
+      },
+    });
+    running.push(consumer);
+    await consumer.joined;
+    await eventually('the watchdog replaced the member', async () => ((await restartsOf(group)) > before ? true : undefined), 20_000);
+    const id = await send('order-w', 'fine');
+    await eventually('the record sent after the replacement handled', async () => (handled.includes(id) ? true : undefined), 30_000);
+    expect(await listDeadLetters(testPool(), { group })).to.deep.equal([]);
+  });
 });
+
+async function restartsOf(group: string): Promise<number> {
+  const text = await metricsRegistry.getSingleMetricAsString('oms_kafka_consumer_restarts_total');
+  const line = text.split('\n').find((l) => l.includes(`group="${group}"`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
