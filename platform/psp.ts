@@ -80,6 +80,10 @@ export class PspClient {
         volumeThreshold: 4,
         resetTimeout: 2_000,
         rollingCountTimeout: 10_000,
+        // Our metrics come from the breaker's events; opossum's rolling latency percentiles (a sort of
+        // every latency in the window each time it looks at its stats) and snapshots cost CPU for nothing.
+        rollingPercentilesEnabled: false,
+        enableSnapshots: false,
         ...options.breaker,
       },
     );
