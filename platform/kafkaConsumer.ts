@@ -362,18 +362,24 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
       if (mine === generation && !stopping) throw error;
     });
   };
-  const watchdog = setInterval(() => {
-    if (stopping || delivering > 0 || Date.now() - lastSign < stallMs) return;
-    const stalled = member;
-    logger.warn({ group: groupId, stalled_ms: Date.now() - lastSign }, 'kafka consumer made no progress; a new member replaces it');
-    metrics.kafkaConsumerRestarts.labels(groupId).inc();
-    void launch(newConsumer()).catch((error: unknown) =>
-      logger.warn({ err: error, group: groupId }, 'kafka consumer could not start; the watchdog tries again'),
-    );
-    void Promise.race([stalled.disconnect(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]).catch(
-      () => undefined,
-    );
-  }, Math.min(5_000, stallMs)).unref();
+  const watchdog = setInterval(
+    () => {
+      if (stopping || delivering > 0 || Date.now() - lastSign < stallMs) return;
+      const stalled = member;
+      logger.warn(
+        { group: groupId, stalled_ms: Date.now() - lastSign },
+        'kafka consumer made no progress; a new member replaces it',
+      );
+      metrics.kafkaConsumerRestarts.labels(groupId).inc();
+      void launch(newConsumer()).catch((error: unknown) =>
+        logger.warn({ err: error, group: groupId }, 'kafka consumer could not start; the watchdog tries again'),
+      );
+      void Promise.race([stalled.disconnect(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]).catch(
+        () => undefined,
+      );
+    },
+    Math.min(5_000, stallMs),
+  ).unref();
   try {
     // The first member's start, or a replacement's join if the watchdog had to step in already.
     await Promise.race([launch(member), joined]);

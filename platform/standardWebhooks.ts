@@ -61,7 +61,8 @@ export function verifyWebhook(
   const id = one('webhook-id');
   const timestampText = one('webhook-timestamp');
   const signatures = one('webhook-signature');
-  if (id === undefined || timestampText === undefined || signatures === undefined) return { ok: false, reason: 'missing headers' };
+  if (id === undefined || timestampText === undefined || signatures === undefined)
+    return { ok: false, reason: 'missing headers' };
   if (!/^\d{1,12}$/.test(timestampText)) return { ok: false, reason: 'bad timestamp' };
   const timestamp = Number(timestampText);
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return { ok: false, reason: 'timestamp out of tolerance' };

@@ -231,9 +231,17 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
     });
     running.push(consumer);
     await consumer.joined;
-    await eventually('the watchdog replaced the member', async () => ((await restartsOf(group)) > before ? true : undefined), 20_000);
+    await eventually(
+      'the watchdog replaced the member',
+      async () => ((await restartsOf(group)) > before ? true : undefined),
+      20_000,
+    );
     const id = await send('order-w', 'fine');
-    await eventually('the record sent after the replacement handled', async () => (handled.includes(id) ? true : undefined), 30_000);
+    await eventually(
+      'the record sent after the replacement handled',
+      async () => (handled.includes(id) ? true : undefined),
+      30_000,
+    );
     expect(await listDeadLetters(testPool(), { group })).to.deep.equal([]);
   });
 });
