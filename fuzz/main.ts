@@ -23,7 +23,7 @@ const log = (line: string) => console.log(line);
 
 log(`fuzz: starting the API, the PSP and the carrier sandboxes on ${databaseUrl.replace(/\/\/[^@]*@/, '//')}`);
 const system = await startFuzzSystem(databaseUrl, log);
-let failed = true;
+let failed: boolean;
 try {
   const report = await runFuzz(system, { runs, seed, verbose: args.includes('--verbose'), log });
   failed = report.violations.length > 0;

@@ -132,7 +132,9 @@ async function ensureRole(client: pg.ClientBase, role: DatabaseRole): Promise<bo
     const code = (error as { code?: string }).code;
     // duplicate_object, or the catalog's unique index when another process created it meanwhile.
     if (code === '42710' || code === '23505') return false;
-    throw new Error(`cannot create role ${role.name} (${String(error)}): create it, or give the migration role CREATEROLE`);
+    throw new Error(`cannot create role ${role.name} (${String(error)}): create it, or give the migration role CREATEROLE`, {
+      cause: error,
+    });
   }
 }
 

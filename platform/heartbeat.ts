@@ -77,7 +77,7 @@ function parseBeats(raw: readonly string[]): Heartbeat[] {
 export function workerHeartbeatCheck(redis: Redis, prefix: string, expected: readonly string[], maxAgeMs: number): HealthCheck {
   const key = heartbeatsKey(prefix);
   return async () => {
-    const beats = parseBeats(await redis.zrange(key, 0, -1, 'WITHSCORES'));
+    const beats = parseBeats(await redis.zrange(key, 0, '-1', 'WITHSCORES'));
     const freshness = workerFreshness(expected, beats, Date.now(), maxAgeMs);
     if (freshness.missing.length > 0) throw new Error(describeMissing(freshness.missing));
     return freshness.fresh;

@@ -6,6 +6,9 @@ export type { Redis };
 export function createRedis(url: string, name: string): Redis {
   const client = new Redis(url, {
     connectionName: name,
+    // ioredis 6 speaks RESP3 by default; our parsers read RESP2's reply shapes (flat WITHSCORES pairs,
+    // XINFO as arrays) and RESP3 offers nothing we use.
+    protocol: 2,
     lazyConnect: false,
     maxRetriesPerRequest: 3,
     enableOfflineQueue: true,

@@ -89,7 +89,10 @@ export async function prepareSystem(
 
 /** Stops the local Kafka broker a start brought up (scripts/kafka/stop.sh). */
 export function stopLocalKafka(port: number): void {
-  spawnSync('bash', [`${repoRoot}scripts/kafka/stop.sh`], { stdio: 'inherit', env: { ...process.env, OMS_KAFKA_PORT: String(port) } });
+  spawnSync('bash', [`${repoRoot}scripts/kafka/stop.sh`], {
+    stdio: 'inherit',
+    env: { ...process.env, OMS_KAFKA_PORT: String(port) },
+  });
 }
 
 /** Retries fn until it succeeds or the deadline passes (a broker that just opened its port may not serve yet). */
@@ -99,7 +102,7 @@ export async function withDeadline<T>(what: string, ms: number, fn: () => Promis
     try {
       return await fn();
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${ms} ms: ${String(error)}`);
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${ms} ms: ${String(error)}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

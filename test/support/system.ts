@@ -516,6 +516,7 @@ export async function startServiceProcess(
     child.child.kill('SIGKILL');
     throw new Error(
       `${script} not ready after ${Date.now() - started} ms (${(error as Error).message}); its last lines:\n${tail.join('\n')}`,
+      { cause: error },
     );
   }
   return child;
