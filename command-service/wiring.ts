@@ -61,6 +61,7 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
     },
     redrive: redriveTargets(redis, producer.get),
     pressure: new PressureSignal(redis, pressureKey(config.redisPrefix), config.pressureHoldMs),
+    ops: { redis, layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions } },
   });
   gaugeOnScrape('oms_dead_letters', 'Dead letters waiting for an operator (status dead), by consumer', 'source', () =>
     countDeadLetters(pool),
