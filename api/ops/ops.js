@@ -146,24 +146,24 @@
     const width = 900;
     const height = 200;
     const left = 40;
-    const right = 50;
+    const right = 75;
     const top = 10;
     const bottom = 30;
     const plotW = width - left - right;
     const plotH = height - top - bottom;
     const maxPlaced = Math.max(1, ...minutes.map((m) => m.placed));
     const maxMs = Math.max(1, ...minutes.map((m) => m.decision_p95_ms || 0));
+    // As wide as the card: the minutes spread over it.
     const chart = svg('svg', {
       viewBox: '0 0 ' + width + ' ' + height,
-      width,
-      height,
+      class: 'fill',
       role: 'img',
       'aria-label': 'orders placed per minute',
     });
     chart.append(svg('line', { class: 'axis', x1: left, y1: top + plotH, x2: left + plotW, y2: top + plotH }));
     chart.append(svg('text', { x: left - 4, y: top + 10, 'text-anchor': 'end', class: 'muted' }, maxPlaced));
     chart.append(svg('text', { x: left - 4, y: top + plotH, 'text-anchor': 'end', class: 'muted' }, 0));
-    chart.append(svg('text', { x: left + plotW + 4, y: top + 10, class: 'muted' }, duration(maxMs)));
+    chart.append(svg('text', { x: left + plotW + 4, y: top + 10, class: 'muted' }, 'p95 ' + duration(maxMs)));
     const step = plotW / Math.max(1, minutes.length);
     const points = [];
     minutes.forEach((m, n) => {

@@ -1,20 +1,18 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createOpsPageHandler, OPS_PATH } from '../../api/opsPage.js';
+import { OPS_PATH } from '../../api/opsPage.js';
 import { consumerBackoff } from '../../platform/config.js';
 import { PgDeadLetters, type DeadLetter } from '../../platform/deadLetters.js';
-import { startHeartbeat } from '../../platform/heartbeat.js';
-import { listen } from '../../platform/http.js';
 import { createKafka } from '../../platform/kafka.js';
 import type { RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import { groupStreams, parseFields } from '../../platform/streams.js';
 import { runFunnelConsumer } from '../../query-service/analytics/funnelConsumer.js';
 import { eventually, uniqueId } from '../support/env.js';
-import { startTestSystem, type TestSystem } from '../support/system.js';
+import { freePorts, type RunningProcess } from '../support/processes.js';
+import { startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
 
 /** What the page's functions use of the browser (tsconfig has no DOM library: the tests run in Node). */
 interface BrowserGlobals {
@@ -29,19 +27,21 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT_DIR = path.resolve('test-output');
 
 /**
- * The ops page in a real browser: the API front's /ops (api/opsPage.ts) in front of this system's
- * command and query servers, as api/main.ts serves it, loaded in headless Chromium with the admin key
- * typed into its form. What the page shows is checked against the API's own answers.
+ * The ops page in a real browser: the API process (api/main.ts) serves /ops and the admin API, a saga
+ * worker process beats and reports its PSP breaker as `npm start` runs them, and headless Chromium
+ * loads the page with the admin key typed into its form. What the page shows is checked against the
+ * API's own answers.
  */
 describe('the ops page in headless Chromium: orders by status, dead letters with re-drive, breakers, backlog and the funnel', function () {
   this.timeout(120_000);
   let system: TestSystem;
   let funnel: RunningKafkaConsumer;
-  let front: { readonly port: number; close(): Promise<void> };
+  let api: RunningProcess;
+  let saga: RunningProcess;
+  let apiUrl: string;
   let context: BrowserContext;
   let page: Page;
   let userDataDir: string;
-  let heartbeat: { stop(): Promise<void> };
   const placedIds: string[] = [];
   let sagaLetterId = '';
   const pageErrors: string[] = [];
@@ -52,8 +52,18 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
         `Chromium is missing at ${CHROMIUM}: run \`bash scripts/ensure-test-tools.sh\` (Debian's package chromium), or set CHROMIUM_PATH`,
       );
     }
-    // Quick retries, so a message that keeps failing is dead-lettered within a second.
-    system = await startTestSystem({ env: { CONSUMER_RETRY_BASE_MS: '20', CONSUMER_RETRY_MAX_MS: '100' } });
+    // Quick retries, so a message that keeps failing is dead-lettered within a second; quick heartbeats.
+    const env = { CONSUMER_RETRY_BASE_MS: '20', CONSUMER_RETRY_MAX_MS: '100', HEARTBEAT_INTERVAL_MS: '500' };
+    system = await startTestSystem({ startSagaWorker: false, env });
+    const [apiPort] = await freePorts(1);
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    api = await startServiceProcess(system, 'dist/api/main.js', 'api listening', {
+      PORT: String(apiPort),
+      KAFKA_ORDER_EVENTS_TOPIC: system.topic,
+      ...env,
+    });
+    // The saga worker as its own process: its heartbeat carries its PSP breaker's state to Redis.
+    saga = await startServiceProcess(system, 'dist/workers/saga/main.js', 'saga worker running', env);
     funnel = await runFunnelConsumer({
       pool: system.pool,
       kafka: createKafka(system.config.kafkaBrokers, uniqueId('test-ops-funnel')),
@@ -64,9 +74,6 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
       backoff: consumerBackoff(system.config),
       deadLetters: new PgDeadLetters(system.pool, system.logger),
     });
-    // This process runs the saga worker (and its PSP breaker): its heartbeat reports both, as runService's does.
-    heartbeat = startHeartbeat(system.redis, system.config.redisPrefix, 'saga', 500, system.logger);
-    front = await listen(apiFront(system), '127.0.0.1', 0);
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oms-ops-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -93,19 +100,23 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
   after(async () => {
     await context?.close().catch(() => undefined);
     if (userDataDir !== undefined) fs.rmSync(userDataDir, { recursive: true, force: true });
-    await front?.close();
-    await heartbeat?.stop();
+    for (const child of [saga, api]) {
+      if (child !== undefined && child.child.exitCode === null) {
+        child.child.kill('SIGKILL');
+        await child.exited;
+      }
+    }
     await funnel?.stop();
     await system?.stop();
   });
 
   it('serves the page without a key, and shows nothing until one is given', async () => {
-    const response = await page.goto(`http://127.0.0.1:${front.port}${OPS_PATH}`);
+    const response = await page.goto(`${apiUrl}${OPS_PATH}`);
     expect(response?.status()).to.equal(200);
     expect(response?.headers()['content-security-policy']).to.match(/script-src 'self'/);
     expect(await page.isHidden('#board')).to.equal(true);
     // Without a key the admin API refuses, so the page has nothing to show.
-    expect((await fetch(`http://127.0.0.1:${front.port}/api/v1/admin/ops`)).status).to.equal(401);
+    expect((await fetch(`${apiUrl}/api/v1/admin/ops`)).status).to.equal(401);
   });
 
   it('shows the orders by status, dead letters (escaped), breakers, backlog and the funnel as the API answers them', async () => {
@@ -203,8 +214,9 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
     expect(groups).to.include.members(['saga', 'projector']);
     expect(overview.breakers.find((b) => b.partner === 'psp')?.state).to.equal('closed');
     expect(await page.textContent('#breaker-rows tr[data-partner="psp"] .badge')).to.equal('closed');
-    expect(overview.heartbeats.find((h) => h.kind === 'saga')?.fresh).to.equal(true);
-    expect(await page.isVisible('#worker-rows tr[data-kind="saga"] .badge.fresh')).to.equal(true);
+    expect(overview.heartbeats.find((h) => h.kind === 'saga-worker')?.fresh).to.equal(true);
+    expect(await page.isVisible('#worker-rows tr[data-kind="saga-worker"] .badge.fresh')).to.equal(true);
+    expect(await page.isVisible('#worker-rows tr[data-kind="api"] .badge.fresh')).to.equal(true);
 
     // Throughput: one bar per minute of the window, the placed counts summing to what was placed.
     const bars = await page.$$eval('#throughput-chart rect.bar', (rects) => rects.length);
@@ -237,27 +249,6 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
     expect(pageErrors).to.deep.equal([]);
   });
 });
-
-/**
- * The API front as api/main.ts composes it: the ops page answered here, every other request passed
- * to the command or the query server (the test system runs them apart; the route decides, as in the API).
- */
-function apiFront(system: TestSystem): http.RequestListener {
-  const ops = createOpsPageHandler();
-  return (req, res) => {
-    if (ops(req, res)) return;
-    const target = new URL(req.url ?? '/', system.urlFor(req.method ?? 'GET', req.url ?? '/'));
-    const upstream = http.request(target, { method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', (error) => {
-      res.writeHead(502, { 'Content-Type': 'text/plain' });
-      res.end(String(error));
-    });
-    req.pipe(upstream);
-  };
-}
 
 /** An order.placed copy that names no saga (as deadLetters.admin.spec does): the saga group dead-letters it. */
 async function deadLetterOfBrokenOrderPlaced(system: TestSystem, sku: string): Promise<DeadLetter> {
