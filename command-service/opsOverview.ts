@@ -3,6 +3,7 @@ import { readBreakerReports } from '../platform/breakerStates.js';
 import { countDeadLetters } from '../platform/deadLetters.js';
 import type { Queryable } from '../platform/db.js';
 import { readHeartbeats } from '../platform/heartbeat.js';
+import type { RequestHistory } from '../platform/requestHistory.js';
 import type { Redis } from '../platform/redis.js';
 import { readGroupBacklogs } from '../platform/streamGroups.js';
 import type { StreamLayout } from '../platform/streams.js';
@@ -12,6 +13,8 @@ import type { OpsAnswer } from './schemas/responses.js';
 export interface OpsSources {
   readonly redis: Redis;
   readonly layout: StreamLayout;
+  /** This process's API requests per minute (platform/requestHistory); without it, `api_requests` is null. */
+  readonly requests?: RequestHistory;
 }
 
 export interface OpsSettings {
@@ -28,7 +31,7 @@ type Row<K extends keyof OpsAnswer> = OpsAnswer[K] extends ReadonlyArray<infer R
 
 /**
  * The ops page's overview (GET /api/v1/admin/ops): orders by status from the read model, placements
- * and time to decision per minute, relay lag per sink, each consumer group's pending and backlog,
+ * and time to decision per minute, this API process's requests and latency per minute, relay lag per sink, each consumer group's pending and backlog,
  * worker heartbeats, partner breakers, dead letters and stuck sagas. Every part is read on its own:
  * one that fails (Redis down) is named in `unavailable` and the rest is still answered.
  */
@@ -51,35 +54,40 @@ export async function readOpsOverview(db: Queryable, sources: OpsSources | undef
     return part<T | null>(name, () => read(sources), null);
   };
 
-  const [ordersByStatus, throughput, relay, deadLetters, stuck, consumers, heartbeats, breakers] = await Promise.all([
-    part('orders_by_status', () => ordersByStatusOf(db), []),
-    part('throughput', () => throughputOf(db), []),
-    part('relay', () => relayLagOf(db), []),
-    part('dead_letters', async () => (await countDeadLetters(db)).map(([source, count]) => ({ source, count })), []),
-    part('stuck_sagas', () => stuckSagaCount(db, settings.sagaStuckAfterMs), 0),
-    fromRedis('consumers', (s) => readGroupBacklogs(s.redis, s.layout, SUBSCRIBERS, now)),
-    fromRedis('heartbeats', async (s) =>
-      (await readHeartbeats(s.redis, s.layout.prefix))
-        .map((beat) => {
-          const age = Math.max(0, now - beat.at);
-          return { kind: beat.kind, instance: beat.instance, age_ms: age, fresh: age <= settings.heartbeatMaxAgeMs };
-        })
-        .sort((a, b) => a.kind.localeCompare(b.kind) || a.instance.localeCompare(b.instance)),
-    ),
-    fromRedis('breakers', async (s) =>
-      (await readBreakerReports(s.redis, s.layout.prefix, now, settings.heartbeatMaxAgeMs)).map((r) => ({
-        partner: r.partner,
-        kind: r.kind,
-        instance: r.instance,
-        state: r.state,
-        age_ms: Math.max(0, now - r.at),
-      })),
-    ),
-  ]);
+  const requests = sources?.requests;
+  const [ordersByStatus, throughput, relay, deadLetters, stuck, consumers, heartbeats, breakers, apiRequests] = await Promise.all(
+    [
+      part('orders_by_status', () => ordersByStatusOf(db), []),
+      part('throughput', () => throughputOf(db), []),
+      part('relay', () => relayLagOf(db), []),
+      part('dead_letters', async () => (await countDeadLetters(db)).map(([source, count]) => ({ source, count })), []),
+      part('stuck_sagas', () => stuckSagaCount(db, settings.sagaStuckAfterMs), 0),
+      fromRedis('consumers', (s) => readGroupBacklogs(s.redis, s.layout, SUBSCRIBERS, now)),
+      fromRedis('heartbeats', async (s) =>
+        (await readHeartbeats(s.redis, s.layout.prefix))
+          .map((beat) => {
+            const age = Math.max(0, now - beat.at);
+            return { kind: beat.kind, instance: beat.instance, age_ms: age, fresh: age <= settings.heartbeatMaxAgeMs };
+          })
+          .sort((a, b) => a.kind.localeCompare(b.kind) || a.instance.localeCompare(b.instance)),
+      ),
+      fromRedis('breakers', async (s) =>
+        (await readBreakerReports(s.redis, s.layout.prefix, now, settings.heartbeatMaxAgeMs)).map((r) => ({
+          partner: r.partner,
+          kind: r.kind,
+          instance: r.instance,
+          state: r.state,
+          age_ms: Math.max(0, now - r.at),
+        })),
+      ),
+      requests === undefined ? Promise.resolve(null) : part('api_requests', () => requests.minutes(OPS_WINDOW_MINUTES), null),
+    ],
+  );
   return {
     generated_at: new Date(now).toISOString(),
     orders_by_status: ordersByStatus,
     throughput: { window_minutes: OPS_WINDOW_MINUTES, minutes: throughput },
+    api_requests: apiRequests,
     relay,
     consumers,
     heartbeats,

@@ -141,8 +141,40 @@
   }
 
   function drawThroughput(overview) {
-    const minutes = overview.throughput.minutes;
     $('window-minutes').textContent = String(overview.throughput.window_minutes);
+    $('throughput-chart').replaceChildren(
+      minuteChart(overview.throughput.minutes, {
+        label: 'orders placed per minute',
+        bar: (m) => m.placed,
+        line: (m) => m.decision_p95_ms,
+        title: (m) =>
+          m.placed +
+          ' placed, ' +
+          m.confirmed +
+          ' confirmed, ' +
+          m.rejected +
+          ' rejected, p50 ' +
+          duration(m.decision_p50_ms) +
+          ', p95 ' +
+          duration(m.decision_p95_ms),
+      }),
+    );
+    const requests = overview.api_requests;
+    $('requests').hidden = requests === null;
+    if (requests !== null) {
+      $('requests-chart').replaceChildren(
+        minuteChart(requests, {
+          label: 'API requests per minute',
+          bar: (m) => m.requests,
+          line: (m) => m.p95_ms,
+          title: (m) => m.requests + ' requests, p50 ' + duration(m.p50_ms) + ', p95 ' + duration(m.p95_ms),
+        }),
+      );
+    }
+  }
+
+  /** Bars per minute (as wide as the card) with a p95 line on its own scale; each bar's title tells its minute. */
+  function minuteChart(minutes, series) {
     const width = 900;
     const height = 200;
     const left = 40;
@@ -151,24 +183,18 @@
     const bottom = 30;
     const plotW = width - left - right;
     const plotH = height - top - bottom;
-    const maxPlaced = Math.max(1, ...minutes.map((m) => m.placed));
-    const maxMs = Math.max(1, ...minutes.map((m) => m.decision_p95_ms || 0));
-    // As wide as the card: the minutes spread over it.
-    const chart = svg('svg', {
-      viewBox: '0 0 ' + width + ' ' + height,
-      class: 'fill',
-      role: 'img',
-      'aria-label': 'orders placed per minute',
-    });
+    const maxBar = Math.max(1, ...minutes.map(series.bar));
+    const maxMs = Math.max(1, ...minutes.map((m) => series.line(m) || 0));
+    const chart = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, class: 'fill', role: 'img', 'aria-label': series.label });
     chart.append(svg('line', { class: 'axis', x1: left, y1: top + plotH, x2: left + plotW, y2: top + plotH }));
-    chart.append(svg('text', { x: left - 4, y: top + 10, 'text-anchor': 'end', class: 'muted' }, maxPlaced));
+    chart.append(svg('text', { x: left - 4, y: top + 10, 'text-anchor': 'end', class: 'muted' }, maxBar));
     chart.append(svg('text', { x: left - 4, y: top + plotH, 'text-anchor': 'end', class: 'muted' }, 0));
     chart.append(svg('text', { x: left + plotW + 4, y: top + 10, class: 'muted' }, 'p95 ' + duration(maxMs)));
     const step = plotW / Math.max(1, minutes.length);
     const points = [];
     minutes.forEach((m, n) => {
       const x = left + n * step;
-      const h = Math.round((plotH * m.placed) / maxPlaced);
+      const h = Math.round((plotH * series.bar(m)) / maxBar);
       const bar = svg('rect', {
         class: 'bar',
         x: x + 2,
@@ -176,35 +202,21 @@
         width: Math.max(1, step - 4),
         height: h,
         'data-minute': m.minute,
+        'data-value': series.bar(m),
       });
-      bar.append(
-        svg(
-          'title',
-          {},
-          time(m.minute) +
-            ': ' +
-            m.placed +
-            ' placed, ' +
-            m.confirmed +
-            ' confirmed, ' +
-            m.rejected +
-            ' rejected, p50 ' +
-            duration(m.decision_p50_ms) +
-            ', p95 ' +
-            duration(m.decision_p95_ms),
-        ),
-      );
+      bar.append(svg('title', {}, time(m.minute) + ': ' + series.title(m)));
       chart.append(bar);
       if (n % 3 === 0 || n === minutes.length - 1) {
         chart.append(svg('text', { x: x + step / 2, y: height - 10, 'text-anchor': 'middle', class: 'muted' }, clock(m.minute)));
       }
-      if (m.decision_p95_ms !== null) points.push([x + step / 2, top + plotH - (plotH * m.decision_p95_ms) / maxMs]);
+      const ms = series.line(m);
+      if (ms !== null) points.push([x + step / 2, top + plotH - (plotH * ms) / maxMs]);
     });
     if (points.length > 0) {
       chart.append(svg('polyline', { class: 'line', points: points.map((p) => p.join(',')).join(' ') }));
       for (const [x, y] of points) chart.append(svg('circle', { class: 'dot', cx: x, cy: y, r: 3 }));
     }
-    $('throughput-chart').replaceChildren(chart);
+    return chart;
   }
 
   function drawFunnel(funnel) {

@@ -258,6 +258,20 @@ export const opsAnswer = Type.Object({
       { description: 'Oldest first, one per minute of the window, empty minutes included' },
     ),
   }),
+  api_requests: nullable(
+    Type.Array(
+      Type.Object({
+        minute: moment,
+        requests: Type.Integer(),
+        p50_ms: nullable(Type.Integer()),
+        p95_ms: nullable(Type.Integer()),
+      }),
+      {
+        description:
+          "This API process's /api/v1 requests (admin routes aside) per minute of the window and their latency, from its own request histogram; null: this process does not sample it",
+      },
+    ),
+  ),
   relay: Type.Array(
     Type.Object({
       sink: Type.String(),

@@ -159,6 +159,10 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
       return t.placed === placedIds.length && t.confirmed + t.rejected === placedIds.length ? true : undefined;
     });
 
+    // A read through the API process itself, so its own request history has something to show.
+    const viaApi = await fetch(`${apiUrl}/api/v1/orders?limit=100`, { headers: { Authorization: `Bearer ${system.adminKey}` } });
+    expect(viaApi.status).to.equal(200);
+
     await page.fill('#key-input', system.adminKey);
     await page.click('#key-form button[type=submit]');
     await page.waitForSelector('#board:not([hidden])');
@@ -219,8 +223,17 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
     expect(await page.isVisible('#worker-rows tr[data-kind="api"] .badge.fresh')).to.equal(true);
 
     // Throughput: one bar per minute of the window, the placed counts summing to what was placed.
-    const bars = await page.$$eval('#throughput-chart rect.bar', (rects) => rects.length);
-    expect(bars).to.equal(15);
+    const placedBars = await page.$$eval('#throughput-chart rect.bar', (rects) =>
+      rects.map((r) => Number(r.getAttribute('data-value'))),
+    );
+    expect(placedBars).to.have.length(15);
+    expect(placedBars.reduce((a, b) => a + b, 0)).to.equal(placedIds.length);
+    // The API process's own requests per minute: the page's calls to it are among them.
+    const requestBars = await page.$$eval('#requests-chart rect.bar', (rects) =>
+      rects.map((r) => Number(r.getAttribute('data-value'))),
+    );
+    expect(requestBars).to.have.length(15);
+    expect(requestBars.reduce((a, b) => a + b, 0)).to.be.at.least(1);
     // The funnel chart: its bars' values are the funnel endpoint's totals.
     const funnelText = await page.$$eval('#funnel-chart svg text', (texts) => texts.map((t) => t.textContent ?? ''));
     expect(funnelText).to.include.members(['placed', 'confirmed', 'rejected', String(placedIds.length)]);
