@@ -433,6 +433,8 @@
       setStatus('Updated ' + time(overview.generated_at) + '.');
     } catch (error) {
       if (error.status === 401 || error.status === 403) {
+        // A key that does not work is not kept: the next refresh would only be refused again.
+        sessionStorage.removeItem(KEY_ITEM);
         $('board').hidden = true;
         setStatus(
           (error.status === 401 ? 'The key is unknown or revoked' : 'The key lacks the admin scope') +

@@ -115,6 +115,18 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
     expect(response?.status()).to.equal(200);
     expect(response?.headers()['content-security-policy']).to.match(/script-src 'self'/);
     expect(await page.isHidden('#board')).to.equal(true);
+    // A key that is not one: refused, nothing shown, and not kept.
+    await page.fill('#key-input', 'not-a-key-of-ours');
+    await page.click('#key-form button[type=submit]');
+    await page.waitForSelector('#status.error');
+    expect(await page.textContent('#status')).to.contain('unknown or revoked');
+    expect(await page.isHidden('#board')).to.equal(true);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as BrowserGlobals).sessionStorage.getItem('oms-ops-admin-key')),
+    ).to.equal(null);
+    // The browser logs the refused calls as console errors: expected here, and only here.
+    expect(pageErrors.every((e) => /status of 401/.test(e))).to.equal(true);
+    pageErrors.splice(0);
     // Without a key the admin API refuses, so the page has nothing to show.
     expect((await fetch(`${apiUrl}/api/v1/admin/ops`)).status).to.equal(401);
   });
