@@ -11,6 +11,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The ops page's static files (api/opsPage.ts serves them from the source folder: no build step).
+COPY --from=build /app/api/ops ./api/ops
 COPY package.json ./
 USER node
 CMD ["node", "--enable-source-maps", "dist/command-service/main.js"]

@@ -100,6 +100,16 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'warn',
     },
   },
+  // The ops page's script runs in the browser, as a classic script (api/ops/, served by api/opsPage.ts).
+  {
+    files: ['api/ops/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['document', 'sessionStorage', 'fetch', 'Node', 'setInterval', 'clearInterval'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
   // domain/ is pure: it imports only domain/ and no I/O library (conventions).
   ...importRules(
     'domain',

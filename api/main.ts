@@ -8,6 +8,7 @@ import { joinClusterMetrics, sendMetrics, serveClusterMetrics } from '../platfor
 import { loadConfig } from '../platform/config.js';
 import { runService } from '../platform/service.js';
 import { createDocsHandler } from './docs.js';
+import { createOpsPageHandler } from './opsPage.js';
 import { API_ROUTES, upstreamFor } from './routes.js';
 
 /**
@@ -63,10 +64,12 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     });
     // The API description and the problem pages: open, answered here before any key is asked for.
     const docs = createDocsHandler();
+    // The ops page (/ops): static and open; its script reads the admin API with the key the operator gives it.
+    const ops = createOpsPageHandler();
     // Every answer is counted by route template (api/routes.ts), /metrics included; /metrics is open like /health.
     const server = await listen(
       instrumentHttp((req, res) => {
-        if (docs(req, res)) return;
+        if (docs(req, res) || ops(req, res)) return;
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
         else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);

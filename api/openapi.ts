@@ -87,6 +87,7 @@ const S = {
   InvoiceList: named('InvoiceList', reads.invoiceList),
   Funnel: named('Funnel', reads.funnelAnswer),
   StuckSagas: named('StuckSagas', answers.stuckSagasAnswer),
+  OpsOverview: named('OpsOverview', answers.opsAnswer),
   DeadLetter: named('DeadLetter', answers.deadLetterAnswer),
   DeadLetters: named('DeadLetters', answers.deadLettersAnswer),
   ApiKeyBody: named('ApiKeyBody', admin.apiKeyBody),
@@ -312,6 +313,13 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
     tag: 'Admin',
     query: admin.sagaQuery,
     answers: { 200: ok('The stuck sagas, oldest first', S.StuckSagas) },
+  },
+  'GET /api/v1/admin/ops': {
+    summary: "The ops page's overview",
+    tag: 'Admin',
+    description:
+      'Orders by status (read model), placements and time to decision per minute of the last 15, the answering API process\'s requests and latency per minute, relay lag per sink, pending and backlog per consumer group, worker heartbeats, partner breaker states, dead letters by consumer and the stuck sagas count. A part that cannot be read now is null or empty and named in `unavailable`. The page at /ops draws it.',
+    answers: { 200: ok('The overview now', S.OpsOverview) },
   },
   'GET /api/v1/admin/dead-letters': {
     summary: 'What consumers gave up on, latest failure first',
@@ -631,7 +639,7 @@ export function buildOpenApiDocument(): Json {
       { name: 'Catalog', description: 'Products, warehouses, stock' },
       { name: 'Channels', description: 'Marketplaces that push orders as signed webhooks' },
       { name: 'Webhooks', description: 'Outbound order events to your URL, signed as Standard Webhooks prescribe' },
-      { name: 'Admin', description: 'API keys, stuck sagas, dead letters' },
+      { name: 'Admin', description: 'API keys, stuck sagas, dead letters, the ops overview' },
       { name: 'About', description: 'This description' },
     ],
     paths,

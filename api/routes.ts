@@ -21,7 +21,7 @@ export function upstreamFor(method: string, path: string): Upstream {
 /**
  * Every route the API answers, as templates: the `route` label of its request metrics (a path that
  * matches none is counted as `unmatched`, never by its raw path). Taken from the one route table of
- * platform/access (`{name}` becomes `:name`), plus the open endpoints (health, metrics, the API description, its reference page and the problem pages).
+ * platform/access (`{name}` becomes `:name`), plus the open endpoints (health, metrics, the API description, its reference page, the problem pages and the ops page).
  */
 export const API_ROUTES: readonly string[] = Object.freeze(
   [
@@ -35,6 +35,8 @@ export const API_ROUTES: readonly string[] = Object.freeze(
       '/docs/:file',
       '/problems',
       '/problems/:slug',
+      '/ops',
+      '/ops/:file',
       ...[...ACCESS_ROUTES, ...SIGNED_ROUTES].map((route) => route.path.replace(/\{([a-z_]+)\}/g, ':$1')),
     ]),
   ].sort(),

@@ -36,6 +36,7 @@ import * as webhookHandlers from './handlers/webhooks.js';
 import * as marketplaces from './handlers/marketplaces.js';
 import * as marketplaceSchemas from './schemas/marketplaces.js';
 import { placeBatch, placeMarketplaceOrder } from './channelOrders.js';
+import { readOpsOverview, type OpsSources } from './opsOverview.js';
 
 export interface CommandServiceDeps {
   readonly pool: Pool;
@@ -50,6 +51,8 @@ export interface CommandServiceDeps {
   readonly keys?: ApiKeyCache;
   /** Per-key rate limits (platform/rateLimit); without it, no key is limited. */
   readonly limiter?: RateLimiter;
+  /** The Redis of the streams and heartbeats, for the ops overview; without it, those parts answer null. */
+  readonly ops?: OpsSources;
 }
 
 // Compiled once at start-up. Path parameters are checked like bodies, and reported by name. The types are
@@ -215,6 +218,15 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
     }
     const sagas = await listStuckSagas(deps.pool, deps.config.sagaStuckAfterMs, Number(query.limit ?? 100));
     res.json({ stuck_after_ms: deps.config.sagaStuckAfterMs, sagas });
+  });
+
+  // The ops page's overview (api/opsPage.ts): what no other admin endpoint answers, in one read.
+  app.get('/api/v1/admin/ops', async (_req, res) => {
+    const overview = await readOpsOverview(deps.pool, deps.ops, {
+      sagaStuckAfterMs: deps.config.sagaStuckAfterMs,
+      heartbeatMaxAgeMs: deps.config.heartbeatMaxAgeMs,
+    });
+    res.setHeader('Cache-Control', 'no-store').json(overview);
   });
 
   app.put('/api/v1/admin/marketplaces/:marketplace_id', async (req, res) => {

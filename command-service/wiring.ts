@@ -11,6 +11,7 @@ import type { Logger } from '../platform/logger.js';
 import { pressureKey, PressureSignal } from '../platform/pressure.js';
 import { createRateLimiter } from '../platform/rateLimit.js';
 import { createRedis } from '../platform/redis.js';
+import { startRequestHistory } from '../platform/requestHistory.js';
 import { createCommandHandler } from './app.js';
 import { startHousekeeping } from './housekeeping.js';
 
@@ -44,6 +45,8 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
     defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
     logger,
   });
+  // The ops page's requests per minute, sampled from this process's request histogram.
+  const requests = startRequestHistory();
   const handler = createCommandHandler({
     pool,
     keys,
@@ -61,6 +64,7 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
     },
     redrive: redriveTargets(redis, producer.get),
     pressure: new PressureSignal(redis, pressureKey(config.redisPrefix), config.pressureHoldMs),
+    ops: { redis, layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions }, requests },
   });
   gaugeOnScrape('oms_dead_letters', 'Dead letters waiting for an operator (status dead), by consumer', 'source', () =>
     countDeadLetters(pool),
@@ -73,6 +77,7 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
     limiter,
     async close() {
       stopHousekeeping();
+      requests.stop();
       await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect(), producer.close()]);
     },
   };

@@ -86,6 +86,7 @@ export const API_ROUTES: readonly ApiRoute[] = Object.freeze([
   { method: 'GET', path: '/api/v1/customers/{customer_id}/orders', scope: Scope.ordersRead },
   { method: 'GET', path: '/api/v1/analytics/funnel', scope: Scope.ordersRead },
   { method: 'GET', path: '/api/v1/admin/sagas', scope: Scope.admin },
+  { method: 'GET', path: '/api/v1/admin/ops', scope: Scope.admin },
   { method: 'GET', path: '/api/v1/admin/dead-letters', scope: Scope.admin },
   { method: 'POST', path: '/api/v1/admin/dead-letters/{id}/redrive', scope: Scope.admin },
   { method: 'POST', path: '/api/v1/admin/dead-letters/{id}/discard', scope: Scope.admin },

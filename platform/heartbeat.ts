@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { breakerFields, breakersKey, onBreakerStateChange } from './breakerStates.js';
 import type { HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
 import type { Redis } from './redis.js';
@@ -58,6 +59,11 @@ export function describeMissing(missing: WorkerFreshness['missing']): string {
     .join(', ')}`;
 }
 
+/** Every heartbeat in the set, stale ones included (the ops overview shows their age). */
+export async function readHeartbeats(redis: Redis, prefix: string): Promise<Heartbeat[]> {
+  return parseBeats(await redis.zrange(heartbeatsKey(prefix), 0, -1, 'WITHSCORES'));
+}
+
 /** Parses ZRANGE … WITHSCORES: `kind/instance`, score, … */
 function parseBeats(raw: readonly string[]): Heartbeat[] {
   const beats: Heartbeat[] = [];
@@ -86,7 +92,9 @@ export function workerHeartbeatCheck(redis: Redis, prefix: string, expected: rea
 
 /**
  * Beats for this process every intervalMs (the first at once); beats older than an hour are swept
- * from the set on the way. stop() removes this instance's beat.
+ * from the set on the way. Each beat also writes this process's partner breaker states
+ * (platform/breakerStates), and a breaker changing state beats at once. stop() removes this
+ * instance's beat and breaker states.
  */
 export function startHeartbeat(
   redis: Redis,
@@ -98,35 +106,40 @@ export function startHeartbeat(
   const key = heartbeatsKey(prefix);
   const member = `${kind}/${hostname()}:${process.pid}`;
   let failing = false;
+  const breakers = breakersKey(prefix);
   const beat = () => {
     const now = Date.now();
-    redis
+    const fields = breakerFields(member, now);
+    const transaction = redis
       .multi()
       .zadd(key, now, member)
-      .zremrangebyscore(key, '-inf', now - 3_600_000)
-      .exec()
-      .then(
-        () => {
-          if (failing) logger.info('heartbeat written again');
-          failing = false;
-        },
-        (error: unknown) => {
-          if (!failing) logger.warn({ err: error }, 'heartbeat not written; readiness will report this worker missing');
-          failing = true;
-        },
-      );
+      .zremrangebyscore(key, '-inf', now - 3_600_000);
+    if (fields.length > 0) transaction.hset(breakers, ...fields);
+    transaction.exec().then(
+      () => {
+        if (failing) logger.info('heartbeat written again');
+        failing = false;
+      },
+      (error: unknown) => {
+        if (!failing) logger.warn({ err: error }, 'heartbeat not written; readiness will report this worker missing');
+        failing = true;
+      },
+    );
   };
   beat();
   const timer = setInterval(beat, intervalMs);
   timer.unref();
+  const unsubscribe = onBreakerStateChange(beat);
   return {
     member,
     async stop() {
       clearInterval(timer);
+      unsubscribe();
+      const fields = breakerFields(member, 0).filter((_, i) => i % 2 === 0);
       // Bounded: a Redis that is down must not hold up the shutdown (the beat then just grows stale).
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([
-        redis.zrem(key, member).catch(() => undefined),
+        Promise.all([redis.zrem(key, member), fields.length > 0 ? redis.hdel(breakers, ...fields) : 0]).catch(() => undefined),
         new Promise((resolve) => (timeout = setTimeout(resolve, 1_000))),
       ]);
       clearTimeout(timeout);

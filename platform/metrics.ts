@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom-client';
+import { recordBreakerState } from './breakerStates.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -218,13 +219,24 @@ export function observeBreaker(breaker: BreakerLike, partner: string): void {
   };
   const rejected = metrics.partnerCallsRejected.labels(partner);
   state.set(0);
+  recordBreakerState(partner, 'closed');
   breaker.on('success', (_result: unknown, latencyMs: number) => calls.success.observe(latencyMs / 1000));
   breaker.on('failure', (_error: unknown, latencyMs: number) => calls.failure.observe(latencyMs / 1000));
   breaker.on('timeout', (_error: unknown, latencyMs: number) => calls.timeout.observe(latencyMs / 1000));
   breaker.on('reject', () => rejected.inc());
-  breaker.on('open', () => state.set(1));
-  breaker.on('halfOpen', () => state.set(0.5));
-  breaker.on('close', () => state.set(0));
+  // The gauge for Prometheus; the recorded state for the ops page (the heartbeat carries it to Redis).
+  breaker.on('open', () => {
+    state.set(1);
+    recordBreakerState(partner, 'open');
+  });
+  breaker.on('halfOpen', () => {
+    state.set(0.5);
+    recordBreakerState(partner, 'half-open');
+  });
+  breaker.on('close', () => {
+    state.set(0);
+    recordBreakerState(partner, 'closed');
+  });
 }
 
 let cluster: AggregatorRegistry<typeof register.contentType> | undefined;

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests call that a fresh machine lacks, with Debian's packages:
-# pdftotext (poppler-utils) reads the text back out of rendered invoices. Idempotent: a tool that is
-# already on the PATH is left alone. Needs root (or sudo) only when something is missing.
+# pdftotext (poppler-utils) reads the text back out of rendered invoices; chromium is the headless
+# browser the ops page test drives (playwright-core, which never downloads a browser of its own).
+# Idempotent: a tool that is already there is left alone. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+# The test launches this path (CHROMIUM_PATH overrides it, for a browser installed elsewhere).
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+[ -x "$chromium" ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test tools: pdftotext present"
+  echo "test tools: pdftotext and chromium present"
   exit 0
 fi
 
@@ -29,4 +33,5 @@ echo "test tools: installing ${missing[*]}"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || echo "test tools: apt-get update failed, trying the install anyway" >&2
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 command -v pdftotext >/dev/null
-echo "test tools: pdftotext installed"
+[ -x "$chromium" ] || { echo "test tools: chromium installed but $chromium is missing; set CHROMIUM_PATH" >&2; exit 1; }
+echo "test tools: installed ${missing[*]}"

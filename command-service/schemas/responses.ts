@@ -235,3 +235,86 @@ export const apiKeySchemasMatchPlatform: [
   Same<Static<typeof apiKeyListing>, Mutable<ApiKeyListing>>,
   Same<Static<typeof createdApiKeyAnswer>, Mutable<CreatedApiKey>>,
 ] = [true, true];
+
+const ageMs = nullable(Type.Integer({ minimum: 0, description: 'Milliseconds; null: nothing waits' }));
+
+/** The ops page's overview (GET /api/v1/admin/ops): what no other endpoint answers, in one read. */
+export const opsAnswer = Type.Object({
+  generated_at: moment,
+  orders_by_status: Type.Array(Type.Object({ status: Type.String(), count: Type.Integer() }), {
+    description: 'Every order of the read model (order_view), by status',
+  }),
+  throughput: Type.Object({
+    window_minutes: Type.Integer(),
+    minutes: Type.Array(
+      Type.Object({
+        minute: moment,
+        placed: Type.Integer({ description: 'Orders placed in this minute (order_view)' }),
+        confirmed: Type.Integer({ description: 'Of those, confirmed so far (order_funnel)' }),
+        rejected: Type.Integer({ description: 'Of those, rejected so far (order_funnel)' }),
+        decision_p50_ms: nullable(Type.Integer()),
+        decision_p95_ms: nullable(Type.Integer()),
+      }),
+      { description: 'Oldest first, one per minute of the window, empty minutes included' },
+    ),
+  }),
+  api_requests: nullable(
+    Type.Array(
+      Type.Object({
+        minute: moment,
+        requests: Type.Integer(),
+        p50_ms: nullable(Type.Integer()),
+        p95_ms: nullable(Type.Integer()),
+      }),
+      {
+        description:
+          "This API process's /api/v1 requests (admin routes aside) per minute of the window and their latency, from its own request histogram; null: this process does not sample it",
+      },
+    ),
+  ),
+  relay: Type.Array(
+    Type.Object({
+      sink: Type.String(),
+      checkpoint_at: moment,
+      after_checkpoint: Type.Integer({
+        description:
+          'Outbox rows after its in-order checkpoint (counted up to 10000): not yet published, or published ahead of the horizon (decision 0011) while an older transaction in the cluster is still open',
+      }),
+      oldest_after_checkpoint_ms: ageMs,
+    }),
+  ),
+  consumers: nullable(
+    Type.Array(
+      Type.Object({
+        group: Type.String(),
+        pending: Type.Integer(),
+        backlog: Type.Integer(),
+        oldest_pending_ms: ageMs,
+        oldest_backlog_ms: ageMs,
+        consumers: Type.Integer(),
+        streams: Type.Integer(),
+      }),
+    ),
+  ),
+  heartbeats: nullable(
+    Type.Array(Type.Object({ kind: Type.String(), instance: Type.String(), age_ms: Type.Integer(), fresh: Type.Boolean() })),
+  ),
+  breakers: nullable(
+    Type.Array(
+      Type.Object({
+        partner: Type.String(),
+        kind: Type.String(),
+        instance: Type.String(),
+        state: stringEnum(['closed', 'half-open', 'open'] as const),
+        age_ms: Type.Integer(),
+      }),
+    ),
+  ),
+  dead_letters: Type.Array(Type.Object({ source: Type.String(), count: Type.Integer() }), {
+    description: 'Dead letters waiting for an operator (status dead), by consumer',
+  }),
+  stuck_sagas: Type.Integer({ description: 'Sagas without progress for longer than stuck_after_ms' }),
+  stuck_after_ms: Type.Integer(),
+  unavailable: Type.Array(Type.String(), { description: 'Parts that could not be read now, with why' }),
+});
+export type OpsAnswer = Static<typeof opsAnswer>;

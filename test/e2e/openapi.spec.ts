@@ -337,7 +337,7 @@ describe('the OpenAPI document against real answers (issue 14 item 1)', function
     expect((await call('POST', '/api/v1/webhooks', { body: { url: 'ftp://x', events: [] } })).status).to.equal(400);
   });
 
-  it('admin: API keys, stuck sagas, dead letters', async () => {
+  it('admin: API keys, stuck sagas, dead letters, the ops overview', async () => {
     const created = await call('POST', '/api/v1/admin/api-keys', {
       body: { name: uniqueId('contract'), channel: 'web', scopes: ['orders:read'], rate_limit: { per_second: 5, burst: 10 } },
     });
@@ -350,6 +350,9 @@ describe('the OpenAPI document against real answers (issue 14 item 1)', function
     await call('GET', '/api/v1/admin/sagas', { query: { stuck: 'true', limit: '10' } });
     expect((await call('GET', '/api/v1/admin/sagas')).status).to.equal(400);
     await call('GET', '/api/v1/admin/dead-letters', { query: { status: 'dead' } });
+    const ops = await call('GET', '/api/v1/admin/ops');
+    expect(ops.status).to.equal(200);
+    expect(ops.body.throughput.minutes).to.have.length(ops.body.throughput.window_minutes);
 
     // Dead letters of this test's own, on a stream under its Redis prefix (re-driving adds the entry back there).
     const sink = new PgDeadLetters(system.pool, system.logger);

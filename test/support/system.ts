@@ -204,6 +204,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     logger,
     healthChecks: {},
     redrive: redriveTargets(redis, async () => producer),
+    // The ops overview reads this system's streams and heartbeats, as the API process does (command-service/wiring).
+    ops: { redis, layout },
   });
   const commandServer = await listen(commandApp, '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.

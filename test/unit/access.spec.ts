@@ -63,6 +63,12 @@ describe('access rules (platform/access)', () => {
       expect(accessFor('POST', '/api/v1/orders/x/refunds')).to.deep.equal({ kind: 'key', scope: Scope.refundsWrite });
       expect(accessFor('POST', '/api/v1/orders/x/cancel')).to.deep.equal({ kind: 'key', scope: Scope.ordersWrite });
       expect(accessFor('GET', '/api/v1/admin/api-keys')).to.deep.equal({ kind: 'key', scope: Scope.admin });
+      expect(accessFor('GET', '/api/v1/admin/ops')).to.deep.equal({ kind: 'key', scope: Scope.admin });
+    });
+
+    it('leaves the ops page itself open (its data needs the admin key)', () => {
+      expect(accessFor('GET', '/ops')).to.deep.equal({ kind: 'open' });
+      expect(accessFor('GET', '/ops/ops.js')).to.deep.equal({ kind: 'open' });
     });
   });
 
