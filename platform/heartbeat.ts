@@ -61,7 +61,7 @@ export function describeMissing(missing: WorkerFreshness['missing']): string {
 
 /** Every heartbeat in the set, stale ones included (the ops overview shows their age). */
 export async function readHeartbeats(redis: Redis, prefix: string): Promise<Heartbeat[]> {
-  return parseBeats(await redis.zrange(heartbeatsKey(prefix), 0, -1, 'WITHSCORES'));
+  return parseBeats(await redis.zrange(heartbeatsKey(prefix), 0, '-1', 'WITHSCORES'));
 }
 
 /** Parses ZRANGE … WITHSCORES: `kind/instance`, score, … */
