@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests call that a fresh machine lacks, with Debian's packages:
-# pdftotext (poppler-utils) reads the text back out of rendered invoices. Idempotent: a tool that is
-# already on the PATH is left alone. Needs root (or sudo) only when something is missing.
+# pdftotext (poppler-utils) reads the text back out of rendered invoices; pgbouncer runs in front of the
+# services in test/e2e/pgbouncer.spec.ts (transaction pooling, as docker-compose.yml deploys them).
+# Idempotent: a tool that is already there is left alone. Needs root (or sudo) only when something is missing.
 set -euo pipefail
+
+# Debian installs pgbouncer in /usr/sbin, which a user's PATH may lack; the test looks there too.
+has_pgbouncer() { command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; }
 
 missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+has_pgbouncer || missing+=(pgbouncer)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test tools: pdftotext present"
+  echo "test tools: pdftotext and pgbouncer present"
   exit 0
 fi
 
@@ -29,4 +34,12 @@ echo "test tools: installing ${missing[*]}"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || echo "test tools: apt-get update failed, trying the install anyway" >&2
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 command -v pdftotext >/dev/null
-echo "test tools: pdftotext installed"
+has_pgbouncer
+# The package starts a system-wide pgbouncer on 6432 where an init system runs; the test starts its own
+# on a free port, so the system's is stopped and kept from starting at boot.
+if [[ " ${missing[*]} " == *" pgbouncer "* ]]; then
+  "${as_root[@]}" service pgbouncer stop >/dev/null 2>&1 || true
+  "${as_root[@]}" update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+  "${as_root[@]}" systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+fi
+echo "test tools: ${missing[*]} installed"
