@@ -78,6 +78,9 @@ describe('the services behind PgBouncer in transaction pooling (docker compose, 
       'SELECT current_database() AS db, current_schema() AS schema, current_user AS who',
     );
     expect(now.rows[0]).to.deep.equal({ db: database, schema: 'public', who: serviceRole });
+    // PgBouncer drops the statement_timeout startup parameter: the service role carries it instead.
+    const timeout = await system.pool.query<{ statement_timeout: string }>('SHOW statement_timeout');
+    expect(timeout.rows[0]?.statement_timeout).to.equal('30s');
   });
 
   it('places an order of two warehouses and follows it to delivered: two shipments captured and invoiced', async () => {
@@ -95,7 +98,7 @@ describe('the services behind PgBouncer in transaction pooling (docker compose, 
     ]);
     expect(placed.status).to.equal(202);
     const orderId = placed.body.order_id as string;
-    expect(await system.waitForStatus(orderId, ['delivered'], 40_000)).to.equal('delivered');
+    expect(await system.waitForStatus(orderId, ['delivered'], 60_000)).to.equal('delivered');
     await eventually('both shipments captured and invoiced', async () => {
       const row = await system.pool.query<{ captured: number; invoices: number }>(
         `SELECT (SELECT count(*)::int FROM captures WHERE order_id = $1 AND status = 'captured') AS captured,
