@@ -104,7 +104,9 @@ export async function applyDatabaseAccess(client: pg.ClientBase, schema: string,
     );
     if (timeout.rowCount === 0)
       await client.query(`ALTER ROLE ${r} SET statement_timeout = ${STATEMENT_TIMEOUT_MS}`).catch((error: unknown) => {
-        notes.push(`could not set statement_timeout on ${service.name} (${String(error)}): behind PgBouncer nothing limits a statement`);
+        notes.push(
+          `could not set statement_timeout on ${service.name} (${String(error)}): behind PgBouncer nothing limits a statement`,
+        );
       });
   }
   if (sandbox !== undefined) {

@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import type { InvoiceDocument } from '../../domain/invoice.js';
 import { ensureDatabase, quoteIdent } from '../../platform/migrate.js';
-import { eventually, testDatabaseUrl, testPool, testSandboxDatabaseUrl, testServiceDatabaseUrl, uniqueId } from '../support/env.js';
+import {
+  eventually,
+  testDatabaseUrl,
+  testPool,
+  testSandboxDatabaseUrl,
+  testServiceDatabaseUrl,
+  uniqueId,
+} from '../support/env.js';
 import { PGBOUNCER_SETTINGS, startPgBouncer, type RunningPgBouncer } from '../support/pgbouncer.js';
 import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
 
@@ -69,7 +76,7 @@ describe('the services behind PgBouncer in transaction pooling (docker compose, 
     await testPool().query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
   });
 
-  it('runs the services through PgBouncer, in transaction pooling, on fewer server connections than clients', async () => {
+  it('reaches the OMS through PgBouncer in transaction pooling: the public schema, the service role, its statement_timeout', async () => {
     const system = running();
     const pools = await bouncer!.admin<{ database: string; user: string; pool_mode: string }>('SHOW POOLS');
     expect(pools.find((p) => p.database === 'oms')).to.include({ pool_mode: PGBOUNCER_SETTINGS.poolMode });
@@ -115,9 +122,10 @@ describe('the services behind PgBouncer in transaction pooling (docker compose, 
     expect(view.body.status).to.equal('delivered');
 
     // A refund of one unit, with its credit note.
-    const items = await system.pool.query<{ item_id: string }>('SELECT item_id FROM order_items WHERE order_id = $1 ORDER BY line_no', [
-      orderId,
-    ]);
+    const items = await system.pool.query<{ item_id: string }>(
+      'SELECT item_id FROM order_items WHERE order_id = $1 ORDER BY line_no',
+      [orderId],
+    );
     const refund = await system.post(
       `/api/v1/orders/${orderId}/refunds`,
       { items: [{ item_id: items.rows[0]!.item_id, quantity: 1 }], reason: 'damaged' },

@@ -55,7 +55,8 @@ describe('docker-compose.yml: valid by the Compose Specification, pinned, health
   it('pins every image it pulls to a version', () => {
     const pulled = services.filter(([, s]) => s.build === undefined);
     expect(pulled.map(([name]) => name)).to.include.members(['postgres', 'pgbouncer', 'redis', 'kafka']);
-    for (const [name, service] of pulled) expect(service.image, name).to.match(/^[a-z0-9./_-]+:v?\d+\.\d+(\.\d+)?([-.][a-z0-9.-]+)?$/);
+    for (const [name, service] of pulled)
+      expect(service.image, name).to.match(/^[a-z0-9./_-]+:v?\d+\.\d+(\.\d+)?([-.][a-z0-9.-]+)?$/);
   });
 
   it('gives every infrastructure service a healthcheck, and waits on it (or on setup) before starting a dependant', () => {
