@@ -59,6 +59,8 @@ describe('the services behind PgBouncer in transaction pooling (docker compose, 
     system = await startTestSystem({
       fulfillment: {},
       schema: 'public',
+      // The relay sleeps until the outbox's NOTIFY wakes it: a LISTEN lost to the pooler would stall it.
+      relayPollMs: 20_000,
       env: {
         // Writes and reads through PgBouncer; what needs a session goes to PostgreSQL, as in compose.
         DATABASE_URL: urlOf(testServiceDatabaseUrl, { host: '127.0.0.1', port: bouncer.port, database: 'oms' }),
@@ -88,6 +90,16 @@ describe('the services behind PgBouncer in transaction pooling (docker compose, 
     // PgBouncer drops the statement_timeout startup parameter: the service role carries it instead.
     const timeout = await system.pool.query<{ statement_timeout: string }>('SHOW statement_timeout');
     expect(timeout.rows[0]?.statement_timeout).to.equal('30s');
+    // The relay's LISTEN holds a backend of its own, not one of PgBouncer's server connections.
+    const listening = await eventually('the relay listening', async () => {
+      const rows = await system.ownerPool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'oms-relay-listen' AND query LIKE 'LISTEN %'`,
+        [database],
+      );
+      return rows.rows.length === 1 ? rows.rows[0]!.pid : undefined;
+    });
+    const servers = await bouncer!.admin<{ remote_pid: number | string }>('SHOW SERVERS');
+    expect(servers.map((s) => Number(s.remote_pid))).to.not.include(listening);
   });
 
   it('places an order of two warehouses and follows it to delivered: two shipments captured and invoiced', async () => {

@@ -120,6 +120,8 @@ export interface TestSystemOptions {
    * then leaves the schema (and the database) to that test.
    */
   readonly schema?: string;
+  /** The relay's longest idle sleep (default 100 ms); a long one leaves waking it to the outbox's NOTIFY. */
+  readonly relayPollMs?: number;
 }
 
 /** The fulfillment side of a test system (present when started with `fulfillment` or `router`). */
@@ -241,7 +243,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       ),
     ),
     batchSize: 200,
-    pollMs: 100,
+    pollMs: options.relayPollMs ?? 100,
     ackScanMs: config.relayAckScanMs,
     outboxRetentionMs: config.outboxRetentionMs,
   });
