@@ -11,6 +11,12 @@ export interface Config {
   readonly migrationDatabaseUrl: string;
   /** What the partner sandboxes (PSP, WMS) connect with: a role of their own, owning their own schemas. */
   readonly sandboxDatabaseUrl: string;
+  /**
+   * Where the relay LISTENs for outbox commits: DATABASE_URL unless set. Behind a pooler in transaction
+   * mode (PgBouncer) it must reach PostgreSQL directly: a LISTEN lasts a session, which such a pooler lends
+   * out per transaction, so the notifications would go to whichever client holds that connection, or nowhere.
+   */
+  readonly listenDatabaseUrl: string;
   /** PostgreSQL schema the services use (search_path); tests run in schemas of their own. */
   readonly databaseSchema: string;
   readonly dbPoolSize: number;
@@ -221,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     // run as the owner (still in schemas the service role cannot reach).
     sandboxDatabaseUrl:
       env.SANDBOX_DATABASE_URL ?? env.MIGRATION_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://oms_sandbox@127.0.0.1:5432/oms',
+    listenDatabaseUrl: env.LISTEN_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://oms_service@127.0.0.1:5432/oms',
     databaseSchema: schema,
     dbPoolSize: intFrom(env, 'DB_POOL_SIZE', 10, 1),
     dbPreparedStatements: boolFrom(env, 'DB_PREPARED_STATEMENTS', true),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Config } from './config.js';
+import { STATEMENT_TIMEOUT_MS } from './db.js';
 
 /**
  * Least privilege in PostgreSQL (decision 0015): migrations run as the owner of the OMS schema; every
@@ -94,6 +95,19 @@ export async function applyDatabaseAccess(client: pg.ClientBase, schema: string,
       ALTER DEFAULT PRIVILEGES IN SCHEMA ${s} GRANT USAGE, SELECT ON SEQUENCES TO ${r};
       ${bookkeeping.length > 0 ? `REVOKE ALL ON ${bookkeeping.join(', ')} FROM ${r};` : ''}
       ${appendOnly.length > 0 ? `REVOKE UPDATE, DELETE, TRUNCATE ON ${appendOnly.join(', ')} FROM ${r};` : ''}`);
+    // Behind PgBouncer in transaction mode the pools' statement_timeout startup parameter is dropped
+    // (decision 0017): the role carries the same timeout, so a runaway statement is cut off either way.
+    // Written only when missing: roles are the cluster's, and other databases' setups may run at once.
+    const timeout = await client.query(
+      `SELECT 1 FROM pg_db_role_setting WHERE setrole = $1::regrole AND setdatabase = 0 AND $2 = ANY(setconfig)`,
+      [service.name, `statement_timeout=${STATEMENT_TIMEOUT_MS}`],
+    );
+    if (timeout.rowCount === 0)
+      await client.query(`ALTER ROLE ${r} SET statement_timeout = ${STATEMENT_TIMEOUT_MS}`).catch((error: unknown) => {
+        notes.push(
+          `could not set statement_timeout on ${service.name} (${String(error)}): behind PgBouncer nothing limits a statement`,
+        );
+      });
   }
   if (sandbox !== undefined) {
     const r = ident(sandbox.name);

@@ -15,6 +15,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => {
   return n;
 });
 
+/**
+ * The longest a statement of ours may run: a runaway statement must not hold a connection forever. Sent
+ * as a startup parameter, and also set on the service role (platform/databaseRoles.ts), because a pooler
+ * in transaction mode (PgBouncer) drops startup parameters.
+ */
+export const STATEMENT_TIMEOUT_MS = 30_000;
+
 export interface PoolOptions {
   readonly databaseUrl: string;
   readonly schema: string;
@@ -72,8 +79,7 @@ export function createPool(options: PoolOptions): Pool {
     options: `-c search_path=${options.schema} -c plan_cache_mode=force_custom_plan`,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
-    // A runaway statement must not hold a connection forever.
-    statement_timeout: 30_000,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);

@@ -19,7 +19,7 @@ await runService('relay', async ({ logger, onStop }) => {
 
   const relay = new Relay({
     pool,
-    databaseUrl: config.databaseUrl,
+    databaseUrl: config.listenDatabaseUrl,
     schema: config.databaseSchema,
     logger,
     kafka: new KafkaSink(producer, config.orderEventsTopic),

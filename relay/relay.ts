@@ -25,7 +25,7 @@ import type { RedisSink } from './redisSink.js';
 
 export interface RelayOptions {
   readonly pool: Pool;
-  /** For the LISTEN connection. */
+  /** For the LISTEN connection: PostgreSQL itself, never a pooler in transaction mode (config.listenDatabaseUrl). */
   readonly databaseUrl: string;
   readonly schema: string;
   readonly logger: Logger;

@@ -114,6 +114,14 @@ export interface TestSystemOptions {
   /** Run the changes worker (cancellations, edits, refunds) here; on by default with `fulfillment` (false: a test runs it as a process). */
   readonly changes?: boolean;
   readonly env?: Record<string, string>;
+  /**
+   * The OMS schema (default: a fresh `sys_<id>`). `public` serves a test that gives the system a database
+   * of its own through env (MIGRATION_DATABASE_URL and the others), as docker compose deploys it: stop()
+   * then leaves the schema (and the database) to that test.
+   */
+  readonly schema?: string;
+  /** The relay's longest idle sleep (default 100 ms); a long one leaves waking it to the outbox's NOTIFY. */
+  readonly relayPollMs?: number;
 }
 
 /** The fulfillment side of a test system (present when started with `fulfillment` or `router`). */
@@ -132,7 +140,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const id = uniqueId('t')
     .toLowerCase()
     .replace(/[^a-z0-9]/g, '_');
-  const schema = `sys_${id}`;
+  const schema = options.schema ?? `sys_${id}`;
   const topic = `test-order-events-${id}`;
   const wmsTopic = `test-wms-events-${id}`;
   let stopFulfillment = async () => undefined as void;
@@ -163,7 +171,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     schema,
     access: { ...accessFromConfig(config), sandboxSchemas: [] },
   });
-  const pool = createPool({ databaseUrl: config.databaseUrl, schema, max: 20 });
+  const pool = createPool({ databaseUrl: config.databaseUrl, schema, max: 20, preparedStatements: config.dbPreparedStatements });
   const ownerPool = createPool({ databaseUrl: config.migrationDatabaseUrl, schema, max: 2 });
   const pspPool = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema: `${schema}_psp`, max: 10 });
   await ensurePspSchema(pspPool, `${schema}_psp`);
@@ -220,7 +228,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 
   const relay = new Relay({
     pool,
-    databaseUrl: config.databaseUrl,
+    databaseUrl: config.listenDatabaseUrl,
     schema,
     logger,
     kafka: new KafkaSink(producer, topic),
@@ -237,7 +245,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       ),
     ),
     batchSize: 200,
-    pollMs: 100,
+    pollMs: options.relayPollMs ?? 100,
     ackScanMs: config.relayAckScanMs,
     outboxRetentionMs: config.outboxRetentionMs,
   });
@@ -345,8 +353,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await pool.end();
       await ownerPool.end();
       await pspPool.end();
-      const cleanup = createPool({ databaseUrl: testDatabaseUrl, schema: 'public', max: 1 });
-      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      const cleanup = createPool({ databaseUrl: config.migrationDatabaseUrl, schema: 'public', max: 1 });
+      if (schema !== 'public') await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);
       await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_wms`)} CASCADE`);
       await cleanup.end();
