@@ -5,6 +5,7 @@ import { withTransaction, type Pool } from '../../platform/db.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
+import { inServiceScope } from '../../platform/traceScope.js';
 import { PspUnavailable, type PspClient } from '../../platform/psp.js';
 import { issueDocumentsLast, type EventWithNumber } from '../../store/documents.js';
 import {
@@ -56,7 +57,11 @@ export class CaptureProcessor {
     this.loop = new PollLoop(
       'capture poll',
       options.pollMs,
-      async (): Promise<NextTick> => ({ dueInMs: (await this.captureDue()) === CAPTURE_BATCH ? 0 : options.pollMs }),
+      // Its events take their order's correlation from the order's last event (no message in hand: platform/traceScope).
+      () =>
+        inServiceScope('fulfillment', async (): Promise<NextTick> => ({
+          dueInMs: (await this.captureDue()) === CAPTURE_BATCH ? 0 : options.pollMs,
+        })),
       options.logger,
     );
   }

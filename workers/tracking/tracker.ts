@@ -7,6 +7,7 @@ import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
+import { inServiceScope } from '../../platform/traceScope.js';
 import { appendsOf, appendToOrders, type NewEvent } from '../../store/eventStore.js';
 import { OrdersInProgress, type LineProgress } from '../../store/orderProgress.js';
 import { trackingUpdate } from './trackingUpdate.js';
@@ -54,7 +55,11 @@ export class Tracker {
       'tracking poll',
       options.tickMs ?? Math.min(1_000, options.pollMs),
       // A full batch means more may be due: the next tick follows at once.
-      async (): Promise<NextTick> => ({ dueInMs: (await this.pollDue()) === POLL_BATCH ? 0 : Number.MAX_SAFE_INTEGER }),
+      // Its events take their order's correlation from the order's last event (no message in hand: platform/traceScope).
+      () =>
+        inServiceScope('tracking', async (): Promise<NextTick> => ({
+          dueInMs: (await this.pollDue()) === POLL_BATCH ? 0 : Number.MAX_SAFE_INTEGER,
+        })),
       options.logger,
     );
   }
