@@ -86,6 +86,16 @@ export function metadataFromHeaders(headers: Readonly<Record<string, string>>, s
   return causedBy(headers[EventHeader.causationId] ?? headers[EventHeader.eventId] ?? null, correlationId, traceparent, service);
 }
 
+/**
+ * Runs `work` (a poller's partner call for one order) with the correlation of that order's latest event
+ * (`latest`: its metadata, read with the poller's own rows): the call's headers and log lines carry it.
+ */
+export function continuingOrder<T>(orderId: string, latest: EventMetadata | null | undefined, service: string, work: () => T): T {
+  if (latest === null || latest === undefined) return work();
+  const metadata = causedBy(null, latest.correlation_id, latest.traceparent, service);
+  return storage.run({ orders: new Map([[orderId, metadata]]), current: metadata, bindings: bindingsOf(metadata) }, work);
+}
+
 /** Runs a consumer's handler for a batch, each order's writes and log lines carrying its own metadata. */
 export function inConsumerScope<T>(orders: ReadonlyMap<string, EventMetadata>, work: () => T): T {
   if (orders.size === 0) return work();

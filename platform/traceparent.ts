@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from './ids.js';
 
 /**
  * W3C Trace Context (`traceparent`) and `X-Request-Id`, parsed and made without I/O: what the edge
@@ -48,17 +48,17 @@ function nonZeroHex(bytes: number, random: RandomBytes): string {
 }
 
 /** A new trace (nothing came in, or what came in did not parse), sampled. */
-export function newTrace(random: RandomBytes = randomBytes): TraceParent {
+export function newTrace(random: RandomBytes = pooledRandomBytes): TraceParent {
   return { traceId: nonZeroHex(16, random), parentId: nonZeroHex(8, random), flags: '01' };
 }
 
 /** The same trace with a span of our own: what a hop that received `parent` sends on. */
-export function childSpan(parent: TraceParent, random: RandomBytes = randomBytes): TraceParent {
+export function childSpan(parent: TraceParent, random: RandomBytes = pooledRandomBytes): TraceParent {
   return { traceId: parent.traceId, parentId: nonZeroHex(8, random), flags: parent.flags };
 }
 
 /** A header value as `traceparent`, continued by a span of ours; or a new trace when it does not parse. */
-export function continueTrace(header: string | undefined, random: RandomBytes = randomBytes): TraceParent {
+export function continueTrace(header: string | undefined, random: RandomBytes = pooledRandomBytes): TraceParent {
   const parent = parseTraceparent(header);
   return parent === undefined ? newTrace(random) : childSpan(parent, random);
 }

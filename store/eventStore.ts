@@ -48,6 +48,14 @@ export function eventLogAndOutbox(from: string, occurredAt: string, aggregate: s
      )`;
 }
 
+/**
+ * The metadata of an order's latest event that has one, as a column of a poller's own query (`order_id`
+ * naming the order's column): an index probe on (order_id, seq) in a statement the poller runs anyway.
+ */
+export const latestMetadataOf = (orderIdColumn: string) =>
+  `(SELECT e.metadata FROM order_events e WHERE e.order_id = ${orderIdColumn} AND e.metadata ? 'correlation_id'
+     ORDER BY e.seq DESC LIMIT 1)`;
+
 /** The metadata parameter of an event of this order written here (platform/traceScope), as JSON or null. */
 export function metadataParam(orderId: string): string | null {
   const metadata = metadataFor(orderId);

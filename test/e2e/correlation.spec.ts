@@ -25,7 +25,8 @@ interface ListedEvent {
  * One order followed end to end by its correlation id (issue 14 item 3): the id sent at the edge comes
  * back in X-Request-Id, and every event of the order — placed by the API, confirmed by the saga, routed,
  * shipped and delivered by the workers — carries it, in the event log, the Kafka headers and the stream
- * entries, with each event caused by an earlier one; the saga worker's and the PSP sandbox's log lines carry it.
+ * entries, with each event caused by an earlier one; the log lines of the saga worker and of the PSP,
+ * WMS and carrier sandboxes (which get it with our calls and messages) carry it.
  */
 describe('correlation ids end to end: one order followed from its POST to delivered', function () {
   this.timeout(90_000);
@@ -156,6 +157,22 @@ describe('correlation ids end to end: one order followed from its POST to delive
     expect(psp, 'a PSP sandbox line for the authorization').to.not.equal(undefined);
     expect(psp?.trace_id).to.equal(traceId);
     expect((psp?.req as { route?: string } | undefined)?.route).to.equal('/v1/authorizations');
+    // The capture per shipment (a poller's call) too, and the WMS (Kafka headers) and the carrier (HTTP).
+    await eventually('the capture call logged by the PSP sandbox', async () =>
+      system.logLines.some(
+        (l) =>
+          l.service === 'psp-sandbox' &&
+          l.correlation_id === requestId &&
+          /\/captures$/.test((l.req as { route?: string } | undefined)?.route ?? ''),
+      )
+        ? true
+        : undefined,
+    );
+    const wms = lines.find((l) => l.service === 'wms-sandbox' && l.order_id === orderId && l.msg === 'shipment received');
+    expect(wms?.correlation_id, 'the WMS sandbox line for the shipment').to.equal(requestId);
+    const carrier = lines.find((l) => l.service === 'carrier-sandbox' && l.correlation_id === requestId);
+    expect(carrier, 'a carrier sandbox line for a tracking poll').to.not.equal(undefined);
+    expect(carrier?.trace_id).to.equal(traceId);
   });
 
   it('makes a correlation id when the request brings none (or an unusable one), and answers it', async () => {
