@@ -18,19 +18,23 @@ export type StoredEvent = OrderEventEnvelope;
  * expression (a parameter, or a column of `from`). The outbox CTE, `outboxed`, returns (id, seq).
  * Business code never writes outbox rows itself (the Watermill forwarder's idea).
  *
- * Metadata without a correlation id (written outside a request or a consumed event: a poller, a sweep)
- * takes its order's from the order's latest earlier event, which becomes its cause: an index probe on
- * (order_id, seq) in the same statement, only for such rows.
+ * Metadata without a correlation id (written outside a request or a consumed event: a poller, a
+ * scheduler, a sweep) takes the correlation of the latest request on the order (its latest event that a
+ * request wrote: a placement, a cancellation, an edit) and has the order's latest earlier event as its
+ * cause: index probes on (order_id, seq) in the same statement, only for such rows.
  */
 export function eventLogAndOutbox(from: string, occurredAt: string, aggregate: string): string {
   return `traced AS (
        SELECT f.event_id, f.order_id, f.seq, f.type, f.payload, (${occurredAt})::timestamptz AS occurred_at,
               CASE WHEN f.metadata ? 'correlation_id' THEN f.metadata
                    ELSE nullif(coalesce(f.metadata, '{}'::jsonb) || coalesce((
-                     SELECT jsonb_build_object('correlation_id', p.metadata->'correlation_id',
-                                               'traceparent', p.metadata->'traceparent', 'causation_id', p.event_id)
-                       FROM order_events p
-                      WHERE p.order_id = f.order_id AND p.seq < f.seq AND p.metadata ? 'correlation_id'
+                     SELECT jsonb_build_object('correlation_id', r.metadata->'correlation_id', 'traceparent', r.metadata->'traceparent')
+                       FROM order_events r
+                      WHERE r.order_id = f.order_id AND r.seq < f.seq AND r.metadata ? 'correlation_id'
+                        AND r.metadata->'causation_id' = 'null'::jsonb
+                      ORDER BY r.seq DESC LIMIT 1), '{}'::jsonb) || coalesce((
+                     SELECT jsonb_build_object('causation_id', p.event_id)
+                       FROM order_events p WHERE p.order_id = f.order_id AND p.seq < f.seq
                       ORDER BY p.seq DESC LIMIT 1), '{}'::jsonb), '{}'::jsonb) END AS metadata
          FROM ${from} f
      ), logged AS (

@@ -175,6 +175,34 @@ describe('correlation ids end to end: one order followed from its POST to delive
     expect(carrier?.trace_id).to.equal(traceId);
   });
 
+  it('gives a later request on the order (a cancellation, through the express app) its own correlation, and the actor', async () => {
+    const { skus } = await system.catalog({ prices: [900], stock: [[5]] });
+    const placed = await system.post('/api/v1/orders', orderBody(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }]), {
+      'X-Request-Id': uniqueId('place'),
+    });
+    const orderId = placed.body.order_id as string;
+    // At once, while it is placed: the cancellation is taken (202) and waits for the placement to finish.
+    const cancelId = uniqueId('cancel');
+    const cancelled = await system.post(
+      `/api/v1/orders/${orderId}/cancel`,
+      { reason: 'changed my mind' },
+      { 'X-Request-Id': cancelId },
+    );
+    expect(cancelled.status, JSON.stringify(cancelled.body)).to.equal(202);
+    expect(cancelled.headers.get('x-request-id')).to.equal(cancelId);
+    const events = await eventually('the cancellation decided', async () => {
+      const listed = await eventsOf(orderId);
+      return listed.some((e) => e.type === 'order.cancelled' || e.type === 'order.cancellation_refused') ? listed : undefined;
+    });
+    const requested = events.find((e) => e.type === 'order.cancellation_requested')!;
+    expect(requested.correlation_id).to.equal(cancelId);
+    expect(requested.causation_id).to.equal(null);
+    expect(requested.actor?.kind).to.equal('api_key');
+    const outcome = events.find((e) => e.type === 'order.cancelled' || e.type === 'order.cancellation_refused')!;
+    expect(outcome.correlation_id).to.equal(cancelId);
+    expect(outcome.actor).to.deep.equal({ kind: 'service', service: 'changes' });
+  });
+
   it('makes a correlation id when the request brings none (or an unusable one), and answers it', async () => {
     const { skus } = await system.catalog({ prices: [800], stock: [[5]] });
     const placed = await system.post('/api/v1/orders', orderBody(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }]), {
