@@ -96,6 +96,22 @@ export function continuingOrder<T>(orderId: string, latest: EventMetadata | null
   return storage.run({ orders: new Map([[orderId, metadata]]), current: metadata, bindings: bindingsOf(metadata) }, work);
 }
 
+/**
+ * The Kafka headers of a partner's answer to one of our messages (the WMS's steps for a shipment
+ * request): the correlation id, the trace continued, and our event it answers as `causation-id`.
+ * Empty when the request carried no correlation.
+ */
+export function answerHeaders(request: Readonly<Record<string, string>>): Record<string, string> {
+  const correlationId = request[EventHeader.correlationId];
+  if (correlationId === undefined) return {};
+  const eventId = request[EventHeader.eventId];
+  return {
+    [EventHeader.correlationId]: correlationId,
+    [EventHeader.traceparent]: formatTraceparent(continueTrace(request[EventHeader.traceparent])),
+    ...(eventId === undefined ? {} : { [EventHeader.causationId]: eventId }),
+  };
+}
+
 /** Runs a consumer's handler for a batch, each order's writes and log lines carrying its own metadata. */
 export function inConsumerScope<T>(orders: ReadonlyMap<string, EventMetadata>, work: () => T): T {
   if (orders.size === 0) return work();

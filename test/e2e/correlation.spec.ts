@@ -111,6 +111,9 @@ describe('correlation ids end to end: one order followed from its POST to delive
     expect(byType('order.confirmed').actor).to.deep.equal({ kind: 'service', service: 'saga' });
     expect(byType('shipment.created').causation_id).to.equal(byType('order.confirmed').event_id);
     expect(byType('shipment.created').actor).to.deep.equal({ kind: 'service', service: 'router' });
+    // The WMS answered the shipment request with its correlation, naming the request as the cause.
+    expect(byType('shipment.picked').causation_id).to.equal(byType('shipment.created').event_id);
+    expect(byType('shipment.shipped').causation_id).to.equal(byType('shipment.created').event_id);
 
     // Kafka: every event's message carries the correlation id and the same trace in its headers,
     // beside Debezium's headers, unchanged.
