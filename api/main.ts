@@ -3,6 +3,7 @@ import { wireCommandService } from '../command-service/wiring.js';
 import { createQueryApp } from '../query-service/app.js';
 import { createQueryHandler } from '../query-service/server.js';
 import { listen } from '../platform/http.js';
+import { traceRequests } from '../platform/requestTrace.js';
 import { instrumentHttp, routeLabeller } from '../platform/routeTemplates.js';
 import { joinClusterMetrics, sendMetrics, serveClusterMetrics } from '../platform/metrics.js';
 import { loadConfig } from '../platform/config.js';
@@ -67,14 +68,20 @@ if (cluster.isPrimary && config.apiWorkers > 1) {
     // The ops page (/ops): static and open; its script reads the admin API with the key the operator gives it.
     const ops = createOpsPageHandler();
     // Every answer is counted by route template (api/routes.ts), /metrics included; /metrics is open like /health.
+    const route = routeLabeller(API_ROUTES);
+    // The edge: traceparent / X-Request-Id taken or made, every request's log lines and events carrying them,
+    // one access line per answer (platform/requestTrace).
     const server = await listen(
-      instrumentHttp((req, res) => {
-        if (docs(req, res) || ops(req, res)) return;
-        const path = (req.url ?? '/').split('?')[0] ?? '/';
-        if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
-        else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
-        else writes.handler(req, res);
-      }, routeLabeller(API_ROUTES)),
+      traceRequests(
+        instrumentHttp((req, res) => {
+          if (docs(req, res) || ops(req, res)) return;
+          const path = (req.url ?? '/').split('?')[0] ?? '/';
+          if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
+          else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
+          else writes.handler(req, res);
+        }, route),
+        { logger, route },
+      ),
       config.host,
       config.port,
     );

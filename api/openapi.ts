@@ -497,8 +497,35 @@ function parametersOf(op: Operation, route: { path: string }): Json[] {
       schema: { type: 'string', minLength: 1, maxLength: 255 },
     });
   }
+  params.push(...TRACE_PARAMETERS);
   return params;
 }
+
+/** Every operation takes a correlation id and a W3C trace (platform/requestTrace), and answers the id. */
+const TRACE_PARAMETERS: readonly Json[] = [
+  {
+    name: 'X-Request-Id',
+    in: 'header',
+    required: false,
+    description:
+      'Your correlation id for this request: carried by every event, message and log line it causes, and answered in X-Request-Id. Without one (or one of other characters), the trace id is used',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._\\-:/+=@]{1,128}$' },
+  },
+  {
+    name: 'traceparent',
+    in: 'header',
+    required: false,
+    description: 'W3C Trace Context; continued when it parses, a new trace otherwise',
+    schema: { type: 'string', pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$' },
+  },
+];
+
+const REQUEST_ID_ANSWER: Json = {
+  'X-Request-Id': {
+    description: "The request's correlation id: the X-Request-Id sent, or the one made for it",
+    schema: { type: 'string' },
+  },
+};
 
 function problemLink(slug: string): string {
   const type = PROBLEM_TYPE_BY_SLUG.get(slug);
@@ -516,13 +543,12 @@ function responsesOf(op: Operation, slugs: readonly string[]): Json {
     responses[status] = {
       description: answer.description,
       ...(Object.keys(content).length > 0 ? { content } : {}),
-      ...(answer.headers === undefined
-        ? {}
-        : {
-            headers: Object.fromEntries(
-              Object.entries(answer.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
-            ),
-          }),
+      headers: {
+        ...REQUEST_ID_ANSWER,
+        ...Object.fromEntries(
+          Object.entries(answer.headers ?? {}).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
+        ),
+      },
     };
   }
   const byStatus = new Map<number, string[]>();
@@ -534,6 +560,7 @@ function responsesOf(op: Operation, slugs: readonly string[]): Json {
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
     responses[String(status)] = {
       description: group.map(problemLink).join(', '),
+      headers: REQUEST_ID_ANSWER,
       content: {
         'application/problem+json': {
           schema: ref(S.Problem),

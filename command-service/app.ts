@@ -9,6 +9,7 @@ import { withTransaction, type Pool } from '../platform/db.js';
 import { parseIfMatch } from '../platform/entityTags.js';
 import { serveHealth, type HealthCheck } from '../platform/health.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../platform/http.js';
+import { rejoinTraceScope } from '../platform/requestTrace.js';
 import type { Logger } from '../platform/logger.js';
 import type { PressureSignal } from '../platform/pressure.js';
 import { canonicalUuid } from '../platform/ids.js';
@@ -109,6 +110,8 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(jsonBody());
+  // What follows the body parser runs in the request's trace scope again (platform/requestTrace).
+  app.use(rejoinTraceScope);
 
   const run = (req: Request, res: Response, work: Parameters<typeof runCommand>[3]) => runCommand(deps, req, res, work);
   serveHealth(app, deps.healthChecks);
@@ -168,7 +171,10 @@ export function createCommandApp(deps: CommandServiceDeps, placeOrder: Placement
 
   // A point-of-sale's offline batch: each order as its own POST would be, its external_order_id its key.
   app.post('/api/v1/orders/batch', async (req, res) => {
-    send(res, await placeBatch(placeOrder, { path: req.path, url: req.originalUrl, body: req.body, principal: requirePrincipal(req) }));
+    send(
+      res,
+      await placeBatch(placeOrder, { path: req.path, url: req.originalUrl, body: req.body, principal: requirePrincipal(req) }),
+    );
   });
 
   // A marketplace's order as a signed webhook (the signature authenticates it, not a key).

@@ -39,7 +39,8 @@ export async function placeBatch(
   if (orders.length === 0 || orders.length > POS_BATCH_MAX)
     throw problems.validation([{ pointer: '/orders', detail: `must hold 1 to ${POS_BATCH_MAX} orders` }]);
   const extra = Object.keys(body).filter((k) => k !== 'orders');
-  if (extra.length > 0) throw problems.validation(extra.map((k) => ({ pointer: `/${k}`, detail: 'is not a property of a batch' })));
+  if (extra.length > 0)
+    throw problems.validation(extra.map((k) => ({ pointer: `/${k}`, detail: 'is not a property of a batch' })));
 
   const results = await Promise.all(
     orders.map(async (order: unknown, i): Promise<BatchResult> => {
@@ -57,7 +58,11 @@ export async function placeBatch(
           principal: request.principal,
         });
         const placed = response.body as { order_id?: string };
-        return { external_order_id: externalOrderId, status: response.status, ...(placed.order_id ? { order_id: placed.order_id } : {}) };
+        return {
+          external_order_id: externalOrderId,
+          status: response.status,
+          ...(placed.order_id ? { order_id: placed.order_id } : {}),
+        };
       } catch (error) {
         const problem = problemFor(error);
         return { external_order_id: externalOrderId, status: problem.status, problem: problem.toBody(request.url) };

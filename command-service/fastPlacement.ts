@@ -3,6 +3,7 @@ import { principalOf } from '../platform/authentication.js';
 import type { Logger } from '../platform/logger.js';
 import { logRefusal, problemFor } from '../platform/http.js';
 import { problems } from '../platform/problem.js';
+import { inTraceOf } from '../platform/requestTrace.js';
 import type { StoredResponse } from '../platform/idempotency.js';
 import type { PlacementRoute } from './placementRoute.js';
 import { problemAnswer } from './runCommand.js';
@@ -48,7 +49,10 @@ export function createFastPlacement(
         writeAnswer(res, problemAnswer(problem, ORDERS_PATH), false);
         return;
       }
-      route({ method: 'POST', path: ORDERS_PATH, url: ORDERS_PATH, body, idempotencyKey: key, principal }).then(
+      // Back in the request's trace scope (the body's `end` comes from the socket's context).
+      inTraceOf(req, () =>
+        route({ method: 'POST', path: ORDERS_PATH, url: ORDERS_PATH, body, idempotencyKey: key, principal }),
+      ).then(
         ({ response, replayed }) => writeAnswer(res, response, replayed),
         (error: unknown) => {
           const problem = problemFor(error);

@@ -1,5 +1,6 @@
 import { loadConfig } from '../platform/config.js';
 import { listen } from '../platform/http.js';
+import { traceRequests } from '../platform/requestTrace.js';
 import { runService } from '../platform/service.js';
 import { wireCommandService } from './wiring.js';
 
@@ -10,7 +11,8 @@ import { wireCommandService } from './wiring.js';
 await runService('command-service', async ({ logger, onStop }) => {
   const config = loadConfig();
   const service = wireCommandService(config, logger, 'command-service');
-  const server = await listen(service.handler, config.host, config.commandPort);
+  // The edge (platform/requestTrace): traceparent / X-Request-Id, one access line per answer.
+  const server = await listen(traceRequests(service.handler, { logger }), config.host, config.commandPort);
   logger.info({ port: server.port, host: config.host }, 'command service listening');
   onStop(async () => {
     await server.close();

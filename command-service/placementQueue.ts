@@ -3,6 +3,7 @@ import type { Logger } from '../platform/logger.js';
 import { keyInFlight, keyReused } from '../platform/idempotency.js';
 import { placeOrders, type PlaceOrdersOptions, type PlacementOutcome, type PlacementRequest } from './handlers/placeOrders.js';
 import { metrics } from '../platform/metrics.js';
+import { outsideTraceScope } from '../platform/traceScope.js';
 
 const flushedOk = metrics.placementFlushDuration.labels('ok');
 const flushFailed = metrics.placementFlushDuration.labels('error');
@@ -84,10 +85,12 @@ export class PlacementQueue {
   private schedule(): void {
     if (this.scheduled || this.running >= this.options.concurrency || this.queue.length === 0) return;
     this.scheduled = true;
-    const go = () => {
-      this.scheduled = false;
-      this.startFlush();
-    };
+    // A flush serves many requests: it runs outside the one whose placement scheduled it (platform/traceScope).
+    const go = () =>
+      outsideTraceScope(() => {
+        this.scheduled = false;
+        this.startFlush();
+      });
     // setImmediate lets the requests parsed in this turn of the event loop join the flush.
     if (this.queue.length < this.options.maxBatch && this.options.maxWaitMs > 0) setTimeout(go, this.options.maxWaitMs);
     else setImmediate(go);

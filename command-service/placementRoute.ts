@@ -6,6 +6,7 @@ import { checkIdempotencyKey, requestFingerprint, type StoredResponse } from '..
 import type { Logger } from '../platform/logger.js';
 import type { PressureSignal } from '../platform/pressure.js';
 import { compileValidator } from '../platform/validation.js';
+import { currentRequest, requestMetadata } from '../platform/traceScope.js';
 import { PlacementQueue } from './placementQueue.js';
 import { checkMergedLines } from './schemas/common.js';
 import * as orders from './schemas/orders.js';
@@ -51,9 +52,20 @@ export function createPlacementRoute(pool: Pool, config: Config, logger: Logger,
     const body = orders.canonicalPlacement(validatePlaceOrder(withKeyChannel(request.principal, request.body)));
     checkMergedLines(body.items, '/items');
     const key = checkIdempotencyKey(request.idempotencyKey);
+    // The request's correlation is taken here, in its scope: the flush writes many requests' orders at once.
+    const trace = currentRequest();
     const outcome = await placements.place({
       body,
       instance: request.url,
+      // The actor is the placement's principal: a key's, or a marketplace's (its signed webhook).
+      ...(trace === undefined
+        ? {}
+        : {
+            metadata: {
+              ...requestMetadata(trace),
+              actor: { kind: 'api_key', key_id: request.principal.keyId, channel: request.principal.channel },
+            },
+          }),
       ...(request.referenceScope === undefined ? {} : { referenceScope: request.referenceScope }),
       ...(key === undefined
         ? {}

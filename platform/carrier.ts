@@ -1,4 +1,5 @@
 import CircuitBreaker from 'opossum';
+import { partnerHeaders } from './traceScope.js';
 import { observeBreaker } from './metrics.js';
 
 /** The carrier API gave no usable answer (timeout, network, 5xx, breaker open): ask again later. */
@@ -59,7 +60,8 @@ export class CarrierClient {
       `/v1/carriers/${encodeURIComponent(carrier)}/tracking/${encodeURIComponent(trackingNumber)}`,
       this.baseUrl,
     );
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    // A tracking poll made for one order's event carries its traceparent / X-Request-Id (platform/traceScope).
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: partnerHeaders() });
     if (response.status === 404) return { kind: 'unknown' };
     if (!response.ok) throw new Error(`answered ${response.status}`);
     const body = (await response.json()) as { status?: unknown };

@@ -51,6 +51,14 @@ function randomTake(size: number): Buffer {
   return taken;
 }
 
+/**
+ * Random bytes from the same pool (a view, valid until the next call: read it at once). For ids that
+ * need no secrecy beyond unguessability, such as trace and span ids (platform/traceparent).
+ */
+export function pooledRandomBytes(size: number): Buffer {
+  return randomTake(size);
+}
+
 /** 16 random bytes of the id's own (a copy: the caller writes the time and version into it). */
 function randomBlock(): Buffer {
   return Buffer.from(randomTake(16));

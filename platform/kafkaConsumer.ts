@@ -4,7 +4,8 @@ import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPol
 /** The wait between a record's attempts, for callers that must not import domain/ (the WMS sandbox). */
 export type KafkaConsumerBackoff = Backoff;
 import { DeadLetterTransport, REDRIVE_FOR_HEADER, type DeadLetterSink } from './deadLetters.js';
-import { EventHeader } from './eventEnvelope.js';
+import { EventHeader, type EventMetadata } from './eventEnvelope.js';
+import { inConsumerScope, inServiceScope, metadataFromHeaders } from './traceScope.js';
 import type { Logger } from './logger.js';
 import { metrics } from './metrics.js';
 
@@ -117,6 +118,19 @@ class DeliveryAbandoned extends Error {
     super('kafka consumer stopping or partition revoked; the records are fetched again');
     this.name = 'DeliveryAbandoned';
   }
+}
+
+/** Each order's metadata for what the handler of these records writes, from their trace headers (none: no scope). */
+function recordsMetadata(records: readonly KafkaRecord[], service: string): Map<string, EventMetadata> {
+  const byOrder = new Map<string, EventMetadata>();
+  for (const record of records) {
+    const value = record.value as { order_id?: unknown } | undefined;
+    const orderId =
+      typeof value === 'object' && value !== null && typeof value.order_id === 'string' ? value.order_id : record.key;
+    const metadata = orderId === undefined ? undefined : metadataFromHeaders(record.headers, service);
+    if (orderId !== undefined && metadata !== undefined) byOrder.set(orderId, metadata);
+  }
+  return byOrder;
 }
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -244,6 +258,21 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
   };
 
   const handle = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
+    // The handler's writes, log lines and partner calls carry each order's correlation (platform/traceScope).
+    const scope = recordsMetadata(records, groupId);
+    // Records without trace headers (a partner's): the events written take their order's correlation, with us as actor.
+    if (scope.size === 0) return inServiceScope(groupId, () => handleUntraced(records));
+    if (options.batchHandler !== undefined) {
+      const batchHandler = options.batchHandler;
+      return inConsumerScope(scope, () => batchHandler(records));
+    }
+    for (const record of records) {
+      const one = scope.size <= 1 ? scope : recordsMetadata([record], groupId);
+      await inConsumerScope(one, async () => options.handler?.(record));
+    }
+  };
+
+  const handleUntraced = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
     if (options.batchHandler !== undefined) return options.batchHandler(records);
     for (const record of records) await options.handler?.(record);
   };

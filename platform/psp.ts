@@ -1,5 +1,6 @@
 import http from 'node:http';
 import CircuitBreaker from 'opossum';
+import { partnerHeaders } from './traceScope.js';
 import { observeBreaker } from './metrics.js';
 
 /** The PSP could not give an answer (timeout, breaker open, network, 5xx): the outcome is unknown. */
@@ -213,7 +214,8 @@ export class PspClient {
    * web streams cost a fifth of a saga worker's CPU).
    */
   private call(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
-    const headers: Record<string, string> = {};
+    // The order's traceparent and X-Request-Id, when the call is made for one (platform/traceScope).
+    const headers: Record<string, string> = partnerHeaders();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) {
       headers['Content-Type'] = 'application/json';

@@ -1,4 +1,5 @@
 import type { Logger } from './logger.js';
+import { inServiceScope } from './traceScope.js';
 
 /** How driving one saga of a batch ended: where it stands now, or the error that stopped it. */
 export type SagaDriveResult = { readonly outcome: string } | { readonly error: unknown };
@@ -43,6 +44,8 @@ export interface SagaSchedulerOptions {
   readonly leaseMs: number;
   readonly stuckAfterMs: number;
   readonly batchSize?: number;
+  /** The actor of the events its sagas write (default `saga-scheduler`). */
+  readonly service?: string;
 }
 
 /**
@@ -76,7 +79,8 @@ export class SagaScheduler {
   }
 
   private schedule(ms: number): void {
-    this.timer = setTimeout(() => void this.tick(), ms);
+    // Sagas driven without an event in hand: their events take their order's correlation (platform/traceScope).
+    this.timer = setTimeout(() => void inServiceScope(this.options.service ?? 'saga-scheduler', () => this.tick()), ms);
   }
 
   private async tick(): Promise<void> {

@@ -9,6 +9,7 @@ import type { Redis } from './redis.js';
 import { groupStreams, parseFields, type StreamLayout } from './streams.js';
 import { PressureGauge, pressureKey } from './pressure.js';
 import { Wakeup } from './wakeup.js';
+import { consumedMetadata, inConsumerScope } from './traceScope.js';
 
 export type { EventEnvelope };
 
@@ -435,7 +436,12 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
     if (admitted.length === 0) return;
     let failures: readonly BatchFailure<E>[];
     try {
-      failures = await handler(admitted.map((a) => a.message));
+      // The handler's writes, log lines and partner calls carry each order's correlation (platform/traceScope).
+      const scope = consumedMetadata(
+        admitted.map((a) => a.message.event),
+        this.options.group,
+      );
+      failures = await inConsumerScope(scope, () => handler(admitted.map((a) => a.message)));
     } catch (error) {
       failures = admitted.map(({ message }) => ({ message, error }));
     }
@@ -486,7 +492,8 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
     if (message === undefined) return;
     try {
       if (this.options.handler === undefined) throw new Error('no handler for single entries');
-      await this.options.handler(message);
+      const handler = this.options.handler;
+      await inConsumerScope(consumedMetadata([message.event], this.options.group), () => handler(message));
       await this.options.commands.xack(message.stream, this.options.group, message.id);
       this.failures.delete(keyOf(message.stream, message.id));
       this.handled++;

@@ -43,6 +43,9 @@ export interface EventEntry {
   readonly pos: string;
   /** The event envelope as JSON (the outbox payload). */
   readonly envelope: string;
+  /** The event's correlation id and traceparent (metadata), when it has them. */
+  readonly correlation_id?: string | null;
+  readonly traceparent?: string | null;
 }
 
 export function entryFields(entry: EventEntry): string[] {
@@ -59,6 +62,8 @@ export function entryFields(entry: EventEntry): string[] {
     entry.pos,
     'envelope',
     entry.envelope,
+    ...(entry.correlation_id ? ['correlation_id', entry.correlation_id] : []),
+    ...(entry.traceparent ? ['traceparent', entry.traceparent] : []),
   ];
 }
 

@@ -6,6 +6,7 @@ import { createRedis } from '../platform/redis.js';
 import { runService } from '../platform/service.js';
 import { createQueryApp } from './app.js';
 import { listen } from '../platform/http.js';
+import { traceRequests } from '../platform/requestTrace.js';
 import { createQueryHandler } from './server.js';
 
 /** The query service process: the read API on QUERY_PORT, from the read tables only. */
@@ -15,17 +16,20 @@ await runService('query-service', async ({ logger, onStop }) => {
   const redis = createRedis(config.redisUrl, 'query-service');
   const app = createQueryApp({ pool, logger, healthChecks: { postgres: () => pool.query('SELECT 1') } });
   const server = await listen(
-    createQueryHandler(pool, app, {
-      keys: ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs),
-      // Per-key token buckets in Redis, shared with every other replica of the API (admin keys never limited).
-      limiter: createRateLimiter({
-        redis,
-        prefix: config.redisPrefix,
-        defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+    traceRequests(
+      createQueryHandler(pool, app, {
+        keys: ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs),
+        // Per-key token buckets in Redis, shared with every other replica of the API (admin keys never limited).
+        limiter: createRateLimiter({
+          redis,
+          prefix: config.redisPrefix,
+          defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+          logger,
+        }),
         logger,
       }),
-      logger,
-    }),
+      { logger },
+    ),
     config.host,
     config.queryPort,
   );

@@ -65,7 +65,10 @@ const stepCounts = {
   delivered: Type.Integer(),
   cancelled: Type.Integer(),
 };
-const percentiles = Type.Object({ p50: Type.Union([Type.Integer(), Type.Null()]), p95: Type.Union([Type.Integer(), Type.Null()]) });
+const percentiles = Type.Object({
+  p50: Type.Union([Type.Integer(), Type.Null()]),
+  p95: Type.Union([Type.Integer(), Type.Null()]),
+});
 const ratio = Type.Union([Type.Number(), Type.Null()]);
 
 export const funnelAnswer = Type.Object({
@@ -198,12 +201,35 @@ export const orderPage = Type.Object({
   next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last' }),
 });
 
+/** Who an event was written for (platform/eventEnvelope's EventActor). */
+export const eventActor = Type.Union([
+  Type.Object(
+    { kind: Type.Literal('api_key'), key_id: Type.String(), channel: Type.Union([Type.String(), Type.Null()]) },
+    {
+      description:
+        'A request authenticated by this API key (a marketplace: `marketplace:<id>`); its channel, null for back office',
+    },
+  ),
+  Type.Object(
+    { kind: Type.Literal('service'), service: Type.String() },
+    { description: 'A worker of the system reacting to an earlier event (its consumer group or name)' },
+  ),
+]);
+
 export const storedOrderEvent = Type.Object({
   event_id: Type.String(),
   seq: Type.Integer({ minimum: 1 }),
   type: Type.String(),
   payload: Type.Record(Type.String(), Type.Unknown()),
   occurred_at: Type.String(),
+  correlation_id: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'The request this event follows from: its X-Request-Id, or its traceparent trace id; the same for every event it causes. Null for events older than correlation ids',
+  }),
+  causation_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+    description: 'The event (of this order) this one reacts to; null for an event a request wrote',
+  }),
+  actor: Type.Union([eventActor, Type.Null()], { description: 'The client or service the event was written for' }),
 });
 
 export const eventPage = Type.Object({

@@ -18,11 +18,15 @@ export interface OutboxRow {
   /** The envelope's `seq` (the event's place in its order's history). */
   readonly seq: number;
   readonly tx_id: string;
+  /** The envelope's metadata ids, for the Kafka headers and the stream fields (null: an event without them). */
+  readonly correlation_id?: string | null;
+  readonly traceparent?: string | null;
 }
 
 /** The outbox columns of an OutboxRow, for a SELECT from `outbox` (aliased `o`). */
 export const OUTBOX_ROW_COLUMNS =
-  "o.id, o.aggregatetype, o.aggregateid, o.type, o.payload::text AS payload, coalesce((o.payload->>'seq')::int, 0) AS seq, o.tx_id::text AS tx_id";
+  "o.id, o.aggregatetype, o.aggregateid, o.type, o.payload::text AS payload, coalesce((o.payload->>'seq')::int, 0) AS seq, o.tx_id::text AS tx_id, " +
+  "o.payload->'metadata'->>'correlation_id' AS correlation_id, o.payload->'metadata'->>'traceparent' AS traceparent";
 
 /** The row's own columns, from a result row that carries more (the snapshot's). */
 function outboxRowOf(r: OutboxRow): OutboxRow {
@@ -34,6 +38,8 @@ function outboxRowOf(r: OutboxRow): OutboxRow {
     payload: r.payload,
     seq: r.seq,
     tx_id: r.tx_id,
+    correlation_id: r.correlation_id ?? null,
+    traceparent: r.traceparent ?? null,
   };
 }
 

@@ -89,6 +89,8 @@ export class RedisSink {
         type: row.type,
         pos: formatPosition({ txId: row.tx_id, id: row.id }),
         envelope: row.payload,
+        correlation_id: row.correlation_id ?? null,
+        traceparent: row.traceparent ?? null,
       });
       for (const group of this.readersOf(row.type))
         pipeline.xadd(streamForOrder(this.layout, group, row.aggregateid), '*', ...fields);

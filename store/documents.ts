@@ -3,7 +3,7 @@ import type { Config } from '../platform/config.js';
 import type { Queryable } from '../platform/db.js';
 import { ORDER_AGGREGATE } from '../platform/eventEnvelope.js';
 import { uuidv7 } from '../platform/ids.js';
-import { eventLogAndOutbox, type NewEvent } from './eventStore.js';
+import { eventLogAndOutbox, metadataParam, type NewEvent } from './eventStore.js';
 
 /**
  * `count` consecutive numbers of a kind of document in a year, without gaps, in one counter update:
@@ -109,7 +109,7 @@ export async function issueDocumentsLast(
     a.events.map((event, i) => {
       const doc = event.numberOf === undefined ? null : position.get(event.numberOf);
       if (doc === undefined) throw new Error(`issueDocumentsLast: event names unknown document ${event.numberOf ?? ''}`);
-      return { id: uuidv7(occurredAt.getTime()), orderId: a.orderId, ord: i + 1, event, doc };
+      return { id: uuidv7(occurredAt.getTime()), orderId: a.orderId, ord: i + 1, event, doc, metadata: metadataParam(a.orderId) };
     }),
   );
   if (documents.length === 0 && events.length === 0) return [];
@@ -147,9 +147,10 @@ export async function issueDocumentsLast(
         RETURNING o.order_id, o.version - c.n AS after_seq
      ), input AS (
        SELECT t.event_id, t.order_id, b.after_seq + t.ord AS seq, t.type,
-              CASE WHEN t.doc IS NULL THEN t.payload ELSE t.payload || jsonb_build_object('number', d.number) END AS payload
-         FROM unnest($14::uuid[], $15::uuid[], $16::int[], $17::text[], $18::jsonb[], $19::int[])
-              AS t(event_id, order_id, ord, type, payload, doc)
+              CASE WHEN t.doc IS NULL THEN t.payload ELSE t.payload || jsonb_build_object('number', d.number) END AS payload,
+              t.metadata
+         FROM unnest($14::uuid[], $15::uuid[], $16::int[], $17::text[], $18::jsonb[], $19::int[], $22::jsonb[])
+              AS t(event_id, order_id, ord, type, payload, doc, metadata)
          JOIN base b ON b.order_id = t.order_id
          LEFT JOIN docs d ON d.ord = t.doc
      ), ${eventLogAndOutbox('input', '$20', '$21')}
@@ -178,6 +179,7 @@ export async function issueDocumentsLast(
       events.map((e) => e.doc),
       occurred,
       ORDER_AGGREGATE,
+      events.map((e) => e.metadata),
     ],
   );
   const written = result.rows[0]?.events ?? 0;

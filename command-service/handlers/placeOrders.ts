@@ -6,7 +6,7 @@ import { decidePlaceOrder } from '../../domain/placeOrder.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { mergeLines, type RequestedLine } from '../../domain/pricing.js';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
-import { ORDER_AGGREGATE } from '../../platform/eventEnvelope.js';
+import { ORDER_AGGREGATE, type EventMetadata } from '../../platform/eventEnvelope.js';
 import { eventLogAndOutbox } from '../../store/eventStore.js';
 import {
   answerFromHeldKey,
@@ -44,6 +44,8 @@ export interface PlacementRequest {
    * the same reference.
    */
   readonly referenceScope?: string;
+  /** The request's correlation, trace and client: its `order.placed` carries them (platform/traceScope). */
+  readonly metadata?: EventMetadata;
 }
 
 /** What one placement of a flush came to: an answer (replayed or new), or an error to throw. */
@@ -66,6 +68,7 @@ interface Placed {
   readonly eventId: string;
   readonly paymentMethod: PlaceOrderBody['payment_method'];
   readonly result: CommandResult;
+  readonly metadata: EventMetadata | undefined;
 }
 
 /**
@@ -156,6 +159,7 @@ async function placeInTransaction(
         eventId: uuidv7(placedAt.getTime()),
         paymentMethod: body.payment_method,
         result: acceptedAnswer(event),
+        metadata: requests[i]!.metadata,
       });
     } catch (error) {
       refuse(i, error);
@@ -380,8 +384,9 @@ async function writeOrders(
        SELECT sid, id, '${SagaType.placement}', $21, $22, at, at, at + make_interval(secs => $23::double precision / 1000)
          FROM unnest($24::uuid[], $1::uuid[], $11::timestamptz[]) AS t(sid, id, at)
      ), e AS (
-       SELECT t.event_id, t.order_id, 1 AS seq, $27::text AS type, t.payload, t.at
-         FROM unnest($25::uuid[], $1::uuid[], $26::jsonb[], $11::timestamptz[]) AS t(event_id, order_id, payload, at)
+       SELECT t.event_id, t.order_id, 1 AS seq, $27::text AS type, t.payload, t.at, t.metadata
+         FROM unnest($25::uuid[], $1::uuid[], $26::jsonb[], $11::timestamptz[], $34::jsonb[])
+              AS t(event_id, order_id, payload, at, metadata)
      ), ${eventLogAndOutbox('e', 'at', '$28')}
      UPDATE idempotency_keys k
         SET state = 'completed', response_status = t.st, response_headers = t.h, response_body = t.b
@@ -421,6 +426,7 @@ async function writeOrders(
       answers.map((a) => a.response.status),
       answers.map((a) => JSON.stringify(a.response.headers)),
       answers.map((a) => JSON.stringify(a.response.body ?? null)),
+      orders.map((p) => (p.metadata === undefined ? null : JSON.stringify(p.metadata))),
     ],
   );
 }

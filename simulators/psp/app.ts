@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
 import { jsonBody, param, problemHandler, routeNotFound } from '../../platform/http.js';
+import { rejoinTraceScope } from '../../platform/requestTrace.js';
 import { requestFingerprint } from '../../platform/idempotency.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
@@ -157,6 +158,7 @@ export function createPspApp(options: PspAppOptions): { app: express.Express; ha
   const app = express();
   app.disable('x-powered-by');
   app.use(jsonBody());
+  app.use(rejoinTraceScope);
   // Requests for tok_timeout are held open and never answered; kept so shutdown can drop them.
   const hanging = new Set<Response>();
   const hang = (res: Response) => {

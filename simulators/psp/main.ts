@@ -1,6 +1,7 @@
 import { loadConfig } from '../../platform/config.js';
 import { createPool } from '../../platform/db.js';
 import { listen } from '../../platform/http.js';
+import { traceRequests } from '../../platform/requestTrace.js';
 import { runService } from '../../platform/service.js';
 import { createPspApp } from './app.js';
 import { ensurePspSchema } from './store.js';
@@ -17,7 +18,8 @@ await runService('psp-sandbox', async ({ logger, onStop }) => {
   });
   await ensurePspSchema(pool, config.pspDatabaseSchema);
   const { app, hanging } = createPspApp({ pool, logger, latencyMs: config.pspLatencyMs });
-  const server = await listen(app, config.host, config.pspPort);
+  // Each call's traceparent / X-Request-Id (sent by platform/psp) is on its access line.
+  const server = await listen(traceRequests(app, { logger }), config.host, config.pspPort);
   logger.info({ port: server.port }, 'PSP sandbox listening');
   onStop(async () => {
     for (const res of hanging) res.destroy();

@@ -23,6 +23,8 @@ export interface WmsShipment {
   readonly cancel_published: boolean;
   readonly tracking_number: string | null;
   readonly updated_at: Date;
+  /** The Kafka headers its answers carry: the request's correlation id and trace, and the request as their cause. */
+  readonly trace: Readonly<Record<string, string>> | null;
 }
 
 export async function ensureWmsSchema(pool: Pool, schema: string): Promise<void> {
@@ -50,6 +52,8 @@ export async function ensureWmsSchema(pool: Pool, schema: string): Promise<void>
       -- A cancellation stops a shipment that has not shipped yet; its message goes out like a step's.
       ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancelled boolean NOT NULL DEFAULT false;
       ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS cancel_published boolean NOT NULL DEFAULT false;
+      -- The correlation of the request, answered with every step (platform/traceScope's answerHeaders).
+      ALTER TABLE "${schema}".shipments ADD COLUMN IF NOT EXISTS trace jsonb;
       CREATE INDEX IF NOT EXISTS shipments_due_idx ON "${schema}".shipments (updated_at) WHERE step < 3 AND NOT stopped;
       CREATE INDEX IF NOT EXISTS shipments_unpublished_idx ON "${schema}".shipments (updated_at)
         WHERE published < step OR (cancelled AND NOT cancel_published);

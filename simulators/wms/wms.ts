@@ -9,6 +9,7 @@ import {
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
+import { answerHeaders } from '../../platform/traceScope.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import type { WmsMessage } from '../../platform/wmsProtocol.js';
 import { shortOf, type ShortPickRule } from './shortPick.js';
@@ -131,6 +132,7 @@ export class WmsSimulator {
       warehouse_id: string;
       carrier: string | null;
       items: string;
+      trace: string;
     }> = [];
     const cancellations: string[] = [];
     for (const record of records) {
@@ -153,13 +155,14 @@ export class WmsSimulator {
         warehouse_id: p.warehouse_id,
         carrier: typeof p.carrier === 'string' ? p.carrier : null,
         items: JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
+        trace: JSON.stringify(answerHeaders(record.headers)),
       });
     }
     let woken = false;
     if (requests.length > 0) {
       const inserted = await this.options.pool.query<{ shipment_id: string; order_id: string }>(
-        `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])
+        `INSERT INTO shipments (shipment_id, order_id, warehouse_id, carrier, items, trace)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[])
          ON CONFLICT (shipment_id) DO NOTHING
          RETURNING shipment_id, order_id`,
         [
@@ -168,6 +171,7 @@ export class WmsSimulator {
           requests.map((r) => r.warehouse_id),
           requests.map((r) => r.carrier),
           requests.map((r) => r.items),
+          requests.map((r) => r.trace),
         ],
       );
       for (const row of inserted.rows)
@@ -274,15 +278,20 @@ export class WmsSimulator {
     };
     if (pending.rows.length === 0) return caughtUp();
     const messages = pending.rows.flatMap((s) => {
-      const out: WmsMessage[] = [];
-      for (let step = s.published + 1; step <= s.step; step++) out.push(messageFor(s, step));
-      if (s.cancelled && !s.cancel_published) out.push(cancelledMessage(s));
+      const out: Array<{ message: WmsMessage; trace: WmsShipment['trace'] }> = [];
+      for (let step = s.published + 1; step <= s.step; step++) out.push({ message: messageFor(s, step), trace: s.trace });
+      if (s.cancelled && !s.cancel_published) out.push({ message: cancelledMessage(s), trace: s.trace });
       return out;
     });
     await this.producer.send({
       topic: this.options.answersTopic,
       acks: -1,
-      messages: messages.map((m) => ({ key: m.order_id, value: JSON.stringify(m), headers: { id: m.message_id } })),
+      // Each answer carries its request's correlation id and trace, and names the request as its cause.
+      messages: messages.map(({ message: m, trace }) => ({
+        key: m.order_id,
+        value: JSON.stringify(m),
+        headers: { ...trace, id: m.message_id },
+      })),
     });
     // One statement marks the whole batch published.
     await this.options.pool.query(

@@ -24,6 +24,7 @@ import { createPool, type Pool } from '../../platform/db.js';
 import { ApiKeyCache } from '../../platform/authentication.js';
 import { createRateLimiter } from '../../platform/rateLimit.js';
 import { listen } from '../../platform/http.js';
+import { traceRequests } from '../../platform/requestTrace.js';
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
@@ -70,6 +71,11 @@ export interface TestSystem {
   /** The saga workers running in this process (tests may run several of one group). */
   readonly sagaWorkers: SagaWorker[];
   readonly logger: Logger;
+  /**
+   * With `captureLogs`: every JSON log line of the system's parts (each logs as its service: `api`,
+   * `saga-worker`, `psp-sandbox`, …), in the order written. Empty otherwise.
+   */
+  readonly logLines: ReadonlyArray<Readonly<Record<string, unknown>>>;
   /** An admin key in this system's schema: every request below sends it unless it sets Authorization itself. */
   readonly adminKey: string;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
@@ -122,6 +128,8 @@ export interface TestSystemOptions {
   readonly schema?: string;
   /** The relay's longest idle sleep (default 100 ms); a long one leaves waking it to the outbox's NOTIFY. */
   readonly relayPollMs?: number;
+  /** Keep every part's log lines (at info) in `logLines`, each part logging under its own service name. */
+  readonly captureLogs?: boolean;
 }
 
 /** The fulfillment side of a test system (present when started with `fulfillment` or `router`). */
@@ -166,6 +174,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     ...options.env,
   });
   const logger = createLogger(`test-${id}`, process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logLines: Array<Record<string, unknown>> = [];
+  const captured = { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) };
+  /** The logger of one part: its own service name, captured, when the test asked for the logs. */
+  const loggerFor = (service: string): Logger => (options.captureLogs ? createLogger(service, 'info', captured) : logger);
   await migrateLatest({
     databaseUrl: config.migrationDatabaseUrl,
     schema,
@@ -190,8 +202,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const redis = createRedis(config.redisUrl, `test-${id}`);
   const readers: Redis[] = [];
 
-  const { app: pspApp, hanging } = createPspApp({ pool: pspPool, logger, latencyMs: options.pspLatencyMs ?? 0 });
-  const pspServer = await listen(pspApp, '127.0.0.1', 0);
+  const pspLogger = loggerFor('psp-sandbox');
+  const { app: pspApp, hanging } = createPspApp({ pool: pspPool, logger: pspLogger, latencyMs: options.pspLatencyMs ?? 0 });
+  // Every HTTP server behind the edge as its process runs it (platform/requestTrace).
+  const pspServer = await listen(traceRequests(pspApp, { logger: pspLogger }), '127.0.0.1', 0);
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
 
@@ -204,21 +218,29 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
     logger,
   });
+  const apiLogger = loggerFor('api');
   const commandApp = createCommandHandler({
     pool,
     config,
     keys,
     limiter,
-    logger,
+    logger: apiLogger,
     healthChecks: {},
     redrive: redriveTargets(redis, async () => producer),
     // The ops overview reads this system's streams and heartbeats, as the API process does (command-service/wiring).
     ops: { redis, layout },
   });
-  const commandServer = await listen(commandApp, '127.0.0.1', 0);
+  const commandServer = await listen(traceRequests(commandApp, { logger: apiLogger }), '127.0.0.1', 0);
   // The query service's own server: the fast order read on node:http, the rest on express.
   const queryServer = await listen(
-    createQueryHandler(pool, createQueryApp({ pool, logger, healthChecks: {} }), { keys, limiter, logger }),
+    traceRequests(
+      createQueryHandler(pool, createQueryApp({ pool, logger: apiLogger, healthChecks: {} }), {
+        keys,
+        limiter,
+        logger: apiLogger,
+      }),
+      { logger: apiLogger },
+    ),
     '127.0.0.1',
     0,
   );
@@ -230,7 +252,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     pool,
     databaseUrl: config.listenDatabaseUrl,
     schema,
-    logger,
+    logger: loggerFor('relay'),
     kafka: new KafkaSink(producer, topic),
     // Only the groups this system runs: a group nobody reads would hold every entry (and outbox row) forever.
     redis: new RedisSink(
@@ -284,6 +306,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     relay,
     sagaWorkers: [],
     logger,
+    logLines,
     adminKey,
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path, headers) => request('GET', path, undefined, headers),
@@ -318,7 +341,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     async startSagaWorker() {
       const reader = createRedis(config.redisUrl, `test-${id}-reader`);
       readers.push(reader);
-      const worker = new SagaWorker({ pool, reader, commands: redis, psp, logger, ...sagaWorkerSettings(config) });
+      const worker = new SagaWorker({
+        pool,
+        reader,
+        commands: redis,
+        psp,
+        logger: loggerFor('saga-worker'),
+        ...sagaWorkerSettings(config),
+      });
       await worker.start();
       system.sagaWorkers.push(worker);
       return worker;
@@ -385,7 +415,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       reader: changesReader,
       commands: redis,
       psp,
-      logger,
+      logger: loggerFor('changes-worker'),
       ...changesWorkerSettings(config),
     });
     await changes.start();
@@ -394,7 +424,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   if (options.router || options.fulfillment) {
     const routerReader = createRedis(config.redisUrl, `test-${id}-router`);
     readers.push(routerReader);
-    const router = new RouterWorker({ pool, reader: routerReader, commands: redis, logger, ...routerWorkerSettings(config) });
+    const router = new RouterWorker({
+      pool,
+      reader: routerReader,
+      commands: redis,
+      logger: loggerFor('router'),
+      ...routerWorkerSettings(config),
+    });
     await router.start();
     stops.push(() => router.stop());
     let wms: WmsSimulator | undefined;
@@ -415,17 +451,29 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       LOG_LEVEL: 'info',
     };
     if (options.fulfillment) {
-      const carrierServer = await listen(createCarrierApp({ logger, stepMs: config.carrierSimStepMs }), '127.0.0.1', 0);
+      const carrierLogger = loggerFor('carrier-sandbox');
+      const carrierServer = await listen(
+        traceRequests(createCarrierApp({ logger: carrierLogger, stepMs: config.carrierSimStepMs }), { logger: carrierLogger }),
+        '127.0.0.1',
+        0,
+      );
       carrierUrl = `http://127.0.0.1:${carrierServer.port}`;
       stops.push(() => carrierServer.close());
       const carrier = new CarrierClient(carrierUrl, 1_000);
-      const tracker = new Tracker({ pool, carrier, logger, ...trackerSettings(config), tickMs: 50 });
+      const tracker = new Tracker({ pool, carrier, logger: loggerFor('tracking'), ...trackerSettings(config), tickMs: 50 });
       tracker.start();
       stops.push(async () => {
         await tracker.stop();
         carrier.shutdown();
       });
-      worker = new FulfillmentWorker({ pool, kafka, psp, logger, ...fulfillmentSettings(config), capturePollMs: 200 });
+      worker = new FulfillmentWorker({
+        pool,
+        kafka,
+        psp,
+        logger: loggerFor('fulfillment'),
+        ...fulfillmentSettings(config),
+        capturePollMs: 200,
+      });
       await worker.start();
       stops.push(() => worker?.stop() ?? Promise.resolve());
       if (options.fulfillment.wms ?? true) {
@@ -441,7 +489,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
           groupId: wmsEnv.WMS_CONSUMER_GROUP,
           stepMs: config.wmsSimStepMs,
           shortPicks: parseShortPicks(wmsEnv.WMS_SHORT_PICK),
-          logger,
+          logger: loggerFor('wms-sandbox'),
           maxAttempts: config.kafkaConsumerMaxAttempts,
           backoff: consumerBackoff(config),
           deadLetters: new PgDeadLetters(wmsDeadLetters, logger),

@@ -82,6 +82,8 @@ export class ChangesWorker {
       pollMs: options.pollMs,
       leaseMs: options.leaseMs,
       stuckAfterMs: options.stuckAfterMs,
+      // The actor of the events of the sagas it drives (the consumer group's name, as when a message drives them).
+      service: Subscriber.changes,
     });
     this.sweep = new Sweep('release-on-delivery', options.sweep, options.logger, releaseOnDeliverySweep(options));
   }

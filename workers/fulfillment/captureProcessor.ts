@@ -5,6 +5,7 @@ import { withTransaction, type Pool } from '../../platform/db.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
+import { continuingOrder, inServiceScope } from '../../platform/traceScope.js';
 import { PspUnavailable, type PspClient } from '../../platform/psp.js';
 import { issueDocumentsLast, type EventWithNumber } from '../../store/documents.js';
 import {
@@ -56,7 +57,11 @@ export class CaptureProcessor {
     this.loop = new PollLoop(
       'capture poll',
       options.pollMs,
-      async (): Promise<NextTick> => ({ dueInMs: (await this.captureDue()) === CAPTURE_BATCH ? 0 : options.pollMs }),
+      // Its events take their order's correlation from the order's last event (no message in hand: platform/traceScope).
+      () =>
+        inServiceScope('fulfillment', async (): Promise<NextTick> => ({
+          dueInMs: (await this.captureDue()) === CAPTURE_BATCH ? 0 : options.pollMs,
+        })),
       options.logger,
     );
   }
@@ -113,7 +118,10 @@ export class CaptureProcessor {
   ): Promise<Answered | { captureId: string; error: string; waitMs: number } | undefined> {
     const log = { order_id: capture.order_id, shipment_id: capture.shipment_id, capture_id: capture.capture_id };
     try {
-      const outcome = await this.options.psp.capture(capture.authorization_code, capture.amount, `capture:${capture.capture_id}`);
+      // The PSP sandbox logs the order's correlation id and trace with the call (platform/traceScope).
+      const outcome = await continuingOrder(capture.order_id, capture.metadata, 'fulfillment', () =>
+        this.options.psp.capture(capture.authorization_code, capture.amount, `capture:${capture.capture_id}`),
+      );
       const answer: CaptureAnswer =
         outcome.kind === 'captured'
           ? { captureId: capture.capture_id, pspCaptureId: outcome.captureId }

@@ -1,4 +1,6 @@
 import type { InvoiceLineInput } from '../../domain/invoice.js';
+import type { EventMetadata } from '../../platform/eventEnvelope.js';
+import { latestMetadataOf } from '../../store/eventStore.js';
 import type { Queryable } from '../../platform/db.js';
 
 /** A capture of a shipment from one payment, as written `pending` (the processor takes the money after commit). */
@@ -17,6 +19,8 @@ export interface ClaimedCapture extends NewCapture {
   readonly authorization_code: string;
   /** The shipped lines (fixed once the shipment shipped, which is when the capture was written). */
   readonly lines: readonly InvoiceLineInput[];
+  /** The order's latest event's metadata: the PSP call carries its correlation. */
+  readonly metadata: EventMetadata | null;
 }
 
 /**
@@ -42,7 +46,8 @@ export async function claimDueCaptures(db: Queryable, limit: number, leaseMs: nu
                                                         'quantity', si.quantity, 'unit_price', si.unit_price)
                                       ORDER BY si.sku, si.item_id)
                         FROM shipment_items si LEFT JOIN products pr ON pr.sku = si.sku
-                       WHERE si.shipment_id = cl.shipment_id AND si.quantity > 0), '[]') AS lines
+                       WHERE si.shipment_id = cl.shipment_id AND si.quantity > 0), '[]') AS lines,
+            ${latestMetadataOf('cl.order_id')} AS metadata
        FROM claimed cl JOIN payments p ON p.payment_id = cl.payment_id
       ORDER BY cl.order_id, cl.capture_id`,
     [limit, leaseMs],

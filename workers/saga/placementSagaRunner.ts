@@ -107,6 +107,8 @@ export class PlacementSagaRunner {
           const outcome = saga.status === 'completed' ? 'completed' : 'failed';
           results.set(saga.saga_id, { outcome });
           metrics.sagasFinished.inc({ saga: 'placement', outcome });
+          // One line per order at info: where an operator following the order sees the saga end.
+          this.context.logger.info({ saga_id: saga.saga_id, order_id: saga.order_id, outcome }, 'placement saga finished');
         } else if (action.kind === 'wait') waits.push({ sagaId: saga.saga_id, at: action.until });
         else working.push({ saga, action });
       }

@@ -15,6 +15,11 @@ export interface SagaSchedulerOptions extends Omit<OneSagaSchedulerOptions, 'dri
 /** Due and stuck placement sagas, on the one saga scheduler every saga type shares (platform/sagaScheduler). */
 export class SagaScheduler extends OneSagaScheduler {
   constructor({ pool, runner, ...options }: SagaSchedulerOptions) {
-    super({ ...options, queue: sagaQueue(pool), drivers: { [SagaType.placement]: (sagaIds) => runner.driveBatch(sagaIds) } });
+    super({
+      ...options,
+      service: 'saga',
+      queue: sagaQueue(pool),
+      drivers: { [SagaType.placement]: (sagaIds) => runner.driveBatch(sagaIds) },
+    });
   }
 }

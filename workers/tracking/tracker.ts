@@ -7,7 +7,9 @@ import type { Config } from '../../platform/config.js';
 import { withTransaction, type Pool } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
-import { appendsOf, appendToOrders, type NewEvent } from '../../store/eventStore.js';
+import { continuingOrder, inServiceScope } from '../../platform/traceScope.js';
+import type { EventMetadata } from '../../platform/eventEnvelope.js';
+import { appendsOf, appendToOrders, latestMetadataOf, type NewEvent } from '../../store/eventStore.js';
 import { OrdersInProgress, type LineProgress } from '../../store/orderProgress.js';
 import { trackingUpdate } from './trackingUpdate.js';
 
@@ -33,6 +35,8 @@ interface DueShipment {
   readonly tracking_number: string;
   readonly status: string;
   readonly tracking_attempts: number;
+  /** The order's latest event's metadata: the carrier call carries its correlation. */
+  readonly metadata: EventMetadata | null;
 }
 
 /** While a shipment is being polled it is leased this long, so two trackers never poll it at once. */
@@ -54,7 +58,11 @@ export class Tracker {
       'tracking poll',
       options.tickMs ?? Math.min(1_000, options.pollMs),
       // A full batch means more may be due: the next tick follows at once.
-      async (): Promise<NextTick> => ({ dueInMs: (await this.pollDue()) === POLL_BATCH ? 0 : Number.MAX_SAFE_INTEGER }),
+      // Its events take their order's correlation from the order's last event (no message in hand: platform/traceScope).
+      () =>
+        inServiceScope('tracking', async (): Promise<NextTick> => ({
+          dueInMs: (await this.pollDue()) === POLL_BATCH ? 0 : Number.MAX_SAFE_INTEGER,
+        })),
       options.logger,
     );
   }
@@ -75,7 +83,8 @@ export class Tracker {
                 WHERE status IN ('shipped', 'in_transit') AND tracking_next_poll_at <= now()
                 ORDER BY tracking_next_poll_at LIMIT $2 FOR UPDATE SKIP LOCKED) d
         WHERE s.shipment_id = d.shipment_id
-        RETURNING s.shipment_id, s.order_id, s.carrier, s.tracking_number, s.status, s.tracking_attempts`,
+        RETURNING s.shipment_id, s.order_id, s.carrier, s.tracking_number, s.status, s.tracking_attempts,
+                  ${latestMetadataOf('s.order_id')} AS metadata`,
       [LEASE_MS, POLL_BATCH],
     );
     const answers = await Promise.all(due.rows.map(async (s) => ({ shipment: s, reported: await this.ask(s) })));
@@ -91,7 +100,10 @@ export class Tracker {
   /** What the carrier says about one shipment; undefined when it said nothing usable (ask again later). */
   private async ask(shipment: DueShipment): Promise<CarrierStatusName | undefined> {
     try {
-      const answer = await this.options.carrier.track(shipment.carrier, shipment.tracking_number);
+      // The carrier sandbox logs the order's correlation id and trace with the call (platform/traceScope).
+      const answer = await continuingOrder(shipment.order_id, shipment.metadata, 'tracking', () =>
+        this.options.carrier.track(shipment.carrier, shipment.tracking_number),
+      );
       return answer.kind === 'status' && isCarrierStatus(answer.status) ? answer.status : undefined;
     } catch (error) {
       if (!(error instanceof CarrierUnavailable)) throw error;

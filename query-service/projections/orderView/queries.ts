@@ -146,7 +146,8 @@ export async function listOrderEvents(
   limit: number,
 ): Promise<StoredOrderEvent[]> {
   const result = await db.query<StoredOrderEvent>(
-    `SELECT event_id, seq, type, payload, ${OCCURRED_AT_ISO}
+    `SELECT event_id, seq, type, payload, ${OCCURRED_AT_ISO}, metadata->>'correlation_id' AS correlation_id,
+            metadata->>'causation_id' AS causation_id, metadata->'actor' AS actor
        FROM order_events WHERE order_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
     [orderId, afterSeq, limit],
   );

@@ -1,6 +1,7 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { PlacementStepId, RejectionReason, type AuthorizeResult } from '../../../domain/placementSaga.js';
 import { uuidv7 } from '../../../platform/ids.js';
+import { forOrder } from '../../../platform/traceScope.js';
 import { PspUnavailable, type AuthorizeOutcome } from '../../../platform/psp.js';
 import type { SagaRecord } from '../sagaStore.js';
 import { retryLater, type StepApplied, type StepApplyMany, type StepContext } from '../stepContext.js';
@@ -19,13 +20,16 @@ export type AuthorizationAnswer = AuthorizeOutcome | PspUnavailable;
  */
 export async function requestAuthorization(context: StepContext, saga: SagaRecord): Promise<AuthorizationAnswer> {
   try {
-    return await context.psp.authorize({
-      amount: saga.order.total_amount,
-      currency: saga.order.currency,
-      token: saga.order.token,
-      reference: saga.saga_id,
-      idempotencyKey: authorizationKey(saga.saga_id),
-    });
+    // The call carries this order's traceparent / X-Request-Id (one order of the batch: platform/traceScope).
+    return await forOrder(saga.order_id, () =>
+      context.psp.authorize({
+        amount: saga.order.total_amount,
+        currency: saga.order.currency,
+        token: saga.order.token,
+        reference: saga.saga_id,
+        idempotencyKey: authorizationKey(saga.saga_id),
+      }),
+    );
   } catch (error) {
     if (error instanceof PspUnavailable) return error;
     throw error;

@@ -1,6 +1,7 @@
 import { OrderEventType } from '../../../domain/events.js';
 import { SagaStatus } from '../../../domain/order.js';
 import { PlacementStepId, type VoidResult } from '../../../domain/placementSaga.js';
+import { forOrder } from '../../../platform/traceScope.js';
 import { PspUnavailable } from '../../../platform/psp.js';
 import { heldReservations, release } from '../../../store/stock.js';
 import type { SagaRecord } from '../sagaStore.js';
@@ -16,6 +17,10 @@ export type VoidAnswer = Exclude<VoidResult, { status: 'retrying' }> | PspUnavai
  * a deadline: a compensation must finish.
  */
 export async function requestVoid(context: StepContext, saga: SagaRecord): Promise<VoidAnswer> {
+  return forOrder(saga.order_id, () => voidFor(context, saga));
+}
+
+async function voidFor(context: StepContext, saga: SagaRecord): Promise<VoidAnswer> {
   const auth = saga.steps.authorize_payment;
   try {
     const ids =
