@@ -15,4 +15,4 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/api/ops ./api/ops
 COPY package.json ./
 USER node
-CMD ["node", "--enable-source-maps", "dist/command-service/main.js"]
+CMD ["node", "--enable-source-maps", "--experimental-async-context-frame", "dist/command-service/main.js"]

@@ -5,6 +5,7 @@ import { createPool } from '../platform/db.js';
 import { freePort } from '../platform/http.js';
 import { migrateLatest, quoteIdent } from '../platform/migrate.js';
 import { rebuild } from '../scripts/replay.js';
+import { SERVICE_NODE_FLAGS } from '../platform/nodeProcess.js';
 import { benchDatabaseUrl, repoRoot, say } from './support.js';
 import { ensureDatabase } from '../platform/migrate.js';
 
@@ -35,7 +36,7 @@ async function waitFor(url: string): Promise<void> {
 }
 
 function startProcess(script: string, env: Record<string, string>): { child: ChildProcess; stop: () => Promise<void> } {
-  const child = spawn(process.execPath, [`${repoRoot}${script}`], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, `${repoRoot}${script}`], {
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -56,7 +56,7 @@ export async function startFuzzSystem(databaseUrl: string, log: (line: string) =
   const start = (name: Service, script: string, port: number): ServiceProcess => ({
     name,
     url: `http://127.0.0.1:${port}`,
-    ...startNode(script, env, { nodeArgs: ['--enable-source-maps'] }),
+    ...startNode(script, env),
   });
   const services: Record<Service, ServiceProcess> = {
     api: start('api', 'dist/api/main.js', apiPort as number),

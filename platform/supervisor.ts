@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { Logger } from './logger.js';
+import { SERVICE_NODE_FLAGS } from './nodeProcess.js';
 
 export interface ServiceSpec {
   readonly name: string;
@@ -48,7 +49,7 @@ export class Supervisor {
   }
 
   private launch(entry: Running): void {
-    const child = spawn(process.execPath, ['--enable-source-maps', ...this.nodeArgs, entry.spec.script], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...this.nodeArgs, entry.spec.script], {
       stdio: ['ignore', this.print === undefined ? 'inherit' : 'pipe', this.print === undefined ? 'inherit' : 'pipe'],
       env: { ...process.env, ...entry.spec.env },
     });
