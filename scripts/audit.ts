@@ -24,16 +24,16 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 /** Walks every chain (or one order's) a page of orders at a time; answers the broken links. */
 export async function verifyChains(
   pool: Pool,
-  options: { orderId?: string; since?: Date },
+  options: { orderId?: string; since?: Date; beforeOrderId?: string; afterOrderId?: string },
   say: (line: string) => void,
 ): Promise<{ orders: number; events: number; broken: BrokenLink[] }> {
   const line = progressLine();
   const broken: BrokenLink[] = [];
   let orders = 0;
   let events = 0;
-  let after = ZERO_UUID;
+  let after = options.afterOrderId ?? ZERO_UUID;
   for (;;) {
-    const page = await verifyChainPage(pool, { afterOrderId: after, pageSize: 1_000, ...options });
+    const page = await verifyChainPage(pool, { ...options, afterOrderId: after, pageSize: 1_000 });
     orders += page.orders;
     events += page.events;
     broken.push(...page.broken);
