@@ -161,7 +161,9 @@ export function manifestDifferences(manifest: ArchiveManifest, observed: Observe
   if (observed.chain !== undefined) {
     const [want, got] = [manifest.chain, observed.chain];
     if (want.orders !== got.orders || want.events !== got.events)
-      differences.push(`chains: ${got.orders} orders with ${got.events} events, the manifest says ${want.orders} with ${want.events}`);
+      differences.push(
+        `chains: ${got.orders} orders with ${got.events} events, the manifest says ${want.orders} with ${want.events}`,
+      );
     if (want.eventsSha256 !== got.eventsSha256) differences.push('chains: the event hashes differ from the archived ones');
     if (want.headsSha256 !== got.headsSha256) differences.push("chains: the orders' last hashes differ from the archived ones");
   }

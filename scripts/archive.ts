@@ -182,15 +182,49 @@ async function briefLocks<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>, say
   }
 }
 
-/** Archives one month: files, manifest, verification, then its rows and partitions out of the database. */
+/** Rows of a partition can no longer be added or changed: a check no row passes, not validated against the rows there. */
+async function freeze(pool: Pool, partition: string, say: (line: string) => void): Promise<void> {
+  await briefLocks(pool, (tx) => tx.query(`ALTER TABLE ${partition} ADD CONSTRAINT archive_frozen CHECK (false) NOT VALID`), say);
+}
+
+async function unfreeze(pool: Pool, partition: string, say: (line: string) => void): Promise<void> {
+  await briefLocks(pool, (tx) => tx.query(`ALTER TABLE IF EXISTS ${partition} DROP CONSTRAINT IF EXISTS archive_frozen`), say);
+}
+
+/** Detaches and drops an events partition whose orders are gone (the last step of an archive). */
+async function dropEventsPartition(pool: Pool, partition: string, say: (line: string) => void): Promise<void> {
+  await briefLocks(
+    pool,
+    async (tx) => {
+      await tx.query(`ALTER TABLE order_events DETACH PARTITION ${partition}`);
+      await tx.query(`DROP TABLE ${partition}`);
+    },
+    say,
+  );
+}
+
+/**
+ * Archives one month: freezes its two partitions (no order of the month may change while it is
+ * archived), writes the files and the manifest from one snapshot, reads them back against it, then
+ * takes the month out of the database. Each step holds one table's lock at a time, each lock waited for
+ * 5 s at most, so it never deadlocks with the orders that keep flowing.
+ */
 async function archiveMonth(context: ArchiveContext, month: Month, root: string): Promise<'archived' | 'skipped'> {
   const { pool, config, say } = context;
   const { orders: ordersPartition, events: eventsPartition } = partitionsOf(month);
   if (!(await tableExists(pool, ordersPartition))) {
+    const recorded = (await archivedMonths(pool)).some((m) => m.month === month);
+    if (recorded && (await tableExists(pool, eventsPartition))) {
+      // A run stopped between its last two steps: the orders are archived, their events go now.
+      await dropEventsPartition(pool, eventsPartition, say);
+      say(`${month}: archived already; its events' partition, left behind by an interrupted run, is dropped now`);
+      return 'archived';
+    }
     say(`${month}: no partition of orders (archived already, or never created): skipped`);
     return 'skipped';
   }
-  if (!(await tableExists(pool, eventsPartition))) throw new Error(`${month}: ${eventsPartition} is missing (migration 0018 creates it)`);
+  if (!(await tableExists(pool, eventsPartition)))
+    throw new Error(`${month}: ${eventsPartition} is missing (migration 0018 creates it)`);
   const busy = await pool.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM sagas WHERE order_id >= $1::uuid AND order_id < $2::uuid AND status IN ('running', 'compensating')`,
     monthParams(month),
@@ -202,73 +236,88 @@ async function archiveMonth(context: ArchiveContext, month: Month, root: string)
   const partial = join(root, `${month}.partial`);
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
+  await freeze(pool, ordersPartition, say);
+  let removed = false;
+  try {
+    await freeze(pool, eventsPartition, say);
 
-  // 1. The month's rows in one snapshot, table by table, to gzip files.
-  const line = progress();
-  const manifest = await withTransactionOpenedBy(pool, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; ${UTC}`, async (tx) => {
-    const tables: ArchivedTable[] = [];
-    for (const spec of ARCHIVED_TABLES) {
-      tables.push(await exportTable(tx, spec, month, partial, (rows) => line.update(`archive ${month}: ${spec.table} ${rows} rows`)));
+    // 1. The month's rows in one snapshot, table by table, to gzip files.
+    const line = progress();
+    const manifest = await withTransactionOpenedBy(
+      pool,
+      `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; ${UTC}`,
+      async (tx) => {
+        const tables: ArchivedTable[] = [];
+        for (const spec of ARCHIVED_TABLES)
+          tables.push(
+            await exportTable(tx, spec, month, partial, (rows) => line.update(`archive ${month}: ${spec.table} ${rows} rows`)),
+          );
+        const chain = await monthChainSummary(tx, month);
+        const { rows } = await tx.query<{ name: string }>('SELECT name FROM knex_migrations ORDER BY id DESC LIMIT 1');
+        const range = orderIdRange(month);
+        const written: ArchiveManifest = {
+          format: 'oms-archive/1',
+          month,
+          orderIdFrom: range.from,
+          orderIdTo: range.to,
+          archivedAt: context.now.toISOString(),
+          keepUntil: keepUntil(month, config.eventRetentionYears),
+          schemaVersion: rows[0]?.name ?? 'unknown',
+          tables,
+          chain,
+        };
+        return written;
+      },
+    );
+    line.done();
+    await writeFile(join(partial, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    // 2. The files read back must hold exactly that.
+    const differences = await verifyMonthFiles(partial, manifest);
+    if (differences.length > 0)
+      throw new Error(`${month}: the files written do not match what was read (left in ${partial}): ${differences.join('; ')}`);
+    await rm(directory, { recursive: true, force: true });
+    await rename(partial, directory);
+
+    // 3. The order rows out, checked first to be still the archived ones (the partitions are frozen; the
+    // other tables are not, so their rows are locked, compared and deleted in the same transaction), then
+    // the orders' partition detached: its lock is the last one taken, so nothing waits on us meanwhile.
+    await briefLocks(
+      pool,
+      async (tx) => {
+        for (const spec of [...ARCHIVED_TABLES].reverse()) {
+          if (spec.table === 'orders' || spec.table === 'order_events') continue;
+          const now = await digestMonthRows(tx, spec, month, { lock: true });
+          const expected = manifest.tables.find((t) => t.table === spec.table);
+          if (expected === undefined || expected.contentSha256 !== now.contentSha256 || expected.rows !== now.rows)
+            throw new Error(`${month}: ${spec.table} changed since it was written to ${directory}; run the archive again`);
+          await tx.query(`DELETE FROM ${spec.table} WHERE ${spec.where}`, monthParams(month));
+        }
+        await tx.query(`ALTER TABLE orders DETACH PARTITION ${ordersPartition}`);
+        await tx.query(`DROP TABLE ${ordersPartition}`);
+        await tx.query(`INSERT INTO archived_months (month, location, manifest) VALUES ($1::date, $2, $3)`, [
+          monthStart(month).toISOString().slice(0, 10),
+          resolve(directory),
+          JSON.stringify(manifest),
+        ]);
+      },
+      say,
+    );
+    removed = true;
+    // 4. Its events, in a transaction of their own (a writer holding order_events and waiting for orders
+    // would otherwise wait on us while we wait on it).
+    await dropEventsPartition(pool, eventsPartition, say);
+    const total = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
+    say(
+      `${month}: archived to ${directory} — ${manifest.tables[0]?.rows ?? 0} orders, ${manifest.chain.events} events, ${total} rows in all; keep until ${manifest.keepUntil}`,
+    );
+    return 'archived';
+  } finally {
+    if (!removed) {
+      await unfreeze(pool, ordersPartition, say).catch(() => undefined);
+      await unfreeze(pool, eventsPartition, say).catch(() => undefined);
     }
-    const chain = await monthChainSummary(tx, month);
-    const { rows } = await tx.query<{ name: string }>('SELECT name FROM knex_migrations ORDER BY id DESC LIMIT 1');
-    const range = orderIdRange(month);
-    const written: ArchiveManifest = {
-      format: 'oms-archive/1',
-      month,
-      orderIdFrom: range.from,
-      orderIdTo: range.to,
-      archivedAt: context.now.toISOString(),
-      keepUntil: keepUntil(month, config.eventRetentionYears),
-      schemaVersion: rows[0]?.name ?? 'unknown',
-      tables,
-      chain,
-    };
-    return written;
-  });
-  line.done();
-  await writeFile(join(partial, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-
-  // 2. The files read back must hold exactly that.
-  const differences = await verifyMonthFiles(partial, manifest);
-  if (differences.length > 0)
-    throw new Error(`${month}: the files written do not match what was read (left in ${partial}): ${differences.join('; ')}`);
-  await rm(directory, { recursive: true, force: true });
-  await rename(partial, directory);
-
-  // 3. Out of the database, in one transaction that first checks the rows are still the archived ones.
-  await briefLocks(
-    pool,
-    async (tx) => {
-      await tx.query(`LOCK TABLE ${ordersPartition}, ${eventsPartition} IN SHARE MODE`);
-      const now = new Map<string, { rows: number; contentSha256: string }>();
-      for (const spec of [...ARCHIVED_TABLES].reverse()) {
-        const partitioned = spec.table === 'orders' || spec.table === 'order_events';
-        now.set(spec.table, await digestMonthRows(tx, spec, month, { lock: !partitioned }));
-        const expected = manifest.tables.find((t) => t.table === spec.table);
-        if (expected === undefined || expected.contentSha256 !== now.get(spec.table)?.contentSha256)
-          throw new Error(`${month}: ${spec.table} changed since it was written to ${directory}; run the archive again`);
-        if (!partitioned) await tx.query(`DELETE FROM ${spec.table} WHERE ${spec.where}`, monthParams(month));
-      }
-      const changed = manifestDifferences(manifest, { tables: now, chain: await monthChainSummary(tx, month) });
-      if (changed.length > 0) throw new Error(`${month}: changed since written: ${changed.join('; ')}`);
-      await tx.query(`ALTER TABLE orders DETACH PARTITION ${ordersPartition}`);
-      await tx.query(`DROP TABLE ${ordersPartition}`);
-      await tx.query(`ALTER TABLE order_events DETACH PARTITION ${eventsPartition}`);
-      await tx.query(`DROP TABLE ${eventsPartition}`);
-      await tx.query(`INSERT INTO archived_months (month, location, manifest) VALUES ($1::date, $2, $3)`, [
-        monthStart(month).toISOString().slice(0, 10),
-        resolve(directory),
-        JSON.stringify(manifest),
-      ]);
-    },
-    say,
-  );
-  const total = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
-  say(
-    `${month}: archived to ${directory} — ${manifest.tables[0]?.rows ?? 0} orders, ${manifest.chain.events} events, ${total} rows in all; keep until ${manifest.keepUntil}`,
-  );
-  return 'archived';
+  }
 }
 
 /** Loads JSON lines into a table by its columns (those the lines name; the others take their defaults). */
@@ -278,13 +327,41 @@ async function insertLines(tx: PoolClient, table: string, lines: readonly string
   const columns = Object.keys(JSON.parse(first) as Record<string, unknown>)
     .map((c) => `"${c.replace(/"/g, '""')}"`)
     .join(', ');
-  await tx.query(
-    `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`,
-    [`[${lines.join(',')}]`],
-  );
+  await tx.query(`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb)`, [
+    `[${lines.join(',')}]`,
+  ]);
 }
 
-/** Brings a month back from its files, and verifies it against the manifest before committing. */
+/** Whether a month's partition table (attached or not) holds exactly the archived rows; undefined when it is empty. */
+async function partitionMatches(
+  pool: Pool,
+  spec: ArchivedTableSpec,
+  month: Month,
+  manifest: ArchiveManifest,
+): Promise<boolean | undefined> {
+  return withTransactionOpenedBy(pool, UTC, async (tx) => {
+    const now = await digestMonthRows(tx, spec, month);
+    if (now.rows === 0) return undefined;
+    const archived = manifest.tables.find((t) => t.table === spec.table);
+    return archived !== undefined && archived.rows === now.rows && archived.contentSha256 === now.contentSha256;
+  });
+}
+
+/** Whether a table is attached as a partition of `parent`. */
+async function attached(pool: Pool, name: string): Promise<boolean> {
+  const { rows } = await pool.query<{ yes: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(quote_ident(current_schema()) || '.' || $1)) AS yes`,
+    [name],
+  );
+  return rows[0]?.yes === true;
+}
+
+/**
+ * Brings a month back from its files: its two partitions loaded as tables of their own (no trigger
+ * recomputes a hash: rows come back as they were) and checked against the manifest, attached one at a
+ * time (brief locks, as in archiving), then the other tables' rows, checked before the transaction that
+ * adds them commits. A run stopped half way is resumed by running it again.
+ */
 async function restoreMonth(context: ArchiveContext, month: Month, root: string): Promise<number> {
   const { pool, say } = context;
   const directory = join(root, month);
@@ -296,48 +373,73 @@ async function restoreMonth(context: ArchiveContext, month: Month, root: string)
   const damaged = await verifyMonthFiles(directory, manifest);
   if (damaged.length > 0) throw new Error(`${month}: the files do not match their manifest: ${damaged.join('; ')}`);
 
-  const { orders: ordersPartition, events: eventsPartition } = partitionsOf(month);
-  const [from, to] = [monthStart(month).toISOString(), monthStart(addMonths(month, 1)).toISOString()];
+  const partitions = partitionsOf(month);
   const range = orderIdRange(month);
+  const bounds = {
+    orders: `FROM ('${monthStart(month).toISOString()}') TO ('${monthStart(addMonths(month, 1)).toISOString()}')`,
+    order_events: `FROM ('${range.from}') TO ('${range.to}')`,
+  };
   const line = progress();
+  const load = async (tx: PoolClient, spec: ArchivedTableSpec, target: string) => {
+    let loaded = 0;
+    await readArchiveFile(join(directory, fileOf(spec.table)), async (lines) => {
+      await insertLines(tx, target, lines);
+      loaded += lines.length;
+      line.update(`restore ${month}: ${spec.table} ${loaded} rows`);
+    });
+  };
+
+  for (const spec of ARCHIVED_TABLES.slice(0, 2)) {
+    const parent = spec.table as 'orders' | 'order_events';
+    const name = parent === 'orders' ? partitions.orders : partitions.events;
+    if (await tableExists(pool, name)) {
+      const matches = await partitionMatches(pool, spec, month, manifest);
+      if (matches === false)
+        throw new Error(`${month}: ${name} holds rows other than the archived ones: the month is in the database already`);
+      if (matches === undefined) {
+        // An empty partition made meanwhile (ensure_order_partitions for an old month) gives way.
+        await briefLocks(
+          pool,
+          async (tx) => {
+            if (await attached(pool, name)) await tx.query(`ALTER TABLE ${parent} DETACH PARTITION ${name}`);
+            await tx.query(`DROP TABLE ${name}`);
+          },
+          say,
+        );
+      }
+    }
+    if (!(await tableExists(pool, name))) {
+      await withTransactionOpenedBy(pool, UTC, async (tx) => {
+        await tx.query(`CREATE TABLE ${name} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+        await load(tx, { ...spec, from: () => name }, name);
+      });
+      if ((await partitionMatches(pool, spec, month, manifest)) !== true)
+        throw new Error(`${month}: ${name} as loaded differs from the manifest (left unattached for inspection)`);
+    }
+    if (!(await attached(pool, name)))
+      await briefLocks(
+        pool,
+        async (tx) => {
+          await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${name} FOR VALUES ${bounds[parent]}`);
+          if (parent === 'order_events') {
+            // As ensure_order_partitions does: no role but the owner may change or remove the log.
+            const { rows } = await tx.query<{ grantee: string }>(
+              `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
+                 FROM pg_class c, aclexplode(c.relacl) a
+                WHERE c.oid = to_regclass(quote_ident(current_schema()) || '.' || $1) AND a.grantee <> c.relowner`,
+              [name],
+            );
+            for (const { grantee } of rows) await tx.query(`REVOKE UPDATE, DELETE, TRUNCATE ON ${name} FROM ${grantee}`);
+          }
+        },
+        say,
+      );
+  }
+
   await briefLocks(
     pool,
     async (tx) => {
-      for (const name of [ordersPartition, eventsPartition]) {
-        if (!(await tableExists(tx, name))) continue;
-        // An empty partition made meanwhile (ensure_order_partitions for an old month) gives way; rows do not.
-        const { rows } = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${name}) AS any`);
-        if (rows[0]?.any === true) throw new Error(`${month}: ${name} holds rows: the month is in the database already`);
-        await tx.query(`ALTER TABLE ${name.startsWith('orders_') ? 'orders' : 'order_events'} DETACH PARTITION ${name}`);
-        await tx.query(`DROP TABLE ${name}`);
-      }
-      // Loaded as tables of their own and attached after: no trigger recomputes a hash, rows come back as they were.
-      await tx.query(`CREATE TABLE ${ordersPartition} (LIKE orders INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
-      await tx.query(`CREATE TABLE ${eventsPartition} (LIKE order_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
-      for (const spec of ARCHIVED_TABLES) {
-        const target = spec.table === 'orders' ? ordersPartition : spec.table === 'order_events' ? eventsPartition : spec.table;
-        let loaded = 0;
-        await readArchiveFile(join(directory, fileOf(spec.table)), async (lines) => {
-          await insertLines(tx, target, lines);
-          loaded += lines.length;
-          line.update(`restore ${month}: ${spec.table} ${loaded} rows`);
-        });
-        if (spec.table === 'orders')
-          await tx.query(`ALTER TABLE orders ATTACH PARTITION ${ordersPartition} FOR VALUES FROM ('${from}') TO ('${to}')`);
-        if (spec.table === 'order_events') {
-          await tx.query(
-            `ALTER TABLE order_events ATTACH PARTITION ${eventsPartition} FOR VALUES FROM ('${range.from}') TO ('${range.to}')`,
-          );
-          // As ensure_order_partitions does: no role but the owner may change or remove the log.
-          const { rows } = await tx.query<{ grantee: string }>(
-            `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
-               FROM pg_class c, aclexplode(c.relacl) a
-              WHERE c.oid = to_regclass(quote_ident(current_schema()) || '.' || $1) AND a.grantee <> c.relowner`,
-            [eventsPartition],
-          );
-          for (const { grantee } of rows) await tx.query(`REVOKE UPDATE, DELETE, TRUNCATE ON ${eventsPartition} FROM ${grantee}`);
-        }
-      }
+      for (const spec of ARCHIVED_TABLES.slice(2)) await load(tx, spec, spec.table);
       line.done();
       const tables = new Map<string, { rows: number; contentSha256: string }>();
       for (const spec of ARCHIVED_TABLES) tables.set(spec.table, await digestMonthRows(tx, spec, month));
@@ -395,7 +497,9 @@ export async function main(
       const manifest = JSON.parse(await readFile(join(directory, 'manifest.json'), 'utf8')) as ArchiveManifest;
       const differences = await verifyMonthFiles(directory, manifest);
       for (const d of differences) say(`${month}: ${d}`);
-      say(differences.length === 0 ? `${month}: every file matches its manifest` : `${month}: ${differences.length} difference(s)`);
+      say(
+        differences.length === 0 ? `${month}: every file matches its manifest` : `${month}: ${differences.length} difference(s)`,
+      );
       return differences.length === 0 ? 0 : 1;
     }
     if (command === 'restore' && month !== undefined) return await restoreMonth(context, month, root);

@@ -61,18 +61,26 @@ export function monthParams(month: Month): [string, string] {
   return [from, to];
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
  * Reads a statement's rows through a cursor, `pageSize` at a time, inside the caller's transaction:
- * a month of rows never sits in memory at once.
+ * a month of rows never sits in memory at once. DECLARE takes no bind parameters, so the month's bounds
+ * (ids this module computes, checked to be UUIDs) are written into the statement.
  */
 export async function* cursorLines(
   tx: Queryable,
   statement: string,
-  params: readonly unknown[],
+  params: readonly string[],
   pageSize = 5_000,
 ): AsyncGenerator<string[]> {
+  const inlined = statement.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = params[Number(n) - 1];
+    if (value === undefined || !UUID.test(value)) throw new Error(`cursorLines: $${n} is not a UUID`);
+    return `'${value}'`;
+  });
   const name = `archive_${createHash('sha256').update(statement).digest('hex').slice(0, 12)}`;
-  await tx.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${statement}`, [...params]);
+  await tx.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${inlined}`);
   try {
     for (;;) {
       const { rows } = await tx.query<{ line: string }>(`FETCH ${pageSize} FROM ${name}`);

@@ -58,7 +58,9 @@ describe('archive months: retention calendar and manifests (domain/archiveMonths
       months: ['2024-09', '2024-10'],
     });
     const refused = monthsToArchive([], m('2024-12'), now, 24);
-    expect(refused).to.have.property('refused').that.matches(/ORDER_HOT_MONTHS.*2024-11/);
+    expect(refused)
+      .to.have.property('refused')
+      .that.matches(/ORDER_HOT_MONTHS.*2024-11/);
     expect(monthOf(now)).to.equal('2026-11');
   });
 
