@@ -133,6 +133,11 @@ export interface ArchiveManifest {
   readonly schemaVersion: string;
   readonly tables: readonly ArchivedTable[];
   readonly chain: ChainSummary;
+  /**
+   * The UTC days the month's events happened on, with their counts: a daily anchor (the hash over every
+   * event of a day) of such a day can no longer be recomputed from the database alone.
+   */
+  readonly eventDays: readonly { readonly day: string; readonly events: number }[];
 }
 
 /** What a table or chain holds now (a database after restore, or a file read back). */

@@ -29,6 +29,7 @@ import {
   cursorLines,
   digestMonthRows,
   monthChainSummary,
+  monthEventDays,
   monthParams,
   monthRowsQuery,
   partitionedMonths,
@@ -265,6 +266,7 @@ async function archiveMonth(context: ArchiveContext, month: Month, root: string)
           schemaVersion: rows[0]?.name ?? 'unknown',
           tables,
           chain,
+          eventDays: await monthEventDays(tx, month),
         };
         return written;
       },

@@ -128,6 +128,16 @@ export async function monthChainSummary(tx: Queryable, month: Month): Promise<Ch
   };
 }
 
+/** The UTC days a month's events happened on, with their counts. */
+export async function monthEventDays(tx: Queryable, month: Month): Promise<{ day: string; events: number }[]> {
+  const { rows } = await tx.query<{ day: string; events: number }>(
+    `SELECT to_char((occurred_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, count(*)::int AS events
+       FROM order_events WHERE order_id >= $1::uuid AND order_id < $2::uuid GROUP BY 1 ORDER BY 1`,
+    monthParams(month),
+  );
+  return rows;
+}
+
 /** The months whose orders have a partition of their own (attached), oldest first. */
 export async function partitionedMonths(db: Queryable): Promise<string[]> {
   const { rows } = await db.query<{ name: string }>(

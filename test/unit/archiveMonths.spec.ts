@@ -83,6 +83,7 @@ describe('archive months: retention calendar and manifests (domain/archiveMonths
         { table: 'order_events', file: 'order_events.jsonl.gz', rows: 5, contentSha256: 'c2', fileSha256: 'f2' },
       ],
       chain: { orders: 2, events: 5, eventsSha256: 'e', headsSha256: 'h' },
+      eventDays: [{ day: '2024-11-03', events: 5 }],
     };
     const same = {
       tables: new Map([
