@@ -199,6 +199,8 @@ async function dropEventsPartition(pool: Pool, partition: string, say: (line: st
     async (tx) => {
       await tx.query(`ALTER TABLE order_events DETACH PARTITION ${partition}`);
       await tx.query(`DROP TABLE ${partition}`);
+      // Its chain trigger's function (migration 0018: one per partition) goes with it.
+      await tx.query(`DROP FUNCTION IF EXISTS ${partition}_chain()`);
     },
     say,
   );
@@ -436,6 +438,9 @@ async function restoreMonth(context: ArchiveContext, month: Month, root: string)
         },
         say,
       );
+    // The chain trigger, once the rows are in (no hash was recomputed): appends to the month chain on.
+    if (parent === 'order_events')
+      await briefLocks(pool, (tx) => tx.query('SELECT chain_order_events_partition($1)', [name]), say);
   }
 
   await briefLocks(

@@ -131,6 +131,17 @@ describe('order_events partitioned by month of its order (migration 0018)', func
       expect(seqs.map((r) => r.seq)).to.deep.equal(Array.from({ length: seqs.length }, (_, i) => i + 1));
       expect(await audit(['verify', '--order', orderId], quiet, pool)).to.equal(0);
     }
+    // A month made later by ensure_order_partitions chains its events too (each partition has its own chain trigger).
+    await pool.query(`SELECT ensure_order_partitions('2093-01-01', 1)`);
+    const later = await order(Date.UTC(2093, 0, 15));
+    await withTransaction(pool, (tx) => appendToOrder(tx, later, [untypedEvent('test.a', {}), untypedEvent('test.b', {})]));
+    const { rows: chained } = await pool.query<{ partition: string; linked: boolean }>(
+      `SELECT tableoid::regclass::text AS partition, bool_and(seq = 1 OR prev_hash IS NOT NULL) AS linked FROM order_events WHERE order_id = $1 GROUP BY 1`,
+      [later],
+    );
+    expect(chained).to.deep.equal([{ partition: 'order_events_y2093m01', linked: true }]);
+    expect(await audit(['verify', '--order', later], quiet, pool)).to.equal(0);
+
     const duplicate = await pool
       .query(`INSERT INTO order_events (event_id, order_id, seq, type, payload) VALUES ($1, $2, 1, 'test.again', '{}')`, [
         uuidv7(),
