@@ -68,11 +68,11 @@ export function monthOfPartition(name: string): Month | undefined {
 }
 
 /**
- * The first month the retention keeps in the database: orders stay `hotMonths` months, so months before
- * (this month − hotMonths) are wholly older than that and may be archived.
+ * The first month the retention keeps in the database: orders stay `hotMonths` calendar months, this
+ * month included (24: this month and the 23 before it); the months before may be archived.
  */
 export function firstHotMonth(now: Date, hotMonths: number): Month {
-  return addMonths(monthOf(now), -hotMonths);
+  return addMonths(monthOf(now), -(hotMonths - 1));
 }
 
 /**

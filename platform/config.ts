@@ -58,9 +58,9 @@ export interface Config {
   readonly pressureReadIntervalMs: number;
   readonly orderPartitionsAheadMonths: number;
   /**
-   * Retention, in one place. Months of orders (with their items, shipments, payments, … and their events)
-   * stay in the database this long; `npm run archive` without --before archives the months older than it
-   * and refuses younger ones.
+   * Retention, in one place. Calendar months of orders (with their items, shipments, payments, … and their
+   * events) kept in the database, this month included (24: this month and the 23 before it); `npm run
+   * archive` without --before archives the months before them and refuses those.
    */
   readonly orderHotMonths: number;
   /** How long the event history must be kept in all (in the database, then in its archive): each archive's manifest says until when. */

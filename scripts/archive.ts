@@ -32,7 +32,7 @@ import {
   monthEventDays,
   monthParams,
   monthRowsQuery,
-  partitionedMonths,
+  monthsWithOrders,
   tableExists,
   type ArchivedTableSpec,
 } from '../store/archive.js';
@@ -215,7 +215,9 @@ async function dropEventsPartition(pool: Pool, partition: string, say: (line: st
 async function archiveMonth(context: ArchiveContext, month: Month, root: string): Promise<'archived' | 'skipped'> {
   const { pool, config, say } = context;
   const { orders: ordersPartition, events: eventsPartition } = partitionsOf(month);
-  if (!(await tableExists(pool, ordersPartition))) {
+  // A month has partitions of its own, or (it never had any) its rows sit in the default partitions.
+  const ownPartitions = await tableExists(pool, ordersPartition);
+  if (!ownPartitions) {
     const recorded = (await archivedMonths(pool)).some((m) => m.month === month);
     if (recorded && (await tableExists(pool, eventsPartition))) {
       // A run stopped between its last two steps: the orders are archived, their events go now.
@@ -223,10 +225,15 @@ async function archiveMonth(context: ArchiveContext, month: Month, root: string)
       say(`${month}: archived already; its events' partition, left behind by an interrupted run, is dropped now`);
       return 'archived';
     }
-    say(`${month}: no partition of orders (archived already, or never created): skipped`);
-    return 'skipped';
-  }
-  if (!(await tableExists(pool, eventsPartition)))
+    const { rows } = await pool.query<{ any: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM orders WHERE order_id >= $1::uuid AND order_id < $2::uuid) AS any',
+      monthParams(month),
+    );
+    if (rows[0]?.any !== true) {
+      say(`${month}: no orders in the database (archived already, or none placed): skipped`);
+      return 'skipped';
+    }
+  } else if (!(await tableExists(pool, eventsPartition)))
     throw new Error(`${month}: ${eventsPartition} is missing (migration 0018 creates it)`);
   const busy = await pool.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM sagas WHERE order_id >= $1::uuid AND order_id < $2::uuid AND status IN ('running', 'compensating')`,
@@ -239,10 +246,12 @@ async function archiveMonth(context: ArchiveContext, month: Month, root: string)
   const partial = join(root, `${month}.partial`);
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
-  await freeze(pool, ordersPartition, say);
   let removed = false;
   try {
-    await freeze(pool, eventsPartition, say);
+    if (ownPartitions) {
+      await freeze(pool, ordersPartition, say);
+      await freeze(pool, eventsPartition, say);
+    }
 
     // 1. The month's rows in one snapshot, table by table, to gzip files.
     const line = progress();
@@ -290,15 +299,25 @@ async function archiveMonth(context: ArchiveContext, month: Month, root: string)
       pool,
       async (tx) => {
         for (const spec of [...ARCHIVED_TABLES].reverse()) {
-          if (spec.table === 'orders' || spec.table === 'order_events') continue;
-          const now = await digestMonthRows(tx, spec, month, { lock: true });
+          const partitioned = spec.table === 'orders' || spec.table === 'order_events';
+          // The month's own partitions are frozen and go whole; rows in the default partitions go one by one.
+          if (partitioned && ownPartitions) continue;
+          if (spec.table === 'order_events') await tx.query('LOCK TABLE order_events_default IN SHARE ROW EXCLUSIVE MODE');
+          const now = await digestMonthRows(tx, spec, month, { lock: spec.table !== 'order_events' });
           const expected = manifest.tables.find((t) => t.table === spec.table);
           if (expected === undefined || expected.contentSha256 !== now.contentSha256 || expected.rows !== now.rows)
             throw new Error(`${month}: ${spec.table} changed since it was written to ${directory}; run the archive again`);
-          await tx.query(`DELETE FROM ${spec.table} WHERE ${spec.where}`, monthParams(month));
+          if (spec.table === 'order_events') {
+            // The owner removes archived events from the default partition past its append-only trigger, in this transaction only.
+            await tx.query('ALTER TABLE order_events_default DISABLE TRIGGER order_events_append_only');
+            await tx.query(`DELETE FROM order_events_default WHERE ${spec.where}`, monthParams(month));
+            await tx.query('ALTER TABLE order_events_default ENABLE TRIGGER order_events_append_only');
+          } else await tx.query(`DELETE FROM ${spec.table} WHERE ${spec.where}`, monthParams(month));
         }
-        await tx.query(`ALTER TABLE orders DETACH PARTITION ${ordersPartition}`);
-        await tx.query(`DROP TABLE ${ordersPartition}`);
+        if (ownPartitions) {
+          await tx.query(`ALTER TABLE orders DETACH PARTITION ${ordersPartition}`);
+          await tx.query(`DROP TABLE ${ordersPartition}`);
+        }
         await tx.query(`INSERT INTO archived_months (month, location, manifest) VALUES ($1::date, $2, $3)`, [
           monthStart(month).toISOString().slice(0, 10),
           resolve(directory),
@@ -310,14 +329,14 @@ async function archiveMonth(context: ArchiveContext, month: Month, root: string)
     removed = true;
     // 4. Its events, in a transaction of their own (a writer holding order_events and waiting for orders
     // would otherwise wait on us while we wait on it).
-    await dropEventsPartition(pool, eventsPartition, say);
+    if (ownPartitions) await dropEventsPartition(pool, eventsPartition, say);
     const total = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
     say(
       `${month}: archived to ${directory} — ${manifest.tables[0]?.rows ?? 0} orders, ${manifest.chain.events} events, ${total} rows in all; keep until ${manifest.keepUntil}`,
     );
     return 'archived';
   } finally {
-    if (!removed) {
+    if (!removed && ownPartitions) {
       await unfreeze(pool, ordersPartition, say).catch(() => undefined);
       await unfreeze(pool, eventsPartition, say).catch(() => undefined);
     }
@@ -340,11 +359,12 @@ async function insertLines(tx: PoolClient, table: string, lines: readonly string
 async function partitionMatches(
   pool: Pool,
   spec: ArchivedTableSpec,
+  table: string,
   month: Month,
   manifest: ArchiveManifest,
 ): Promise<boolean | undefined> {
   return withTransactionOpenedBy(pool, UTC, async (tx) => {
-    const now = await digestMonthRows(tx, spec, month);
+    const now = await digestMonthRows(tx, { ...spec, from: () => table }, month);
     if (now.rows === 0) return undefined;
     const archived = manifest.tables.find((t) => t.table === spec.table);
     return archived !== undefined && archived.rows === now.rows && archived.contentSha256 === now.contentSha256;
@@ -397,7 +417,7 @@ async function restoreMonth(context: ArchiveContext, month: Month, root: string)
     const parent = spec.table as 'orders' | 'order_events';
     const name = parent === 'orders' ? partitions.orders : partitions.events;
     if (await tableExists(pool, name)) {
-      const matches = await partitionMatches(pool, spec, month, manifest);
+      const matches = await partitionMatches(pool, spec, name, month, manifest);
       if (matches === false)
         throw new Error(`${month}: ${name} holds rows other than the archived ones: the month is in the database already`);
       if (matches === undefined) {
@@ -417,7 +437,7 @@ async function restoreMonth(context: ArchiveContext, month: Month, root: string)
         await tx.query(`CREATE TABLE ${name} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
         await load(tx, { ...spec, from: () => name }, name);
       });
-      if ((await partitionMatches(pool, spec, month, manifest)) !== true)
+      if ((await partitionMatches(pool, spec, name, month, manifest)) !== true)
         throw new Error(`${month}: ${name} as loaded differs from the manifest (left unattached for inspection)`);
     }
     if (!(await attached(pool, name)))
@@ -520,18 +540,10 @@ export async function main(
       return 0;
     }
     const cutoff = before ?? firstHotMonth(now, config.orderHotMonths);
-    const present = (await partitionedMonths(pool)).map(parseMonth).filter((m): m is Month => m !== undefined);
+    const present = (await monthsWithOrders(pool, monthStart(cutoff))).map(parseMonth).filter((m): m is Month => m !== undefined);
     const chosen = monthsToArchive(present, cutoff, now, config.orderHotMonths);
     if ('refused' in chosen) return fail(chosen.refused);
     if (chosen.months.length === 0) say(`no month before ${cutoff} is in the database`);
-    // Orders of months that never had a partition of their own sit in the default partition: not archivable by month.
-    const stray = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders_default WHERE created_at < $1`, [
-      monthStart(cutoff),
-    ]);
-    if ((stray.rows[0]?.n ?? 0) > 0)
-      say(
-        `${stray.rows[0]?.n} order(s) placed before ${cutoff} are in orders_default (their month never had a partition): not archived`,
-      );
     let archived = 0;
     for (const m of chosen.months) if ((await archiveMonth(context, m, root)) === 'archived') archived++;
     say(`${archived} month(s) archived before ${cutoff}`);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { orderIdRange, partitionsOf, type ArchiveManifest, type ChainSummary, type Month } from '../domain/archiveMonths.js';
+import { orderIdRange, type ArchiveManifest, type ChainSummary, type Month } from '../domain/archiveMonths.js';
 import type { Queryable } from '../platform/db.js';
 
 /**
@@ -30,8 +30,9 @@ const BY_ORDER = 'order_id >= $1::uuid AND order_id < $2::uuid';
  * captures → payments, shipments; refunds → payments; invoices → captures, refunds).
  */
 export const ARCHIVED_TABLES: readonly ArchivedTableSpec[] = Object.freeze([
-  { table: 'orders', from: (m: Month) => partitionsOf(m).orders, where: 'true', orderBy: 'order_id' },
-  { table: 'order_events', from: (m: Month) => partitionsOf(m).events, where: 'true', orderBy: 'order_id, seq' },
+  // Through the parents: a month's rows are in its own partitions, or in the default ones when the month never had any.
+  { table: 'orders', from: () => 'orders', where: BY_ORDER, orderBy: 'order_id' },
+  { table: 'order_events', from: () => 'order_events', where: BY_ORDER, orderBy: 'order_id, seq' },
   { table: 'order_external_refs', from: () => 'order_external_refs', where: BY_ORDER, orderBy: 'channel, external_order_id' },
   { table: 'order_items', from: () => 'order_items', where: BY_ORDER, orderBy: 'item_id' },
   { table: 'sagas', from: () => 'sagas', where: BY_ORDER, orderBy: 'saga_id' },
@@ -138,13 +139,21 @@ export async function monthEventDays(tx: Queryable, month: Month): Promise<{ day
   return rows;
 }
 
-/** The months whose orders have a partition of their own (attached), oldest first. */
-export async function partitionedMonths(db: Queryable): Promise<string[]> {
-  const { rows } = await db.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-      WHERE i.inhparent = 'orders'::regclass AND c.relname ~ '^orders_y[0-9]{4}m[0-9]{2}$' ORDER BY c.relname`,
+/**
+ * The months with orders before `before`: those whose orders have a partition of their own (attached),
+ * and those whose orders sit in `orders_default` (a month that never had a partition), oldest first.
+ */
+export async function monthsWithOrders(db: Queryable, before: Date): Promise<string[]> {
+  const { rows } = await db.query<{ month: string }>(
+    `SELECT substr(c.relname, 9, 4) || '-' || substr(c.relname, 14, 2) AS month
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'orders'::regclass AND c.relname ~ '^orders_y[0-9]{4}m[0-9]{2}$'
+     UNION
+     SELECT DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') FROM orders_default WHERE created_at < $1
+     ORDER BY 1`,
+    [before],
   );
-  return rows.map((r) => `${r.name.slice(8, 12)}-${r.name.slice(13, 15)}`);
+  return rows.map((r) => r.month);
 }
 
 /** Whether a table of that name exists in the schema (attached or not). */

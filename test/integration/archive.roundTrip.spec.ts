@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { monthOf, parseMonth, type ArchiveManifest, type Month } from '../../domain/archiveMonths.js';
+import { monthOf, parseMonth, uuid7Floor, type ArchiveManifest, type Month } from '../../domain/archiveMonths.js';
 import { createPool, withTransaction, type Pool } from '../../platform/db.js';
 import { createUuidv7Generator, uuidv7 } from '../../platform/ids.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
@@ -243,6 +243,30 @@ describe('archive and restore a month (npm run archive, store/archive)', functio
     await withTransaction(pool, (tx) => appendToOrder(tx, march[0]!, [untypedEvent('test.after_restore', {})]));
     expect(await audit(['verify', '--order', march[0]!], quiet, pool)).to.equal(0);
     expect(await audit(['verify', '--order', april], quiet, pool)).to.equal(0);
+  });
+
+  it('archives and restores a month that never had partitions (its rows in the default partitions), into partitions of its own', async () => {
+    const july = parseMonth('2018-07') as Month;
+    for (let i = 0; i < 3; i++) await orderWithEverything(Date.UTC(2018, 6, 3 + i));
+    const where = async () =>
+      (
+        await pool.query<{ t: string }>(
+          `SELECT DISTINCT tableoid::regclass::text AS t FROM order_events WHERE order_id >= $1 AND order_id < $2 ORDER BY 1`,
+          [uuid7Floor(new Date(Date.UTC(2018, 6, 1))), uuid7Floor(new Date(Date.UTC(2018, 7, 1)))],
+        )
+      ).rows.map((r) => r.t);
+    expect(await where()).to.deep.equal(['order_events_default']);
+    const before = await monthDigests(july);
+    expect(before.get('orders')?.rows).to.equal(3);
+
+    expect(await archive(['--before', '2018-08', '--dir', dir], quiet, { pool, config })).to.equal(0);
+    await withTransaction(pool, async (tx) => {
+      for (const spec of ARCHIVED_TABLES) expect((await digestMonthRows(tx, spec, july)).rows, spec.table).to.equal(0);
+    });
+    expect(await archive(['restore', '2018-07', '--dir', dir], quiet, { pool, config })).to.equal(0);
+    expect(await monthDigests(july)).to.deep.equal(before);
+    expect(await where()).to.deep.equal(['order_events_y2018m07']);
+    expect(await audit(['verify'], quiet, pool)).to.equal(0);
   });
 
   it('refuses to archive inside the retention window, and a damaged file is caught before anything is restored', async () => {

@@ -53,14 +53,16 @@ describe('archive months: retention calendar and manifests (domain/archiveMonths
 
   it('archives the months before --before, and refuses a --before inside the hot window', () => {
     const now = new Date('2026-11-30T12:00:00Z');
-    expect(firstHotMonth(now, 24)).to.equal('2024-11');
+    // 24 months hot: November 2026 and the 23 months before it, so the issue's `--before 2024-12` is allowed.
+    expect(firstHotMonth(now, 24)).to.equal('2024-12');
+    expect(firstHotMonth(now, 1)).to.equal('2026-11');
     expect(monthsToArchive([m('2024-11'), m('2024-09'), m('2024-10'), m('2024-09')], m('2024-11'), now, 24)).to.deep.equal({
       months: ['2024-09', '2024-10'],
     });
-    const refused = monthsToArchive([], m('2024-12'), now, 24);
+    const refused = monthsToArchive([], m('2025-01'), now, 24);
     expect(refused)
       .to.have.property('refused')
-      .that.matches(/ORDER_HOT_MONTHS.*2024-11/);
+      .that.matches(/ORDER_HOT_MONTHS.*2024-12/);
     expect(monthOf(now)).to.equal('2026-11');
   });
 
