@@ -355,19 +355,20 @@ async function insertLines(tx: PoolClient, table: string, lines: readonly string
   ]);
 }
 
-/** Whether a month's partition table (attached or not) holds exactly the archived rows; undefined when it is empty. */
-async function partitionMatches(
+/** What a month's partition table (attached or not) holds: exactly the archived rows, nothing (while rows were archived), or other rows. */
+async function partitionHolds(
   pool: Pool,
   spec: ArchivedTableSpec,
   table: string,
   month: Month,
   manifest: ArchiveManifest,
-): Promise<boolean | undefined> {
+): Promise<'archived rows' | 'nothing' | 'other rows'> {
   return withTransactionOpenedBy(pool, UTC, async (tx) => {
     const now = await digestMonthRows(tx, { ...spec, from: () => table }, month);
-    if (now.rows === 0) return undefined;
     const archived = manifest.tables.find((t) => t.table === spec.table);
-    return archived !== undefined && archived.rows === now.rows && archived.contentSha256 === now.contentSha256;
+    if (archived !== undefined && archived.rows === now.rows && archived.contentSha256 === now.contentSha256)
+      return 'archived rows';
+    return now.rows === 0 ? 'nothing' : 'other rows';
   });
 }
 
@@ -417,10 +418,10 @@ async function restoreMonth(context: ArchiveContext, month: Month, root: string)
     const parent = spec.table as 'orders' | 'order_events';
     const name = parent === 'orders' ? partitions.orders : partitions.events;
     if (await tableExists(pool, name)) {
-      const matches = await partitionMatches(pool, spec, name, month, manifest);
-      if (matches === false)
+      const holds = await partitionHolds(pool, spec, name, month, manifest);
+      if (holds === 'other rows')
         throw new Error(`${month}: ${name} holds rows other than the archived ones: the month is in the database already`);
-      if (matches === undefined) {
+      if (holds === 'nothing') {
         // An empty partition made meanwhile (ensure_order_partitions for an old month) gives way.
         await briefLocks(
           pool,
@@ -437,7 +438,7 @@ async function restoreMonth(context: ArchiveContext, month: Month, root: string)
         await tx.query(`CREATE TABLE ${name} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
         await load(tx, { ...spec, from: () => name }, name);
       });
-      if ((await partitionMatches(pool, spec, name, month, manifest)) !== true)
+      if ((await partitionHolds(pool, spec, name, month, manifest)) !== 'archived rows')
         throw new Error(`${month}: ${name} as loaded differs from the manifest (left unattached for inspection)`);
     }
     if (!(await attached(pool, name)))
