@@ -536,7 +536,7 @@ export async function main(
       if (months.length === 0) say('no month is archived');
       for (const m of months)
         say(
-          `${m.month}: archived ${m.archivedAt} to ${m.location}; ${m.manifest.tables[0]?.rows ?? 0} orders, ${m.manifest.chain.events} events; keep until ${m.manifest.keepUntil}`,
+          `${m.month}: archived ${m.archivedAt} to ${m.location}; ${m.manifest.tables[0]?.rows ?? 0} orders, ${m.manifest.chain.events} events; keep until ${m.manifest.keepUntil}${m.manifest.keepUntil <= now.toISOString().slice(0, 10) ? ' (past EVENT_RETENTION_YEARS: its files may be deleted)' : ''}`,
         );
       return 0;
     }
