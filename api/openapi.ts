@@ -259,7 +259,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: 'Read an order',
     tag: 'Reads',
     description:
-      '`min_version` waits up to 2 s for the read model to reach that version, then answers what it has with `Projection-Lag`. `as_of` answers the order as it was then, folded from its events.',
+      '`min_version` waits up to 2 s for the read model to reach that version, then answers what it has with `Projection-Lag`. `as_of` answers the order as it was then, folded from its events. An order of a month archived to files (`npm run archive`) answers 410 `order-archived`, with `as_of` too, naming the month, until the month is restored.',
     params: reads.orderIdParams,
     query: reads.orderQuery,
     headers: [{ name: 'If-None-Match', required: false, description: 'The ETag read before: 304 if unchanged' }],
@@ -270,15 +270,17 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
       }),
       304: ok('Not modified since the ETag sent'),
     },
-    problems: ['not-found'],
+    problems: ['not-found', 'order-archived'],
   },
   'GET /api/v1/orders/{order_id}/events': {
     summary: "An order's events, oldest first",
     tag: 'Reads',
+    description:
+      'An order of a month archived to files (`npm run archive`) answers 410 `order-archived`, naming the month, until the month is restored.',
     params: reads.orderIdParams,
     query: reads.eventsQuery,
     answers: { 200: ok('A page of events', S.EventPage) },
-    problems: ['not-found'],
+    problems: ['not-found', 'order-archived'],
   },
   'GET /api/v1/orders/{order_id}/invoices': {
     summary: "An order's invoices and credit notes",

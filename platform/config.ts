@@ -63,6 +63,16 @@ export interface Config {
   readonly pressureHoldMs: number;
   readonly pressureReadIntervalMs: number;
   readonly orderPartitionsAheadMonths: number;
+  /**
+   * Retention, in one place. Calendar months of orders (with their items, shipments, payments, … and their
+   * events) kept in the database, this month included (24: this month and the 23 before it); `npm run
+   * archive` without --before archives the months before them and refuses those.
+   */
+  readonly orderHotMonths: number;
+  /** How long the event history must be kept in all (in the database, then in its archive): each archive's manifest says until when. */
+  readonly eventRetentionYears: number;
+  /** Where `npm run archive` writes each month's files and manifest (git-ignored by default). */
+  readonly archiveDir: string;
   readonly seedDemoCatalog: boolean;
   /** Kafka topic the relay publishes order events to. */
   readonly orderEventsTopic: string;
@@ -259,6 +269,9 @@ export function loadConfig(env: Env = process.env): Config {
     pressureHoldMs: intFrom(env, 'PRESSURE_HOLD_MS', 500, 10),
     pressureReadIntervalMs: intFrom(env, 'PRESSURE_READ_INTERVAL_MS', 2_500, 0),
     orderPartitionsAheadMonths: intFrom(env, 'ORDER_PARTITIONS_AHEAD_MONTHS', 3, 1),
+    orderHotMonths: intFrom(env, 'ORDER_HOT_MONTHS', 24, 1),
+    eventRetentionYears: intFrom(env, 'EVENT_RETENTION_YEARS', 7, 1),
+    archiveDir: env.ARCHIVE_DIR === undefined || env.ARCHIVE_DIR === '' ? 'archive' : env.ARCHIVE_DIR,
     seedDemoCatalog: boolFrom(env, 'SEED_DEMO_CATALOG', true),
     orderEventsTopic: env.KAFKA_ORDER_EVENTS_TOPIC ?? 'order-events',
     redisPrefix: env.REDIS_PREFIX ?? 'oms',

@@ -84,7 +84,16 @@ export async function applyDatabaseAccess(client: pg.ClientBase, schema: string,
           [schema, tables],
         )
       ).rows.map((row) => `${s}.${ident(row.name)}`);
-    const appendOnly = await existing(APPEND_ONLY_TABLES);
+    // The append-only tables and their partitions (order_events has one per month, migration 0018).
+    const appendOnly = (
+      await client.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_class c
+          WHERE c.relnamespace = $1::regnamespace
+            AND (c.relname = ANY($2) OR c.oid IN (SELECT i.inhrelid FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                                                  WHERE p.relnamespace = $1::regnamespace AND p.relname = ANY($2)))`,
+        [schema, APPEND_ONLY_TABLES],
+      )
+    ).rows.map((row) => `${s}.${ident(row.name)}`);
     const bookkeeping = await existing(MIGRATION_TABLES);
     // One simple query: one implicit transaction, so no moment shows the grants without the revokes.
     await client.query(`GRANT USAGE ON SCHEMA ${s} TO ${r};

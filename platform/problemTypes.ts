@@ -150,6 +150,14 @@ export const PROBLEM_TYPES: readonly ProblemType[] = Object.freeze([
     description:
       'The order, cart, product, invoice, webhook, API key or dead letter does not exist, or belongs to a channel the key may not see (as if it did not exist). The title names what was not found.',
   },
+  {
+    slug: 'order-archived',
+    status: 410,
+    title: 'Order archived',
+    description:
+      'The order belongs to a month archived to files (retention: `ORDER_HOT_MONTHS`, `npm run archive`): neither the order nor its event history is in the database any more. `archived_month` (YYYY-MM) names the month; an operator brings it back with `npm run archive -- restore <month>`, after which the same request answers as before. Any id of an archived month gets this answer, as the database no longer knows which of them existed.',
+    extensions: ['archived_month'],
+  },
   // What the domain refuses.
   {
     slug: 'unknown-sku',

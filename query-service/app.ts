@@ -15,6 +15,7 @@ import { renderInvoicePdf } from './invoices/renderInvoicePdf.js';
 import * as schemas from './schemas.js';
 import { orderAsOf } from './projections/orderView/rebuild.js';
 import { funnelReport } from './projections/funnel/funnelStore.js';
+import { archivedMonthOfOrder } from '../store/archive.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -60,10 +61,29 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
 
   serveHealth(app, deps.healthChecks);
 
+  /**
+   * 410 for an order of a month archived to files (npm run archive): its rows and history are no longer
+   * here, so the answer says which month holds it and how it comes back. Any id of that month gets this
+   * answer (the database no longer knows which of them existed), so it is asked only once nothing was found.
+   */
+  async function refuseArchived(orderId: string): Promise<void> {
+    const archived = await archivedMonthOfOrder(deps.pool, orderId);
+    if (archived === undefined) return;
+    throw new Problem(
+      410,
+      'order-archived',
+      'Order archived',
+      `Order ${orderId} would have been placed in ${archived.month}, a month archived on ${archived.archivedAt.slice(0, 10)}: its orders and their event history are no longer in the database but in that month's archive. An operator brings the month back with \`npm run archive -- restore ${archived.month}\`.`,
+      { extensions: { archived_month: archived.month } },
+    );
+  }
+
   /** 404 for an order a channel's key may not see, as for one that does not exist (contract §8). */
   async function checkVisible(principal: Principal, orderId: string): Promise<void> {
     if (principal.channel === null) return;
-    if (!seesChannel(principal, await orderChannel(deps.pool, orderId))) throw problems.notFound('Order', orderId);
+    const channel = await orderChannel(deps.pool, orderId);
+    if (channel === undefined) await refuseArchived(orderId);
+    if (!seesChannel(principal, channel)) throw problems.notFound('Order', orderId);
   }
 
   app.get('/api/v1/orders/:order_id', async (req, res) => {
@@ -76,6 +96,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
       const at = parseMoment(query.as_of);
       if (at === undefined) throw problems.validation([{ parameter: 'as_of', detail: 'is not a date-time' }]);
       const past = await orderAsOf(deps.pool, order_id, at);
+      if (past === undefined) await refuseArchived(order_id);
       if (past === undefined || !seesChannel(principal, past.channel))
         throw new Problem(404, 'not-found', 'Order not found', `Order ${order_id} did not exist at ${query.as_of}.`);
       res.json(past);
@@ -86,6 +107,7 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const found = await waitForView(deps.pool, order_id, wanted ?? (fresh ? 1 : undefined), maxWaitMs, fresh);
     const view = found !== undefined && seesChannel(principal, found.channel) ? found : undefined;
     if (view === undefined) {
+      if (found === undefined) await refuseArchived(order_id);
       if (wanted !== undefined) res.setHeader('Projection-Lag', String(wanted));
       throw problems.notFound('Order', order_id);
     }
@@ -100,7 +122,10 @@ export function createQueryApp(deps: QueryServiceDeps): express.Express {
     const pageSize = Number(query.limit ?? 100);
     await checkVisible(requirePrincipal(req), order_id);
     const events = await listOrderEvents(deps.pool, order_id, afterSeq, pageSize);
-    if (events.length === 0 && !(await orderHasEvents(deps.pool, order_id))) throw problems.notFound('Order', order_id);
+    if (events.length === 0 && !(await orderHasEvents(deps.pool, order_id))) {
+      await refuseArchived(order_id);
+      throw problems.notFound('Order', order_id);
+    }
     const last = events[events.length - 1];
     res.json({ events, next_after_seq: events.length === pageSize && last ? last.seq : null });
   });

@@ -30,12 +30,12 @@ const GENESIS = '\\x000000000000000000000000000000000000000000000000000000000000
 
 /**
  * Checks the chains of up to `pageSize` orders after `afterOrderId` (all orders, or only `orderId`;
- * orders created since `since`): each event's hash recomputed, each link to its predecessor, no seq
+ * orders created since `since`; orders before `beforeOrderId`, so a month's orders alone): each event's hash recomputed, each link to its predecessor, no seq
  * missing, and no event missing at the end (the order's version names its last seq).
  */
 export async function verifyChainPage(
   db: Queryable,
-  options: { afterOrderId: string; pageSize: number; orderId?: string; since?: Date },
+  options: { afterOrderId: string; pageSize: number; orderId?: string; since?: Date; beforeOrderId?: string },
 ): Promise<ChainPage> {
   const { rows } = await db.query<{
     order_id: string;
@@ -51,6 +51,7 @@ export async function verifyChainPage(
     `WITH page AS (
        SELECT DISTINCT order_id FROM order_events
         WHERE order_id > $1::uuid AND ($2::uuid IS NULL OR order_id = $2) AND ($3::timestamptz IS NULL OR uuid7_time(order_id) >= $3)
+          AND ($5::uuid IS NULL OR order_id < $5)
         ORDER BY order_id LIMIT $4
      ), chained AS (
        SELECT e.order_id, e.seq, e.event_id,
@@ -65,7 +66,7 @@ export async function verifyChainPage(
      )
      SELECT c.*, o.version FROM chained c LEFT JOIN orders o ON o.order_id = c.order_id AND c.last_in_order
       ORDER BY c.order_id, c.seq`,
-    [options.afterOrderId, options.orderId ?? null, options.since ?? null, options.pageSize],
+    [options.afterOrderId, options.orderId ?? null, options.since ?? null, options.pageSize, options.beforeOrderId ?? null],
   );
   const broken: BrokenLink[] = [];
   const orders = new Set<string>();

@@ -16,6 +16,7 @@ import * as marketplaces from './0014_marketplaces.js';
 import * as partitionsAsOwner from './0015_partitions_as_owner.js';
 import * as orderFunnel from './0016_order_funnel.js';
 import * as eventHashChain from './0017_event_hash_chain.js';
+import * as orderEventPartitions from './0018_order_event_partitions.js';
 import * as eventMetadata from './0019_event_metadata.js';
 
 /**
@@ -40,6 +41,6 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0015_partitions_as_owner', partitionsAsOwner],
   ['0016_order_funnel', orderFunnel],
   ['0017_event_hash_chain', eventHashChain],
-  // 0018 is taken by another branch.
+  ['0018_order_event_partitions', orderEventPartitions],
   ['0019_event_metadata', eventMetadata],
 ];

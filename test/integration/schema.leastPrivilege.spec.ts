@@ -64,6 +64,13 @@ describe('least privilege in PostgreSQL (decision 0015)', () => {
     ]) {
       expect(await attempt(asService, statement), statement).to.equal('42501: permission denied for table order_events');
     }
+    // Nor by naming a month's partition (migration 0018): the revokes reach every partition, those made
+    // by the migration and those ensure_order_partitions makes later.
+    await asService.query(`SELECT ensure_order_partitions('2092-03-01', 1)`);
+    for (const partition of ['order_events_default', 'order_events_y2092m03']) {
+      for (const statement of [`UPDATE ${partition} SET seq = seq`, `DELETE FROM ${partition}`, `TRUNCATE ${partition}`])
+        expect(await attempt(asService, statement), statement).to.equal(`42501: permission denied for table ${partition}`);
+    }
     // Nor can it take the trigger away, or the table.
     for (const statement of [
       'ALTER TABLE order_events DISABLE TRIGGER order_events_append_only',
