@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { expect } from 'chai';
 import { listen } from '../../platform/http.js';
 import { verifyWebhook } from '../../platform/standardWebhooks.js';
+import { parseTraceparent } from '../../platform/traceparent.js';
 import { Scope } from '../../platform/access.js';
 import { bearer, createTestKey } from '../support/apiKeys.js';
 import { eventually, uniqueId } from '../support/env.js';
@@ -14,6 +15,8 @@ interface Received {
   readonly orderId: string;
   readonly verified: boolean;
   readonly answered: number;
+  readonly traceparent: string | undefined;
+  readonly requestId: string | undefined;
 }
 
 /**
@@ -33,7 +36,15 @@ async function startReceiver(answer: (n: number) => { status: number; delayMs?: 
       const parsed = JSON.parse(body) as { event_id: string; type: string; order_id: string };
       const { status, delayMs = 0 } = answer(++n);
       setTimeout(() => {
-        received.push({ eventId: parsed.event_id, type: parsed.type, orderId: parsed.order_id, verified, answered: status });
+        received.push({
+          eventId: parsed.event_id,
+          type: parsed.type,
+          orderId: parsed.order_id,
+          verified,
+          answered: status,
+          traceparent: req.headers.traceparent as string | undefined,
+          requestId: req.headers['x-request-id'] as string | undefined,
+        });
         res.writeHead(status).end();
       }, delayMs);
     });
@@ -136,6 +147,19 @@ describe('outbound webhooks: signed, in order per order, at least once across fa
     await eventually('every event delivered', async () => (new Set(receiver.delivered().map((r) => r.eventId)).size >= total ? true : undefined), 60_000);
     expect(receiver.received.slice(0, 5).map((r) => r.answered)).to.deep.equal([503, 503, 503, 503, 503]);
     expect(receiver.received.every((r) => r.verified)).to.equal(true);
+    // Each delivery carries its event's correlation: X-Request-Id, and a span of ours in the event's trace.
+    const { rows: metadata } = await system.pool.query<{ event_id: string; correlation_id: string; traceparent: string }>(
+      `SELECT event_id, metadata->>'correlation_id' AS correlation_id, metadata->>'traceparent' AS traceparent
+         FROM order_events WHERE event_id = ANY($1::uuid[])`,
+      [receiver.received.map((r) => r.eventId)],
+    );
+    const byEvent = new Map(metadata.map((m) => [m.event_id, m]));
+    for (const r of receiver.received) {
+      const event = byEvent.get(r.eventId);
+      expect(r.requestId, r.eventId).to.equal(event?.correlation_id);
+      expect(parseTraceparent(r.traceparent)?.traceId, r.eventId).to.equal(parseTraceparent(event?.traceparent)?.traceId);
+      expect(r.traceparent).to.not.equal(event?.traceparent);
+    }
     for (const [orderId, eventIds] of expected) {
       const got = receiver.delivered().filter((r) => r.orderId === orderId).map((r) => r.eventId);
       expect(got, `order ${orderId}`).to.deep.equal(eventIds);

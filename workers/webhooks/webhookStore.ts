@@ -1,4 +1,5 @@
 import type { Pool } from '../../platform/db.js';
+import type { EventMetadata } from '../../platform/eventEnvelope.js';
 import { uuidv7 } from '../../platform/ids.js';
 
 /** The webhook worker's SQL (tables of migration 0013). */
@@ -31,6 +32,8 @@ export interface LeasedDelivery {
   readonly secret: string;
   readonly previous_secret: string | null;
   readonly failing_since: Date | null;
+  /** The event's metadata (its correlation and trace), which the delivery carries on as headers. */
+  readonly metadata: EventMetadata | null;
 }
 
 export async function activeSubscriptions(pool: Pool): Promise<ActiveSubscription[]> {
@@ -102,7 +105,8 @@ export async function leaseDueDeliveries(pool: Pool, limit: number, perSubscript
         AND d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now())
      RETURNING d.delivery_id, d.webhook_id, d.event_id, d.order_id, d.type, d.body, d.attempts, s.url, s.secret,
                CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret END AS previous_secret,
-               s.failing_since`,
+               s.failing_since,
+               (SELECT e.metadata FROM order_events e WHERE e.order_id = d.order_id AND e.seq = d.event_seq) AS metadata`,
     [limit, perSubscription, leaseMs],
   );
   return rows;

@@ -9,6 +9,7 @@ import { BACKGROUND_FETCH, runKafkaConsumer, type KafkaRecord, type RunningKafka
 import type { Logger } from '../../platform/logger.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import { signWebhook } from '../../platform/standardWebhooks.js';
+import { continuingOrder, partnerHeaders } from '../../platform/traceScope.js';
 import {
   activeSubscriptions,
   channelsOf,
@@ -168,13 +169,15 @@ export class WebhookWorker {
     const attempt = delivery.attempts + 1;
     const secrets = delivery.previous_secret === null ? [delivery.secret] : [delivery.secret, delivery.previous_secret];
     const headers = signWebhook(secrets, delivery.event_id, Math.floor(Date.now() / 1000), delivery.body);
+    // The event's correlation goes on: traceparent (a span of ours in the event's trace) and X-Request-Id.
+    const trace = continuingOrder(delivery.order_id, delivery.metadata, 'webhook-worker', partnerHeaders);
     const started = performance.now();
     let status: number | null = null;
     let error: string | null = null;
     try {
       const response = await fetch(delivery.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'oms-webhooks/1', ...headers },
+        headers: { 'content-type': 'application/json', 'user-agent': 'oms-webhooks/1', ...trace, ...headers },
         body: delivery.body,
         redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs),
