@@ -118,11 +118,19 @@ async function writeViews(db: Queryable, plans: readonly Plan[]): Promise<Set<st
      ), inserted AS (
        INSERT INTO order_view (order_id, version, status, customer_id, created_at, updated_at, doc)
        SELECT order_id, version, status, customer_id, created_at, updated_at, doc FROM input WHERE expected IS NULL
+        ORDER BY order_id
        ON CONFLICT (order_id) DO NOTHING
        RETURNING order_id
+     ), locked AS (
+       -- Rows locked in order_id order, new ones inserted in that order too: two projectors writing
+       -- overlapping orders wait for each other instead of deadlocking.
+       SELECT v.order_id FROM order_view v JOIN input i ON i.order_id = v.order_id
+        WHERE i.expected IS NOT NULL
+        ORDER BY v.order_id
+          FOR UPDATE OF v
      ), updated AS (
        UPDATE order_view v SET version = i.version, status = i.status, updated_at = i.updated_at, doc = i.doc
-         FROM input i
+         FROM input i JOIN locked l ON l.order_id = i.order_id
         WHERE i.expected IS NOT NULL AND v.order_id = i.order_id AND v.version = i.expected
           AND v.customer_id = i.customer_id AND v.created_at = i.created_at
        RETURNING v.order_id
