@@ -13,7 +13,11 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  */
 export const SERVICE_NODE_FLAGS: readonly string[] = Object.freeze([
   '--enable-source-maps',
-  '--experimental-async-context-frame',
+  // Known from Node 22.7 (the project's own Node is 22.23, engines ≥ 22.12); a Node started by hand
+  // that lacks it runs without it rather than refusing to start.
+  ...(process.allowedNodeEnvironmentFlags.has('--experimental-async-context-frame')
+    ? ['--experimental-async-context-frame']
+    : []),
 ]);
 
 export interface RunningProcess {
