@@ -124,10 +124,7 @@ async function writeViews(db: Queryable, plans: readonly Plan[]): Promise<Set<st
      ), locked AS (
        -- Rows locked in order_id order, new ones inserted in that order too: two projectors writing
        -- overlapping orders wait for each other instead of deadlocking.
-       SELECT v.order_id FROM order_view v JOIN input i ON i.order_id = v.order_id
-        WHERE i.expected IS NOT NULL
-        ORDER BY v.order_id
-          FOR UPDATE OF v
+       SELECT order_id FROM order_view WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE
      ), updated AS (
        UPDATE order_view v SET version = i.version, status = i.status, updated_at = i.updated_at, doc = i.doc
          FROM input i JOIN locked l ON l.order_id = i.order_id
