@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { PgDeadLetters, type DeadLetter } from '../../platform/deadLetters.js';
 import { createKafka } from '../../platform/kafka.js';
-import { groupStreams, parseFields } from '../../platform/streams.js';
 import { eventually, testDatabaseUrl, uniqueId } from '../support/env.js';
 import { startNode } from '../support/processes.js';
+import { groupStreams, parseFields } from '../../platform/streams.js';
+import { addBrokenOrderPlaced } from '../support/deadLetters.js';
 import { startTestSystem, type TestSystem } from '../support/system.js';
 
 describe('dead letters: listed, re-driven and discarded through the admin API and the CLI', function () {
@@ -21,28 +22,10 @@ describe('dead letters: listed, re-driven and discarded through the admin API an
     return res.body.dead_letters as DeadLetter[];
   };
 
-  /** A copy of an order.placed that names no saga, as a buggy producer would write it: the saga group can never handle it. */
+  /** A copy of an order.placed that names no saga (test/support/deadLetters): the saga group can never handle it. */
   async function brokenOrderPlaced(): Promise<string> {
     const { skus } = await system.catalog({ prices: [500], stock: [[10]] });
-    const placed = await system.placeOrder(uniqueId('cust'), [{ sku: skus[0]!, quantity: 1 }]);
-    const orderId = placed.body.order_id as string;
-    const { stream, fields } = await eventually('order.placed on a stream', async () => {
-      for (const s of groupStreams(system.layout, 'saga')) {
-        for (const [, f] of await system.redis.xrange(s, '-', '+')) {
-          const parsed = parseFields(f);
-          if (parsed.type === 'order.placed' && parsed.order_id === orderId) return { stream: s, fields: f };
-        }
-      }
-      return undefined;
-    });
-    const envelope = JSON.parse(parseFields(fields).envelope!) as { event_id: string; payload: Record<string, unknown> };
-    const eventId = uniqueId('evt');
-    const broken = { ...envelope, event_id: eventId, payload: { ...envelope.payload, saga_id: 'not-a-saga' } };
-    const brokenFields = fields.map((value, i) =>
-      fields[i - 1] === 'envelope' ? JSON.stringify(broken) : fields[i - 1] === 'event_id' ? eventId : value,
-    );
-    await system.redis.xadd(stream, '*', ...brokenFields);
-    return eventId;
+    return addBrokenOrderPlaced(system, skus[0]!);
   }
 
   it('lists a consumer dead letter, re-drives it to its group (409 twice), counts it again when it fails again, then discards it', async () => {

@@ -8,10 +8,10 @@ import { consumerBackoff } from '../../platform/config.js';
 import { PgDeadLetters, type DeadLetter } from '../../platform/deadLetters.js';
 import { createKafka } from '../../platform/kafka.js';
 import type { RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
-import { groupStreams, parseFields } from '../../platform/streams.js';
 import { runFunnelConsumer } from '../../query-service/analytics/funnelConsumer.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { freePorts, type RunningProcess } from '../support/processes.js';
+import { addBrokenOrderPlaced } from '../support/deadLetters.js';
 import { startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
 
 /** What the page's functions use of the browser (tsconfig has no DOM library: the tests run in Node). */
@@ -277,24 +277,7 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
 
 /** An order.placed copy that names no saga (as deadLetters.admin.spec does): the saga group dead-letters it. */
 async function deadLetterOfBrokenOrderPlaced(system: TestSystem, sku: string): Promise<DeadLetter> {
-  const placed = await system.placeOrder(uniqueId('ops'), [{ sku, quantity: 1 }]);
-  const orderId = placed.body.order_id as string;
-  const { stream, fields } = await eventually('order.placed on a stream', async () => {
-    for (const s of groupStreams(system.layout, 'saga')) {
-      for (const [, f] of await system.redis.xrange(s, '-', '+')) {
-        const parsed = parseFields(f);
-        if (parsed.type === 'order.placed' && parsed.order_id === orderId) return { stream: s, fields: f };
-      }
-    }
-    return undefined;
-  });
-  const envelope = JSON.parse(parseFields(fields).envelope!) as { event_id: string; payload: Record<string, unknown> };
-  const eventId = uniqueId('evt');
-  const broken = { ...envelope, event_id: eventId, payload: { ...envelope.payload, saga_id: 'not-a-saga' } };
-  const brokenFields = fields.map((value, i) =>
-    fields[i - 1] === 'envelope' ? JSON.stringify(broken) : fields[i - 1] === 'event_id' ? eventId : value,
-  );
-  await system.redis.xadd(stream, '*', ...brokenFields);
+  const eventId = await addBrokenOrderPlaced(system, sku);
   return eventually('dead-lettered by the saga group', async () => {
     const list = (await system.get('/api/v1/admin/dead-letters?group=saga&status=dead')).body.dead_letters as DeadLetter[];
     return list.find((l) => l.event_id === eventId);
