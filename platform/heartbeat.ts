@@ -81,9 +81,8 @@ function parseBeats(raw: readonly string[]): Heartbeat[] {
 
 /** Readiness: fails naming each expected worker kind whose heartbeat is missing or older than maxAgeMs. */
 export function workerHeartbeatCheck(redis: Redis, prefix: string, expected: readonly string[], maxAgeMs: number): HealthCheck {
-  const key = heartbeatsKey(prefix);
   return async () => {
-    const beats = parseBeats(await redis.zrange(key, 0, '-1', 'WITHSCORES'));
+    const beats = await readHeartbeats(redis, prefix);
     const freshness = workerFreshness(expected, beats, Date.now(), maxAgeMs);
     if (freshness.missing.length > 0) throw new Error(describeMissing(freshness.missing));
     return freshness.fresh;
