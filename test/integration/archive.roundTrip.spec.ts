@@ -4,16 +4,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import pg from 'pg';
 import { monthOf, parseMonth, uuid7Floor, type ArchiveManifest, type Month } from '../../domain/archiveMonths.js';
 import { createPool, withTransaction, type Pool } from '../../platform/db.js';
 import { createUuidv7Generator, uuidv7 } from '../../platform/ids.js';
-import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
+import { migrateLatest } from '../../platform/migrate.js';
 import { main as archive } from '../../scripts/archive.js';
 import { main as audit } from '../../scripts/audit.js';
 import { ARCHIVED_TABLES, digestMonthRows } from '../../store/archive.js';
 import { appendToOrder, appendToOrders } from '../../store/eventStore.js';
-import { eventually, testConfig, testDatabaseUrl, uniqueId } from '../support/env.js';
+import { eventually, testConfig, testDatabaseUrl, uniqueId, dropSchemas } from '../support/env.js';
 import { untypedEvent } from '../support/untypedEvent.js';
 
 const MARCH = parseMonth('2019-03') as Month;
@@ -53,10 +52,7 @@ describe('archive and restore a month (npm run archive, store/archive)', functio
   after(async () => {
     await pool.end();
     await rm(dir, { recursive: true, force: true });
-    const admin = new pg.Client({ connectionString: testDatabaseUrl });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-    await admin.end();
+    await dropSchemas(schema);
   });
 
   /** An order placed at `at` with items, saga, payment, shipment, reservation, capture, refund, invoice, view and events. */

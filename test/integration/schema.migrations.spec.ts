@@ -1,9 +1,8 @@
 import { migrations } from '../../db/migrations/index.js';
 import { expect } from 'chai';
-import pg from 'pg';
 import { createPool, type Pool } from '../../platform/db.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
-import { testDatabaseUrl, uniqueId } from '../support/env.js';
+import { testDatabaseUrl, uniqueId, dropSchemas } from '../support/env.js';
 
 describe('schema migrations (own schema)', () => {
   const schema = uniqueId('mig')
@@ -17,10 +16,7 @@ describe('schema migrations (own schema)', () => {
 
   after(async () => {
     await pool.end();
-    const admin = new pg.Client({ connectionString: testDatabaseUrl });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-    await admin.end();
+    await dropSchemas(schema);
   });
 
   it('migrates a fresh schema, and a second run is a no-op', async () => {

@@ -7,7 +7,7 @@ import { createUuidv7Generator, uuidv7 } from '../../platform/ids.js';
 import { createKnex, migrateLatest, quoteIdent } from '../../platform/migrate.js';
 import { main as audit } from '../../scripts/audit.js';
 import { appendToOrder, appendToOrders } from '../../store/eventStore.js';
-import { testDatabaseUrl, uniqueId } from '../support/env.js';
+import { testDatabaseUrl, uniqueId, dropSchemas } from '../support/env.js';
 import { untypedEvent } from '../support/untypedEvent.js';
 
 /**
@@ -41,10 +41,7 @@ describe('order_events partitioned by month of its order (migration 0018)', func
 
   after(async () => {
     await pool.end();
-    const admin = new pg.Client({ connectionString: testDatabaseUrl });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-    await admin.end();
+    await dropSchemas(schema);
   });
 
   async function order(at?: number): Promise<string> {
@@ -71,10 +68,13 @@ describe('order_events partitioned by month of its order (migration 0018)', func
     // Written as the code of 0017 wrote them (the event store of today also writes 0019's metadata).
     for (const orderId of [...current, old]) {
       for (const [seq, type] of ['test.one', 'test.two', 'test.three'].entries())
-        await pool.query(
-          `INSERT INTO order_events (event_id, order_id, seq, type, payload) VALUES ($1, $2, $3, $4, $5)`,
-          [ids(), orderId, seq + 1, type, { n: seq + 1 }],
-        );
+        await pool.query(`INSERT INTO order_events (event_id, order_id, seq, type, payload) VALUES ($1, $2, $3, $4, $5)`, [
+          ids(),
+          orderId,
+          seq + 1,
+          type,
+          { n: seq + 1 },
+        ]);
     }
     const tampered = current[1]!;
     await withTransaction(pool, async (tx) => {

@@ -1,5 +1,7 @@
+import pg from 'pg';
 import { loadConfig, type Config } from '../../platform/config.js';
 import { createPool, type Pool } from '../../platform/db.js';
+import { quoteIdent } from '../../platform/migrate.js';
 
 /** Tests run against their own database (TEST_DATABASE_URL, default oms_test) on the real server. */
 export const testDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms_test';
@@ -65,5 +67,16 @@ export async function eventually<T>(
     if (Date.now() > deadline)
       throw new Error(`${what}: not reached within ${deadlineMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Drops these schemas (and everything in them) as the test database's owner. */
+export async function dropSchemas(...schemas: readonly string[]): Promise<void> {
+  const owner = new pg.Client({ connectionString: testDatabaseUrl });
+  await owner.connect();
+  try {
+    for (const schema of schemas) await owner.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+  } finally {
+    await owner.end();
   }
 }
