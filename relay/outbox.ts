@@ -246,3 +246,30 @@ export async function saveAckedFloor(db: Queryable, sink: string, floor: OutboxP
     floor.id,
   ]);
 }
+
+/**
+ * Where the relay had published up to, and when: a row below a position published at time T was
+ * written before T, so the outbox rows older than a retention lie below the newest mark at least that
+ * old. The pruner deletes below that mark (and the acknowledged floor) instead of testing every row's
+ * age, which read every row still kept on each prune.
+ */
+export class PublishedMarks {
+  private readonly marks: Array<{ readonly at: number; readonly position: OutboxPosition }> = [];
+
+  /** Publication had reached `position` at time `at` (milliseconds, non-decreasing). */
+  note(at: number, position: OutboxPosition): void {
+    const last = this.marks.at(-1);
+    if (last !== undefined && comparePositions(last.position, position) === 0) return;
+    this.marks.push({ at, position });
+  }
+
+  /** The newest mark made at or before `at`, forgetting the marks older than it; undefined if none is that old. */
+  through(at: number): OutboxPosition | undefined {
+    let newest = -1;
+    for (let i = 0; i < this.marks.length && (this.marks[i] as { at: number }).at <= at; i += 1) newest = i;
+    if (newest < 0) return undefined;
+    const mark = this.marks[newest] as { position: OutboxPosition };
+    this.marks.splice(0, newest);
+    return mark.position;
+  }
+}

@@ -10,6 +10,7 @@ import {
   inOrderSequence,
   loadCheckpoint,
   OUTBOX_START,
+  PublishedMarks,
   positionOf,
   readOutbox,
   readOutboxAhead,
@@ -79,6 +80,8 @@ const SETTLE_MIN_MS = 5;
 const SETTLE_MAX_MS = 100;
 /** Outbox pruning runs when the acked floor moved, or this often. */
 const PRUNE_EVERY_MS = 30_000;
+/** Most outbox rows one prune deletes. */
+const PRUNE_BATCH = 5_000;
 /** Rows kept for a sink that is behind, in batches; a sink further behind reads the outbox itself. */
 const CACHED_BATCHES = 20;
 /** A sink's rows ahead of the horizon beyond this many batches are dropped: it publishes them once they are read in order. */
@@ -184,6 +187,10 @@ export class Relay {
   private aheadSince: ReadSnapshot | undefined;
   /** Rows handed ahead of the horizon that the ordered read has not reached yet (id → position). */
   private readonly handedAhead = new Map<string, OutboxPosition>();
+  /** Where every sink had published to, and when (the outbox pruner's clock). */
+  private readonly publishedMarks = new PublishedMarks();
+  /** Outbox rows below this are deleted (by this relay since it started). */
+  private prunedThrough: OutboxPosition = OUTBOX_START;
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -480,23 +487,44 @@ export class Relay {
     await this.saveCheckpoints(true);
   }
 
+  /** Marks where every sink has published to now (see PublishedMarks). */
+  private notePublished(): void {
+    let through: OutboxPosition | undefined;
+    for (const sink of this.sinks) if (through === undefined || comparePositions(sink.cursor, through) < 0) through = sink.cursor;
+    if (through !== undefined) this.publishedMarks.note(Date.now(), through);
+  }
+
   /**
    * Deletes outbox rows that every sink has published and every consumer group has acknowledged
-   * (below the Redis floor just measured), once older than the retention, in bounded batches.
+   * (below the Redis floor just measured), once older than the retention, in bounded batches. The
+   * rows older than the retention are those below the newest publication mark that old (see
+   * PublishedMarks), and the scan starts where the last one stopped: it never walks the rows it keeps
+   * or the index entries of rows already deleted (dead until a vacuum). A relay just started prunes
+   * what it published once the retention has passed since its start.
    */
   private async pruneOutbox(redisFloor: OutboxPosition): Promise<void> {
     const retentionMs = this.options.outboxRetentionMs;
     if (retentionMs === undefined) return;
-    let below = redisFloor;
+    const now = Date.now();
+    let below = this.publishedMarks.through(now - retentionMs);
+    if (below === undefined) return;
+    if (comparePositions(redisFloor, below) < 0) below = redisFloor;
     for (const sink of this.sinks) if (comparePositions(sink.cursor, below) < 0) below = sink.cursor;
-    const deleted = await this.options.pool.query(
-      `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox
-          WHERE (tx_id, id) < ($1::xid8, $2::uuid) AND created_at < now() - make_interval(secs => $3::double precision / 1000)
-          ORDER BY tx_id, id LIMIT 5000)`,
-      [below.txId, below.id, retentionMs],
+    if (comparePositions(below, this.prunedThrough) <= 0) return;
+    const deleted = await this.options.pool.query<{ tx_id: string; id: string; n: number }>(
+      `WITH gone AS (
+         DELETE FROM outbox WHERE id IN (
+           SELECT id FROM outbox
+            WHERE (tx_id, id) >= ($1::xid8, $2::uuid) AND (tx_id, id) < ($3::xid8, $4::uuid)
+            ORDER BY tx_id, id LIMIT ${PRUNE_BATCH})
+         RETURNING tx_id, id)
+       SELECT tx_id::text AS tx_id, id, count(*) OVER ()::int AS n FROM gone ORDER BY tx_id DESC, id DESC LIMIT 1`,
+      [this.prunedThrough.txId, this.prunedThrough.id, below.txId, below.id],
     );
-    if ((deleted.rowCount ?? 0) > 0) this.options.logger.debug({ deleted: deleted.rowCount }, 'delivered outbox rows deleted');
+    const last = deleted.rows[0];
+    // A full batch stops at its last row (the next prune goes on from there); a short one reached `below`.
+    this.prunedThrough = last !== undefined && last.n >= PRUNE_BATCH ? { txId: last.tx_id, id: last.id } : below;
+    if (last !== undefined) this.options.logger.debug({ deleted: last.n }, 'delivered outbox rows deleted');
   }
 
   /**
@@ -513,6 +541,7 @@ export class Relay {
     while (this.running) {
       await this.scanPause.wait(ackScanMs);
       if (!this.running) break;
+      this.notePublished();
       try {
         const epochBefore = await redis.epoch();
         if (epochBefore === null || epochBefore !== this.redisEpoch) {

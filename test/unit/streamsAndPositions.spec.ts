@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { allStreams, groupStreams, streamForOrder } from '../../platform/streams.js';
-import { comparePositions, formatPosition, parsePosition } from '../../relay/outbox.js';
+import { comparePositions, formatPosition, parsePosition, PublishedMarks } from '../../relay/outbox.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 
 describe('stream layout and outbox positions', () => {
@@ -33,5 +33,20 @@ describe('stream layout and outbox positions', () => {
     expect(compareStreamIds('999-5', '1000-0')).to.equal(-1);
     expect(compareStreamIds('1000-10', '1000-9')).to.equal(1);
     expect(compareStreamIds('1-1', '1-1')).to.equal(0);
+  });
+
+  it('tells which outbox rows are older than a retention by where publication had reached and when', () => {
+    const marks = new PublishedMarks();
+    const at = (txId: string) => ({ txId, id: '00000000-0000-7000-8000-000000000000' });
+    expect(marks.through(10_000)).to.equal(undefined);
+    marks.note(1_000, at('10'));
+    marks.note(2_000, at('10'));
+    marks.note(3_000, at('25'));
+    marks.note(4_000, at('40'));
+    expect(marks.through(500)).to.equal(undefined);
+    expect(marks.through(3_500)).to.deep.equal(at('25'));
+    // The marks before the answer are forgotten; the answer stays until a newer one is old enough.
+    expect(marks.through(3_600)).to.deep.equal(at('25'));
+    expect(marks.through(9_000)).to.deep.equal(at('40'));
   });
 });
