@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
-import { partnerHeaders } from './traceScope.js';
+import http from 'node:http';
+import { callPartner } from './partnerHttp.js';
 import { observeBreaker } from './metrics.js';
 
 /** The carrier API gave no usable answer (timeout, network, 5xx, breaker open): ask again later. */
@@ -22,6 +23,8 @@ export type TrackingAnswer = { readonly kind: 'status'; readonly status: string 
  */
 export class CarrierClient {
   readonly breaker: CircuitBreaker<[string, string], TrackingAnswer>;
+  /** Keep-alive connections to the carrier API: one poll at a time each, as many as a tracker's batch asks at once. */
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 100 });
 
   constructor(
     private readonly baseUrl: string,
@@ -53,6 +56,7 @@ export class CarrierClient {
 
   shutdown(): void {
     this.breaker.shutdown();
+    this.agent.destroy();
   }
 
   private async call(carrier: string, trackingNumber: string, timeoutMs: number): Promise<TrackingAnswer> {
@@ -60,11 +64,10 @@ export class CarrierClient {
       `/v1/carriers/${encodeURIComponent(carrier)}/tracking/${encodeURIComponent(trackingNumber)}`,
       this.baseUrl,
     );
-    // A tracking poll made for one order's event carries its traceparent / X-Request-Id (platform/traceScope).
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: partnerHeaders() });
+    const response = await callPartner(this.agent, url, 'GET', { timeoutMs: timeoutMs + 50 });
     if (response.status === 404) return { kind: 'unknown' };
-    if (!response.ok) throw new Error(`answered ${response.status}`);
-    const body = (await response.json()) as { status?: unknown };
-    return typeof body.status === 'string' ? { kind: 'status', status: body.status } : { kind: 'unknown' };
+    if (response.status < 200 || response.status > 299) throw new Error(`answered ${response.status}`);
+    const body = JSON.parse(response.text) as { status?: unknown } | null;
+    return typeof body?.status === 'string' ? { kind: 'status', status: body.status } : { kind: 'unknown' };
   }
 }

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import CircuitBreaker from 'opossum';
-import { partnerHeaders } from './traceScope.js';
+import { callPartner, PartnerCallFailed, type PartnerAnswer } from './partnerHttp.js';
 import { observeBreaker } from './metrics.js';
 
 /** The PSP could not give an answer (timeout, breaker open, network, 5xx): the outcome is unknown. */
@@ -209,42 +209,27 @@ export class PspClient {
     }
   }
 
-  /**
-   * One HTTP call on a keep-alive connection (node:http rather than fetch: on this machine fetch's
-   * web streams cost a fifth of a saga worker's CPU).
-   */
-  private call(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
-    // The order's traceparent and X-Request-Id, when the call is made for one (platform/traceScope).
-    const headers: Record<string, string> = partnerHeaders();
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(payload));
-    }
-    if (key !== undefined) headers['Idempotency-Key'] = key;
-    return new Promise<HttpAnswer>((resolve, reject) => {
-      const request = http.request(new URL(path, this.options.baseUrl), { method, headers, agent: this.agent }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          if (status >= 500) {
-            reject(new PspServerError(`PSP answered ${status}`));
-            return;
-          }
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({ status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) });
-          } catch {
-            reject(new PspServerError('PSP answered with a body that is not JSON'));
-          }
-        });
+  /** One HTTP call on a keep-alive connection (platform/partnerHttp); a 5xx, no answer or a body not JSON: PspServerError. */
+  private async call(method: string, path: string, body: unknown, key: string | undefined): Promise<HttpAnswer> {
+    let answer: PartnerAnswer;
+    try {
+      answer = await callPartner(this.agent, new URL(path, this.options.baseUrl), method, {
+        body,
+        headers: key === undefined ? {} : { 'Idempotency-Key': key },
+        timeoutMs: this.options.timeoutMs + 50,
       });
-      // The breaker's timeout rejects the call; this also frees the socket.
-      request.setTimeout(this.options.timeoutMs + 50, () => request.destroy(new PspServerError('PSP call timed out')));
-      request.on('error', (error) => reject(error instanceof PspServerError ? error : new PspServerError(error.message)));
-      request.end(payload);
-    });
+    } catch (error) {
+      throw new PspServerError(
+        error instanceof PartnerCallFailed && error.message === 'call timed out'
+          ? 'PSP call timed out'
+          : (error as Error).message,
+      );
+    }
+    if (answer.status >= 500) throw new PspServerError(`PSP answered ${answer.status}`);
+    try {
+      return { status: answer.status, body: answer.text === '' ? {} : (JSON.parse(answer.text) as Record<string, unknown>) };
+    } catch {
+      throw new PspServerError('PSP answered with a body that is not JSON');
+    }
   }
 }
