@@ -4,7 +4,14 @@ import { SagaType } from '../../domain/sagaType.js';
 import { isFinished } from '../../domain/sagaWorkflow.js';
 import type { Config } from '../../platform/config.js';
 import { SagaScheduler, type SagaDriveResult } from '../../platform/sagaScheduler.js';
-import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
+import {
+  memberOf,
+  StreamConsumer,
+  streamSettings,
+  type BatchFailure,
+  type StreamMessage,
+  type StreamWorkerOptions,
+} from '../../platform/streamConsumer.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { sellerOf } from '../../store/documents.js';
 import { sagaQueue } from '../../store/sagaQueue.js';
@@ -13,7 +20,7 @@ import { loadChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 import { modificationStep } from './modification.js';
 import { refundStep } from './refund.js';
-import { releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
+import { deliveriesWithUncaptured, releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
 import { releaseOnDeliverySweep } from './releaseOnDeliverySweep.js';
 
 /** The saga types this worker drives, and the step function of each (its workflow's next action, done). */
@@ -61,18 +68,9 @@ export class ChangesWorker {
       ...memberOf(options, Subscriber.changes),
       handles: (type) => subscribes(Subscriber.changes, type),
       parse: parseOrderEvent,
-      handler: async ({ event }) => {
-        switch (event.type) {
-          case OrderEventType.shipmentDelivered:
-            await releaseUncapturedOnDelivery(this.options, event);
-            return;
-          case OrderEventType.orderCancellationRequested:
-          case OrderEventType.orderModificationRequested:
-          case OrderEventType.refundRequested:
-            await this.drive(event.payload.saga_id);
-            return;
-        }
-      },
+      // What one read returns, at once: the deliveries looked at together (one statement tells which
+      // orders still hold something to release, usually none), every other entry in stream order.
+      batchHandler: (messages) => this.handleBatch(messages),
     });
     const driveBatch = (sagaIds: readonly string[]) => this.driveBatch(sagaIds);
     this.scheduler = new SagaScheduler({
@@ -96,6 +94,30 @@ export class ChangesWorker {
 
   async stop(): Promise<void> {
     await Promise.all([this.consumer.stop(), this.scheduler.stop(), this.sweep.stop()]);
+  }
+
+  private async handleBatch(messages: readonly StreamMessage<OrderEventEnvelope>[]): Promise<BatchFailure<OrderEventEnvelope>[]> {
+    const deliveries = messages.flatMap(({ event }) => (event.type === OrderEventType.shipmentDelivered ? [event] : []));
+    const toRelease = await deliveriesWithUncaptured(this.options, deliveries);
+    const failures: BatchFailure<OrderEventEnvelope>[] = [];
+    for (const message of messages) {
+      const { event } = message;
+      try {
+        switch (event.type) {
+          case OrderEventType.shipmentDelivered:
+            if (toRelease.has(event.event_id)) await releaseUncapturedOnDelivery(this.options, event);
+            break;
+          case OrderEventType.orderCancellationRequested:
+          case OrderEventType.orderModificationRequested:
+          case OrderEventType.refundRequested:
+            await this.drive(event.payload.saga_id);
+            break;
+        }
+      } catch (error) {
+        failures.push({ message, error });
+      }
+    }
+    return failures;
   }
 
   /** Runs the saga's steps until it waits for something or ends. */

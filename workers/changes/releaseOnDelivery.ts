@@ -4,7 +4,7 @@ import { withTransaction } from '../../platform/db.js';
 import { appendToOrder } from '../../store/eventStore.js';
 import { claimMessage, wasProcessed } from '../../store/inbox.js';
 import { lockOrder } from '../../store/orderLock.js';
-import { openAuthorizations, shrinkAuthorization } from '../../store/payments.js';
+import { openAuthorizations, openAuthorizationsOf, shrinkAuthorization } from '../../store/payments.js';
 import type { ChangeContext } from './changeContext.js';
 
 export const CHANGES_CONSUMER = 'changes';
@@ -43,4 +43,21 @@ export async function releaseUncapturedOnDelivery(
     ]);
     return released.length;
   });
+}
+
+/**
+ * Of these `shipment.delivered` events, those whose order was delivered and still holds something
+ * authorized beyond its captures (what releaseUncapturedOnDelivery would release): one statement for
+ * all of them. The usual delivered order has everything captured and needs nothing more.
+ */
+export async function deliveriesWithUncaptured(
+  context: ChangeContext,
+  events: ReadonlyArray<OrderEventEnvelopeOf<'shipment.delivered'>>,
+): Promise<Set<string>> {
+  const delivered = events.filter((e) => e.payload.order_status === OrderStatus.delivered);
+  if (delivered.length === 0) return new Set();
+  const open = await openAuthorizationsOf(context.pool, [...new Set(delivered.map((e) => e.order_id))]);
+  return new Set(
+    delivered.filter((e) => (open.get(e.order_id) ?? []).some((p) => p.amount - p.committed > 0)).map((e) => e.event_id),
+  );
 }
