@@ -87,7 +87,14 @@ export async function startBenchSystem(name: string, extraEnv: Record<string, st
       () => false,
     );
     if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the system did not come up');
+    if (Date.now() > deadline || child.exitCode !== null) {
+      // Stopped before giving up, so a failed start leaves nothing running on the benchmark's ports.
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      throw new Error('the system did not come up');
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const pool = createPool({ databaseUrl: benchDatabaseUrl, schema, max: 4 });

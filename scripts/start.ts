@@ -58,6 +58,10 @@ export const SERVICES: readonly ServiceSpec[] = [
 const only = (process.env.OMS_SERVICES ?? '').split(',').filter((n) => n.length > 0);
 const unknown = only.filter((n) => !SERVICES.some((s) => s.name === n));
 if (unknown.length > 0) throw new Error(`OMS_SERVICES names unknown services: ${unknown.join(', ')}`);
+// The API's readiness waits for the heartbeats of the workers that run here (unless READY_WORKERS says which).
+if (only.length > 0 && process.env.READY_WORKERS === undefined) {
+  process.env.READY_WORKERS = config.readyWorkers.filter((worker) => only.includes(worker)).join(',');
+}
 const services = withMetricsPorts(
   withReplicas(only.length === 0 ? SERVICES : SERVICES.filter((s) => only.includes(s.name)), process.env.OMS_REPLICAS ?? ''),
   config.metricsBasePort,
@@ -118,7 +122,8 @@ const stop = (signal: string) => {
   say(`${signal}: stopping every service`);
   void supervisor.stop().then(() => {
     // The broker this start brought up goes with it (OMS_KEEP_KAFKA=true keeps it for the next start).
-    if (prepared.startedKafkaPort !== undefined && process.env.OMS_KEEP_KAFKA !== 'true') stopLocalKafka(prepared.startedKafkaPort);
+    if (prepared.startedKafkaPort !== undefined && process.env.OMS_KEEP_KAFKA !== 'true')
+      stopLocalKafka(prepared.startedKafkaPort);
     say('stopped');
     process.exit(0);
   });
