@@ -78,9 +78,14 @@ export function wireCommandService(config: Config, deps: ServiceDeps, name: stri
     pressure: new PressureSignal(redis, pressureKey(config.redisPrefix), config.pressureHoldMs),
     ops: { redis, layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions }, requests },
   });
-  gaugeOnScrape('oms_dead_letters', 'Dead letters waiting for an operator (status dead), by consumer', 'source', () =>
-    countDeadLetters(pool),
+  const removeGauge = gaugeOnScrape(
+    'oms_dead_letters',
+    'Dead letters waiting for an operator (status dead), by consumer',
+    'source',
+    () => countDeadLetters(pool),
   );
+  // The gauge reads this pool: gone with it, for a process (a test's) that goes on after this service stops.
+  shutdown.add(removeGauge);
   shutdown.add(() => requests.stop());
   shutdown.add(startHousekeeping(pool, config, logger));
   return { pool, handler, keys, limiter, close: () => shutdown.run() };
