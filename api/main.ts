@@ -1,96 +1,18 @@
 import cluster from 'node:cluster';
-import { wireCommandService } from '../command-service/wiring.js';
-import { createQueryApp } from '../query-service/app.js';
-import { createQueryHandler } from '../query-service/server.js';
-import { listen } from '../platform/http.js';
-import { traceRequests } from '../platform/requestTrace.js';
-import { instrumentHttp, routeLabeller } from '../platform/routeTemplates.js';
-import { joinClusterMetrics, sendMetrics, serveClusterMetrics } from '../platform/metrics.js';
 import { loadConfig } from '../platform/config.js';
+import { joinClusterMetrics, serveClusterMetrics } from '../platform/metrics.js';
 import { runService } from '../platform/service.js';
-import { createDocsHandler } from './docs.js';
-import { createOpsPageHandler } from './opsPage.js';
-import { API_ROUTES, upstreamFor } from './routes.js';
+import { start, startWorkers } from './service.js';
 
 /**
- * The API's one entry on PORT (8080): the command app (writes) and the query app (reads) in one process,
- * so a request is parsed once, by the app that answers it, with no proxy hop in between. It is a
- * composition root like every main.ts: it wires the two services' apps, which know nothing of each other.
- * API_WORKERS > 1 runs that many such processes sharing the port (node:cluster hands each connection to one).
+ * The API process on PORT: the command and query apps in one process (api/service.ts), or with
+ * API_WORKERS > 1 a primary that runs that many such processes sharing the port.
  */
-const config = loadConfig();
-
-if (cluster.isPrimary && config.apiWorkers > 1) {
+if (cluster.isPrimary && loadConfig().apiWorkers > 1) {
   // METRICS_PORT then answers with every worker's metrics summed (PORT's /metrics is one worker's).
   serveClusterMetrics();
-  await runService('api', async ({ logger, onStop }) => {
-    let stopping = false;
-    const fork = () =>
-      cluster.fork().on('exit', (code, signal) => {
-        if (stopping) return;
-        logger.error({ code, signal }, 'api worker exited; starting another');
-        setTimeout(() => !stopping && fork(), 500);
-      });
-    for (let i = 0; i < config.apiWorkers; i++) fork();
-    logger.info({ port: config.port, workers: config.apiWorkers }, 'api workers started');
-    onStop(async () => {
-      stopping = true;
-      const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
-      await Promise.all(
-        workers.map(
-          (worker) =>
-            new Promise<void>((resolve) => {
-              if (worker.isDead()) resolve();
-              else {
-                worker.once('exit', () => resolve());
-                worker.process.kill('SIGTERM');
-              }
-            }),
-        ),
-      );
-    });
-  });
+  await runService('api', startWorkers);
 } else {
   if (cluster.isWorker) joinClusterMetrics();
-  await runService('api', async ({ logger, onStop }) => {
-    const writes = wireCommandService(config, logger, 'api');
-    const pool = writes.pool;
-    const queryApp = createQueryApp({ pool, logger, healthChecks: { postgres: () => pool.query('SELECT 1') } });
-    // Reads go through the query service's server (its hot order read on node:http), the rest to the command app;
-    // both check API keys with the one cache of this process (so a revocation here is seen by both at once).
-    const reads = createQueryHandler(pool, queryApp, {
-      keys: writes.keys,
-      logger,
-      limiter: writes.limiter,
-    });
-    // The API description and the problem pages: open, answered here before any key is asked for.
-    const docs = createDocsHandler();
-    // The ops page (/ops): static and open; its script reads the admin API with the key the operator gives it.
-    const ops = createOpsPageHandler();
-    // Every answer is counted by route template (api/routes.ts), /metrics included; /metrics is open like /health.
-    const route = routeLabeller(API_ROUTES);
-    // The edge: traceparent / X-Request-Id taken or made, every request's log lines and events carrying them,
-    // one access line per answer (platform/requestTrace).
-    const server = await listen(
-      traceRequests(
-        instrumentHttp((req, res) => {
-          if (docs(req, res) || ops(req, res)) return;
-          const path = (req.url ?? '/').split('?')[0] ?? '/';
-          if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
-          else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
-          else writes.handler(req, res);
-        }, route),
-        { logger, route },
-      ),
-      config.host,
-      config.port,
-    );
-    logger.info({ port: server.port, host: config.host }, 'api listening');
-
-    // Requests in flight (placements waiting for their flush included) are answered before the pool closes.
-    onStop(async () => {
-      await server.close();
-      await writes.close();
-    });
-  });
+  await runService('api', start);
 }

@@ -320,7 +320,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
     summary: "The ops page's overview",
     tag: 'Admin',
     description:
-      'Orders by status (read model), placements and time to decision per minute of the last 15, the answering API process\'s requests and latency per minute, relay lag per sink, pending and backlog per consumer group, worker heartbeats, partner breaker states, dead letters by consumer and the stuck sagas count. A part that cannot be read now is null or empty and named in `unavailable`. The page at /ops draws it.',
+      "Orders by status (read model), placements and time to decision per minute of the last 15, the answering API process's requests and latency per minute, relay lag per sink, pending and backlog per consumer group, worker heartbeats, partner breaker states, dead letters by consumer and the stuck sagas count. A part that cannot be read now is null or empty and named in `unavailable`. The page at /ops draws it.",
     answers: { 200: ok('The overview now', S.OpsOverview) },
   },
   'GET /api/v1/admin/dead-letters': {

@@ -7,11 +7,11 @@ import { kafkaHealthCheck } from '../platform/health.js';
 import { workerHeartbeatCheck } from '../platform/heartbeat.js';
 import { createKafka } from '../platform/kafka.js';
 import { gaugeOnScrape } from '../platform/metrics.js';
-import type { Logger } from '../platform/logger.js';
 import { pressureKey, PressureSignal } from '../platform/pressure.js';
 import { createRateLimiter } from '../platform/rateLimit.js';
 import { createRedis } from '../platform/redis.js';
 import { startRequestHistory } from '../platform/requestHistory.js';
+import { Shutdown, type ServiceDeps } from '../platform/wiring.js';
 import { createCommandHandler } from './app.js';
 import { startHousekeeping } from './housekeeping.js';
 
@@ -28,15 +28,27 @@ export interface CommandService {
 
 /**
  * Wires the command service for a process (the command service alone, or the API front that serves it
- * with the query service): PostgreSQL, Redis and Kafka connections, the health checks of all three
+ * with the query service): PostgreSQL, Redis and Kafka connections (the caller's when it gives them), the health checks of all three
  * and of the workers' heartbeats, and the housekeeping of keys and partitions.
  */
-export function wireCommandService(config: Config, logger: Logger, name: string): CommandService {
-  const pool = poolFromConfig(config, name);
-  const redis = createRedis(config.redisUrl, name);
-  const kafkaAdmin = createKafka(config.kafkaBrokers, `${name}-health`).admin();
+export function wireCommandService(config: Config, deps: ServiceDeps, name: string): CommandService {
+  const { logger } = deps;
+  const shutdown = new Shutdown();
+  const pool = shutdown.own(
+    deps.pool,
+    () => poolFromConfig(config, name),
+    (p) => p.end(),
+  );
+  const redis = shutdown.own(
+    deps.redis,
+    () => createRedis(config.redisUrl, name),
+    (r) => r.quit(),
+  );
+  const kafkaAdmin = (deps.kafka ?? createKafka(config.kafkaBrokers, `${name}-health`)).admin();
+  shutdown.add(() => kafkaAdmin.disconnect());
   // Re-driving a dead letter of a Kafka consumer produces it again: connected on the first re-drive only.
-  const producer = lazyProducer(() => createKafka(config.kafkaBrokers, `${name}-redrive`).producer());
+  const producer = lazyProducer(() => (deps.kafka ?? createKafka(config.kafkaBrokers, `${name}-redrive`)).producer());
+  shutdown.add(() => producer.close());
   const keys = ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs);
   // Per-key token buckets in Redis, shared by every replica (admin keys are never limited).
   const limiter: RateLimiter = createRateLimiter({
@@ -66,19 +78,15 @@ export function wireCommandService(config: Config, logger: Logger, name: string)
     pressure: new PressureSignal(redis, pressureKey(config.redisPrefix), config.pressureHoldMs),
     ops: { redis, layout: { prefix: config.redisPrefix, partitions: config.redisStreamPartitions }, requests },
   });
-  gaugeOnScrape('oms_dead_letters', 'Dead letters waiting for an operator (status dead), by consumer', 'source', () =>
-    countDeadLetters(pool),
+  const removeGauge = gaugeOnScrape(
+    'oms_dead_letters',
+    'Dead letters waiting for an operator (status dead), by consumer',
+    'source',
+    () => countDeadLetters(pool),
   );
-  const stopHousekeeping = startHousekeeping(pool, config, logger);
-  return {
-    pool,
-    handler,
-    keys,
-    limiter,
-    async close() {
-      stopHousekeeping();
-      requests.stop();
-      await Promise.allSettled([pool.end(), redis.quit(), kafkaAdmin.disconnect(), producer.close()]);
-    },
-  };
+  // The gauge reads this pool: gone with it, for a process (a test's) that goes on after this service stops.
+  shutdown.add(removeGauge);
+  shutdown.add(() => requests.stop());
+  shutdown.add(startHousekeeping(pool, config, logger));
+  return { pool, handler, keys, limiter, close: () => shutdown.run() };
 }

@@ -172,16 +172,17 @@ export const metrics = Object.freeze({
 
 /**
  * A gauge read at scrape time (a count in PostgreSQL, say): nothing runs between scrapes. Defined
- * again, it replaces the one before (a process wires its API once; a test may wire several).
+ * again, it replaces the one before (a process wires its API once; a test may wire several). Returns
+ * its removal, for the service that stops (and closes what `read` reads) while the process goes on.
  */
 export function gaugeOnScrape(
   name: string,
   help: string,
   labelName: string,
   read: () => Promise<ReadonlyArray<readonly [string, number]>>,
-): void {
+): () => void {
   register.removeSingleMetric(name);
-  new Gauge({
+  const gauge = new Gauge({
     name,
     help,
     labelNames: [labelName],
@@ -190,6 +191,10 @@ export function gaugeOnScrape(
       for (const [label, value] of await read()) this.set({ [labelName]: label }, value);
     },
   });
+  return () => {
+    // Only while it is still this one: a later definition replaced it and stays.
+    if (register.getSingleMetric(name) === gauge) register.removeSingleMetric(name);
+  };
 }
 
 let defaultsCollected = false;

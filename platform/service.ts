@@ -1,23 +1,21 @@
 import cluster from 'node:cluster';
-import { loadConfig } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import { startHeartbeat } from './heartbeat.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger } from './logger.js';
 import { collectProcessMetrics, startMetricsServer } from './metrics.js';
 import { createRedis } from './redis.js';
+import type { RunningService, ServiceDeps } from './wiring.js';
 
-export interface ServiceContext {
-  readonly logger: Logger;
-  /** Registers a shutdown step; steps run in reverse order of registration on SIGINT/SIGTERM. */
-  readonly onStop: (step: () => Promise<void>) => void;
-}
+/** A service's one wiring (its `start`), shared by its main.ts and the test system. */
+export type StartService = (config: Config, deps: ServiceDeps) => Promise<RunningService>;
 
 /**
- * Runs one service process: a named pino logger, a clean stop on SIGINT/SIGTERM (bounded in time), and
+ * Runs one service process through its `start` (the wiring the test system starts too): a named pino logger, a clean stop on SIGINT/SIGTERM (bounded in time), and
  * an exit with status 1 on an error nobody handled, so the supervisor restarts the process rather than
  * leaving it half-alive. Every process also exposes its metrics (on METRICS_PORT when set) and, once
  * started, writes a heartbeat under its name to Redis for the API's readiness.
  */
-export async function runService(name: string, start: (context: ServiceContext) => Promise<void>): Promise<void> {
+export async function runService(name: string, start: StartService): Promise<void> {
   const logger = createLogger(name);
   const steps: Array<() => Promise<void>> = [];
   let stopping = false;
@@ -61,7 +59,8 @@ export async function runService(name: string, start: (context: ServiceContext) 
       });
       if (server !== undefined) steps.push(() => server.close());
     }
-    await start({ logger, onStop: (step) => steps.push(step) });
+    const service = await start(config, { logger });
+    steps.push(() => service.stop());
     // Beats only once the service runs; stopped first on shutdown, so readiness sees it leave at once.
     const redis = createRedis(config.redisUrl, `${name}-heartbeat`);
     const heartbeat = startHeartbeat(redis, config.redisPrefix, name, config.heartbeatIntervalMs, logger);

@@ -230,7 +230,8 @@ export const deliveriesAnswer = Type.Object({
  * written there; these lines keep the published schemas and those types the same, or the build fails.
  */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Mutable<T> = T extends ReadonlyArray<infer U> ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+type Mutable<T> =
+  T extends ReadonlyArray<infer U> ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
 export const apiKeySchemasMatchPlatform: [
   Same<Static<typeof apiKeyListing>, Mutable<ApiKeyListing>>,
   Same<Static<typeof createdApiKeyAnswer>, Mutable<CreatedApiKey>>,

@@ -1,30 +1,23 @@
-import { createCommandHandler } from '../../command-service/app.js';
 import { upstreamFor } from '../../api/routes.js';
-import { createQueryApp } from '../../query-service/app.js';
-import { createQueryHandler } from '../../query-service/server.js';
-import { Projector, projectorSettings } from '../../query-service/projector/projector.js';
-import { KafkaSink } from '../../relay/kafkaSink.js';
-import { RedisSink } from '../../relay/redisSink.js';
-import { Relay } from '../../relay/relay.js';
-import { createPspApp } from '../../simulators/psp/app.js';
-import { ensurePspSchema } from '../../simulators/psp/store.js';
-import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js';
-import { RouterWorker, routerWorkerSettings } from '../../workers/router/routerWorker.js';
-import { FulfillmentWorker, fulfillmentSettings } from '../../workers/fulfillment/fulfillmentWorker.js';
-import { Tracker, trackerSettings } from '../../workers/tracking/tracker.js';
-import { ChangesWorker, changesWorkerSettings } from '../../workers/changes/changesWorker.js';
-import { createCarrierApp } from '../../simulators/carrier/app.js';
-import { parseShortPicks } from '../../simulators/wms/shortPick.js';
-import { ensureWmsSchema } from '../../simulators/wms/store.js';
-import { WmsSimulator } from '../../simulators/wms/wms.js';
-import { CarrierClient } from '../../platform/carrier.js';
-import { consumerBackoff, type Config } from '../../platform/config.js';
-import { PgDeadLetters, redriveTargets } from '../../platform/deadLetters.js';
+import * as commandService from '../../command-service/service.js';
+import * as queryService from '../../query-service/service.js';
+import * as projectorService from '../../query-service/projector/service.js';
+import * as relayService from '../../relay/service.js';
+import type { Relay } from '../../relay/relay.js';
+import * as carrierSandbox from '../../simulators/carrier/service.js';
+import * as pspSandbox from '../../simulators/psp/service.js';
+import * as wmsSandbox from '../../simulators/wms/service.js';
+import type { WmsSimulator } from '../../simulators/wms/wms.js';
+import * as changesService from '../../workers/changes/service.js';
+import * as fulfillmentService from '../../workers/fulfillment/service.js';
+import type { FulfillmentWorker } from '../../workers/fulfillment/fulfillmentWorker.js';
+import * as routerService from '../../workers/router/service.js';
+import type { RouterWorker } from '../../workers/router/routerWorker.js';
+import * as sagaService from '../../workers/saga/service.js';
+import type { SagaWorker } from '../../workers/saga/sagaWorker.js';
+import * as trackingService from '../../workers/tracking/service.js';
+import type { Config } from '../../platform/config.js';
 import { createPool, type Pool } from '../../platform/db.js';
-import { ApiKeyCache } from '../../platform/authentication.js';
-import { createRateLimiter } from '../../platform/rateLimit.js';
-import { listen } from '../../platform/http.js';
-import { traceRequests } from '../../platform/requestTrace.js';
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { migrateLatest, quoteIdent } from '../../platform/migrate.js';
@@ -32,7 +25,8 @@ import { PspClient } from '../../platform/psp.js';
 import { accessFromConfig } from '../../platform/databaseRoles.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { parseFields, type StreamLayout } from '../../platform/streams.js';
-import { SUBSCRIBERS, SUBSCRIPTIONS, Subscriber } from '../../domain/subscriptions.js';
+import type { RunningService } from '../../platform/wiring.js';
+import { SUBSCRIBERS, Subscriber } from '../../domain/subscriptions.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 import { createTestKey } from './apiKeys.js';
 import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
@@ -44,6 +38,9 @@ import { startNode, type RunningProcess } from './processes.js';
  * A whole placement pipeline of the test's own: its own PostgreSQL schema (migrated), Redis key
  * prefix, Kafka topic and PSP ledger schema, with the command API, the relay, the PSP sandbox and a
  * saga worker running in this process against the real services. stop() removes all of it.
+ * Each part is started by its service's own `start` (the one its main.ts runs), sharing this system's
+ * pool and Redis and Kafka clients; where the system differs (test pacing, ports of its own choosing,
+ * only the consumer groups it runs) it says so through the configuration and the `start` deps.
  * As in production (decision 0015), the schema is migrated by the owner (TEST_DATABASE_URL), the
  * services connect as the service role and the sandboxes as the sandbox role.
  */
@@ -172,6 +169,23 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     SAGA_POLL_MS: '100',
     SAGA_LEASE_MS: '3000',
     ...options.env,
+    // What only this system sets: every server on a port of its own choosing, the sandboxes' ledgers
+    // in schemas of this system's own, the relay at test pacing, and readiness that asks for no worker
+    // heartbeat (the workers run here, without one).
+    HOST: '127.0.0.1',
+    COMMAND_PORT: '0',
+    QUERY_PORT: '0',
+    PSP_PORT: '0',
+    CARRIER_PORT: '0',
+    PSP_DATABASE_SCHEMA: `${schema}_psp`,
+    PSP_LATENCY_MS: String(options.pspLatencyMs ?? 0),
+    WMS_DATABASE_SCHEMA: `${schema}_wms`,
+    WMS_CONSUMER_GROUP: `test-wms-${id}`,
+    WMS_SHORT_PICK: options.fulfillment?.shortPick ?? '',
+    CARRIER_TIMEOUT_MS: '1000',
+    RELAY_BATCH_SIZE: '200',
+    RELAY_POLL_MS: String(options.relayPollMs ?? 100),
+    READY_WORKERS: '',
   });
   const logger = createLogger(`test-${id}`, process.env.TEST_LOG_LEVEL ?? 'silent');
   const logLines: Array<Record<string, unknown>> = [];
@@ -185,8 +199,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   });
   const pool = createPool({ databaseUrl: config.databaseUrl, schema, max: 20, preparedStatements: config.dbPreparedStatements });
   const ownerPool = createPool({ databaseUrl: config.migrationDatabaseUrl, schema, max: 2 });
-  const pspPool = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema: `${schema}_psp`, max: 10 });
-  await ensurePspSchema(pspPool, `${schema}_psp`);
+  // The PSP's ledger, given to the sandbox so that the test reads what the partner holds through it.
+  const pspPool = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema: config.pspDatabaseSchema, max: 10 });
   const layout: StreamLayout = { prefix: config.redisPrefix, partitions: config.redisStreamPartitions };
 
   const kafka = createKafka(config.kafkaBrokers, `test-${id}`);
@@ -196,82 +210,41 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     { topic, numPartitions: 4, replicationFactor: 1 },
     { topic: wmsTopic, numPartitions: 4, replicationFactor: 1 },
   ]);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
 
   const redis = createRedis(config.redisUrl, `test-${id}`);
-  const readers: Redis[] = [];
+  /** What every part of this system shares: its pool and its Redis and Kafka clients. */
+  const shared = { pool, redis, kafka };
 
-  const pspLogger = loggerFor('psp-sandbox');
-  const { app: pspApp, hanging } = createPspApp({ pool: pspPool, logger: pspLogger, latencyMs: options.pspLatencyMs ?? 0 });
-  // Every HTTP server behind the edge as its process runs it (platform/requestTrace).
-  const pspServer = await listen(traceRequests(pspApp, { logger: pspLogger }), '127.0.0.1', 0);
+  const pspServer = await pspSandbox.start(config, { logger: loggerFor('psp-sandbox'), pool: pspPool });
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
 
   const adminKey = (await createTestKey(pool, { name: 'test-system' })).key;
-  // One key cache for both servers, as api/main.ts shares one in a process.
-  const keys = ApiKeyCache.forDatabase(pool, config.apiKeyCacheMs);
-  const limiter = createRateLimiter({
-    redis,
-    prefix: config.redisPrefix,
-    defaults: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
-    logger,
-  });
+  // The command and the query service each on its own port, sharing one key cache and rate limiter,
+  // as api/service.ts shares them in a process.
   const apiLogger = loggerFor('api');
-  const commandApp = createCommandHandler({
-    pool,
-    config,
-    keys,
-    limiter,
+  const commandServer = await commandService.start(config, { logger: apiLogger, ...shared });
+  const queryServer = await queryService.start(config, {
     logger: apiLogger,
-    healthChecks: {},
-    redrive: redriveTargets(redis, async () => producer),
-    // The ops overview reads this system's streams and heartbeats, as the API process does (command-service/wiring).
-    ops: { redis, layout },
+    pool,
+    keys: commandServer.keys,
+    limiter: commandServer.limiter,
   });
-  const commandServer = await listen(traceRequests(commandApp, { logger: apiLogger }), '127.0.0.1', 0);
-  // The query service's own server: the fast order read on node:http, the rest on express.
-  const queryServer = await listen(
-    traceRequests(
-      createQueryHandler(pool, createQueryApp({ pool, logger: apiLogger, healthChecks: {} }), {
-        keys,
-        limiter,
-        logger: apiLogger,
-      }),
-      { logger: apiLogger },
-    ),
-    '127.0.0.1',
-    0,
-  );
-  // Requests go where the API front (api/main.ts) sends them.
+  // Requests go where the API front (api/service.ts) sends them.
   const urlFor = (method: string, path: string) =>
     `http://127.0.0.1:${upstreamFor(method, path.split('?')[0] ?? path) === 'query' ? queryServer.port : commandServer.port}`;
 
-  const relay = new Relay({
-    pool,
-    databaseUrl: config.listenDatabaseUrl,
-    schema,
+  const relayRunning = await relayService.start(config, {
     logger: loggerFor('relay'),
-    kafka: new KafkaSink(producer, topic),
+    ...shared,
     // Only the groups this system runs: a group nobody reads would hold every entry (and outbox row) forever.
-    redis: new RedisSink(
-      redis,
-      layout,
-      Object.fromEntries(
-        SUBSCRIBERS.filter(
-          (g) =>
-            (g !== Subscriber.router || options.router === true || options.fulfillment !== undefined) &&
-            (g !== Subscriber.changes || options.fulfillment !== undefined || options.changes === true),
-        ).map((g) => [g, SUBSCRIPTIONS[g]]),
-      ),
+    groups: SUBSCRIBERS.filter(
+      (g) =>
+        (g !== Subscriber.router || options.router === true || options.fulfillment !== undefined) &&
+        (g !== Subscriber.changes || options.fulfillment !== undefined || options.changes === true),
     ),
-    batchSize: 200,
-    pollMs: options.relayPollMs ?? 100,
-    ackScanMs: config.relayAckScanMs,
-    outboxRetentionMs: config.outboxRetentionMs,
   });
-  await relay.start();
+  const relay = relayRunning.relay;
 
   const request = async (
     method: string,
@@ -289,6 +262,9 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
   };
 
+  /** The saga workers this system started, each with its service's stop (its reader included). */
+  const sagaServices = new Map<SagaWorker, RunningService>();
+  let projector: RunningService | undefined;
   const system: TestSystem = {
     schema,
     pool,
@@ -339,23 +315,20 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       );
     },
     async startSagaWorker() {
-      const reader = createRedis(config.redisUrl, `test-${id}-reader`);
-      readers.push(reader);
-      const worker = new SagaWorker({
-        pool,
-        reader,
-        commands: redis,
-        psp,
-        logger: loggerFor('saga-worker'),
-        ...sagaWorkerSettings(config),
-      });
-      await worker.start();
-      system.sagaWorkers.push(worker);
-      return worker;
+      const service = await sagaService.start(config, { logger: loggerFor('saga-worker'), pool, redis, psp });
+      sagaServices.set(service.worker, service);
+      system.sagaWorkers.push(service.worker);
+      return service.worker;
     },
-    restartProjector: async () => undefined,
+    async restartProjector(between) {
+      await projector?.stop();
+      await between?.();
+      projector = await projectorService.start(config, { logger, pool, redis });
+    },
     async stopSagaWorkers() {
-      await Promise.all(system.sagaWorkers.splice(0).map((w) => w.stop()));
+      // A worker a test made itself and pushed here is stopped as it is.
+      await Promise.all(system.sagaWorkers.splice(0).map((w) => (sagaServices.get(w) ?? w).stop()));
+      sagaServices.clear();
     },
     async waitUntilAcknowledged(stream, entryId) {
       await eventually(`${stream} ${entryId} acknowledged by the saga group`, async () => {
@@ -368,38 +341,26 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     async stop() {
       await stopFulfillment();
       await system.stopSagaWorkers();
-      await relay.stop();
-      for (const res of hanging) res.destroy();
+      await relayRunning.stop().catch(() => undefined);
       psp.shutdown();
-      await projector.stop();
-      await Promise.allSettled([commandServer.close(), queryServer.close(), pspServer.close()]);
-      await producer.disconnect().catch(() => undefined);
+      await projector?.stop().catch(() => undefined);
+      await Promise.allSettled([commandServer.stop(), queryServer.stop(), pspServer.stop()]);
       await admin.deleteTopics({ topics: [topic, wmsTopic] }).catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       const keys = await redis.keys(`${config.redisPrefix}:*`);
       if (keys.length > 0) await redis.del(...keys);
-      for (const reader of readers) reader.disconnect();
       redis.disconnect();
       await pool.end();
       await ownerPool.end();
       await pspPool.end();
       const cleanup = createPool({ databaseUrl: config.migrationDatabaseUrl, schema: 'public', max: 1 });
       if (schema !== 'public') await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_psp`)} CASCADE`);
-      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(`${schema}_wms`)} CASCADE`);
+      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(config.pspDatabaseSchema)} CASCADE`);
+      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(config.wmsDatabaseSchema)} CASCADE`);
       await cleanup.end();
     },
   };
-  const projectorReader = createRedis(config.redisUrl, `test-${id}-projector`);
-  readers.push(projectorReader);
-  let projector = new Projector({ pool, reader: projectorReader, commands: redis, logger, ...projectorSettings(config) });
-  if (options.startProjector ?? true) await projector.start();
-  system.restartProjector = async (between) => {
-    await projector.stop();
-    await between?.();
-    projector = new Projector({ pool, reader: projectorReader, commands: redis, logger, ...projectorSettings(config) });
-    await projector.start();
-  };
+  if (options.startProjector ?? true) projector = await projectorService.start(config, { logger, pool, redis });
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
 
   // Fulfillment at test pacing: every simulated step takes tens of milliseconds, not seconds.
@@ -408,35 +369,15 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
   if (options.changes === true || (options.fulfillment !== undefined && options.changes !== false)) {
-    const changesReader = createRedis(config.redisUrl, `test-${id}-changes`);
-    readers.push(changesReader);
-    const changes = new ChangesWorker({
-      pool,
-      reader: changesReader,
-      commands: redis,
-      psp,
-      logger: loggerFor('changes-worker'),
-      ...changesWorkerSettings(config),
-    });
-    await changes.start();
+    const changes = await changesService.start(config, { logger: loggerFor('changes-worker'), pool, redis, psp });
     stops.push(() => changes.stop());
   }
   if (options.router || options.fulfillment) {
-    const routerReader = createRedis(config.redisUrl, `test-${id}-router`);
-    readers.push(routerReader);
-    const router = new RouterWorker({
-      pool,
-      reader: routerReader,
-      commands: redis,
-      logger: loggerFor('router'),
-      ...routerWorkerSettings(config),
-    });
-    await router.start();
+    const router = await routerService.start(config, { logger: loggerFor('router'), pool, redis });
     stops.push(() => router.stop());
     let wms: WmsSimulator | undefined;
     let worker: FulfillmentWorker | undefined;
     let carrierUrl = '';
-    const wmsSchema = `${schema}_wms`;
     const wmsEnv = {
       DATABASE_URL: testServiceDatabaseUrl,
       SANDBOX_DATABASE_URL: testSandboxDatabaseUrl,
@@ -444,70 +385,43 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       DATABASE_SCHEMA: schema,
       KAFKA_ORDER_EVENTS_TOPIC: topic,
       KAFKA_WMS_EVENTS_TOPIC: wmsTopic,
-      WMS_DATABASE_SCHEMA: wmsSchema,
-      WMS_CONSUMER_GROUP: `test-wms-${id}`,
+      WMS_DATABASE_SCHEMA: config.wmsDatabaseSchema,
+      WMS_CONSUMER_GROUP: config.wmsConsumerGroup,
       WMS_SIM_STEP_MS: config.wmsSimStepMs.toString(),
-      WMS_SHORT_PICK: options.fulfillment?.shortPick ?? '',
+      WMS_SHORT_PICK: config.wmsShortPick,
       LOG_LEVEL: 'info',
     };
     if (options.fulfillment) {
-      const carrierLogger = loggerFor('carrier-sandbox');
-      const carrierServer = await listen(
-        traceRequests(createCarrierApp({ logger: carrierLogger, stepMs: config.carrierSimStepMs }), { logger: carrierLogger }),
-        '127.0.0.1',
-        0,
+      const carrier = await carrierSandbox.start(config, { logger: loggerFor('carrier-sandbox') });
+      carrierUrl = `http://127.0.0.1:${carrier.port}`;
+      stops.push(() => carrier.stop());
+      const tracking = await trackingService.start(
+        { ...config, carrierUrl },
+        { logger: loggerFor('tracking'), pool, settings: { tickMs: 50 } },
       );
-      carrierUrl = `http://127.0.0.1:${carrierServer.port}`;
-      stops.push(() => carrierServer.close());
-      const carrier = new CarrierClient(carrierUrl, 1_000);
-      const tracker = new Tracker({ pool, carrier, logger: loggerFor('tracking'), ...trackerSettings(config), tickMs: 50 });
-      tracker.start();
-      stops.push(async () => {
-        await tracker.stop();
-        carrier.shutdown();
-      });
-      worker = new FulfillmentWorker({
+      stops.push(() => tracking.stop());
+      const fulfillment = await fulfillmentService.start(config, {
+        logger: loggerFor('fulfillment'),
         pool,
         kafka,
         psp,
-        logger: loggerFor('fulfillment'),
-        ...fulfillmentSettings(config),
-        capturePollMs: 200,
+        settings: { capturePollMs: 200 },
       });
-      await worker.start();
-      stops.push(() => worker?.stop() ?? Promise.resolve());
+      worker = fulfillment.worker;
+      stops.push(() => fulfillment.stop());
       if (options.fulfillment.wms ?? true) {
-        const wmsPool = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema: wmsSchema, max: 4 });
-        await ensureWmsSchema(wmsPool, wmsSchema);
-        // Its dead letters go to the OMS's table as the sandbox role, as simulators/wms/main.ts does.
-        const wmsDeadLetters = createPool({ databaseUrl: config.sandboxDatabaseUrl, schema, max: 1 });
-        wms = new WmsSimulator({
-          pool: wmsPool,
-          kafka,
-          requestsTopic: topic,
-          answersTopic: wmsTopic,
-          groupId: wmsEnv.WMS_CONSUMER_GROUP,
-          stepMs: config.wmsSimStepMs,
-          shortPicks: parseShortPicks(wmsEnv.WMS_SHORT_PICK),
-          logger: loggerFor('wms-sandbox'),
-          maxAttempts: config.kafkaConsumerMaxAttempts,
-          backoff: consumerBackoff(config),
-          deadLetters: new PgDeadLetters(wmsDeadLetters, logger),
-        });
-        await wms.start();
-        stops.push(async () => {
-          await wms?.stop();
-          await Promise.allSettled([wmsPool.end(), wmsDeadLetters.end()]);
-        });
+        const sandbox = await wmsSandbox.start(config, { logger: loggerFor('wms-sandbox'), kafka });
+        wms = sandbox.wms;
+        stops.push(() => sandbox.stop());
         await wms.joined;
       }
       await worker.joined;
     }
     (system as { fulfillment: TestFulfillment | undefined }).fulfillment = {
-      router,
+      router: router.worker,
       wms,
       worker,
-      wmsSchema,
+      wmsSchema: config.wmsDatabaseSchema,
       wmsTopic,
       carrierUrl,
       wmsEnv,

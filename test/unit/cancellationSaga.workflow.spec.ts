@@ -6,6 +6,7 @@ import {
   type CancellationSteps,
   type OrderNow,
 } from '../../domain/cancellationSaga.js';
+import { workflowSpec } from '../support/gwt.js';
 
 const now = new Date('2026-01-01T12:00:00.000Z');
 const inMs = (ms: number) => new Date(now.getTime() + ms).toISOString();
@@ -20,23 +21,29 @@ const placed = { status: 'succeeded', order_status: 'confirmed', outcome: 'cance
 const requested = { status: 'succeeded', requested: [] } as const;
 const released = { status: 'succeeded', released: [], cancelled: [] } as const;
 const shipment = (id: string, status: string) => ({ shipment_id: id, warehouse_id: 'w1', status });
+/** Given the recorded steps, when asked with the order as it is now, then the next action. */
+const saga = workflowSpec((state: ReturnType<typeof running>, moment: { order: OrderNow; now: Date }) =>
+  nextCancellationAction(state, moment.order, moment.now),
+);
 
 describe('cancellation saga workflow (domain)', () => {
   it('given placement still running, waits for it', () => {
-    expect(nextCancellationAction(running({}), order({ placementRunning: true }), now)).to.deep.equal({
-      kind: 'wait',
-      until: inMs(WAIT_FOR_PLACEMENT_MS),
-    });
+    saga
+      .given(running({}))
+      .when({ order: order({ placementRunning: true }), now })
+      .then({ kind: 'wait', until: inMs(WAIT_FOR_PLACEMENT_MS) });
   });
 
   it('given placement finished, records how it ended: a confirmed order is cancelled, a rejected one has nothing to cancel', () => {
-    expect(nextCancellationAction(running({}), order(), now)).to.deep.equal({
-      kind: 'await_placement',
-      orderStatus: 'confirmed',
-      outcome: 'cancel',
-    });
+    saga
+      .given(running({}))
+      .when({ order: order(), now })
+      .then({ kind: 'await_placement', orderStatus: 'confirmed', outcome: 'cancel' });
     for (const orderStatus of ['rejected', 'cancelled'])
-      expect(nextCancellationAction(running({}), order({ orderStatus }), now)).to.deep.include({ outcome: 'nothing_to_cancel' });
+      saga
+        .given(running({}))
+        .when({ order: order({ orderStatus }), now })
+        .thenAssert((action) => expect(action).to.deep.include({ outcome: 'nothing_to_cancel' }));
   });
 
   it('asks the WMS to cancel the shipments still at the warehouse, none of those that left', () => {

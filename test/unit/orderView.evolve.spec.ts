@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import { evolve, fold, type OrderViewEvent } from '../../query-service/projections/orderView/evolve.js';
+import { projectionSpec } from '../support/gwt.js';
+
+const orderView = projectionSpec(evolve);
 
 const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
 // Payloads hold only what a test looks at: the cast stands in for the edge's check (parseOrderEvent).
@@ -22,53 +25,63 @@ const placed = e(1, 'order.placed', {
 
 describe('order view projection (evolve)', () => {
   it('starts with order.placed: status placed, items pending, version 1', () => {
-    const view = fold([placed]);
-    expect(view).to.deep.include({
-      order_id: 'o1',
-      status: 'placed',
-      version: 1,
-      customer_id: 'c1',
-      total_amount: 500,
-      created_at: at(1),
-    });
-    expect(view?.items).to.deep.equal([
-      {
-        item_id: 'i1',
-        sku: 'A',
-        quantity: 2,
-        unit_price: 250,
-        status: 'pending',
-        quantity_shipped: 0,
-        quantity_cancelled: 0,
-        quantity_refunded: 0,
-      },
-    ]);
+    orderView
+      .given([])
+      .when([placed])
+      .thenAssert((view) => {
+        expect(view).to.deep.include({
+          order_id: 'o1',
+          status: 'placed',
+          version: 1,
+          customer_id: 'c1',
+          total_amount: 500,
+          created_at: at(1),
+        });
+        expect(view?.items).to.deep.equal([
+          {
+            item_id: 'i1',
+            sku: 'A',
+            quantity: 2,
+            unit_price: 250,
+            status: 'pending',
+            quantity_shipped: 0,
+            quantity_cancelled: 0,
+            quantity_refunded: 0,
+          },
+        ]);
+      });
   });
 
   it('ignores anything before order.placed', () => {
-    expect(evolve(undefined, e(2, 'order.confirmed'))).to.equal(undefined);
+    orderView
+      .given([])
+      .when([e(2, 'order.confirmed')])
+      .then(undefined);
   });
 
   it('follows a confirmed placement: reserved, authorized, fraud checked, confirmed', () => {
-    const view = fold([
-      placed,
-      e(2, 'inventory.reserved'),
-      e(3, 'payment.authorized', { payment_id: 'p1', amount: 500 }),
-      e(4, 'fraud.checked', { decision: 'accept', score: 0, reasons: [] }),
-      e(5, 'order.confirmed'),
-    ]);
-    expect(view).to.deep.include({ status: 'confirmed', version: 5, updated_at: at(5) });
-    expect(view?.payments).to.deep.equal([
-      { payment_id: 'p1', amount_authorized: 500, amount_captured: 0, amount_refunded: 0, status: 'authorized' },
-    ]);
-    expect(view?.saga.status).to.equal('completed');
-    expect(view?.saga.steps.map((s) => [s.name, s.status])).to.deep.equal([
-      ['reserve_inventory', 'succeeded'],
-      ['authorize_payment', 'succeeded'],
-      ['check_fraud', 'succeeded'],
-      ['confirm_order', 'succeeded'],
-    ]);
-    expect(view?.items[0]?.status).to.equal('reserved');
+    orderView
+      .given([placed])
+      .when([
+        e(2, 'inventory.reserved'),
+        e(3, 'payment.authorized', { payment_id: 'p1', amount: 500 }),
+        e(4, 'fraud.checked', { decision: 'accept', score: 0, reasons: [] }),
+        e(5, 'order.confirmed'),
+      ])
+      .thenAssert((view) => {
+        expect(view).to.deep.include({ status: 'confirmed', version: 5, updated_at: at(5) });
+        expect(view?.payments).to.deep.equal([
+          { payment_id: 'p1', amount_authorized: 500, amount_captured: 0, amount_refunded: 0, status: 'authorized' },
+        ]);
+        expect(view?.saga.status).to.equal('completed');
+        expect(view?.saga.steps.map((s) => [s.name, s.status])).to.deep.equal([
+          ['reserve_inventory', 'succeeded'],
+          ['authorize_payment', 'succeeded'],
+          ['check_fraud', 'succeeded'],
+          ['confirm_order', 'succeeded'],
+        ]);
+        expect(view?.items[0]?.status).to.equal('reserved');
+      });
   });
 
   it('follows a fraud rejection: payment voided, items cancelled, saga failed', () => {
@@ -89,9 +102,15 @@ describe('order view projection (evolve)', () => {
 
   it('moves the version on an event type it does not show', () => {
     // (shipment.created with no payload before typed events; the view shows that type, and the edge now refuses it empty.)
-    expect(fold([placed, e(2, 'payment.capture_failed')])?.version).to.equal(2);
+    orderView
+      .given([placed])
+      .when([e(2, 'payment.capture_failed')])
+      .thenAssert((view) => expect(view?.version).to.equal(2));
     // A type this code does not know yet, read from the log.
-    expect(fold([placed, e(2, 'test.unknownToTheView')])?.version).to.equal(2);
+    orderView
+      .given([placed])
+      .when([e(2, 'test.unknownToTheView')])
+      .thenAssert((view) => expect(view?.version).to.equal(2));
   });
 
   it('follows fulfillment: shipment created, short pick cancelled, shipped, captured, invoiced, delivered', () => {

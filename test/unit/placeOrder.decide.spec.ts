@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import type { ItemId, OrderId, SagaId } from '../../domain/ids.js';
 import { decidePlaceOrder, type PlaceOrder } from '../../domain/placeOrder.js';
+import { deciderSpec } from '../support/gwt.js';
+
+const spec = deciderSpec(decidePlaceOrder);
 
 const command: PlaceOrder = {
   customer_id: 'cust-1',
@@ -14,32 +17,36 @@ const command: PlaceOrder = {
 
 describe('placing an order (domain decision)', () => {
   it('given priced lines and ids, emits order.placed with one item per line and no card token', () => {
-    const event = decidePlaceOrder(command, {
-      orderId: 'o1' as OrderId,
-      sagaId: 's1' as SagaId,
-      itemIds: ['i1' as ItemId, 'i2' as ItemId],
-      placedAt: new Date('2026-01-02T03:04:05.006Z'),
-      currency: 'USD',
-      lines: [
-        { sku: 'A', quantity: 2, unit_price: 100, line_total: 200 },
-        { sku: 'B', quantity: 1, unit_price: 50, line_total: 50 },
-      ],
-      total: 250,
-    });
-    expect(event.items.map((i) => [i.item_id, i.sku, i.quantity, i.line_total])).to.deep.equal([
-      ['i1', 'A', 2, 200],
-      ['i2', 'B', 1, 50],
-    ]);
-    expect(event.total_amount).to.equal(250);
-    expect(event.placed_at).to.equal('2026-01-02T03:04:05.006Z');
-    expect(event.external_order_id).to.equal('AMZ-1');
-    expect(JSON.stringify(event)).not.to.contain('tok_');
-    expect(event.payment_method).to.deep.equal({ type: 'card' });
+    spec
+      .given({
+        orderId: 'o1' as OrderId,
+        sagaId: 's1' as SagaId,
+        itemIds: ['i1' as ItemId, 'i2' as ItemId],
+        placedAt: new Date('2026-01-02T03:04:05.006Z'),
+        currency: 'USD',
+        lines: [
+          { sku: 'A', quantity: 2, unit_price: 100, line_total: 200 },
+          { sku: 'B', quantity: 1, unit_price: 50, line_total: 50 },
+        ],
+        total: 250,
+      })
+      .when(command)
+      .thenAssert((event) => {
+        expect(event.items.map((i) => [i.item_id, i.sku, i.quantity, i.line_total])).to.deep.equal([
+          ['i1', 'A', 2, 200],
+          ['i2', 'B', 1, 50],
+        ]);
+        expect(event.total_amount).to.equal(250);
+        expect(event.placed_at).to.equal('2026-01-02T03:04:05.006Z');
+        expect(event.external_order_id).to.equal('AMZ-1');
+        expect(JSON.stringify(event)).not.to.contain('tok_');
+        expect(event.payment_method).to.deep.equal({ type: 'card' });
+      });
   });
 
   it('refuses a placement whose item ids do not match its lines', () => {
-    expect(() =>
-      decidePlaceOrder(command, {
+    spec
+      .given({
         orderId: 'o1' as OrderId,
         sagaId: 's1' as SagaId,
         itemIds: [],
@@ -47,7 +54,8 @@ describe('placing an order (domain decision)', () => {
         currency: 'USD',
         lines: [{ sku: 'A', quantity: 1, unit_price: 1, line_total: 1 }],
         total: 1,
-      }),
-    ).to.throw(RangeError);
+      })
+      .when(command)
+      .thenThrows(RangeError);
   });
 });

@@ -7,6 +7,7 @@ import {
   type PlacementSteps,
   type Retrying,
 } from '../../domain/placementSaga.js';
+import { workflowSpec } from '../support/gwt.js';
 
 const now = new Date('2026-01-01T12:00:00.000Z');
 const timing = { now, retryDeadlineMs: 30_000 };
@@ -31,97 +32,102 @@ const retrying = (secondsAgo: number, dueInMs: number): Retrying => ({
 });
 
 const running = (steps: PlacementSteps): PlacementSagaState => ({ status: 'running', steps });
+const saga = workflowSpec(nextPlacementAction);
 
 describe('placement saga workflow (domain)', () => {
   it('given a new saga, reserves inventory first', () => {
-    expect(nextPlacementAction(running({}), timing)).to.deep.equal({ kind: 'reserve_inventory' });
+    saga.given(running({})).when(timing).then({ kind: 'reserve_inventory' });
   });
 
   it('given stock reserved, runs payment authorization and the fraud check side by side', () => {
-    expect(nextPlacementAction(running({ reserve_inventory: reserved }), timing)).to.deep.equal({
-      kind: 'run',
-      steps: ['authorize_payment', 'check_fraud'],
-    });
+    saga
+      .given(running({ reserve_inventory: reserved }))
+      .when(timing)
+      .then({ kind: 'run', steps: ['authorize_payment', 'check_fraud'] });
   });
 
   it('runs only the step still missing after the other finished', () => {
-    expect(nextPlacementAction(running({ reserve_inventory: reserved, authorize_payment: authorized }), timing)).to.deep.equal({
-      kind: 'run',
-      steps: ['check_fraud'],
-    });
+    saga
+      .given(running({ reserve_inventory: reserved, authorize_payment: authorized }))
+      .when(timing)
+      .then({ kind: 'run', steps: ['check_fraud'] });
   });
 
   it('confirms once payment is authorized and fraud accepted or skipped', () => {
-    expect(
-      nextPlacementAction(running({ reserve_inventory: reserved, authorize_payment: authorized, check_fraud: fraudOk }), timing),
-    ).to.deep.equal({
-      kind: 'confirm_order',
-    });
+    saga
+      .given(running({ reserve_inventory: reserved, authorize_payment: authorized, check_fraud: fraudOk }))
+      .when(timing)
+      .then({ kind: 'confirm_order' });
     const skipped = { status: 'skipped', at, reason: 'repeat customer' } as const;
-    expect(
-      nextPlacementAction(running({ reserve_inventory: reserved, authorize_payment: authorized, check_fraud: skipped }), timing)
-        .kind,
-    ).to.equal('confirm_order');
+    saga
+      .given(running({ reserve_inventory: reserved, authorize_payment: authorized, check_fraud: skipped }))
+      .when(timing)
+      .thenAssert((action) => expect(action.kind).to.equal('confirm_order'));
   });
 
   it('rejects without compensation when no stock could be reserved', () => {
     const failed = { status: 'failed', at, reason: 'insufficient-stock', shortages: [] } as const;
-    expect(nextPlacementAction(running({ reserve_inventory: failed }), timing)).to.deep.equal({
-      kind: 'reject_order',
-      reason: 'insufficient-stock',
-    });
+    saga
+      .given(running({ reserve_inventory: failed }))
+      .when(timing)
+      .then({ kind: 'reject_order', reason: 'insufficient-stock' });
   });
 
   it('after a decline, releases the stock (nothing to void) and rejects', () => {
     const declined = { status: 'failed', at, reason: 'payment-declined', code: 'card_declined' } as const;
     const steps: PlacementSteps = { reserve_inventory: reserved, authorize_payment: declined, check_fraud: fraudOk };
-    expect(nextPlacementAction(running(steps), timing)).to.deep.equal({ kind: 'release_inventory' });
-    expect(nextPlacementAction(running({ ...steps, release_inventory: done }), timing)).to.deep.equal({
-      kind: 'reject_order',
-      reason: 'payment-declined',
-    });
+    saga.given(running(steps)).when(timing).then({ kind: 'release_inventory' });
+    saga
+      .given(running({ ...steps, release_inventory: done }))
+      .when(timing)
+      .then({ kind: 'reject_order', reason: 'payment-declined' });
   });
 
   it('after a fraud rejection, voids the authorization before releasing the stock (reverse order)', () => {
     const rejected = { status: 'failed', at, reason: 'fraud-rejected', score: 100, reasons: ['x'] } as const;
     const steps: PlacementSteps = { reserve_inventory: reserved, authorize_payment: authorized, check_fraud: rejected };
-    expect(nextPlacementAction(running(steps), timing)).to.deep.equal({ kind: 'void_authorization' });
+    saga.given(running(steps)).when(timing).then({ kind: 'void_authorization' });
     const voided = { status: 'succeeded', at, outcome: 'voided', authorization_ids: ['a'] } as const;
-    expect(nextPlacementAction(running({ ...steps, void_authorization: voided }), timing)).to.deep.equal({
-      kind: 'release_inventory',
-    });
-    expect(nextPlacementAction(running({ ...steps, void_authorization: voided, release_inventory: done }), timing)).to.deep.equal(
-      {
-        kind: 'reject_order',
-        reason: 'fraud-rejected',
-      },
-    );
+    saga
+      .given(running({ ...steps, void_authorization: voided }))
+      .when(timing)
+      .then({ kind: 'release_inventory' });
+    saga
+      .given(running({ ...steps, void_authorization: voided, release_inventory: done }))
+      .when(timing)
+      .then({ kind: 'reject_order', reason: 'fraud-rejected' });
   });
 
   it('waits for a retry that is not yet due, and retries it once due', () => {
     const waiting = running({ reserve_inventory: reserved, authorize_payment: retrying(1, 500), check_fraud: fraudOk });
-    expect(nextPlacementAction(waiting, timing)).to.deep.equal({
-      kind: 'wait',
-      until: new Date(now.getTime() + 500).toISOString(),
-    });
+    saga
+      .given(waiting)
+      .when(timing)
+      .then({ kind: 'wait', until: new Date(now.getTime() + 500).toISOString() });
     const due = running({ reserve_inventory: reserved, authorize_payment: retrying(1, -1), check_fraud: fraudOk });
-    expect(nextPlacementAction(due, timing)).to.deep.equal({ kind: 'run', steps: ['authorize_payment'] });
+    saga
+      .given(due)
+      .when(timing)
+      .then({ kind: 'run', steps: ['authorize_payment'] });
   });
 
   it("checks fraud with the authorization's risk signal: while the authorization waits for a retry, so does the check", () => {
     const waiting = running({ reserve_inventory: reserved, authorize_payment: retrying(1, 500) });
-    expect(nextPlacementAction(waiting, timing)).to.deep.equal({
-      kind: 'wait',
-      until: new Date(now.getTime() + 500).toISOString(),
-    });
+    saga
+      .given(waiting)
+      .when(timing)
+      .then({ kind: 'wait', until: new Date(now.getTime() + 500).toISOString() });
     const due = running({ reserve_inventory: reserved, authorize_payment: retrying(1, -1) });
-    expect(nextPlacementAction(due, timing)).to.deep.equal({ kind: 'run', steps: ['authorize_payment', 'check_fraud'] });
+    saga
+      .given(due)
+      .when(timing)
+      .then({ kind: 'run', steps: ['authorize_payment', 'check_fraud'] });
   });
 
   it('gives up on a partner past the retry deadline, voiding whatever it may have authorized', () => {
     const steps: PlacementSteps = { reserve_inventory: reserved, authorize_payment: retrying(31, 500), check_fraud: fraudOk };
     expect(failureReason(steps, timing)).to.equal('payment-unavailable');
-    expect(nextPlacementAction(running(steps), timing)).to.deep.equal({ kind: 'void_authorization' });
+    saga.given(running(steps)).when(timing).then({ kind: 'void_authorization' });
   });
 
   it('keeps retrying a compensation with no deadline', () => {
@@ -132,12 +138,15 @@ describe('placement saga workflow (domain)', () => {
       check_fraud: rejected,
       void_authorization: retrying(3600, 1000),
     };
-    expect(nextPlacementAction({ status: 'compensating', steps }, timing).kind).to.equal('wait');
+    saga
+      .given({ status: 'compensating', steps })
+      .when(timing)
+      .thenAssert((action) => expect(action.kind).to.equal('wait'));
   });
 
   it('is done once completed or failed', () => {
-    expect(nextPlacementAction({ status: 'completed', steps: {} }, timing)).to.deep.equal({ kind: 'done' });
-    expect(nextPlacementAction({ status: 'failed', steps: {} }, timing)).to.deep.equal({ kind: 'done' });
+    saga.given({ status: 'completed', steps: {} }).when(timing).then({ kind: 'done' });
+    saga.given({ status: 'failed', steps: {} }).when(timing).then({ kind: 'done' });
   });
 
   it('backs off 250 ms doubling to 2 s with jitter, after what a partner says', () => {

@@ -77,7 +77,12 @@ export async function recordDeliveries(pool: Pool, deliveries: readonly NewDeliv
  * `perSubscription` in flight at once (a slow receiver holds only its own slots). The conditions are on
  * the updated row itself, so two workers leasing at once never take the same delivery.
  */
-export async function leaseDueDeliveries(pool: Pool, limit: number, perSubscription: number, leaseMs: number): Promise<LeasedDelivery[]> {
+export async function leaseDueDeliveries(
+  pool: Pool,
+  limit: number,
+  perSubscription: number,
+  leaseMs: number,
+): Promise<LeasedDelivery[]> {
   const { rows } = await pool.query<LeasedDelivery>(
     `WITH heads AS (
        SELECT DISTINCT ON (d.webhook_id, d.order_id) d.delivery_id, d.webhook_id, d.next_attempt_at, d.leased_until
@@ -149,7 +154,16 @@ export async function recordRetry(pool: Pool, outcome: AttemptOutcome, retryAt: 
      )
      UPDATE webhook_subscriptions SET failing_since = least(coalesce(failing_since, $8), $8), updated_at = now()
       WHERE webhook_id = $2`,
-    [outcome.deliveryId, outcome.webhookId, outcome.attempt, outcome.durationMs, outcome.status, outcome.error, retryAt, failingSince],
+    [
+      outcome.deliveryId,
+      outcome.webhookId,
+      outcome.attempt,
+      outcome.durationMs,
+      outcome.status,
+      outcome.error,
+      retryAt,
+      failingSince,
+    ],
   );
 }
 

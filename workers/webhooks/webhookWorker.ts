@@ -1,7 +1,13 @@
 import type { Kafka } from 'kafkajs';
 import { parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
-import { afterWebhookFailure, isDelivered, subscriptionSees, webhookBody, type WebhookRetryPolicy } from '../../domain/webhooks.js';
+import {
+  afterWebhookFailure,
+  isDelivered,
+  subscriptionSees,
+  webhookBody,
+  type WebhookRetryPolicy,
+} from '../../domain/webhooks.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import type { DeadLetterSink } from '../../platform/deadLetters.js';
 import type { Pool } from '../../platform/db.js';
@@ -131,10 +137,23 @@ export class WebhookWorker {
       const occurredAt = new Date(event.occurred_at);
       let body: string | undefined;
       for (const s of subscriptions) {
-        if (!subscriptionSees({ events: s.events, channel: s.channel, createdAt: s.created_at }, { type: event.type, occurredAt }, channel))
+        if (
+          !subscriptionSees(
+            { events: s.events, channel: s.channel, createdAt: s.created_at },
+            { type: event.type, occurredAt },
+            channel,
+          )
+        )
           continue;
         body ??= JSON.stringify(webhookBody(event));
-        deliveries.push({ webhookId: s.webhook_id, eventId: event.event_id, orderId: event.order_id, eventSeq: event.seq, type: event.type, body });
+        deliveries.push({
+          webhookId: s.webhook_id,
+          eventId: event.event_id,
+          orderId: event.order_id,
+          eventSeq: event.seq,
+          type: event.type,
+          body,
+        });
       }
     }
     const added = await recordDeliveries(this.options.pool, deliveries);
@@ -150,7 +169,12 @@ export class WebhookWorker {
       for (const delivery of leased) {
         this.inFlight++;
         const sent = this.send(delivery)
-          .catch((error: unknown) => this.options.logger.warn({ err: error, delivery_id: delivery.delivery_id }, 'recording a webhook attempt failed; its lease runs out and it goes again'))
+          .catch((error: unknown) =>
+            this.options.logger.warn(
+              { err: error, delivery_id: delivery.delivery_id },
+              'recording a webhook attempt failed; its lease runs out and it goes again',
+            ),
+          )
           .finally(() => {
             this.inFlight--;
             this.deliveries.delete(sent);
@@ -197,14 +221,26 @@ export class WebhookWorker {
       status,
       error,
     };
-    const log = { delivery_id: delivery.delivery_id, webhook_id: delivery.webhook_id, event_id: delivery.event_id, attempt, status };
+    const log = {
+      delivery_id: delivery.delivery_id,
+      webhook_id: delivery.webhook_id,
+      event_id: delivery.event_id,
+      attempt,
+      status,
+    };
     if (error === null) {
       await recordDelivered(this.options.pool, outcome);
       this.options.logger.debug(log, 'webhook delivered');
       return;
     }
     const now = Date.now();
-    const next = afterWebhookFailure(this.options.retry, attempt, delivery.failing_since?.getTime() ?? null, now, this.options.random);
+    const next = afterWebhookFailure(
+      this.options.retry,
+      attempt,
+      delivery.failing_since?.getTime() ?? null,
+      now,
+      this.options.random,
+    );
     if (next.action === 'disable') {
       await recordDisabled(this.options.pool, outcome);
       this.options.logger.warn({ ...log, error }, 'webhook subscription failing for too long: disabled');

@@ -8,7 +8,13 @@ import type { Pool, Queryable } from '../../../platform/db.js';
  */
 export async function refreshFunnel(db: Queryable, orderIds: readonly string[]): Promise<number> {
   if (orderIds.length === 0) return 0;
-  const { rows } = await db.query<{ order_id: string; seq: number; type: string; occurred_at: Date; payload: Record<string, unknown> }>(
+  const { rows } = await db.query<{
+    order_id: string;
+    seq: number;
+    type: string;
+    occurred_at: Date;
+    payload: Record<string, unknown>;
+  }>(
     `SELECT order_id, seq, type, occurred_at, payload FROM order_events
       WHERE order_id = ANY($1::uuid[]) AND type = ANY($2::text[]) ORDER BY order_id, seq`,
     [orderIds, FUNNEL_EVENT_TYPES],
@@ -19,7 +25,10 @@ export async function refreshFunnel(db: Queryable, orderIds: readonly string[]):
     events.push({ seq: r.seq, type: r.type, occurredAt: r.occurred_at, payload: r.payload });
     byOrder.set(r.order_id, events);
   }
-  return writeFunnelRows(db, [...byOrder].map(([orderId, events]) => [orderId, foldFunnel(events)] as const));
+  return writeFunnelRows(
+    db,
+    [...byOrder].map(([orderId, events]) => [orderId, foldFunnel(events)] as const),
+  );
 }
 
 /** Upserts rows in one statement. */
@@ -57,7 +66,11 @@ export async function writeFunnelRows(db: Queryable, rows: ReadonlyArray<readonl
  * order, folded a page of orders at a time, written in place (the rows are each order's truth, so a
  * rebuild while the consumer runs converges). Answers the orders written.
  */
-export async function rebuildFunnel(pool: Pool, onProgress: (orders: number) => void = () => undefined, pageSize = 2_000): Promise<number> {
+export async function rebuildFunnel(
+  pool: Pool,
+  onProgress: (orders: number) => void = () => undefined,
+  pageSize = 2_000,
+): Promise<number> {
   let after = '00000000-0000-0000-0000-000000000000';
   let written = 0;
   for (;;) {
