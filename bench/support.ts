@@ -192,18 +192,14 @@ export type CpuSnapshot = ReadonlyMap<string, number>;
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /**
- * Reads /proc: our service processes by their entry point (dist/<service>/main.js), PostgreSQL (its
- * backends that ended included), Redis and the Kafka broker by their command, and this benchmark
- * process (the load generator).
+ * Reads /proc: our service processes by their entry point (dist/<service>/main.js), PostgreSQL, Redis
+ * and the Kafka broker by their command, and this benchmark process (the load generator).
  */
 export function cpuSnapshot(): CpuSnapshot {
   const totals = new Map<string, number>();
   for (const p of machineProcesses()) {
     const name = processName(p.pid, p.cmdline);
-    // PostgreSQL's backends end with their connections (pgbench's, a closed pool's): what they used
-    // stays counted in the postmaster's children's time.
-    const ticks = name === 'postgresql' ? p.ticks + p.childTicks : p.ticks;
-    if (name !== undefined) totals.set(name, (totals.get(name) ?? 0) + ticks * TICK_MS);
+    if (name !== undefined) totals.set(name, (totals.get(name) ?? 0) + p.ticks * TICK_MS);
   }
   return totals;
 }
@@ -215,8 +211,6 @@ export interface MachineProcess {
   readonly cmdline: string;
   /** utime + stime, in clock ticks (USER_HZ). */
   readonly ticks: number;
-  /** cutime + cstime: the CPU of its children that exited and were waited for, in clock ticks. */
-  readonly childTicks: number;
 }
 
 /** Every process of this machine (those that exit while it reads are left out). */
@@ -227,13 +221,7 @@ export function machineProcesses(): MachineProcess[] {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      found.push({
-        pid: Number(pid),
-        ppid: Number(fields[1]),
-        cmdline,
-        ticks: Number(fields[11]) + Number(fields[12]),
-        childTicks: Number(fields[13]) + Number(fields[14]),
-      });
+      found.push({ pid: Number(pid), ppid: Number(fields[1]), cmdline, ticks: Number(fields[11]) + Number(fields[12]) });
     } catch {
       // exited meanwhile
     }
