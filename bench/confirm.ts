@@ -171,7 +171,6 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
     await system.stopProcesses();
     say(`baseline: pgbench running the placement transaction's writes at ${options.rate}/s for ${options.seconds} s`);
     await createBenchUuidv7(system.pool);
-    const beforeBaseline = cpuSnapshot();
     const baseline: PgbenchResult | undefined = runPgbench(PGBENCH_PLACEMENT, system.schema, [
       '-c',
       '4',
@@ -182,9 +181,6 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
       '-T',
       String(options.seconds),
     ]);
-    // PostgreSQL's CPU for the bare placement writes at the same rate: what one order costs it at the least.
-    const baselinePgMs =
-      (cpuBetween(beforeBaseline, cpuSnapshot()).get('postgresql') ?? 0) / Math.max(1, baseline?.transactions ?? 0);
 
     const p50 = percentile(confirmMs, 50);
     const p99 = percentile(confirmMs, 99);
@@ -211,7 +207,6 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
         `  baseline: pgbench placement transaction at the same rate: p50 ${baseline.p50Ms.toFixed(2)} ms, p99 ${baseline.p99Ms.toFixed(2)} ms (${baseline.tps.toFixed(0)} tps)`,
       );
       console.log(`  ratio: placement → final p99 is ${(p99 / baseline.p99Ms).toFixed(1)}× the bare placement transaction's p99`);
-      console.log(`  baseline: PostgreSQL spent ${baselinePgMs.toFixed(2)} core-ms per bare placement transaction (from /proc)`);
     } else {
       console.log('  baseline: pgbench not installed; no ratio');
     }
@@ -220,12 +215,6 @@ export async function benchConfirm(options: ConfirmOptions): Promise<void> {
       cpuToFinal,
       orderIds.length,
     );
-    if (baseline && baselinePgMs > 0) {
-      const pgPerOrder = (cpuToFinal.get('postgresql') ?? 0) / Math.max(1, orderIds.length);
-      console.log(
-        `  ratio: PostgreSQL per order to confirmed is ${(pgPerOrder / baselinePgMs).toFixed(1)}× its cost for the bare placement transaction`,
-      );
-    }
     let toDeliveredCost: number | undefined;
     if (delivered) {
       toDeliveredCost = printCpuPerOrder('POST → delivered', cpuToDelivered, orderIds.length);
