@@ -9,7 +9,11 @@ export interface PartnerAnswer {
 
 /** The call got no answer: the connection failed, or the partner did not answer in time. */
 export class PartnerCallFailed extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** No answer within the call's time (rather than a connection that failed). */
+    readonly timedOut = false,
+  ) {
     super(message);
     this.name = 'PartnerCallFailed';
   }
@@ -41,7 +45,7 @@ export function callPartner(
       response.on('error', (error) => reject(new PartnerCallFailed(error.message)));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
     });
-    request.setTimeout(options.timeoutMs, () => request.destroy(new PartnerCallFailed('call timed out')));
+    request.setTimeout(options.timeoutMs, () => request.destroy(new PartnerCallFailed('call timed out', true)));
     request.on('error', (error) => reject(error instanceof PartnerCallFailed ? error : new PartnerCallFailed(error.message)));
     request.end(payload);
   });

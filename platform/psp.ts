@@ -220,9 +220,7 @@ export class PspClient {
       });
     } catch (error) {
       throw new PspServerError(
-        error instanceof PartnerCallFailed && error.message === 'call timed out'
-          ? 'PSP call timed out'
-          : (error as Error).message,
+        error instanceof PartnerCallFailed && error.timedOut ? 'PSP call timed out' : (error as Error).message,
       );
     }
     if (answer.status >= 500) throw new PspServerError(`PSP answered ${answer.status}`);
