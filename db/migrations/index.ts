@@ -18,7 +18,6 @@ import * as orderFunnel from './0016_order_funnel.js';
 import * as eventHashChain from './0017_event_hash_chain.js';
 import * as orderEventPartitions from './0018_order_event_partitions.js';
 import * as eventMetadata from './0019_event_metadata.js';
-import * as ordersWithoutStatusIndex from './0020_orders_without_status_index.js';
 
 /**
  * Every migration, in order. Listed explicitly rather than globbed from disk so the compiled build
@@ -44,5 +43,4 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: Knex.M
   ['0017_event_hash_chain', eventHashChain],
   ['0018_order_event_partitions', orderEventPartitions],
   ['0019_event_metadata', eventMetadata],
-  ['0020_orders_without_status_index', ordersWithoutStatusIndex],
 ];
