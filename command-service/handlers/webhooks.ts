@@ -92,12 +92,14 @@ export async function listWebhooks(db: Queryable, owner: WebhookOwner) {
 
 /** DELETE /api/v1/webhooks/{id} → 204: no more deliveries; its history stays listable by an admin. */
 export async function deleteWebhook(tx: Queryable, owner: WebhookOwner, webhookId: string): Promise<CommandResult> {
-  await ownSubscription(tx, owner, webhookId, true);
-  await tx.query(`UPDATE webhook_subscriptions SET status = 'deleted', updated_at = now() WHERE webhook_id = $1`, [webhookId]);
+  await ownSubscription(tx, owner, webhookId);
+  // Its deliveries first, then the subscription: the order the worker locks them in when it records an
+  // attempt (webhookStore), so a delete racing a retry waits instead of deadlocking.
   await tx.query(
     `UPDATE webhook_deliveries SET status = 'abandoned', leased_until = NULL WHERE webhook_id = $1 AND status = 'pending'`,
     [webhookId],
   );
+  await tx.query(`UPDATE webhook_subscriptions SET status = 'deleted', updated_at = now() WHERE webhook_id = $1`, [webhookId]);
   return { status: 204, body: undefined };
 }
 
