@@ -13,6 +13,7 @@ import {
   type StreamWorkerOptions,
 } from '../../platform/streamConsumer.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
+import { forOrder } from '../../platform/traceScope.js';
 import { sellerOf } from '../../store/documents.js';
 import { sagaQueue } from '../../store/sagaQueue.js';
 import { cancellationStep } from './cancellation.js';
@@ -103,16 +104,19 @@ export class ChangesWorker {
     for (const message of messages) {
       const { event } = message;
       try {
-        switch (event.type) {
-          case OrderEventType.shipmentDelivered:
-            if (toRelease.has(event.event_id)) await releaseUncapturedOnDelivery(this.options, event);
-            break;
-          case OrderEventType.orderCancellationRequested:
-          case OrderEventType.orderModificationRequested:
-          case OrderEventType.refundRequested:
-            await this.drive(event.payload.saga_id);
-            break;
-        }
+        // Each entry's partner calls and log lines carry its own order's correlation (platform/traceScope).
+        await forOrder(event.order_id, async () => {
+          switch (event.type) {
+            case OrderEventType.shipmentDelivered:
+              if (toRelease.has(event.event_id)) await releaseUncapturedOnDelivery(this.options, event);
+              return;
+            case OrderEventType.orderCancellationRequested:
+            case OrderEventType.orderModificationRequested:
+            case OrderEventType.refundRequested:
+              await this.drive(event.payload.saga_id);
+              return;
+          }
+        });
       } catch (error) {
         failures.push({ message, error });
       }
