@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from './config.js';
 import { createPool, poolFromConfig, type Pool } from './db.js';
 import type { Logger } from './logger.js';
+import { PspClient } from './psp.js';
 import { createRedis, type Redis } from './redis.js';
 
 /**
@@ -95,11 +96,7 @@ export function streamConnections(
   name: string,
   shutdown: Shutdown,
 ): { readonly pool: Pool; readonly reader: Redis; readonly commands: Redis } {
-  const pool = shutdown.own(
-    deps.pool,
-    () => poolFromConfig(config, name),
-    (p) => p.end(),
-  );
+  const pool = shutdown.pool(deps.pool, () => poolFromConfig(config, name));
   const reader = createRedis(config.redisUrl, `${name}-reader`);
   shutdown.add(() => reader.disconnect());
   const commands = shutdown.own(
@@ -113,4 +110,25 @@ export function streamConnections(
 /** A partner sandbox's pool on its own schema, as the sandbox's role (SANDBOX_DATABASE_URL), which owns it. */
 export function sandboxPool(config: Config, schema: string, max: number, applicationName: string): Pool {
   return createPool({ databaseUrl: config.sandboxDatabaseUrl, schema, max, applicationName });
+}
+
+/**
+ * The caller's PSP client (a test system shares one), or one of the service's own from PSP_URL, shut
+ * down on stop; `made` sees only a client made here (the saga worker logs its breaker's changes).
+ */
+export function pspClient(
+  config: Config,
+  given: PspClient | undefined,
+  shutdown: Shutdown,
+  made: (client: PspClient) => void = () => undefined,
+): PspClient {
+  return shutdown.own(
+    given,
+    () => {
+      const client = new PspClient({ baseUrl: config.pspUrl, timeoutMs: config.pspTimeoutMs });
+      made(client);
+      return client;
+    },
+    (client) => client.shutdown(),
+  );
 }

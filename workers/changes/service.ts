@@ -1,6 +1,6 @@
 import type { Config } from '../../platform/config.js';
-import { PspClient } from '../../platform/psp.js';
-import { startService, streamConnections, type ServiceDeps, type Started } from '../../platform/wiring.js';
+import type { PspClient } from '../../platform/psp.js';
+import { pspClient, startService, streamConnections, type ServiceDeps, type Started } from '../../platform/wiring.js';
 import { ChangesWorker, changesWorkerSettings } from './changesWorker.js';
 
 /** The changes worker (cancellations, edits, refunds); `psp`: the PSP client, else its own from PSP_URL. */
@@ -10,11 +10,7 @@ export function start(
 ): Promise<Started<{ readonly worker: ChangesWorker }>> {
   return startService(async (shutdown) => {
     const connections = streamConnections(config, deps, 'changes', shutdown);
-    const psp = shutdown.own(
-      deps.psp,
-      () => new PspClient({ baseUrl: config.pspUrl, timeoutMs: config.pspTimeoutMs }),
-      (made) => made.shutdown(),
-    );
+    const psp = pspClient(config, deps.psp, shutdown);
     const worker = await shutdown.start(
       new ChangesWorker({ ...connections, psp, logger: deps.logger, ...changesWorkerSettings(config) }),
     );

@@ -1,8 +1,8 @@
 import type { Config } from '../../platform/config.js';
 import { poolFromConfig } from '../../platform/db.js';
 import { createKafka } from '../../platform/kafka.js';
-import { PspClient } from '../../platform/psp.js';
-import { startService, type ServiceDeps, type Started } from '../../platform/wiring.js';
+import type { PspClient } from '../../platform/psp.js';
+import { pspClient, startService, type ServiceDeps, type Started } from '../../platform/wiring.js';
 import { FulfillmentWorker, fulfillmentSettings, type FulfillmentWorkerOptions } from './fulfillmentWorker.js';
 
 export interface FulfillmentServiceDeps extends ServiceDeps {
@@ -15,11 +15,7 @@ export interface FulfillmentServiceDeps extends ServiceDeps {
 /** The fulfillment worker: WMS answers in, shipments, captures and invoices out. */
 export function start(config: Config, deps: FulfillmentServiceDeps): Promise<Started<{ readonly worker: FulfillmentWorker }>> {
   return startService(async (shutdown) => {
-    const psp = shutdown.own(
-      deps.psp,
-      () => new PspClient({ baseUrl: config.pspUrl, timeoutMs: config.pspTimeoutMs }),
-      (made) => made.shutdown(),
-    );
+    const psp = pspClient(config, deps.psp, shutdown);
     const worker = await shutdown.start(
       new FulfillmentWorker({
         pool: shutdown.pool(deps.pool, () => poolFromConfig(config, 'fulfillment')),

@@ -1,6 +1,6 @@
 import type { Config } from '../../platform/config.js';
-import { PspClient } from '../../platform/psp.js';
-import { startService, streamConnections, type ServiceDeps, type Started } from '../../platform/wiring.js';
+import type { PspClient } from '../../platform/psp.js';
+import { pspClient, startService, streamConnections, type ServiceDeps, type Started } from '../../platform/wiring.js';
 import { SagaWorker, sagaWorkerSettings } from './sagaWorker.js';
 
 export interface SagaServiceDeps extends ServiceDeps {
@@ -15,17 +15,11 @@ export function start(config: Config, deps: SagaServiceDeps): Promise<Started<{ 
   const { logger } = deps;
   return startService(async (shutdown) => {
     const { pool, reader, commands } = streamConnections(config, deps, 'saga-worker', shutdown);
-    const psp = shutdown.own(
-      deps.psp,
-      () => {
-        const made = new PspClient({ baseUrl: config.pspUrl, timeoutMs: config.pspTimeoutMs });
-        made.breaker.on('open', () => logger.warn('PSP circuit breaker opened: sagas wait and retry'));
-        made.breaker.on('halfOpen', () => logger.info('PSP circuit breaker half-open: trying the PSP again'));
-        made.breaker.on('close', () => logger.info('PSP circuit breaker closed'));
-        return made;
-      },
-      (made) => made.shutdown(),
-    );
+    const psp = pspClient(config, deps.psp, shutdown, (made) => {
+      made.breaker.on('open', () => logger.warn('PSP circuit breaker opened: sagas wait and retry'));
+      made.breaker.on('halfOpen', () => logger.info('PSP circuit breaker half-open: trying the PSP again'));
+      made.breaker.on('close', () => logger.info('PSP circuit breaker closed'));
+    });
     const options = { pool, reader, commands, psp, logger, now: deps.now, ...sagaWorkerSettings(config) };
     const worker = await shutdown.start(new SagaWorker(options));
     logger.info({ consumer: worker.consumer.consumer }, 'saga worker running');
