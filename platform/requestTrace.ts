@@ -15,11 +15,6 @@ export interface RequestTraceOptions {
 
 const traces = new WeakMap<http.IncomingMessage, RequestTrace>();
 
-/** The correlation the edge gave this request (undefined: it did not pass one). */
-export function traceOf(req: http.IncomingMessage): RequestTrace | undefined {
-  return traces.get(req);
-}
-
 const pathOf = (url: string) => {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);

@@ -200,16 +200,3 @@ export function partnerHeaders(): Record<string, string> {
     'x-request-id': correlationId,
   };
 }
-
-/** The same for a message: Kafka header names (`traceparent`, `correlation-id`). */
-export function messageTraceHeaders(): Record<string, string> {
-  const headers = partnerHeaders();
-  const correlationId = headers['x-request-id'];
-  if (correlationId === undefined || headers.traceparent === undefined) return {};
-  const causationId = storage.getStore()?.current?.causation_id;
-  return {
-    [EventHeader.traceparent]: headers.traceparent,
-    [EventHeader.correlationId]: correlationId,
-    ...(causationId ? { [EventHeader.causationId]: causationId } : {}),
-  };
-}

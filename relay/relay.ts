@@ -489,6 +489,7 @@ export class Relay {
 
   /** Marks where every sink has published to now (see PublishedMarks). */
   private notePublished(): void {
+    if (this.options.outboxRetentionMs === undefined) return; // nothing is pruned: no marks to keep
     let through: OutboxPosition | undefined;
     for (const sink of this.sinks) if (through === undefined || comparePositions(sink.cursor, through) < 0) through = sink.cursor;
     if (through !== undefined) this.publishedMarks.note(Date.now(), through);

@@ -1,5 +1,4 @@
 import type { Config } from '../../platform/config.js';
-import type { Pool } from '../../platform/db.js';
 import { listen } from '../../platform/http.js';
 import { traceRequests } from '../../platform/requestTrace.js';
 import { sandboxPool, startService, type ServiceDeps, type Started } from '../../platform/wiring.js';
@@ -7,10 +6,10 @@ import { createPspApp } from './app.js';
 import { ensurePspSchema } from './store.js';
 
 /**
- * The PSP sandbox: its own HTTP port (PSP_PORT) and its own schema (PSP_DATABASE_SCHEMA). `ledger` is
- * its pool on that schema: what the partner itself holds.
+ * The PSP sandbox: its own HTTP port (PSP_PORT) and its own schema (PSP_DATABASE_SCHEMA), on its ledger
+ * pool (`deps.pool`, else one of its own): what the partner itself holds.
  */
-export function start(config: Config, deps: ServiceDeps): Promise<Started<{ readonly port: number; readonly ledger: Pool }>> {
+export function start(config: Config, deps: ServiceDeps): Promise<Started<{ readonly port: number }>> {
   const { logger } = deps;
   return startService(async (shutdown) => {
     // The sandbox's own role (SANDBOX_DATABASE_URL) owns its schema; the OMS's role cannot touch it.
@@ -24,6 +23,6 @@ export function start(config: Config, deps: ServiceDeps): Promise<Started<{ read
       await server.close();
     });
     logger.info({ port: server.port }, 'PSP sandbox listening');
-    return { port: server.port, ledger };
+    return { port: server.port };
   });
 }
