@@ -64,7 +64,7 @@ export class CarrierClient {
       `/v1/carriers/${encodeURIComponent(carrier)}/tracking/${encodeURIComponent(trackingNumber)}`,
       this.baseUrl,
     );
-    const response = await callPartner(this.agent, url, 'GET', { timeoutMs: timeoutMs + 50 });
+    const response = await callPartner(this.agent, url, 'GET', { timeoutMs });
     if (response.status === 404) return { kind: 'unknown' };
     if (response.status < 200 || response.status > 299) throw new Error(`answered ${response.status}`);
     const body = JSON.parse(response.text) as { status?: unknown } | null;

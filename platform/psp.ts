@@ -216,7 +216,7 @@ export class PspClient {
       answer = await callPartner(this.agent, new URL(path, this.options.baseUrl), method, {
         body,
         headers: key === undefined ? {} : { 'Idempotency-Key': key },
-        timeoutMs: this.options.timeoutMs + 50,
+        timeoutMs: this.options.timeoutMs,
       });
     } catch (error) {
       throw new PspServerError(
