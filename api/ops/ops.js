@@ -337,8 +337,9 @@
     );
   }
 
-  function drawSagas(answer) {
-    $('stuck-count').textContent = '(' + answer.sagas.length + ', no progress for ' + duration(answer.stuck_after_ms) + ')';
+  // The counts are the overview's (every stuck saga, every dead letter); the rows are the first 50 of each list.
+  function drawSagas(answer, overview) {
+    $('stuck-count').textContent = '(' + overview.stuck_sagas + ', no progress for ' + duration(answer.stuck_after_ms) + ')';
     fill(
       'saga-rows',
       answer.sagas.map((s) =>
@@ -358,9 +359,9 @@
     );
   }
 
-  function drawDeadLetters(answer) {
+  function drawDeadLetters(answer, overview) {
     const letters = answer.dead_letters;
-    $('dead-count').textContent = '(' + letters.length + ')';
+    $('dead-count').textContent = '(' + overview.dead_letters.reduce((sum, d) => sum + d.count, 0) + ')';
     fill(
       'dead-rows',
       letters.map((d) => {
@@ -423,8 +424,8 @@
       drawConsumers(overview);
       drawBreakers(overview);
       drawWorkers(overview);
-      drawSagas(sagas);
-      drawDeadLetters(dead);
+      drawSagas(sagas, overview);
+      drawDeadLetters(dead, overview);
       const unavailable = $('unavailable');
       unavailable.hidden = overview.unavailable.length === 0;
       unavailable.textContent = 'Not readable now: ' + overview.unavailable.join('; ');
