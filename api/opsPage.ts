@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../platform/nodeProcess.js';
 
 /**
  * The ops page at /ops: a static HTML page, its script and its style (api/ops/, plain files, no build
@@ -20,8 +20,8 @@ const FILES: Readonly<Record<string, { readonly file: string; readonly type: str
   'icon.svg': { file: 'icon.svg', type: 'image/svg+xml' },
 };
 
-/** Where the files are: the source folder api/ops/, two up from this module's compiled place (dist/api/). */
-export const OPS_ASSETS_DIR = fileURLToPath(new URL('../../api/ops/', import.meta.url));
+/** Where the files are: the source folder api/ops/ (plain files, not compiled into dist/). */
+const OPS_ASSETS_DIR = path.join(repoRoot, 'api', 'ops');
 
 /**
  * Only this server's own script, style and API: nothing inline, nothing from elsewhere, never in a
@@ -37,10 +37,10 @@ const SECURITY_HEADERS = {
 
 export type OpsPageHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
-export function createOpsPageHandler(dir: string = OPS_ASSETS_DIR): OpsPageHandler {
+export function createOpsPageHandler(): OpsPageHandler {
   // Read once, at start: a missing file fails the start, not an operator's request.
   const bodies = new Map(
-    Object.entries(FILES).map(([name, { file, type }]) => [name, { body: fs.readFileSync(path.join(dir, file)), type }]),
+    Object.entries(FILES).map(([name, { file, type }]) => [name, { body: fs.readFileSync(path.join(OPS_ASSETS_DIR, file)), type }]),
   );
   return (req, res) => {
     const method = req.method ?? 'GET';
