@@ -215,6 +215,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   /** What every part of this system shares: its pool and its Redis and Kafka clients. */
   const shared = { pool, redis, kafka };
 
+  const startProjector = () => projectorService.start(config, { logger: loggerFor('projector'), pool, redis });
   const pspServer = await pspSandbox.start(config, { logger: loggerFor('psp-sandbox'), pool: pspPool });
   const pspUrl = `http://127.0.0.1:${pspServer.port}`;
   const psp = new PspClient({ baseUrl: pspUrl, timeoutMs: config.pspTimeoutMs });
@@ -323,7 +324,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     async restartProjector(between) {
       await projector?.stop();
       await between?.();
-      projector = await projectorService.start(config, { logger, pool, redis });
+      projector = await startProjector();
     },
     async stopSagaWorkers() {
       // A worker a test made itself and pushed here is stopped as it is.
@@ -360,7 +361,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await cleanup.end();
     },
   };
-  if (options.startProjector ?? true) projector = await projectorService.start(config, { logger, pool, redis });
+  if (options.startProjector ?? true) projector = await startProjector();
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
 
   // Fulfillment at test pacing: every simulated step takes tens of milliseconds, not seconds.
@@ -369,7 +370,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
   if (options.changes === true || (options.fulfillment !== undefined && options.changes !== false)) {
-    const changes = await changesService.start(config, { logger: loggerFor('changes-worker'), pool, redis, psp });
+    const changes = await changesService.start(config, { logger: loggerFor('changes'), pool, redis, psp });
     stops.push(() => changes.stop());
   }
   if (options.router || options.fulfillment) {
