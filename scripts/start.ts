@@ -58,13 +58,14 @@ export const SERVICES: readonly ServiceSpec[] = [
 const only = (process.env.OMS_SERVICES ?? '').split(',').filter((n) => n.length > 0);
 const unknown = only.filter((n) => !SERVICES.some((s) => s.name === n));
 if (unknown.length > 0) throw new Error(`OMS_SERVICES names unknown services: ${unknown.join(', ')}`);
-// The API's readiness waits for the heartbeats of the workers that run here (unless READY_WORKERS says which).
-if (only.length > 0 && process.env.READY_WORKERS === undefined) {
-  process.env.READY_WORKERS = config.readyWorkers.filter((worker) => only.includes(worker)).join(',');
-}
 const services = withMetricsPorts(
   withReplicas(only.length === 0 ? SERVICES : SERVICES.filter((s) => only.includes(s.name)), process.env.OMS_REPLICAS ?? ''),
   config.metricsBasePort,
+).map((spec) =>
+  // The API's readiness waits for the heartbeats of the workers that run here (unless READY_WORKERS says which).
+  spec.name === 'api' && only.length > 0 && process.env.READY_WORKERS === undefined
+    ? { ...spec, env: { ...spec.env, READY_WORKERS: config.readyWorkers.filter((worker) => only.includes(worker)).join(',') } }
+    : spec,
 );
 /**
  * OMS_REPLICAS=name=n,…: n processes of a service side by side (they share the work through their
