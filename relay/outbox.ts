@@ -265,11 +265,9 @@ export class PublishedMarks {
 
   /** The newest mark made at or before `at`, forgetting the marks older than it; undefined if none is that old. */
   through(at: number): OutboxPosition | undefined {
-    let newest = -1;
-    for (let i = 0; i < this.marks.length && (this.marks[i] as { at: number }).at <= at; i += 1) newest = i;
+    const newest = this.marks.findLastIndex((mark) => mark.at <= at);
     if (newest < 0) return undefined;
-    const mark = this.marks[newest] as { position: OutboxPosition };
     this.marks.splice(0, newest);
-    return mark.position;
+    return this.marks[0]?.position;
   }
 }
