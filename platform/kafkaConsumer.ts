@@ -257,17 +257,24 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
     );
   };
 
-  /** A batch handler takes the records at once; a one-message handler gets one record at a time (see deliver). */
-  const work = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
-    if (options.batchHandler !== undefined) return options.batchHandler(records);
-    for (const record of records) await options.handler?.(record);
+  const handle = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
+    // The handler's writes, log lines and partner calls carry each order's correlation (platform/traceScope).
+    const scope = recordsMetadata(records, groupId);
+    // Records without trace headers (a partner's): the events written take their order's correlation, with us as actor.
+    if (scope.size === 0) return inServiceScope(groupId, () => handleUntraced(records));
+    if (options.batchHandler !== undefined) {
+      const batchHandler = options.batchHandler;
+      return inConsumerScope(scope, () => batchHandler(records));
+    }
+    for (const record of records) {
+      const one = scope.size <= 1 ? scope : recordsMetadata([record], groupId);
+      await inConsumerScope(one, async () => options.handler?.(record));
+    }
   };
 
-  // The handler's writes, log lines and partner calls carry each order's correlation (platform/traceScope).
-  // Records without trace headers (a partner's): the events written take their order's correlation, with us as actor.
-  const handle = (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
-    const scope = recordsMetadata(records, groupId);
-    return scope.size === 0 ? inServiceScope(groupId, () => work(records)) : inConsumerScope(scope, () => work(records));
+  const handleUntraced = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
+    if (options.batchHandler !== undefined) return options.batchHandler(records);
+    for (const record of records) await options.handler?.(record);
   };
 
   /**
