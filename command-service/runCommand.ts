@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { requirePrincipal } from '../platform/authentication.js';
 import type { Config } from '../platform/config.js';
-import { withTransaction, type Pool, type PoolClient } from '../platform/db.js';
+import { withTransactionRetryingConflicts, type Pool, type PoolClient } from '../platform/db.js';
 import {
   checkIdempotencyKey,
   claimIdempotencyKey,
@@ -36,11 +36,14 @@ export interface CommandDeps {
  * the same body replays that response with `Idempotent-Replayed: true`; another body → 422; a repeat
  * while the first is still running → 409. A refusal (4xx) is stored too, so a retry hears the same
  * answer; an unexpected failure (5xx) releases the key, since nothing happened and a retry may succeed.
+ * A transaction PostgreSQL rolls back for a deadlock or a serialization failure is run again: a
+ * command's effects are its statements (a dead letter's re-drive also publishes, at least once anyway:
+ * its consumers dedupe).
  */
 export async function runCommand(deps: CommandDeps, req: Request, res: Response, work: CommandWork): Promise<void> {
   const key = checkIdempotencyKey(req.get('Idempotency-Key'));
   if (key === undefined) {
-    send(res, await withTransaction(deps.pool, work));
+    send(res, await withTransactionRetryingConflicts(deps.pool, work));
     return;
   }
   // Idempotency-Keys are the client's own (contract §8): the same key from two clients is two requests.
@@ -72,7 +75,7 @@ export async function runCommand(deps: CommandDeps, req: Request, res: Response,
 
   let result: CommandResult;
   try {
-    result = await withTransaction(deps.pool, async (tx) => {
+    result = await withTransactionRetryingConflicts(deps.pool, async (tx) => {
       const answer = await work(tx);
       await completeIdempotencyKey(tx, ref, toStored(answer));
       return answer;

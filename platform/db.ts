@@ -105,6 +105,31 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   return withTransactionOpenedBy(pool, undefined, (client) => fn(client));
 }
 
+/** A deadlock or a serialization failure: PostgreSQL rolled the transaction back, and running it again may succeed. */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/**
+ * withTransaction, run again (up to `attempts` times in all) when PostgreSQL rolled it back for a
+ * deadlock or a serialization failure: nothing of it was kept, so running it again is safe. For work
+ * whose only effects are its statements.
+ */
+export async function withTransactionRetryingConflicts<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<T>,
+  attempts = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(pool, fn);
+    } catch (error) {
+      if (attempt >= attempts || !isTransactionConflict(error)) throw error;
+    }
+  }
+}
+
 /**
  * Like withTransaction, but the transaction's first statement travels in the same message as BEGIN
  * (a simple query: no parameters, so the caller inlines only values it has checked), saving a round

@@ -75,7 +75,8 @@ export async function recordDeliveries(pool: Pool, deliveries: readonly NewDeliv
  * Takes up to `limit` due deliveries for `leaseMs`: of each (subscription, order) only the earliest
  * pending one (so one order's events reach a subscriber in order), of each active subscription at most
  * `perSubscription` in flight at once (a slow receiver holds only its own slots). The conditions are on
- * the updated row itself, so two workers leasing at once never take the same delivery.
+ * the updated row itself, so two workers leasing at once never take the same delivery; rows another
+ * transaction has locked are left for the next lease.
  */
 export async function leaseDueDeliveries(
   pool: Pool,
@@ -102,10 +103,15 @@ export async function leaseDueDeliveries(
         WHERE r.n <= $2::int - coalesce(b.n, 0)
         ORDER BY r.n
         LIMIT $1
+     ), locked AS (
+       -- Rows another transaction holds (a subscription's DELETE abandoning its deliveries) are skipped,
+       -- never waited for: two multi-row updates locking in different orders would deadlock.
+       SELECT d.delivery_id FROM webhook_deliveries d JOIN chosen c ON c.delivery_id = d.delivery_id
+          FOR UPDATE OF d SKIP LOCKED
      )
      UPDATE webhook_deliveries d
         SET leased_until = now() + $3::int * interval '1 millisecond'
-       FROM chosen c, webhook_subscriptions s
+       FROM locked c, webhook_subscriptions s
       WHERE d.delivery_id = c.delivery_id AND s.webhook_id = d.webhook_id
         AND d.status = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until <= now())
      RETURNING d.delivery_id, d.webhook_id, d.event_id, d.order_id, d.type, d.body, d.attempts, s.url, s.secret,
