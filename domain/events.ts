@@ -61,6 +61,11 @@ export interface OrderEventOf<K extends OrderEventTypeName> {
  */
 export type OrderEventEnvelope = { readonly [K in OrderEventTypeName]: OrderEventEnvelopeOf<K> }[OrderEventTypeName];
 
+/** A consumed message's order: the key that keeps one order's messages in turn (platform/messageHandler's dispatchByType). */
+export function orderOfMessage(message: { readonly event: { readonly order_id: string } }): string {
+  return message.event.order_id;
+}
+
 export interface OrderEventEnvelopeOf<K extends OrderEventTypeName> extends OrderEventOf<K> {
   readonly event_id: string;
   readonly order_id: string;

@@ -17,22 +17,27 @@ export const SUBSCRIBERS: readonly SubscriberName[] = Object.freeze(Object.value
 /** `every`: the group reads every event (the projector folds whole histories). */
 export type Subscription = readonly OrderEventTypeName[] | 'every';
 
-export const SUBSCRIPTIONS: Readonly<Record<SubscriberName, Subscription>> = Object.freeze({
-  saga: Object.freeze([OrderEventType.orderPlaced]),
+export const SUBSCRIPTIONS = Object.freeze({
+  saga: Object.freeze([OrderEventType.orderPlaced] as const),
   projector: 'every',
   router: Object.freeze([
     OrderEventType.orderConfirmed,
     OrderEventType.shipmentShortPicked,
     OrderEventType.orderModified,
     OrderEventType.orderModificationRejected,
-  ]),
+  ] as const),
   changes: Object.freeze([
     OrderEventType.orderCancellationRequested,
     OrderEventType.refundRequested,
     OrderEventType.orderModificationRequested,
     OrderEventType.shipmentDelivered,
-  ]),
-});
+  ] as const),
+} as const) satisfies Readonly<Record<SubscriberName, Subscription>>;
+
+/** The event types `group` handles: the keys its dispatch table must have (platform/messageHandler's HandlerTable). */
+export type SubscribedType<G extends SubscriberName> = (typeof SUBSCRIPTIONS)[G] extends readonly (infer T)[]
+  ? T
+  : OrderEventTypeName;
 
 /** Whether `group` handles events of `type`. */
 export function subscribes(group: SubscriberName, type: string): boolean {

@@ -10,33 +10,15 @@ import { groupStreams, parseFields, type StreamLayout } from './streams.js';
 import { PressureGauge, pressureKey } from './pressure.js';
 import { Wakeup } from './wakeup.js';
 import { consumedMetadata, inConsumerScope } from './traceScope.js';
+import type { HandlingFailure, Message, MessageHandler } from './messageHandler.js';
 
 export type { EventEnvelope };
 
-/** A stream entry's event as the handler gets it: the envelope, typed by the consumer's `parse`. */
-export interface StreamMessage<E extends EventEnvelope = EventEnvelope> {
+/** A stream entry as the handler gets it: its event (typed by the consumer's `parse`), and where it is. */
+export interface StreamMessage<E extends EventEnvelope = EventEnvelope> extends Message<E> {
   readonly stream: string;
   readonly id: string;
-  /** How many times this entry has been delivered to the group, this delivery included. */
-  readonly deliveries: number;
-  readonly event: E;
 }
-
-export type MessageHandler<E extends EventEnvelope = EventEnvelope> = (message: StreamMessage<E>) => Promise<void>;
-
-/** An entry of a batch its handler could not handle: it stays pending and is retried. */
-export interface BatchFailure<E extends EventEnvelope = EventEnvelope> {
-  readonly message: StreamMessage<E>;
-  readonly error: unknown;
-}
-
-/**
- * Handles what one read returned, as one batch (stream order; one order's entries in order), and
- * answers the entries that failed; the others are acknowledged. Throwing fails the whole batch.
- */
-export type BatchHandler<E extends EventEnvelope = EventEnvelope> = (
-  messages: readonly StreamMessage<E>[],
-) => Promise<readonly BatchFailure<E>[]>;
 
 export interface StreamConsumerOptions<E extends EventEnvelope = EventEnvelope> {
   /** Blocking reads hold their connection, so the consumer takes two: one to read, one for everything else. */
@@ -45,14 +27,12 @@ export interface StreamConsumerOptions<E extends EventEnvelope = EventEnvelope> 
   readonly layout: StreamLayout;
   readonly group: string;
   readonly consumer?: string;
-  /** One entry at a time; or, instead, `batchHandler`. */
-  readonly handler?: MessageHandler<E>;
   /**
-   * Batch mode: every wanted entry of a read (or of a claim) goes to this handler at once, and the
-   * ones that succeeded are acknowledged with one XACK per stream. A batch waits for earlier batches
-   * holding entries of the same orders; other batches may run beside it (up to maxInFlight entries).
+   * Every wanted entry of a read (or of a claim) goes to this handler at once (platform/messageHandler),
+   * and the ones that succeeded are acknowledged with one XACK per stream. A batch waits for earlier
+   * batches holding entries of the same orders; other batches may run beside it (up to maxInFlight entries).
    */
-  readonly batchHandler?: BatchHandler<E>;
+  readonly handle: MessageHandler<StreamMessage<E>>;
   /**
    * The edge's check of an entry's event (e.g. domain/events' parseOrderEvent): the event typed, or why
    * it is refused — such an entry is dead-lettered at once, as a malformed one. Without it, the envelope as read.
@@ -76,7 +56,7 @@ export interface StreamConsumerOptions<E extends EventEnvelope = EventEnvelope> 
   /** Entries handled or waiting for a retry at once (different orders run side by side; one order's entries in turn). */
   readonly maxInFlight?: number;
   /**
-   * Batch mode: batches handled at once (default 4). While all are busy the consumer does not read,
+   * Batches handled at once (default 4). While all are busy the consumer does not read,
    * so entries gather into bigger batches under load, and one slow batch does not stop the others.
    */
   readonly maxBatchesInFlight?: number;
@@ -133,10 +113,10 @@ const keyOf = (stream: string, id: string) => `${stream}/${id}`;
 
 /**
  * A Redis Streams consumer-group member. On start it re-reads its own pending entries; then it reads
- * new entries (XREADGROUP), acknowledging each after its handler succeeds. One order's entries are
- * handled one after another; different orders concurrently, up to maxInFlight at once, without
- * waiting for a whole batch (a slow saga does not hold up the orders read with it). In batch mode
- * (`batchHandler`), what one read or claim returns is handled as one batch instead.
+ * new entries (XREADGROUP). What one read or claim returns goes to the handler as one batch
+ * (platform/messageHandler), and the entries it handled are acknowledged. A batch waits for the
+ * batches in flight that hold entries of its orders (one order's entries in turn); other batches run
+ * beside it, up to maxBatchesInFlight, so one slow batch does not hold up the orders read after it.
  *
  * A failed entry stays pending and this member retries it after an exponential backoff with full
  * jitter (domain/retryPolicy), keeping it claimed meanwhile so no other member takes it. A failure of
@@ -169,8 +149,6 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
   private readonly random: () => number;
 
   constructor(private readonly options: StreamConsumerOptions<E>) {
-    if ((options.handler === undefined) === (options.batchHandler === undefined))
-      throw new Error(`consumer group ${options.group}: give either handler or batchHandler`);
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${options.group}`;
     this.streams = groupStreams(options.layout, options.group);
     this.random = options.random ?? Math.random;
@@ -220,7 +198,7 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
       if (entries.length === 0) return;
       const before = this.handled;
       const counts = await this.deliveriesOf(entries.map(({ stream, entry }) => ({ stream, id: entry[0] })));
-      await this.dispatchAll(
+      await this.dispatchBatch(
         entries.map(({ stream, entry }) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })),
       );
       if (this.handled === before) return; // all failed again: they wait for their retries
@@ -266,8 +244,7 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
         const linger = lastFullRead + interval - performance.now();
         if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger));
         const held = this.inFlight.size + this.waiting.size;
-        const batchesFull =
-          this.options.batchHandler !== undefined && this.batchesInFlight >= (this.options.maxBatchesInFlight ?? 4);
+        const batchesFull = this.batchesInFlight >= (this.options.maxBatchesInFlight ?? 4);
         // While entries wait for retries (an outage), they take their slots: reading stops rather than
         // piling up entries that would fail the same way.
         if (held >= maxInFlight || batchesFull) {
@@ -290,7 +267,7 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
           }
           if (skipped.length > 0) await this.options.commands.xack(stream, group, ...skipped);
         }
-        if (wanted.length > 0) void this.dispatchAll(wanted);
+        if (wanted.length > 0) void this.dispatchBatch(wanted);
       } catch (error) {
         if (!this.running) return;
         if (String(error).includes('NOGROUP')) {
@@ -378,7 +355,7 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
       if (idle.length > 0) {
         const entries = (await commands.xclaim(stream, group, this.consumer, 0, ...idle)) as RawEntry[];
         const counts = await this.deliveriesOf(entries.map((entry) => ({ stream, id: entry[0] })));
-        await this.dispatchAll(entries.map((entry) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })));
+        await this.dispatchBatch(entries.map((entry) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })));
       }
     } while (cursor !== '0-0' && this.running);
   }
@@ -392,17 +369,11 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
     return this.options.handles === undefined || type === undefined || this.options.handles(type);
   }
 
-  /** Entries to handle: one at a time (each behind its order's previous one), or as one batch. */
-  private dispatchAll(entries: readonly PendingEntry[]): Promise<unknown> {
-    if (this.options.batchHandler !== undefined) return this.dispatchBatch(entries, this.options.batchHandler);
-    return Promise.all(entries.map((pending) => this.dispatch(pending)));
-  }
-
   /**
    * Queues a batch behind the entries in flight of the same orders (so one order's entries are still
    * handled in turn); resolves when it has been handled.
    */
-  private dispatchBatch(entries: readonly PendingEntry[], handler: BatchHandler<E>): Promise<void> {
+  private dispatchBatch(entries: readonly PendingEntry[]): Promise<void> {
     const fresh = entries.filter(({ stream, entry }) => !this.isHeld(stream, entry[0]));
     if (fresh.length === 0) return Promise.resolve();
     for (const { stream, entry } of fresh) this.inFlight.add(keyOf(stream, entry[0]));
@@ -410,7 +381,7 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
     const orderIds = [...new Set(fresh.map(({ entry }) => parseFields(entry[1]).order_id ?? entry[0]))];
     const previous = Promise.all(orderIds.map((orderId) => this.orderTails.get(orderId)));
     const done: Promise<void> = previous
-      .then(() => this.handleBatch(fresh, handler))
+      .then(() => this.handleBatch(fresh))
       .catch((error: unknown) => this.options.logger.error({ err: error, entries: fresh.length }, 'stream batch handling failed'))
       .finally(() => {
         for (const { stream, entry } of fresh) this.inFlight.delete(keyOf(stream, entry[0]));
@@ -426,7 +397,7 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
    * Dead-letters what can never succeed (too many deliveries, malformed), hands the rest to the batch
    * handler, acknowledges what succeeded with one XACK per stream, and schedules the retries.
    */
-  private async handleBatch(entries: readonly PendingEntry[], handler: BatchHandler<E>): Promise<void> {
+  private async handleBatch(entries: readonly PendingEntry[]): Promise<void> {
     const { commands, group } = this.options;
     const admitted: Array<{ pending: PendingEntry; message: StreamMessage<E> }> = [];
     for (const pending of entries) {
@@ -434,14 +405,14 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
       if (message !== undefined) admitted.push({ pending, message });
     }
     if (admitted.length === 0) return;
-    let failures: readonly BatchFailure<E>[];
+    let failures: readonly HandlingFailure<StreamMessage<E>>[];
     try {
       // The handler's writes, log lines and partner calls carry each order's correlation (platform/traceScope).
       const scope = consumedMetadata(
         admitted.map((a) => a.message.event),
         this.options.group,
       );
-      failures = await inConsumerScope(scope, () => handler(admitted.map((a) => a.message)));
+      failures = await inConsumerScope(scope, () => this.options.handle(admitted.map((a) => a.message)));
     } catch (error) {
       failures = admitted.map(({ message }) => ({ message, error }));
     }
@@ -463,43 +434,6 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
     await this.retryOrDeadLetter(
       failures.map(({ message, error }) => ({ pending: byMessage.get(message) as PendingEntry, message, error })),
     );
-  }
-
-  /** Queues an entry behind its order's previous one; resolves when it has been handled. */
-  private dispatch(pending: PendingEntry): Promise<void> {
-    const { stream, entry } = pending;
-    if (this.isHeld(stream, entry[0])) return Promise.resolve();
-    const key = keyOf(stream, entry[0]);
-    this.inFlight.add(key);
-    const orderId = parseFields(entry[1]).order_id ?? entry[0];
-    const previous = this.orderTails.get(orderId) ?? Promise.resolve();
-    const done = previous
-      .then(() => this.handleOne(pending))
-      .catch((error: unknown) =>
-        this.options.logger.error({ err: error, stream, entry_id: entry[0] }, 'stream entry handling failed'),
-      )
-      .finally(() => {
-        this.inFlight.delete(key);
-        if (this.orderTails.get(orderId) === done) this.orderTails.delete(orderId);
-        this.slotFreed.wake();
-      });
-    this.orderTails.set(orderId, done);
-    return done;
-  }
-
-  private async handleOne(pending: PendingEntry): Promise<void> {
-    const message = await this.admit(pending);
-    if (message === undefined) return;
-    try {
-      if (this.options.handler === undefined) throw new Error('no handler for single entries');
-      const handler = this.options.handler;
-      await inConsumerScope(consumedMetadata([message.event], this.options.group), () => handler(message));
-      await this.options.commands.xack(message.stream, this.options.group, message.id);
-      this.failures.delete(keyOf(message.stream, message.id));
-      this.handled++;
-    } catch (error) {
-      await this.retryOrDeadLetter([{ pending, message, error }]);
-    }
   }
 
   /**
@@ -668,44 +602,10 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
     const counts = await this.deliveriesOf(entries.map(({ stream, entry }) => ({ stream, id: entry[0] }))).catch(
       () => new Map<string, number>(),
     );
-    void this.dispatchAll(
+    void this.dispatchBatch(
       entries.map(({ stream, entry }) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })),
     );
   }
-}
-
-/** Handlers by event type; the consumer acknowledges entries of every other type unhandled. */
-export type EventHandlers<E extends EventEnvelope = EventEnvelope> = Readonly<
-  Record<string, (message: StreamMessage<E>) => Promise<void>>
->;
-
-/** Handlers by event type, each given the messages of its own type (`E` a union narrowed by `type`). */
-export type HandlersByType<E extends EventEnvelope> = {
-  readonly [K in E['type']]?: (message: StreamMessage<Extract<E, { readonly type: K }>>) => Promise<void>;
-};
-
-/** The handler of a message's type in a table keyed by type. */
-export function handlerOf<E extends EventEnvelope>(
-  handlers: HandlersByType<E>,
-  message: StreamMessage<E>,
-): ((message: StreamMessage<E>) => Promise<void>) | undefined {
-  // The table's key is the message's type, so its handler takes this message: TypeScript cannot follow that.
-  return handlers[message.event.type as E['type']] as ((message: StreamMessage<E>) => Promise<void>) | undefined;
-}
-
-/** A consumer-group member that dispatches each entry to the handler of its event type. */
-export function dispatchingConsumer(
-  options: StreamWorkerOptions,
-  group: string,
-  handlers: EventHandlers,
-  maxInFlight?: number,
-): StreamConsumer {
-  return new StreamConsumer({
-    ...memberOf(options, group),
-    ...(maxInFlight === undefined ? {} : { maxInFlight }),
-    handles: (type) => type in handlers,
-    handler: async (message) => handlers[message.event.type]?.(message),
-  });
 }
 
 /** What every consumer-group worker needs to read the order event streams. */
@@ -732,7 +632,7 @@ export interface StreamWorkerOptions {
 export function memberOf(
   options: StreamWorkerOptions,
   group: string,
-): Omit<StreamConsumerOptions, 'handler' | 'batchHandler' | 'handles' | 'parse'> {
+): Omit<StreamConsumerOptions, 'handle' | 'handles' | 'parse'> {
   return {
     reader: options.reader,
     commands: options.commands,

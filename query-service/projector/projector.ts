@@ -36,7 +36,7 @@ export class Projector {
       ...memberOf(options, Subscriber.projector),
       parse: parseOrderEvent,
       // What one read returns is projected as one batch: one read and one write of the views.
-      batchHandler: async (messages) => {
+      handle: async (messages) => {
         const outcome = await projectBatch(
           options.pool,
           messages.map((m) => m.event),

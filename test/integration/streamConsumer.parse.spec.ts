@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { OrderEventType, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
 import { listDeadLetters, PgDeadLetters } from '../../platform/deadLetters.js';
 import { createLogger } from '../../platform/logger.js';
+import { oneByOne } from '../../platform/messageHandler.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { StreamConsumer, type StreamMessage } from '../../platform/streamConsumer.js';
 import { entryFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
@@ -60,10 +61,10 @@ describe('order events checked at the stream edge (StreamConsumer parse: parseOr
       layout,
       group: g,
       parse: parseOrderEvent,
-      handler: async ({ event }: StreamMessage<OrderEventEnvelope>) => {
+      handle: oneByOne(async ({ event }: StreamMessage<OrderEventEnvelope>) => {
         // No check here: the edge did it.
         if (event.type === OrderEventType.orderCancellationRequested) sagas.push(event.payload.saga_id);
-      },
+      }),
       logger,
       blockMs: 100,
       claimIdleMs: 200,

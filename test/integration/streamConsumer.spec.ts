@@ -10,10 +10,10 @@ import {
   type DeadLetter,
 } from '../../platform/deadLetters.js';
 import { createLogger } from '../../platform/logger.js';
+import { oneByOne, type MessageHandler } from '../../platform/messageHandler.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import {
   StreamConsumer,
-  type BatchFailure,
   type StreamConsumerOptions,
   type StreamMessage,
 } from '../../platform/streamConsumer.js';
@@ -69,7 +69,8 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
       layout,
       group,
       ...(name === undefined ? {} : { consumer: name }),
-      handler,
+      // Each entry alone: a throw fails only its own entry.
+      handle: oneByOne(handler),
       logger,
       blockMs: 100,
       claimIdleMs: 200,
@@ -84,7 +85,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
 
   function batchConsumer(
     group: string,
-    batchHandler: (messages: readonly StreamMessage[]) => Promise<BatchFailure[]>,
+    handle: MessageHandler<StreamMessage>,
     paced: Partial<Pick<StreamConsumerOptions, 'minReadIntervalMs' | 'pressure'>> = {},
   ) {
     const c = new StreamConsumer({
@@ -92,7 +93,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
       commands: connect(),
       layout,
       group,
-      batchHandler,
+      handle,
       ...paced,
       logger,
       blockMs: 100,
@@ -231,10 +232,10 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
         layout,
         group: g,
         consumer: name,
-        handler: async () => {
+        handle: oneByOne<StreamMessage>(async () => {
           byMember.set(name, (byMember.get(name) ?? 0) + 1);
           if (failures++ === 0) throw new Error('first try fails');
-        },
+        }),
         logger,
         blockMs: 100,
         claimIdleMs: 200,
@@ -343,7 +344,7 @@ describe('Redis Streams consumer groups (platform/streamConsumer)', function () 
     expect(handled).to.deep.equal([eventId]);
   });
 
-  it('in batch mode, hands what one read returns to one handler, acknowledges what succeeded and retries the rest', async () => {
+  it('hands what one read returns to one handler, acknowledges what succeeded and retries the rest', async () => {
     for (let seq = 1; seq <= 3; seq++) await publish('order-a', seq);
     await publish('order-b', 1);
     const poison = await publish('order-p', 1, 'poison');

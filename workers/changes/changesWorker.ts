@@ -1,14 +1,20 @@
-import { OrderEventType, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
-import { subscribes, Subscriber } from '../../domain/subscriptions.js';
+import {
+  OrderEventType,
+  orderOfMessage,
+  parseOrderEvent,
+  type OrderEventEnvelope,
+  type OrderEventEnvelopeOf,
+} from '../../domain/events.js';
+import { subscribes, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { isFinished } from '../../domain/sagaWorkflow.js';
 import type { Config } from '../../platform/config.js';
+import { dispatchByType, oneByOne, type HandlerTable } from '../../platform/messageHandler.js';
 import { SagaScheduler, type SagaDriveResult } from '../../platform/sagaScheduler.js';
 import {
   memberOf,
   StreamConsumer,
   streamSettings,
-  type BatchFailure,
   type StreamMessage,
   type StreamWorkerOptions,
 } from '../../platform/streamConsumer.js';
@@ -21,7 +27,7 @@ import { loadChangeSaga } from './changeSaga.js';
 import type { ChangeContext, StepOutcome } from './changeContext.js';
 import { modificationStep } from './modification.js';
 import { refundStep } from './refund.js';
-import { deliveriesWithUncaptured, releaseUncapturedOnDelivery } from './releaseOnDelivery.js';
+import { onShipmentsDelivered } from './releaseOnDelivery.js';
 import { releaseOnDeliverySweep } from './releaseOnDeliverySweep.js';
 
 /** The saga types this worker drives, and the step function of each (its workflow's next action, done). */
@@ -30,6 +36,12 @@ const STEPS = Object.freeze({
   [SagaType.modification]: modificationStep,
   [SagaType.refund]: refundStep,
 });
+
+/** The events that ask for a change: each starts (or, redelivered, resumes) its saga. */
+type ChangeRequested =
+  | OrderEventEnvelopeOf<'order.cancellation_requested'>
+  | OrderEventEnvelopeOf<'order.modification_requested'>
+  | OrderEventEnvelopeOf<'refund.requested'>;
 
 /** Guards against a workflow bug looping forever: a change saga needs far fewer steps than this. */
 const MAX_STEPS_PER_DRIVE = 20;
@@ -65,13 +77,20 @@ export class ChangesWorker {
   readonly scheduler: SagaScheduler;
 
   constructor(private readonly options: ChangesWorkerOptions) {
+    // A change request drives its saga, each under its order's correlation (platform/traceScope).
+    const driveRequested = <M extends StreamMessage<ChangeRequested>>() =>
+      oneByOne<M>(({ event }) => forOrder(event.order_id, () => this.drive(event.payload.saga_id)));
+    const handlers: HandlerTable<StreamMessage<OrderEventEnvelope>, SubscribedType<typeof Subscriber.changes>> = {
+      [OrderEventType.orderCancellationRequested]: driveRequested(),
+      [OrderEventType.orderModificationRequested]: driveRequested(),
+      [OrderEventType.refundRequested]: driveRequested(),
+      [OrderEventType.shipmentDelivered]: (messages) => onShipmentsDelivered(options, messages),
+    };
     this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.changes),
       handles: (type) => subscribes(Subscriber.changes, type),
       parse: parseOrderEvent,
-      // What one read returns, at once: the deliveries looked at together (one statement tells which
-      // orders still hold something to release, usually none), every other entry in stream order.
-      batchHandler: (messages) => this.handleBatch(messages),
+      handle: dispatchByType(handlers, orderOfMessage),
     });
     const driveBatch = (sagaIds: readonly string[]) => this.driveBatch(sagaIds);
     this.scheduler = new SagaScheduler({
@@ -95,33 +114,6 @@ export class ChangesWorker {
 
   async stop(): Promise<void> {
     await Promise.all([this.consumer.stop(), this.scheduler.stop(), this.sweep.stop()]);
-  }
-
-  private async handleBatch(messages: readonly StreamMessage<OrderEventEnvelope>[]): Promise<BatchFailure<OrderEventEnvelope>[]> {
-    const deliveries = messages.flatMap(({ event }) => (event.type === OrderEventType.shipmentDelivered ? [event] : []));
-    const toRelease = await deliveriesWithUncaptured(this.options, deliveries);
-    const failures: BatchFailure<OrderEventEnvelope>[] = [];
-    for (const message of messages) {
-      const { event } = message;
-      try {
-        // Each entry's partner calls and log lines carry its own order's correlation (platform/traceScope).
-        await forOrder(event.order_id, async () => {
-          switch (event.type) {
-            case OrderEventType.shipmentDelivered:
-              if (toRelease.has(event.event_id)) await releaseUncapturedOnDelivery(this.options, event);
-              return;
-            case OrderEventType.orderCancellationRequested:
-            case OrderEventType.orderModificationRequested:
-            case OrderEventType.refundRequested:
-              await this.drive(event.payload.saga_id);
-              return;
-          }
-        });
-      } catch (error) {
-        failures.push({ message, error });
-      }
-    }
-    return failures;
   }
 
   /** Runs the saga's steps until it waits for something or ends. */

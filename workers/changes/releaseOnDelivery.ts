@@ -1,6 +1,9 @@
 import { OrderEventType, type OrderEventEnvelopeOf } from '../../domain/events.js';
 import { OrderStatus } from '../../domain/order.js';
 import { withTransaction } from '../../platform/db.js';
+import { oneByOne, type HandlingFailure } from '../../platform/messageHandler.js';
+import type { StreamMessage } from '../../platform/streamConsumer.js';
+import { forOrder } from '../../platform/traceScope.js';
 import { appendToOrder } from '../../store/eventStore.js';
 import { claimMessage, wasProcessed } from '../../store/inbox.js';
 import { lockOrder } from '../../store/orderLock.js';
@@ -60,4 +63,24 @@ export async function deliveriesWithUncaptured(
   return new Set(
     delivered.filter((e) => (open.get(e.order_id) ?? []).some((p) => p.amount - p.committed > 0)).map((e) => e.event_id),
   );
+}
+
+type ShipmentDelivered = StreamMessage<OrderEventEnvelopeOf<'shipment.delivered'>>;
+
+/**
+ * `shipment.delivered`, every entry of a read at once: one statement tells which orders still hold
+ * something to release (usually none); those are released one by one, each under its order's
+ * correlation (platform/traceScope).
+ */
+export async function onShipmentsDelivered(
+  context: ChangeContext,
+  messages: readonly ShipmentDelivered[],
+): Promise<readonly HandlingFailure<ShipmentDelivered>[]> {
+  const toRelease = await deliveriesWithUncaptured(
+    context,
+    messages.map((m) => m.event),
+  );
+  return oneByOne<ShipmentDelivered>(async ({ event }) => {
+    if (toRelease.has(event.event_id)) await forOrder(event.order_id, () => releaseUncapturedOnDelivery(context, event));
+  })(messages);
 }

@@ -1,14 +1,12 @@
-import { OrderEventType, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
-import { subscribes, Subscriber } from '../../domain/subscriptions.js';
+import { OrderEventType, orderOfMessage, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
+import { subscribes, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
+import { dispatchByType, oneByOne, type HandlerTable } from '../../platform/messageHandler.js';
 import {
   memberOf,
   StreamConsumer,
   streamSettings,
-  handlerOf,
-  type BatchFailure,
-  type HandlersByType,
   type StreamMessage,
   type StreamWorkerOptions,
 } from '../../platform/streamConsumer.js';
@@ -49,17 +47,18 @@ export class RouterWorker {
   constructor(options: RouterWorkerOptions) {
     this.snapshot = new InventorySnapshot(options.pool, options.snapshotMs);
     this.router = new Router({ pool: options.pool, snapshot: this.snapshot, logger: options.logger });
-    // One order at a time for what changes a routed order; the confirmed orders of a read go together.
-    const oneByOne: HandlersByType<OrderEventEnvelope> = {
-      [OrderEventType.shipmentShortPicked]: (message) => onShipmentShortPicked(this.router, message),
-      [OrderEventType.orderModified]: (message) => onOrderModified(this.router, message),
-      [OrderEventType.orderModificationRejected]: (message) => onOrderModified(this.router, message),
+    const handlers: HandlerTable<StreamMessage<OrderEventEnvelope>, SubscribedType<typeof Subscriber.router>> = {
+      // The confirmed orders of a read are routed together; what changes a routed order, one order at a time.
+      [OrderEventType.orderConfirmed]: (messages) => onOrdersConfirmed(this.router, messages),
+      [OrderEventType.shipmentShortPicked]: oneByOne((message) => onShipmentShortPicked(this.router, message)),
+      [OrderEventType.orderModified]: oneByOne((message) => onOrderModified(this.router, message)),
+      [OrderEventType.orderModificationRejected]: oneByOne((message) => onOrderModified(this.router, message)),
     };
     this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.router),
       handles: (type) => subscribes(Subscriber.router, type),
       parse: parseOrderEvent,
-      batchHandler: (messages) => this.handleBatch(messages, oneByOne),
+      handle: dispatchByType(handlers, orderOfMessage),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
     this.sweep = new Sweep(
@@ -68,34 +67,6 @@ export class RouterWorker {
       options.logger,
       unroutedOrdersSweep(options.pool, this.router, options.logger),
     );
-  }
-
-  /**
-   * The `order.confirmed` of orders that have no other entry in the batch are routed together; every
-   * other entry, in stream order, after them (an order's entries stay in turn).
-   */
-  private async handleBatch(
-    messages: readonly StreamMessage<OrderEventEnvelope>[],
-    oneByOne: HandlersByType<OrderEventEnvelope>,
-  ): Promise<BatchFailure<OrderEventEnvelope>[]> {
-    const entriesOf = new Map<string, number>();
-    for (const m of messages) entriesOf.set(m.event.order_id, (entriesOf.get(m.event.order_id) ?? 0) + 1);
-    const together = messages.filter(
-      (m) => m.event.type === OrderEventType.orderConfirmed && entriesOf.get(m.event.order_id) === 1,
-    );
-    const routed = new Set(together);
-    const failures = await onOrdersConfirmed(this.router, together);
-    for (const message of messages) {
-      if (routed.has(message)) continue;
-      const handle =
-        message.event.type === OrderEventType.orderConfirmed
-          ? () => this.router.routeConfirmedOrder(message.event.order_id, message.event.event_id)
-          : handlerOf(oneByOne, message);
-      await handle?.(message).catch((error: unknown) => {
-        failures.push({ message, error });
-      });
-    }
-    return failures;
   }
 
   async start(): Promise<void> {

@@ -1,9 +1,16 @@
-import { parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
-import { subscribes, Subscriber } from '../../domain/subscriptions.js';
+import { OrderEventType, orderOfMessage, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
+import { subscribes, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import type { PspClient } from '../../platform/psp.js';
-import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
+import { dispatchByType, type HandlerTable } from '../../platform/messageHandler.js';
+import {
+  memberOf,
+  StreamConsumer,
+  streamSettings,
+  type StreamMessage,
+  type StreamWorkerOptions,
+} from '../../platform/streamConsumer.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { onOrdersPlaced } from './handlers/orderPlaced.js';
 import { orphanAuthorizationsSweep } from './orphanAuthorizationsSweep.js';
@@ -56,12 +63,15 @@ export class SagaWorker {
       },
       options.retryDeadlineMs,
     );
-    // Every ready `order.placed` of a read is one batch of sagas (a single order is a batch of one).
+    const handlers: HandlerTable<StreamMessage<OrderEventEnvelope>, SubscribedType<typeof Subscriber.saga>> = {
+      // Every `order.placed` of a read is one batch of sagas (a single order is a batch of one).
+      [OrderEventType.orderPlaced]: (messages) => onOrdersPlaced(this.runner, messages),
+    };
     this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.saga),
       handles: (type) => subscribes(Subscriber.saga, type),
       parse: parseOrderEvent,
-      batchHandler: (messages) => onOrdersPlaced(this.runner, messages),
+      handle: dispatchByType(handlers, orderOfMessage),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
     this.scheduler = new SagaScheduler({

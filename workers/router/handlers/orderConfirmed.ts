@@ -1,6 +1,9 @@
-import type { OrderEventEnvelope } from '../../../domain/events.js';
-import type { BatchFailure, StreamMessage } from '../../../platform/streamConsumer.js';
+import type { OrderEventEnvelopeOf } from '../../../domain/events.js';
+import type { HandlingFailure } from '../../../platform/messageHandler.js';
+import type { StreamMessage } from '../../../platform/streamConsumer.js';
 import type { Router } from '../router.js';
+
+type OrderConfirmed = StreamMessage<OrderEventEnvelopeOf<'order.confirmed'>>;
 
 /**
  * `order.confirmed`, every entry of a read at once: the orders are routed together (one transaction).
@@ -8,14 +11,14 @@ import type { Router } from '../router.js';
  */
 export async function onOrdersConfirmed(
   router: Router,
-  messages: readonly StreamMessage<OrderEventEnvelope>[],
-): Promise<BatchFailure<OrderEventEnvelope>[]> {
+  messages: readonly OrderConfirmed[],
+): Promise<HandlingFailure<OrderConfirmed>[]> {
   if (messages.length === 0) return [];
   try {
     await router.routeConfirmedOrders(messages.map((m) => ({ orderId: m.event.order_id, messageId: m.event.event_id })));
     return [];
   } catch {
-    const failures: BatchFailure<OrderEventEnvelope>[] = [];
+    const failures: HandlingFailure<OrderConfirmed>[] = [];
     for (const message of messages) {
       await router.routeConfirmedOrder(message.event.order_id, message.event.event_id).catch((error: unknown) => {
         failures.push({ message, error });

@@ -1,6 +1,9 @@
-import { OrderEventType, type OrderEventEnvelope } from '../../../domain/events.js';
-import type { BatchFailure, StreamMessage } from '../../../platform/streamConsumer.js';
+import type { OrderEventEnvelopeOf } from '../../../domain/events.js';
+import type { HandlingFailure } from '../../../platform/messageHandler.js';
+import type { StreamMessage } from '../../../platform/streamConsumer.js';
 import type { PlacementSagaRunner } from '../placementSagaRunner.js';
+
+type OrderPlaced = StreamMessage<OrderEventEnvelopeOf<'order.placed'>>;
 
 /**
  * `order.placed` starts (or, redelivered, resumes) the order's placement saga: every entry of a read
@@ -9,22 +12,16 @@ import type { PlacementSagaRunner } from '../placementSagaRunner.js';
  */
 export async function onOrdersPlaced(
   runner: PlacementSagaRunner,
-  messages: readonly StreamMessage<OrderEventEnvelope>[],
-): Promise<BatchFailure<OrderEventEnvelope>[]> {
-  const failures: BatchFailure<OrderEventEnvelope>[] = [];
-  const bySaga = new Map<string, StreamMessage<OrderEventEnvelope>[]>();
+  messages: readonly OrderPlaced[],
+): Promise<HandlingFailure<OrderPlaced>[]> {
+  const bySaga = new Map<string, OrderPlaced[]>();
   for (const message of messages) {
-    // The entry was checked at the edge (parseOrderEvent): an order.placed carries its saga_id.
-    const { event } = message;
-    if (event.type !== OrderEventType.orderPlaced) {
-      failures.push({ message, error: new Error(`${event.type} ${event.event_id} is not an order.placed`) });
-      continue;
-    }
-    const sagaId = event.payload.saga_id;
+    const sagaId = message.event.payload.saga_id;
     bySaga.set(sagaId, [...(bySaga.get(sagaId) ?? []), message]);
   }
-  if (bySaga.size === 0) return failures;
+  if (bySaga.size === 0) return [];
   const results = await runner.driveBatch([...bySaga.keys()]);
+  const failures: HandlingFailure<OrderPlaced>[] = [];
   for (const [sagaId, sagaMessages] of bySaga) {
     const result = results.get(sagaId);
     if (result !== undefined && 'error' in result)
