@@ -1,4 +1,6 @@
-import type { Queryable } from '../platform/db.js';
+import { withTransaction, type Pool, type PoolClient, type Queryable } from '../platform/db.js';
+import { appendToOrders, type OrderAppend } from './eventStore.js';
+import { lockOrders } from './orderLock.js';
 
 /**
  * Each consumer's inbox (processed_messages): a message it has handled, recorded in the same
@@ -19,11 +21,6 @@ export async function processedAmong(db: Queryable, consumer: string, messageIds
   return new Set(seen.rows.map((r) => r.message_id));
 }
 
-/** Records a message in the consumer's inbox; false when it was there already (a redelivery). */
-export async function claimMessage(tx: Queryable, consumer: string, messageId: string): Promise<boolean> {
-  return (await claimMessages(tx, consumer, [messageId])).size > 0;
-}
-
 /** Records messages in the consumer's inbox in one statement; returns the ids that were new (not redeliveries). */
 export async function claimMessages(tx: Queryable, consumer: string, messageIds: readonly string[]): Promise<Set<string>> {
   if (messageIds.length === 0) return new Set();
@@ -34,4 +31,56 @@ export async function claimMessages(tx: Queryable, consumer: string, messageIds:
     [consumer, messageIds],
   );
   return new Set(inserted.rows.map((r) => r.message_id));
+}
+
+/** A message as the inbox knows it: its id (the consumer's dedupe key) and the order it is about. */
+export interface InboxEntry {
+  readonly orderId: string;
+  readonly messageId: string;
+}
+
+/** What a handler did in its transaction: each order's events (and new status), and the statement that must come last. */
+export interface Handled<T> {
+  readonly appends: readonly OrderAppend[];
+  /**
+   * The transaction's last statement, after the events: the hot stock rows, locked until the commit,
+   * so the shorter the better (store/stock). It may throw to roll everything back.
+   */
+  readonly last?: (tx: PoolClient) => Promise<void>;
+  readonly result: T;
+}
+
+/**
+ * The one runner of the handlers that react to messages in the order store. In ONE transaction: the
+ * messages' orders locked (`columns` of `orders o`, in id order, so two runners never deadlock), their
+ * inbox rows claimed, the handler given the messages claimed now — not a redelivery, not a repeat
+ * within the batch, not one of an order that does not exist — with their orders' rows; then the
+ * events it answers appended (one statement for every order), and its last statement. A redelivered
+ * message therefore changes nothing.
+ */
+export async function handleOnce<M, O extends { order_id: string }, T>(
+  pool: Pool,
+  consumer: string,
+  messages: readonly M[],
+  options: {
+    readonly entryOf: (message: M) => InboxEntry;
+    readonly columns?: string;
+    readonly handle: (tx: PoolClient, claimed: readonly M[], orders: ReadonlyMap<string, O>) => Promise<Handled<T>>;
+  },
+): Promise<T> {
+  return withTransaction(pool, async (tx) => {
+    const orders = await lockOrders<O>(
+      tx,
+      messages.map((m) => options.entryOf(m).orderId),
+      options.columns,
+    );
+    const known = messages.filter((m) => orders.has(options.entryOf(m).orderId));
+    const fresh = await claimMessages(tx, consumer, [...new Set(known.map((m) => options.entryOf(m).messageId))]);
+    // The inbox holds each id once: a message repeated within the batch is handled the first time only.
+    const claimed = known.filter((m) => fresh.delete(options.entryOf(m).messageId));
+    const handled = await options.handle(tx, claimed, orders);
+    await appendToOrders(tx, handled.appends);
+    await handled.last?.(tx);
+    return handled.result;
+  });
 }

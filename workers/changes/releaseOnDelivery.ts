@@ -1,12 +1,9 @@
 import { OrderEventType, type OrderEventEnvelopeOf } from '../../domain/events.js';
 import { OrderStatus } from '../../domain/order.js';
-import { withTransaction } from '../../platform/db.js';
 import { oneByOne, type HandlingFailure } from '../../platform/messageHandler.js';
 import type { StreamMessage } from '../../platform/streamConsumer.js';
 import { forOrder } from '../../platform/traceScope.js';
-import { appendToOrder } from '../../store/eventStore.js';
-import { claimMessage, wasProcessed } from '../../store/inbox.js';
-import { lockOrder } from '../../store/orderLock.js';
+import { handleOnce, wasProcessed } from '../../store/inbox.js';
 import { openAuthorizations, openAuthorizationsOf, shrinkAuthorization } from '../../store/payments.js';
 import type { ChangeContext } from './changeContext.js';
 
@@ -36,15 +33,18 @@ export async function releaseUncapturedOnDelivery(
   // Nothing released (the usual case: everything was captured): nothing to book, and a redelivery
   // finds nothing to release either.
   if (released.length === 0) return 0;
-  return withTransaction(context.pool, async (tx) => {
-    await lockOrder(tx, event.order_id);
-    if (!(await claimMessage(tx, CHANGES_CONSUMER, event.event_id))) return 0;
-    const rows = [];
-    for (const r of released) rows.push({ ...r, amount_authorized: await shrinkAuthorization(tx, r.payment_id, r.amount) });
-    await appendToOrder(tx, event.order_id, [
-      { type: OrderEventType.paymentReleased, payload: { reason: 'order_delivered', released: rows } },
-    ]);
-    return released.length;
+  return handleOnce(context.pool, CHANGES_CONSUMER, [event], {
+    entryOf: (e) => ({ orderId: e.order_id, messageId: e.event_id }),
+    handle: async (tx, claimed) => {
+      if (claimed.length === 0) return { appends: [], result: 0 };
+      const rows = [];
+      for (const r of released) rows.push({ ...r, amount_authorized: await shrinkAuthorization(tx, r.payment_id, r.amount) });
+      const payload = { reason: 'order_delivered', released: rows };
+      return {
+        appends: [{ orderId: event.order_id, events: [{ type: OrderEventType.paymentReleased, payload }] }],
+        result: released.length,
+      };
+    },
   });
 }
 

@@ -8,6 +8,7 @@ import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import { continuingOrder, inServiceScope } from '../../platform/traceScope.js';
 import { PspUnavailable, type PspClient } from '../../platform/psp.js';
 import { issueDocumentsLast, type EventWithNumber } from '../../store/documents.js';
+import { lockOrders } from '../../store/orderLock.js';
 import {
   claimDueCaptures,
   postponeCaptures,
@@ -150,18 +151,12 @@ export class CaptureProcessor {
   private async record(answered: readonly Answered[]): Promise<void> {
     const orderIds = [...new Set(answered.map((a) => a.capture.order_id))].sort();
     const { issued, refused } = await withTransaction(this.options.pool, async (tx) => {
-      const orders = await tx.query<{
+      const orderOf = await lockOrders<{
         order_id: string;
         customer_id: string;
         shipping_address: Address;
         billing_address: Address | null;
-      }>(
-        `SELECT o.order_id, o.customer_id, o.shipping_address, o.billing_address
-           FROM unnest($1::uuid[]) AS u(id) JOIN orders o ON o.order_id = u.id AND o.created_at = uuid7_time(u.id)
-          ORDER BY o.order_id FOR UPDATE OF o`,
-        [orderIds],
-      );
-      const orderOf = new Map(orders.rows.map((o) => [o.order_id, o]));
+      }>(tx, orderIds, 'o.order_id, o.customer_id, o.shipping_address, o.billing_address');
       const recordable = answered.filter((a) => orderOf.has(a.capture.order_id));
       const recorded = new Map(
         (

@@ -11,11 +11,11 @@ import {
   type WarehouseScore,
 } from '../../domain/routing.js';
 import { CARRIER_COVERAGE } from '../../platform/carrierProtocol.js';
-import { withTransaction, type Pool, type PoolClient } from '../../platform/db.js';
+import { type Pool, type PoolClient } from '../../platform/db.js';
 import { uuidv7 } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
-import { appendToOrders, type NewEvent } from '../../store/eventStore.js';
-import { claimMessages, processedAmong, wasProcessed } from '../../store/inbox.js';
+import type { NewEvent } from '../../store/eventStore.js';
+import { handleOnce, processedAmong, wasProcessed, type Handled } from '../../store/inbox.js';
 import { currentFulfillmentStatuses } from '../../store/orderProgress.js';
 import { moveReserved } from '../../store/stock.js';
 import type { InventorySnapshot, InventorySnapshotData } from './inventorySnapshot.js';
@@ -103,6 +103,13 @@ interface PlannedRouting {
 interface Plan {
   readonly shipments: readonly PlannedShipment[];
   readonly scores: readonly WarehouseScore[];
+}
+
+/** An order's row as routing locks it: whether it can still take a routing. */
+interface LockedOrder {
+  readonly order_id: string;
+  readonly status: string;
+  readonly cancel_requested_at: Date | null;
 }
 
 type CommitOutcome = { readonly kind: 'routed' } | { readonly kind: 'skipped'; readonly why: string };
@@ -361,178 +368,12 @@ export class Router {
     planned: readonly PlannedRouting[],
     snapshot: InventorySnapshotData,
   ): Promise<Map<string, CommitOutcome>> {
-    const outcomes = await withTransaction(this.deps.pool, async (tx) => {
-      const result = new Map<string, CommitOutcome>();
-      const orderIds = planned.map((p) => p.request.orderId);
-      const locked = await tx.query<{ order_id: string; status: string; cancel_requested_at: Date | null }>(
-        `SELECT o.order_id, o.status::text AS status, o.cancel_requested_at
-           FROM unnest($1::uuid[]) AS t(order_id) JOIN orders o ON o.order_id = t.order_id AND o.created_at = uuid7_time(t.order_id)
-          ORDER BY o.order_id FOR UPDATE OF o`,
-        [orderIds],
-      );
-      const orders = new Map(locked.rows.map((r) => [r.order_id, r]));
-      // The inbox rows first: a redelivery stops here, and a rolled-back attempt takes them back.
-      const claimed = await claimMessages(
-        tx,
-        ROUTER_CONSUMER,
-        planned.map((p) => p.request.messageId),
-      );
-      const go: PlannedRouting[] = [];
-      for (const p of planned) {
-        const order = orders.get(p.request.orderId);
-        if (!claimed.has(p.request.messageId)) result.set(p.request.orderId, { kind: 'skipped', why: 'already routed' });
-        else if (order === undefined || !p.request.allowedStatuses.includes(order.status))
-          result.set(p.request.orderId, { kind: 'skipped', why: `order is ${order?.status ?? 'missing'}` });
-        // A cancellation asked for under this same lock: nothing more is routed (its saga cancels the rest).
-        else if (order.cancel_requested_at !== null)
-          result.set(p.request.orderId, { kind: 'skipped', why: 'cancellation requested' });
-        else go.push(p);
-      }
-      if (go.length === 0) return result;
-      const goIds = go.map((p) => p.request.orderId);
-
-      // Stock: reserved moves from the held pairs to the planned ones (net per pair), checked and taken
-      // in the transaction's last statement (see moveReserved), so hot stock rows are locked only briefly.
-      const holdersIds = go.filter((p) => p.request.useOwnHolds).map((p) => p.request.orderId);
-      const holds = holdersIds.length > 0 ? await this.ownHolds(tx, holdersIds, true) : new Map<string, Map<string, number>>();
-      if (holds.size > 0) {
-        await tx.query(
-          `UPDATE reservations SET status = 'released', updated_at = now()
-            WHERE order_id = ANY($1::uuid[]) AND status = 'held' AND shipment_id IS NULL`,
-          [[...holds.keys()]],
-        );
-      }
-
-      const shipments: Array<{ id: string; orderId: string; warehouseId: string; carrier: string | null }> = [];
-      const items: Array<{
-        shipmentId: string;
-        orderId: string;
-        warehouseId: string;
-        item_id: string;
-        sku: string;
-        quantity: number;
-        unit_price: number;
-      }> = [];
-      const cancelled: Array<{ orderId: string; item_id: string; sku: string; quantity: number }> = [];
-      const events = new Map<string, NewEvent[]>();
-      for (const { request, lines, plan } of go) {
-        const country = request.address.country;
-        const priceOf = new Map(lines.map((l) => [l.item_id, l.unit_price]));
-        const orderEvents: NewEvent[] = [];
-        for (const planned of plan.shipments) {
-          const shipmentId = uuidv7();
-          const warehouse = snapshot.warehouses.find((w) => w.warehouse_id === planned.warehouse_id);
-          const carrier = chooseCarrier(warehouse?.carriers ?? [], country, CARRIER_COVERAGE);
-          shipments.push({ id: shipmentId, orderId: request.orderId, warehouseId: planned.warehouse_id, carrier });
-          const shipped = planned.items.map((i) => ({ ...i, unit_price: priceOf.get(i.item_id) ?? 0 }));
-          for (const i of shipped) items.push({ shipmentId, orderId: request.orderId, warehouseId: planned.warehouse_id, ...i });
-          const score = plan.scores.find((s) => s.warehouse_id === planned.warehouse_id);
-          orderEvents.push({
-            type: OrderEventType.shipmentCreated,
-            payload: {
-              shipment_id: shipmentId,
-              warehouse_id: planned.warehouse_id,
-              carrier,
-              destination_country: country,
-              items: shipped,
-              routing: {
-                reason: request.reason,
-                score: score?.score ?? null,
-                distance_km: score === undefined ? null : Math.round(score.distance_km),
-              },
-            },
-          });
-        }
-        const cut = request.lines
-          .map((l) => ({
-            item_id: l.item_id,
-            sku: l.sku,
-            quantity: l.quantity - (lines.find((f) => f.item_id === l.item_id)?.quantity ?? 0),
-          }))
-          .filter((c) => c.quantity > 0);
-        if (cut.length > 0) {
-          for (const c of cut) cancelled.push({ orderId: request.orderId, ...c });
-          orderEvents.push({
-            type: OrderEventType.itemCancelled,
-            payload: { items: cut, reason: 'out_of_stock_after_short_pick' },
-          });
-        }
-        events.set(request.orderId, orderEvents);
-      }
-
-      if (shipments.length > 0) {
-        await tx.query(
-          `INSERT INTO shipments (shipment_id, order_id, warehouse_id, requested_carrier, status)
-           SELECT s, o, w, c, 'created' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(s, o, w, c)`,
-          [
-            shipments.map((s) => s.id),
-            shipments.map((s) => s.orderId),
-            shipments.map((s) => s.warehouseId),
-            shipments.map((s) => s.carrier),
-          ],
-        );
-        await tx.query(
-          `INSERT INTO shipment_items (shipment_id, item_id, sku, quantity, unit_price)
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::bigint[])`,
-          [
-            items.map((i) => i.shipmentId),
-            items.map((i) => i.item_id),
-            items.map((i) => i.sku),
-            items.map((i) => i.quantity),
-            items.map((i) => i.unit_price),
-          ],
-        );
-        await tx.query(
-          `INSERT INTO reservations (reservation_id, order_id, item_id, warehouse_id, sku, quantity, shipment_id)
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int[], $7::uuid[])`,
-          [
-            items.map(() => uuidv7()),
-            items.map((i) => i.orderId),
-            items.map((i) => i.item_id),
-            items.map((i) => i.warehouseId),
-            items.map((i) => i.sku),
-            items.map((i) => i.quantity),
-            items.map((i) => i.shipmentId),
-          ],
-        );
-      }
-      await tx.query(
-        `UPDATE order_items SET status = 'allocated' WHERE order_id = ANY($1::uuid[]) AND item_id = ANY($2::uuid[]) AND status IN ('pending', 'reserved')`,
-        [goIds, go.flatMap((p) => p.lines.map((l) => l.item_id))],
-      );
-      if (cancelled.length > 0) {
-        await tx.query(
-          `UPDATE order_items i SET quantity_cancelled = i.quantity_cancelled + c.quantity
-             FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS c(order_id, item_id, quantity)
-            WHERE i.order_id = c.order_id AND i.item_id = c.item_id`,
-          [cancelled.map((c) => c.orderId), cancelled.map((c) => c.item_id), cancelled.map((c) => c.quantity)],
-        );
-      }
-
-      const statuses = await currentFulfillmentStatuses(tx, goIds);
-      await appendToOrders(
-        tx,
-        go.map((p) => {
-          const status = statuses.get(p.request.orderId);
-          return {
-            orderId: p.request.orderId,
-            events: (events.get(p.request.orderId) ?? []).map((e) => withOrderStatus(e, status)),
-            ...(status === undefined ? {} : { status }),
-          };
-        }),
-      );
-      const from = [...holds.values()].flatMap((byPair) =>
-        [...byPair].map(([pair, quantity]) => {
-          const [warehouse_id, sku] = splitPair(pair);
-          return { warehouse_id, sku, quantity };
-        }),
-      );
-      const to = go.flatMap((p) =>
-        p.plan.shipments.flatMap((s) => s.items.map((i) => ({ warehouse_id: s.warehouse_id, sku: i.sku, quantity: i.quantity }))),
-      );
-      if (!(await moveReserved(tx, from, to))) throw new StalePlan();
-      for (const p of go) result.set(p.request.orderId, { kind: 'routed' });
-      return result;
+    // The inbox rows first (handleOnce): a redelivery stops there, and a rolled-back attempt takes them back.
+    const outcomes = await handleOnce(this.deps.pool, ROUTER_CONSUMER, planned, {
+      entryOf: (p) => p.request,
+      columns: 'o.order_id, o.status::text AS status, o.cancel_requested_at',
+      handle: (tx, claimedNow, orders: ReadonlyMap<string, LockedOrder>) =>
+        this.commitClaimed(tx, planned, claimedNow, orders, snapshot),
     });
     for (const p of planned) {
       if (outcomes.get(p.request.orderId)?.kind !== 'routed') continue;
@@ -543,6 +384,180 @@ export class Router {
       );
     }
     return outcomes;
+  }
+
+  /**
+   * commitRoutings inside handleOnce's transaction: of the planned routings, those whose message was
+   * claimed now and whose order can still take them; their events (each with the order's new status),
+   * and last the net stock moves, checked (StalePlan when live stock does not support them).
+   */
+  private async commitClaimed(
+    tx: PoolClient,
+    planned: readonly PlannedRouting[],
+    claimedNow: readonly PlannedRouting[],
+    orders: ReadonlyMap<string, LockedOrder>,
+    snapshot: InventorySnapshotData,
+  ): Promise<Handled<Map<string, CommitOutcome>>> {
+    const result = new Map<string, CommitOutcome>();
+    const claimed = new Set(claimedNow);
+    const go: PlannedRouting[] = [];
+    for (const p of planned) {
+      const order = orders.get(p.request.orderId);
+      if (order === undefined) result.set(p.request.orderId, { kind: 'skipped', why: 'order is missing' });
+      else if (!claimed.has(p)) result.set(p.request.orderId, { kind: 'skipped', why: 'already routed' });
+      else if (!p.request.allowedStatuses.includes(order.status))
+        result.set(p.request.orderId, { kind: 'skipped', why: `order is ${order.status}` });
+      // A cancellation asked for under this same lock: nothing more is routed (its saga cancels the rest).
+      else if (order.cancel_requested_at !== null)
+        result.set(p.request.orderId, { kind: 'skipped', why: 'cancellation requested' });
+      else go.push(p);
+    }
+    if (go.length === 0) return { appends: [], result };
+    const goIds = go.map((p) => p.request.orderId);
+
+    // Stock: reserved moves from the held pairs to the planned ones (net per pair), checked and taken
+    // in the transaction's last statement (see moveReserved), so hot stock rows are locked only briefly.
+    const holdersIds = go.filter((p) => p.request.useOwnHolds).map((p) => p.request.orderId);
+    const holds = holdersIds.length > 0 ? await this.ownHolds(tx, holdersIds, true) : new Map<string, Map<string, number>>();
+    if (holds.size > 0) {
+      await tx.query(
+        `UPDATE reservations SET status = 'released', updated_at = now()
+          WHERE order_id = ANY($1::uuid[]) AND status = 'held' AND shipment_id IS NULL`,
+        [[...holds.keys()]],
+      );
+    }
+
+    const shipments: Array<{ id: string; orderId: string; warehouseId: string; carrier: string | null }> = [];
+    const items: Array<{
+      shipmentId: string;
+      orderId: string;
+      warehouseId: string;
+      item_id: string;
+      sku: string;
+      quantity: number;
+      unit_price: number;
+    }> = [];
+    const cancelled: Array<{ orderId: string; item_id: string; sku: string; quantity: number }> = [];
+    const events = new Map<string, NewEvent[]>();
+    for (const { request, lines, plan } of go) {
+      const country = request.address.country;
+      const priceOf = new Map(lines.map((l) => [l.item_id, l.unit_price]));
+      const orderEvents: NewEvent[] = [];
+      for (const planned of plan.shipments) {
+        const shipmentId = uuidv7();
+        const warehouse = snapshot.warehouses.find((w) => w.warehouse_id === planned.warehouse_id);
+        const carrier = chooseCarrier(warehouse?.carriers ?? [], country, CARRIER_COVERAGE);
+        shipments.push({ id: shipmentId, orderId: request.orderId, warehouseId: planned.warehouse_id, carrier });
+        const shipped = planned.items.map((i) => ({ ...i, unit_price: priceOf.get(i.item_id) ?? 0 }));
+        for (const i of shipped) items.push({ shipmentId, orderId: request.orderId, warehouseId: planned.warehouse_id, ...i });
+        const score = plan.scores.find((s) => s.warehouse_id === planned.warehouse_id);
+        orderEvents.push({
+          type: OrderEventType.shipmentCreated,
+          payload: {
+            shipment_id: shipmentId,
+            warehouse_id: planned.warehouse_id,
+            carrier,
+            destination_country: country,
+            items: shipped,
+            routing: {
+              reason: request.reason,
+              score: score?.score ?? null,
+              distance_km: score === undefined ? null : Math.round(score.distance_km),
+            },
+          },
+        });
+      }
+      const cut = request.lines
+        .map((l) => ({
+          item_id: l.item_id,
+          sku: l.sku,
+          quantity: l.quantity - (lines.find((f) => f.item_id === l.item_id)?.quantity ?? 0),
+        }))
+        .filter((c) => c.quantity > 0);
+      if (cut.length > 0) {
+        for (const c of cut) cancelled.push({ orderId: request.orderId, ...c });
+        orderEvents.push({
+          type: OrderEventType.itemCancelled,
+          payload: { items: cut, reason: 'out_of_stock_after_short_pick' },
+        });
+      }
+      events.set(request.orderId, orderEvents);
+    }
+
+    if (shipments.length > 0) {
+      await tx.query(
+        `INSERT INTO shipments (shipment_id, order_id, warehouse_id, requested_carrier, status)
+         SELECT s, o, w, c, 'created' FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(s, o, w, c)`,
+        [
+          shipments.map((s) => s.id),
+          shipments.map((s) => s.orderId),
+          shipments.map((s) => s.warehouseId),
+          shipments.map((s) => s.carrier),
+        ],
+      );
+      await tx.query(
+        `INSERT INTO shipment_items (shipment_id, item_id, sku, quantity, unit_price)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::bigint[])`,
+        [
+          items.map((i) => i.shipmentId),
+          items.map((i) => i.item_id),
+          items.map((i) => i.sku),
+          items.map((i) => i.quantity),
+          items.map((i) => i.unit_price),
+        ],
+      );
+      await tx.query(
+        `INSERT INTO reservations (reservation_id, order_id, item_id, warehouse_id, sku, quantity, shipment_id)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int[], $7::uuid[])`,
+        [
+          items.map(() => uuidv7()),
+          items.map((i) => i.orderId),
+          items.map((i) => i.item_id),
+          items.map((i) => i.warehouseId),
+          items.map((i) => i.sku),
+          items.map((i) => i.quantity),
+          items.map((i) => i.shipmentId),
+        ],
+      );
+    }
+    await tx.query(
+      `UPDATE order_items SET status = 'allocated' WHERE order_id = ANY($1::uuid[]) AND item_id = ANY($2::uuid[]) AND status IN ('pending', 'reserved')`,
+      [goIds, go.flatMap((p) => p.lines.map((l) => l.item_id))],
+    );
+    if (cancelled.length > 0) {
+      await tx.query(
+        `UPDATE order_items i SET quantity_cancelled = i.quantity_cancelled + c.quantity
+           FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS c(order_id, item_id, quantity)
+          WHERE i.order_id = c.order_id AND i.item_id = c.item_id`,
+        [cancelled.map((c) => c.orderId), cancelled.map((c) => c.item_id), cancelled.map((c) => c.quantity)],
+      );
+    }
+
+    const statuses = await currentFulfillmentStatuses(tx, goIds);
+    const appends = go.map((p) => {
+      const status = statuses.get(p.request.orderId);
+      return {
+        orderId: p.request.orderId,
+        events: (events.get(p.request.orderId) ?? []).map((e) => withOrderStatus(e, status)),
+        ...(status === undefined ? {} : { status }),
+      };
+    });
+    const from = [...holds.values()].flatMap((byPair) =>
+      [...byPair].map(([pair, quantity]) => {
+        const [warehouse_id, sku] = splitPair(pair);
+        return { warehouse_id, sku, quantity };
+      }),
+    );
+    const to = go.flatMap((p) =>
+      p.plan.shipments.flatMap((s) => s.items.map((i) => ({ warehouse_id: s.warehouse_id, sku: i.sku, quantity: i.quantity }))),
+    );
+    return {
+      appends,
+      last: async (last) => {
+        if (!(await moveReserved(last, from, to))) throw new StalePlan();
+      },
+      result: new Map([...result, ...go.map((p): [string, CommitOutcome] => [p.request.orderId, { kind: 'routed' }])]),
+    };
   }
 }
 

@@ -11,6 +11,7 @@ import { continuingOrder, inServiceScope } from '../../platform/traceScope.js';
 import type { EventMetadata } from '../../platform/eventEnvelope.js';
 import { appendsOf, appendToOrders, latestMetadataOf, type NewEvent } from '../../store/eventStore.js';
 import { OrdersInProgress, type LineProgress } from '../../store/orderProgress.js';
+import { lockOrders } from '../../store/orderLock.js';
 import { trackingUpdate } from './trackingUpdate.js';
 
 export interface TrackerOptions {
@@ -124,12 +125,7 @@ export class Tracker {
   private async record(moved: ReadonlyArray<{ shipment: DueShipment; reported: CarrierStatusName }>): Promise<void> {
     const orderIds = [...new Set(moved.map((m) => m.shipment.order_id))];
     await withTransaction(this.options.pool, async (tx) => {
-      const orders = await tx.query<{ order_id: string; status: string }>(
-        `SELECT o.order_id, o.status::text AS status
-           FROM unnest($1::uuid[]) AS u(id) JOIN orders o ON o.order_id = u.id AND o.created_at = uuid7_time(u.id)
-          ORDER BY o.order_id FOR UPDATE OF o`,
-        [orderIds],
-      );
+      const locked = await lockOrders(tx, orderIds);
       const shipments = await tx.query<{ shipment_id: string; order_id: string; status: string }>(
         'SELECT shipment_id, order_id, status FROM shipments WHERE order_id = ANY($1::uuid[]) ORDER BY shipment_id FOR UPDATE',
         [orderIds],
@@ -139,7 +135,7 @@ export class Tracker {
         [orderIds],
       );
       const progress = new OrdersInProgress(lines.rows, shipments.rows);
-      const lockedStatus = new Map(orders.rows.map((o) => [o.order_id, o.status]));
+      const lockedStatus = new Map([...locked.values()].map((o) => [o.order_id, o.status]));
       const statusOf = new Map(shipments.rows.map((s) => [s.shipment_id, s.status]));
       const updates: Array<{ shipment_id: string; order_id: string; status: ShipmentStatusName; delivered: boolean }> = [];
       const events = new Map<string, NewEvent[]>();
