@@ -205,21 +205,35 @@ export class FulfillmentWorker {
         }
         const items = itemsOf.get(shipment.shipment_id) ?? [];
         let change: ShipmentChange;
-        if (message.type === 'picked') {
-          const picked = await onShipmentPicked(tx, shipment, message, items);
-          change = picked;
-          short.push(...picked.stockLeaving);
-          // Its lines shrank: a later message of this batch reads them as the pick left them.
-          if (picked.stockLeaving.length > 0) itemsOf.set(shipment.shipment_id, await shipmentItems(tx, shipment.shipment_id));
-        } else if (message.type === 'packed') change = onShipmentPacked(shipment);
-        else if (message.type === 'cancelled') change = await onShipmentCancelled(tx, shipment);
-        else {
-          const shippedNow = onShipmentShipped(shipment, message, items, authorizations.get(shipment.order_id) ?? []);
-          change = shippedNow;
-          captures.push(...shippedNow.captures);
-          if (shippedNow.status !== undefined) {
-            shippedBy.set(shipment.shipment_id, message);
-            progress.ship(shipment.order_id, items);
+        // One case per WMS message type: a type added to the protocol fails to compile here until handled.
+        switch (message.type) {
+          case 'picked': {
+            const picked = await onShipmentPicked(tx, shipment, message, items);
+            change = picked;
+            short.push(...picked.stockLeaving);
+            // Its lines shrank: a later message of this batch reads them as the pick left them.
+            if (picked.stockLeaving.length > 0) itemsOf.set(shipment.shipment_id, await shipmentItems(tx, shipment.shipment_id));
+            break;
+          }
+          case 'packed':
+            change = onShipmentPacked(shipment);
+            break;
+          case 'cancelled':
+            change = await onShipmentCancelled(tx, shipment);
+            break;
+          case 'shipped': {
+            const shippedNow = onShipmentShipped(shipment, message, items, authorizations.get(shipment.order_id) ?? []);
+            change = shippedNow;
+            captures.push(...shippedNow.captures);
+            if (shippedNow.status !== undefined) {
+              shippedBy.set(shipment.shipment_id, message);
+              progress.ship(shipment.order_id, items);
+            }
+            break;
+          }
+          default: {
+            const unknownType: never = message.type;
+            throw new Error(`WMS message of unknown type ${String(unknownType)}`);
           }
         }
         if (change.status !== undefined) {
