@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage as FetchedMessage } from 'kafkajs';
 import { isTransientError, retryDelayMs, type Backoff } from '../domain/retryPolicy.js';
 
 /** The wait between a record's attempts, for callers that must not import domain/ (the WMS sandbox). */
@@ -7,6 +7,7 @@ import { DeadLetterTransport, REDRIVE_FOR_HEADER, type DeadLetterSink } from './
 import { EventHeader, type EventMetadata } from './eventEnvelope.js';
 import { inConsumerScope, inServiceScope, metadataFromHeaders } from './traceScope.js';
 import type { Logger } from './logger.js';
+import type { Message, MessageHandler } from './messageHandler.js';
 import { metrics } from './metrics.js';
 
 export interface KafkaRecord {
@@ -15,34 +16,37 @@ export interface KafkaRecord {
   readonly offset: string;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
-  /** The value parsed as JSON; undefined when it is not JSON (the handler decides what that means). */
+  /** The value parsed as JSON; undefined when it is not JSON (the consumer's `parse` decides what that means). */
   readonly value: unknown;
   /** The value as it arrived (UTF-8), kept for a dead letter. */
   readonly rawValue: string | null;
 }
 
-/** A record a batch handler refuses for good (malformed): dead-lettered at once, never retried. */
-export interface KafkaRejection {
+/**
+ * A record as the handler gets it (platform/messageHandler's shape): its value as `parse` checked it,
+ * how many times this member has handed it over (this time included, from 1), and the record itself.
+ */
+export interface KafkaMessage<E> extends Message<E> {
   readonly record: KafkaRecord;
-  readonly error: string;
 }
 
-export interface KafkaConsumerOptions {
+export interface KafkaConsumerOptions<E> {
   readonly kafka: Kafka;
   readonly groupId: string;
   readonly topic: string;
   readonly logger: Logger;
   /**
-   * One message at a time; or, instead, `batchHandler`. Must be idempotent: a message is delivered
-   * again after a crash before its offset was committed.
+   * The edge's check of a wanted record's value (e.g. an ajv validator): the event typed, or why it is
+   * refused. A refused record is malformed (no handler could ever apply it): dead-lettered at once,
+   * never handed to `handle`.
    */
-  readonly handler?: (record: KafkaRecord) => Promise<void>;
+  readonly parse: (record: KafkaRecord) => E | string;
   /**
-   * Batch mode: the wanted messages one fetch returned for one partition, in order, at once; the
-   * offsets are committed after it resolves. It may answer records it refuses for good (dead-lettered
-   * at once). A throw retries the batch (see runKafkaConsumer). Idempotent too.
+   * The well-formed records one fetch returned for one partition, in order, at once; their offsets are
+   * committed once they are done. Any failure, answered or thrown, retries the batch (see
+   * runKafkaConsumer). Idempotent: a record comes again after a crash before its offset was committed.
    */
-  readonly batchHandler?: (records: readonly KafkaRecord[]) => Promise<void | readonly KafkaRejection[]>;
+  readonly handle: MessageHandler<KafkaMessage<E>>;
   /**
    * Messages this consumer wants, by their headers (e.g. Debezium's `eventType`); the others are
    * skipped unparsed. Every message by default.
@@ -84,7 +88,7 @@ export interface RunningKafkaConsumer {
   stop(): Promise<void>;
 }
 
-function headersOf(message: KafkaMessage): Record<string, string> {
+function headersOf(message: FetchedMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? String(value[0]) : String(value);
@@ -92,7 +96,7 @@ function headersOf(message: KafkaMessage): Record<string, string> {
   return headers;
 }
 
-function toRecord(topic: string, partition: number, message: KafkaMessage, headers: Record<string, string>): KafkaRecord {
+function toRecord(topic: string, partition: number, message: FetchedMessage, headers: Record<string, string>): KafkaRecord {
   const rawValue = message.value === null ? null : message.value.toString('utf8');
   let value: unknown;
   try {
@@ -110,6 +114,12 @@ interface DeliveryControl {
   readonly active: () => boolean;
   /** The record is done with (handled or dead-lettered): its offset may be committed. */
   readonly done: (record: KafkaRecord) => void;
+}
+
+/** A well-formed record and its event, as parsed once per fetch. */
+interface Parsed<E> {
+  readonly record: KafkaRecord;
+  readonly event: E;
 }
 
 /** Thrown out of a delivery when the consumer stops mid-wait: the offsets stay, the records come again. */
@@ -143,18 +153,16 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 export const BACKGROUND_FETCH = Object.freeze({ minBytes: 256 * 1024, maxWaitMs: 2_000 });
 
 /**
- * A kafkajs consumer-group member: each message (or each fetch of a partition, in batch mode) goes to
- * the handler, and its offset is committed only after it was handled (at least once; handlers dedupe
- * by message id). A failure is retried after an exponential backoff with full jitter, heartbeating
- * meanwhile. A transient infrastructure failure (PostgreSQL restarting, a connection refused, a
+ * A kafkajs consumer-group member: the wanted records of each fetch of a partition are checked by
+ * `parse` (a malformed one is dead-lettered at once) and go to the handler together, and their offsets
+ * are committed only after they were handled (at least once; handlers dedupe by message id). A failure
+ * is retried after an exponential backoff with full jitter, heartbeating meanwhile. A transient infrastructure failure (PostgreSQL restarting, a connection refused, a
  * partner not answering) is retried for as long as it lasts without counting; any other failure of a
  * batch has its records tried one by one, and a record that fails maxAttempts times is dead-lettered
  * (PostgreSQL) and passed, so one bad message no longer blocks its partition for ever. A re-driven
  * record (header `redrive-for`) is handled only by the group it names.
  */
-export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<RunningKafkaConsumer> {
-  if ((options.handler === undefined) === (options.batchHandler === undefined))
-    throw new Error(`kafka consumer group ${options.groupId}: give either handler or batchHandler`);
+export async function runKafkaConsumer<E>(options: KafkaConsumerOptions<E>): Promise<RunningKafkaConsumer> {
   const { logger, groupId, backoff, maxAttempts, deadLetters } = options;
   const random = options.random ?? Math.random;
   let stopping = false;
@@ -201,7 +209,7 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
       minBytes: options.minBytes ?? 1,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
-  const wanted = (message: KafkaMessage): Record<string, string> | undefined => {
+  const wanted = (message: FetchedMessage): Record<string, string> | undefined => {
     const headers = headersOf(message);
     const redriveFor = headers[REDRIVE_FOR_HEADER];
     if (redriveFor !== undefined && redriveFor !== groupId) return undefined;
@@ -257,45 +265,45 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
     );
   };
 
-  const handle = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
-    // The handler's writes, log lines and partner calls carry each order's correlation (platform/traceScope).
-    const scope = recordsMetadata(records, groupId);
-    // Records without trace headers (a partner's): the events written take their order's correlation, with us as actor.
-    if (scope.size === 0) return inServiceScope(groupId, () => handleUntraced(records));
-    if (options.batchHandler !== undefined) {
-      const batchHandler = options.batchHandler;
-      return inConsumerScope(scope, () => batchHandler(records));
-    }
-    for (const record of records) {
-      const one = scope.size <= 1 ? scope : recordsMetadata([record], groupId);
-      await inConsumerScope(one, async () => options.handler?.(record));
-    }
-  };
-
-  const handleUntraced = async (records: readonly KafkaRecord[]): Promise<void | readonly KafkaRejection[]> => {
-    if (options.batchHandler !== undefined) return options.batchHandler(records);
-    for (const record of records) await options.handler?.(record);
+  /**
+   * The handler's writes, log lines and partner calls carry each order's correlation (platform/traceScope);
+   * records without trace headers (a partner's) run in our service's scope: the events written take their
+   * order's correlation, with us as actor. Failures the handler answers fail the batch with the first
+   * one's error, as a throw would: Kafka commits a partition's offsets in order, so the batch is retried
+   * (then record by record), which is safe since handlers are idempotent.
+   */
+  const handle = async (messages: readonly KafkaMessage<E>[]): Promise<void> => {
+    const scope = recordsMetadata(
+      messages.map((m) => m.record),
+      groupId,
+    );
+    const failures =
+      scope.size === 0
+        ? await inServiceScope(groupId, () => options.handle(messages))
+        : await inConsumerScope(scope, () => options.handle(messages));
+    const [first] = failures;
+    if (first !== undefined) throw first.error;
   };
 
   /**
    * Hands records (one partition's, in order) to the handler until they are handled or dead-lettered.
-   * Resolves when every record is done with; throws only when the consumer stops mid-way.
+   * Resolves when every record is done with; throws only when the consumer stops mid-way. `delivered`:
+   * how many times these records were handed over already (as part of a batch that failed).
    */
-  const deliver = async (records: readonly KafkaRecord[], control: DeliveryControl): Promise<void> => {
+  const deliver = async (records: readonly Parsed<E>[], control: DeliveryControl, delivered = 0): Promise<void> => {
     const firstFailureAt = new Date();
     let counted = 0;
     for (let attempt = 1; ; attempt++) {
       let failure: unknown;
       try {
-        const rejected = (await handle(records)) ?? [];
-        for (const { record, error } of rejected) await deadLetter(record, error, 1, new Date(), control);
-        for (const record of records) control.done(record);
+        await handle(records.map(({ record, event }) => ({ event, deliveries: delivered + attempt, record })));
+        for (const { record } of records) control.done(record);
         return;
       } catch (error) {
         failure = error;
       }
       if (failure instanceof DeliveryAbandoned) throw failure;
-      const first = records[0] as KafkaRecord;
+      const first = (records[0] as Parsed<E>).record;
       const transient = isTransientError(failure);
       const context = { err: failure, group: groupId, topic: first.topic, partition: first.partition, offset: first.offset };
       if (!transient) {
@@ -303,7 +311,7 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
         if (records.length > 1) {
           // Which record fails? Each alone, in order (those already applied are no-ops: handlers dedupe).
           logger.warn({ ...context, records: records.length }, 'batch handler failed; handling its records one by one');
-          for (const record of records) await deliver([record], control);
+          for (const record of records) await deliver([record], control, delivered + attempt);
           return;
         }
         if (counted >= maxAttempts) {
@@ -322,47 +330,38 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<R
   };
 
   async function run(consumer: Consumer): Promise<void> {
-    if (options.batchHandler !== undefined) {
-      await consumer.run({
-        partitionsConsumedConcurrently: options.concurrency ?? 8,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-          const records: KafkaRecord[] = [];
-          for (const message of batch.messages) {
-            const headers = wanted(message);
-            if (headers !== undefined) records.push(toRecord(batch.topic, batch.partition, message, headers));
-          }
-          if (records.length > 0) {
-            await delivering_(() =>
-              deliver(records, {
-                heartbeat,
-                active: () => !stopping && isRunning() && !isStale(),
-                done: (record) => resolveOffset(record.offset),
-              }),
-            );
-          }
-          const last = batch.messages[batch.messages.length - 1];
-          if (last !== undefined) resolveOffset(last.offset);
-          await commitOffsetsIfNecessary();
-          await heartbeat();
-        },
-      });
-    } else {
-      await consumer.run({
-        partitionsConsumedConcurrently: options.concurrency ?? 8,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+    await consumer.run({
+      partitionsConsumedConcurrently: options.concurrency ?? 8,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        const parsed: Parsed<E>[] = [];
+        const malformed: Array<{ readonly record: KafkaRecord; readonly error: string }> = [];
+        for (const message of batch.messages) {
           const headers = wanted(message);
-          if (headers === undefined) return;
-          await delivering_(() =>
-            deliver([toRecord(topic, partition, message, headers)], {
-              heartbeat,
-              active: () => !stopping,
-              done: () => undefined,
-            }),
-          );
-        },
-      });
-    }
+          if (headers === undefined) continue;
+          const record = toRecord(batch.topic, batch.partition, message, headers);
+          const event = options.parse(record);
+          if (typeof event === 'string') malformed.push({ record, error: event });
+          else parsed.push({ record, event });
+        }
+        if (parsed.length > 0 || malformed.length > 0) {
+          const control: DeliveryControl = {
+            heartbeat,
+            active: () => !stopping && isRunning() && !isStale(),
+            done: (record) => resolveOffset(record.offset),
+          };
+          await delivering_(async () => {
+            // Never retried: no handler could apply them. Their offsets go with the batch's last one, below.
+            for (const { record, error } of malformed) await deadLetter(record, error, 1, new Date(), control);
+            if (parsed.length > 0) await deliver(parsed, control);
+          });
+        }
+        const last = batch.messages[batch.messages.length - 1];
+        if (last !== undefined) resolveOffset(last.offset);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      },
+    });
   }
 
   /** A delivery in flight is progress, however long it waits on PostgreSQL or a partner. */

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { parseOrderEvent } from '../../domain/events.js';
 import { FUNNEL_EVENT_TYPES } from '../../domain/funnel.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import type { DeadLetterSink } from '../../platform/deadLetters.js';
@@ -34,13 +35,11 @@ export function runFunnelConsumer(options: FunnelConsumerOptions): Promise<Runni
     logger: options.logger,
     ...BACKGROUND_FETCH,
     accepts: (headers) => headers.eventType !== undefined && WANTED.has(headers.eventType),
-    batchHandler: async (records) => {
-      const orderIds = new Set<string>();
-      for (const record of records) {
-        const orderId = (record.value as { order_id?: unknown } | undefined)?.order_id;
-        if (typeof orderId === 'string') orderIds.add(orderId);
-      }
-      await refreshFunnel(options.pool, [...orderIds]);
+    // The record's event, checked at this edge; a malformed one is dead-lettered by the consumer.
+    parse: (record) => parseOrderEvent(record.value),
+    handle: async (messages) => {
+      await refreshFunnel(options.pool, [...new Set(messages.map((m) => m.event.order_id))]);
+      return [];
     },
     maxAttempts: options.maxAttempts,
     backoff: options.backoff,

@@ -5,10 +5,12 @@ import { withTransaction, type Pool } from '../../platform/db.js';
 import {
   runKafkaConsumer,
   type KafkaConsumerBackoff,
+  type KafkaMessage,
   type KafkaRecord,
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
+import type { HandlingFailure } from '../../platform/messageHandler.js';
 import { answerHeaders } from '../../platform/traceScope.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import type { WmsMessage } from '../../platform/wmsProtocol.js';
@@ -34,6 +36,51 @@ export interface WmsOptions {
 }
 
 const WMS_EVENT_TYPES = new Set(['shipment.created', 'shipment.cancel_requested']);
+
+type Units = ReadonlyArray<{ item_id: string; sku: string; quantity: number }>;
+
+/** An order event as the WMS reads it (the sandbox speaks the topic's protocol, not domain/'s types). */
+type WmsRequest =
+  | {
+      readonly type: 'shipment.created';
+      readonly order_id: string;
+      readonly shipment_id: string;
+      readonly warehouse_id: string;
+      readonly carrier: string | null;
+      readonly items: Units;
+    }
+  | { readonly type: 'shipment.cancel_requested'; readonly shipment_id: string }
+  /** Any other event (one without an `eventType` header gets this far): not for the WMS. */
+  | { readonly type: 'other' };
+
+/** The request a record holds, checked at this edge; a malformed shipment request or cancellation is refused. */
+function requestOf(record: KafkaRecord): WmsRequest | string {
+  const envelope = record.value as { type?: unknown; order_id?: unknown; payload?: Record<string, unknown> } | undefined;
+  const type = typeof envelope === 'object' && envelope !== null ? envelope.type : undefined;
+  if (envelope === undefined || (type !== 'shipment.created' && type !== 'shipment.cancel_requested')) return { type: 'other' };
+  const p = envelope.payload ?? {};
+  if (type === 'shipment.cancel_requested') {
+    return typeof p.shipment_id === 'string'
+      ? { type, shipment_id: p.shipment_id }
+      : 'shipment cancellation request without a shipment';
+  }
+  const items = Array.isArray(p.items) ? (p.items as Units) : [];
+  if (
+    typeof envelope.order_id !== 'string' ||
+    typeof p.shipment_id !== 'string' ||
+    typeof p.warehouse_id !== 'string' ||
+    items.length === 0
+  )
+    return 'shipment request without order, shipment, warehouse or items';
+  return {
+    type: 'shipment.created',
+    order_id: envelope.order_id,
+    shipment_id: p.shipment_id,
+    warehouse_id: p.warehouse_id,
+    carrier: typeof p.carrier === 'string' ? p.carrier : null,
+    items,
+  };
+}
 
 const STEP_NAMES = ['received', 'picked', 'packed', 'shipped'] as const;
 
@@ -104,7 +151,8 @@ export class WmsSimulator {
       // Only shipment requests and cancellations are for the WMS: the rest of the topic is skipped unparsed.
       accepts: (headers) => headers.eventType === undefined || WMS_EVENT_TYPES.has(headers.eventType),
       // What one fetch returns for a partition is recorded at once: one statement per kind of request.
-      batchHandler: (records) => this.receive(records),
+      parse: requestOf,
+      handle: (messages) => this.receive(messages),
       maxAttempts: this.options.maxAttempts,
       backoff: this.options.backoff,
       deadLetters: this.options.deadLetters,
@@ -125,7 +173,7 @@ export class WmsSimulator {
    * requests are inserted in one statement, then its cancellations applied in one (a shipment is
    * always requested before it is cancelled).
    */
-  private async receive(records: readonly KafkaRecord[]): Promise<void> {
+  private async receive(messages: readonly KafkaMessage<WmsRequest>[]): Promise<HandlingFailure<KafkaMessage<WmsRequest>>[]> {
     const requests: Array<{
       shipment_id: string;
       order_id: string;
@@ -135,26 +183,15 @@ export class WmsSimulator {
       trace: string;
     }> = [];
     const cancellations: string[] = [];
-    for (const record of records) {
-      const envelope = record.value as { type?: string; order_id?: string; payload?: Record<string, unknown> } | undefined;
-      if (typeof envelope?.order_id !== 'string') continue;
-      const p = envelope.payload ?? {};
-      if (envelope.type === 'shipment.cancel_requested' && typeof p.shipment_id === 'string') {
-        cancellations.push(p.shipment_id);
-        continue;
-      }
-      if (envelope.type !== 'shipment.created') continue;
-      const items = Array.isArray(p.items) ? (p.items as Array<{ item_id: string; sku: string; quantity: number }>) : [];
-      if (typeof p.shipment_id !== 'string' || typeof p.warehouse_id !== 'string' || items.length === 0) {
-        this.options.logger.warn({ offset: record.offset }, 'shipment request without shipment, warehouse or items; ignored');
-        continue;
-      }
+    for (const { event, record } of messages) {
+      if (event.type === 'shipment.cancel_requested') cancellations.push(event.shipment_id);
+      if (event.type !== 'shipment.created') continue;
       requests.push({
-        shipment_id: p.shipment_id,
-        order_id: envelope.order_id,
-        warehouse_id: p.warehouse_id,
-        carrier: typeof p.carrier === 'string' ? p.carrier : null,
-        items: JSON.stringify(items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
+        shipment_id: event.shipment_id,
+        order_id: event.order_id,
+        warehouse_id: event.warehouse_id,
+        carrier: event.carrier,
+        items: JSON.stringify(event.items.map((i) => ({ item_id: i.item_id, sku: i.sku, quantity: i.quantity }))),
         trace: JSON.stringify(answerHeaders(record.headers)),
       });
     }
@@ -194,6 +231,7 @@ export class WmsSimulator {
       }
     }
     if (woken) this.loop.wake();
+    return [];
   }
 
   /**

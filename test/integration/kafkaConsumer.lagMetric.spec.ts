@@ -48,7 +48,11 @@ describe('Kafka consumer lag metric: what the group still has to read, from each
       maxAttempts: 3,
       backoff: { baseMs: 50, maxMs: 200 },
       deadLetters: new PgDeadLetters(testPool(), logger),
-      handler: async () => void handled++,
+      parse: (record) => record.value as object,
+      handle: async (messages) => {
+        handled += messages.length;
+        return [];
+      },
     });
     try {
       await eventually('six records handled', async () => (handled >= 6 ? true : undefined), 30_000);

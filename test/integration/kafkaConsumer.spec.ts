@@ -5,14 +5,24 @@ import { lazyProducer, listDeadLetters, PgDeadLetters, redriveDeadLetter, redriv
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
 import {
   runKafkaConsumer,
+  type KafkaMessage,
   type KafkaRecord,
-  type KafkaRejection,
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import { createLogger } from '../../platform/logger.js';
+import { oneByOne, type MessageHandler } from '../../platform/messageHandler.js';
 import { metricsRegistry } from '../../platform/metrics.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
+
+interface TestEvent {
+  readonly event_id: string;
+  readonly type: string;
+}
+
+/** The test's edge check: a value that is not JSON is malformed. */
+const eventOf = (record: KafkaRecord): TestEvent | string =>
+  record.value === undefined ? 'malformed: not JSON' : (record.value as TestEvent);
 
 describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, dead letters after N attempts', function () {
   this.timeout(60_000);
@@ -67,10 +77,7 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
 
   async function consume(
     groupId: string,
-    handlers: {
-      handler?: (r: KafkaRecord) => Promise<void>;
-      batchHandler?: (r: readonly KafkaRecord[]) => Promise<void | readonly KafkaRejection[]>;
-    },
+    handle: MessageHandler<KafkaMessage<TestEvent>>,
     maxAttempts = 3,
   ): Promise<RunningKafkaConsumer> {
     const consumer = await runKafkaConsumer({
@@ -83,7 +90,8 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
       backoff,
       random: () => 0.999,
       deadLetters,
-      ...handlers,
+      parse: eventOf,
+      handle,
     });
     running.push(consumer);
     await consumer.joined;
@@ -97,21 +105,20 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
     const attempts: number[] = [];
     const handled: string[] = [];
     const otherHandled: string[] = [];
-    await consume(group, {
-      handler: async (record) => {
-        const { type, event_id } = record.value as { type: string; event_id: string };
+    await consume(
+      group,
+      oneByOne(async ({ event: { type, event_id } }) => {
         if (type === 'poison' && !healthy) {
           attempts.push(Date.now());
           throw new Error('cannot apply poison');
         }
         handled.push(event_id);
-      },
-    });
-    await consume(other, {
-      handler: async (record) => {
-        otherHandled.push((record.value as { event_id: string }).event_id);
-      },
-    });
+      }),
+    );
+    await consume(
+      other,
+      oneByOne(async ({ event }) => otherHandled.push(event.event_id)),
+    );
     const poison = await send('order-p', 'poison');
     const after = await send('order-q', 'fine');
 
@@ -154,19 +161,20 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
     const group = uniqueId('group');
     let outage = 6;
     const handled: string[] = [];
-    await consume(group, {
-      handler: async (record) => {
+    await consume(
+      group,
+      oneByOne(async ({ event }) => {
         if (outage-- > 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-        handled.push((record.value as { event_id: string }).event_id);
-      },
-    });
+        handled.push(event.event_id);
+      }),
+    );
     const id = await send('order-t', 'fine');
     await eventually('handled once the database is back', async () => (handled.includes(id) ? true : undefined), 20_000);
     expect(outage).to.equal(-1);
     expect(await listDeadLetters(testPool(), { group })).to.deep.equal([]);
   });
 
-  it('in batch mode, finds the one record of a failing batch that fails alone, dead-letters it, and applies the rest', async () => {
+  it('finds the one record of a failing batch that fails alone, dead-letters it, and applies the rest', async () => {
     const group = uniqueId('group');
     const applied = new Set<string>();
     // Several records before the consumer starts, so its first fetch is one batch holding all of them.
@@ -174,15 +182,13 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
     const poison = await send('order-p', 'poison');
     good.push(await send('order-c', 'fine'));
     const batches: number[] = [];
-    await consume(group, {
-      batchHandler: async (records) => {
-        batches.push(records.length);
-        for (const record of records) {
-          const { type, event_id } = record.value as { type: string; event_id: string };
-          if (type === 'poison') throw new Error('cannot apply poison');
-          applied.add(event_id);
-        }
-      },
+    await consume(group, async (messages) => {
+      batches.push(messages.length);
+      for (const { event } of messages) {
+        if (event.type === 'poison') throw new Error('cannot apply poison');
+        applied.add(event.event_id);
+      }
+      return [];
     });
     await eventually('every good record applied', async () => (good.every((id) => applied.has(id)) ? true : undefined), 20_000);
     const letters = await eventually('the poison dead-lettered', async () => {
@@ -194,20 +200,49 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
     expect(applied.has(poison)).to.equal(false);
   });
 
-  it('dead-letters at once a record the batch handler rejects as malformed', async () => {
+  it('treats failures the handler answers as its batch failing: retried record by record, the one that keeps failing dead-lettered with its error', async () => {
+    const group = uniqueId('group');
+    const good = [await send('order-a', 'fine'), await send('order-b', 'fine')];
+    const poison = await send('order-p', 'poison');
+    const deliveries = new Map<string, number[]>();
+    await consume(group, async (messages) => {
+      for (const { event, deliveries: n } of messages)
+        deliveries.set(event.event_id, [...(deliveries.get(event.event_id) ?? []), n]);
+      // Answered, not thrown: the poison's failure comes first, another after it.
+      return messages
+        .filter((m) => m.event.type === 'poison')
+        .flatMap((message) => [
+          { message, error: new Error('cannot apply poison') },
+          { message, error: new Error('a later failure') },
+        ]);
+    });
+    const letters = await eventually('the poison dead-lettered', async () => {
+      const list = await listDeadLetters(testPool(), { group });
+      return list.length === 1 ? list : undefined;
+    });
+    expect(letters[0]).to.include({ event_id: poison, error: 'cannot apply poison', attempts: 3 });
+    // Each record came in the batch first (delivery 1), then alone; the poison until it was given up on.
+    expect(deliveries.get(poison)).to.deep.equal([1, 2, 3, 4]);
+    for (const id of good) expect(deliveries.get(id)).to.deep.equal([1, 2]);
+  });
+
+  it('dead-letters at once a record `parse` refuses as malformed, never handing it to the handler', async () => {
     const group = uniqueId('group');
     await producer.send({ topic, messages: [{ key: 'k', value: '{not json', headers: { id: 'msg-1' } }] });
-    await consume(group, {
-      batchHandler: async (records) => {
-        return records.filter((r) => r.value === undefined).map((record) => ({ record, error: 'malformed: not JSON' }));
-      },
-    });
+    const after = await send('order-m', 'fine');
+    const handled: string[] = [];
+    await consume(
+      group,
+      oneByOne(async ({ event }) => handled.push(event.event_id)),
+    );
     const letters = await eventually('dead-lettered', async () => {
       const list = await listDeadLetters(testPool(), { group });
       return list.length === 1 ? list : undefined;
     });
     expect(letters[0]).to.include({ event_id: 'msg-1', error: 'malformed: not JSON', attempts: 1, order_id: 'k' });
     expect(letters[0]?.message).to.deep.equal({ key: 'k', headers: { id: 'msg-1' }, value: '{not json' });
+    await eventually('the record after it handled', async () => (handled.includes(after) ? true : undefined));
+    expect(handled).to.deep.equal([after]);
   });
 
   it('replaces a member that neither fetches nor joins for stallMs: a new member joins and consumes what follows', async () => {
@@ -225,9 +260,8 @@ describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, 
       maxAttempts: 3,
       backoff,
       deadLetters,
-      handler: async (record) => {
-        handled.push((record.value as { event_id: string }).event_id);
-      },
+      parse: eventOf,
+      handle: oneByOne(async ({ event }) => handled.push(event.event_id)),
     });
     running.push(consumer);
     await consumer.joined;

@@ -8,11 +8,12 @@ import { withTransaction, type Pool } from '../../platform/db.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
 import {
   runKafkaConsumer,
+  type KafkaMessage,
   type KafkaRecord,
-  type KafkaRejection,
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
+import type { HandlingFailure } from '../../platform/messageHandler.js';
 import type { PspClient } from '../../platform/psp.js';
 import { CaptureProcessor } from './captureProcessor.js';
 import { onShipmentCancelled } from './handlers/shipmentCancelled.js';
@@ -60,8 +61,17 @@ export function fulfillmentSettings(config: Config) {
   } satisfies Partial<FulfillmentWorkerOptions>;
 }
 
+/** A record's WMS message, checked once at the edge; a malformed one (no handler could ever apply it) is refused. */
+function wmsMessageOf(record: KafkaRecord): WmsMessage | string {
+  try {
+    return validWmsMessage(record.value);
+  } catch (error) {
+    return `malformed WMS message: ${(error as Error).message}`;
+  }
+}
+
 /**
- * The fulfillment worker: a Kafka consumer group on the WMS topic, in batch mode. What one fetch of a
+ * The fulfillment worker: a Kafka consumer group on the WMS topic. What one fetch of a
  * partition returns is applied in one transaction with its inbox rows (consumer `fulfillment`, the
  * message ids) and its events, so a redelivered message changes nothing; then a shipped shipment's
  * captures are taken at once by the capture processor (woken, it polls now, batching them with
@@ -91,7 +101,8 @@ export class FulfillmentWorker {
       groupId: this.options.groupId,
       topic: this.options.topic,
       logger: this.options.logger,
-      batchHandler: (records) => this.receive(records),
+      parse: wmsMessageOf,
+      handle: (messages) => this.receive(messages),
       maxAttempts: this.options.maxAttempts,
       backoff: this.options.backoff,
       deadLetters: new PgDeadLetters(this.options.pool, this.options.logger),
@@ -108,20 +119,11 @@ export class FulfillmentWorker {
    * One fetch of one partition (its orders' messages in order) as one batch. A batch that fails is
    * applied again one message per transaction, so a message that cannot be applied fails alone (and
    * its batch is retried: every message already applied is in the inbox and changes nothing; the
-   * consumer dead-letters a message that keeps failing). A malformed message, which no handler could
-   * ever apply, is answered as rejected: dead-lettered at once.
+   * consumer dead-letters a message that keeps failing). A malformed message never gets here: the
+   * consumer dead-letters it at once (wmsMessageOf).
    */
-  private async receive(records: readonly KafkaRecord[]): Promise<KafkaRejection[]> {
-    const messages: WmsMessage[] = [];
-    const rejected: KafkaRejection[] = [];
-    for (const record of records) {
-      try {
-        messages.push(validWmsMessage(record.value));
-      } catch (error) {
-        rejected.push({ record, error: `malformed WMS message: ${(error as Error).message}` });
-      }
-    }
-    if (messages.length === 0) return rejected;
+  private async receive(received: readonly KafkaMessage<WmsMessage>[]): Promise<HandlingFailure<KafkaMessage<WmsMessage>>[]> {
+    const messages = received.map((m) => m.event);
     const captureIds: string[] = [];
     // In order, a bounded number per transaction, so a large fetch does not hold its orders' locks long.
     for (let from = 0; from < messages.length; from += WMS_BATCH) {
@@ -139,7 +141,7 @@ export class FulfillmentWorker {
     }
     // The capture processor takes new captures with whatever else is due, as one batch.
     if (captureIds.length > 0) this.captures.wake();
-    return rejected;
+    return [];
   }
 
   /**
@@ -203,21 +205,35 @@ export class FulfillmentWorker {
         }
         const items = itemsOf.get(shipment.shipment_id) ?? [];
         let change: ShipmentChange;
-        if (message.type === 'picked') {
-          const picked = await onShipmentPicked(tx, shipment, message, items);
-          change = picked;
-          short.push(...picked.stockLeaving);
-          // Its lines shrank: a later message of this batch reads them as the pick left them.
-          if (picked.stockLeaving.length > 0) itemsOf.set(shipment.shipment_id, await shipmentItems(tx, shipment.shipment_id));
-        } else if (message.type === 'packed') change = onShipmentPacked(shipment);
-        else if (message.type === 'cancelled') change = await onShipmentCancelled(tx, shipment);
-        else {
-          const shippedNow = onShipmentShipped(shipment, message, items, authorizations.get(shipment.order_id) ?? []);
-          change = shippedNow;
-          captures.push(...shippedNow.captures);
-          if (shippedNow.status !== undefined) {
-            shippedBy.set(shipment.shipment_id, message);
-            progress.ship(shipment.order_id, items);
+        // One case per WMS message type: a type added to the protocol fails to compile here until handled.
+        switch (message.type) {
+          case 'picked': {
+            const picked = await onShipmentPicked(tx, shipment, message, items);
+            change = picked;
+            short.push(...picked.stockLeaving);
+            // Its lines shrank: a later message of this batch reads them as the pick left them.
+            if (picked.stockLeaving.length > 0) itemsOf.set(shipment.shipment_id, await shipmentItems(tx, shipment.shipment_id));
+            break;
+          }
+          case 'packed':
+            change = onShipmentPacked(shipment);
+            break;
+          case 'cancelled':
+            change = await onShipmentCancelled(tx, shipment);
+            break;
+          case 'shipped': {
+            const shippedNow = onShipmentShipped(shipment, message, items, authorizations.get(shipment.order_id) ?? []);
+            change = shippedNow;
+            captures.push(...shippedNow.captures);
+            if (shippedNow.status !== undefined) {
+              shippedBy.set(shipment.shipment_id, message);
+              progress.ship(shipment.order_id, items);
+            }
+            break;
+          }
+          default: {
+            const unknownType: never = message.type;
+            throw new Error(`WMS message of unknown type ${String(unknownType)}`);
           }
         }
         if (change.status !== undefined) {

@@ -11,8 +11,14 @@ import {
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import type { DeadLetterSink } from '../../platform/deadLetters.js';
 import type { Pool } from '../../platform/db.js';
-import { BACKGROUND_FETCH, runKafkaConsumer, type KafkaRecord, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
+import {
+  BACKGROUND_FETCH,
+  runKafkaConsumer,
+  type KafkaMessage,
+  type RunningKafkaConsumer,
+} from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
+import type { HandlingFailure } from '../../platform/messageHandler.js';
 import { PollLoop, type NextTick } from '../../platform/pollLoop.js';
 import { signWebhook } from '../../platform/standardWebhooks.js';
 import { continuingOrder, partnerHeaders } from '../../platform/traceScope.js';
@@ -68,12 +74,6 @@ export function webhookWorkerSettings(config: Config) {
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** The record's event, checked at this edge (domain/events' parseOrderEvent); a malformed one is skipped. */
-function envelopeOf(record: KafkaRecord): OrderEventEnvelope | undefined {
-  const event = parseOrderEvent(record.value);
-  return typeof event === 'string' ? undefined : event;
-}
-
 /**
  * Outbound webhooks (contract §8). Two halves that never wait for each other:
  * - intake: a Kafka consumer group of its own on the order events topic writes, per batch of records,
@@ -108,7 +108,9 @@ export class WebhookWorker {
       topic: this.options.topic,
       logger: this.options.logger,
       ...BACKGROUND_FETCH,
-      batchHandler: (records) => this.intake(records),
+      // The record's event, checked at this edge; a malformed one is dead-lettered by the consumer.
+      parse: (record) => parseOrderEvent(record.value),
+      handle: (messages) => this.intake(messages),
       maxAttempts: this.options.maxAttempts,
       backoff: this.options.consumerBackoff,
       deadLetters: this.options.deadLetters,
@@ -123,12 +125,13 @@ export class WebhookWorker {
     await Promise.allSettled([...this.deliveries]);
   }
 
-  /** One fetch's records: a delivery per subscription that sees each event. */
-  private async intake(records: readonly KafkaRecord[]): Promise<void> {
-    const events = records.map(envelopeOf).filter((e): e is OrderEventEnvelope => e !== undefined);
-    if (events.length === 0) return;
+  /** One fetch's events: a delivery per subscription that sees each one. */
+  private async intake(
+    messages: readonly KafkaMessage<OrderEventEnvelope>[],
+  ): Promise<HandlingFailure<KafkaMessage<OrderEventEnvelope>>[]> {
+    const events = messages.map((m) => m.event);
     const subscriptions = await activeSubscriptions(this.options.pool);
-    if (subscriptions.length === 0) return;
+    if (subscriptions.length === 0) return [];
     const channels = await channelsOf(this.options.pool, [...new Set(events.map((e) => e.order_id))]);
     const deliveries: NewDelivery[] = [];
     for (const event of events) {
@@ -158,6 +161,7 @@ export class WebhookWorker {
     }
     const added = await recordDeliveries(this.options.pool, deliveries);
     if (added > 0) this.loop.wake();
+    return [];
   }
 
   /** Leases what is due for the free slots and sends each; answers when the next one is due. */
