@@ -4,7 +4,7 @@ import type { ShipmentStatusName } from '../../domain/fulfillment.js';
 import type { Party } from '../../domain/invoice.js';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
-import { withTransaction, type Pool } from '../../platform/db.js';
+import type { Pool, PoolClient } from '../../platform/db.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
 import {
   runKafkaConsumer,
@@ -25,8 +25,8 @@ import type { ShipmentChange } from './shipmentChange.js';
 import { shipmentItems, shipmentItemsOf, writeShipmentChanges, type ShipmentRow } from './shipmentStore.js';
 import { validWmsMessage, type WmsMessage } from '../../platform/wmsProtocol.js';
 import { sellerOf } from '../../store/documents.js';
-import { appendsOf, appendToOrders, type NewEvent } from '../../store/eventStore.js';
-import { claimMessages } from '../../store/inbox.js';
+import { appendsOf, type NewEvent } from '../../store/eventStore.js';
+import { handleOnce, type Handled } from '../../store/inbox.js';
 import { ordersInProgress } from '../../store/orderProgress.js';
 import { openAuthorizationsOf } from '../../store/payments.js';
 import { consume, type StockLine } from '../../store/stock.js';
@@ -154,108 +154,111 @@ export class FulfillmentWorker {
    * Returns the captures written.
    */
   async apply(messages: readonly WmsMessage[]): Promise<string[]> {
-    return withTransaction(this.options.pool, async (tx) => {
-      const orderIds = [...new Set(messages.map((m) => m.order_id))].sort();
-      const orders = await tx.query<{ order_id: string; status: string }>(
-        `SELECT o.order_id, o.status::text AS status
-           FROM unnest($1::uuid[]) AS u(id) JOIN orders o ON o.order_id = u.id AND o.created_at = uuid7_time(u.id)
-          ORDER BY o.order_id FOR UPDATE OF o`,
-        [orderIds],
-      );
-      const statusOf = new Map(orders.rows.map((o) => [o.order_id, o.status]));
-      // A message for an order that does not exist (yet) is not claimed: as before, nothing is recorded.
-      const known = messages.filter((m) => statusOf.has(m.order_id));
-      const claimed = await claimMessages(tx, FULFILLMENT_CONSUMER, [...new Set(known.map((m) => m.message_id))]);
-      const shipments = new Map(
-        (
-          await tx.query<ShipmentRow>(
-            `SELECT shipment_id, order_id, warehouse_id, status FROM shipments
-              WHERE shipment_id = ANY($1::uuid[]) ORDER BY shipment_id FOR UPDATE`,
-            [[...new Set(known.map((m) => m.shipment_id))]],
-          )
-        ).rows.map((s) => [s.shipment_id, s]),
-      );
-      const knownOrders = [...new Set(known.map((m) => m.order_id))];
-      const itemsOf = await shipmentItemsOf(tx, [...shipments.keys()]);
-      const progress = await ordersInProgress(tx, knownOrders);
-      const shippingOrders = [...new Set(known.filter((m) => m.type === 'shipped').map((m) => m.order_id))];
-      const authorizations = new Map(
-        [...(await openAuthorizationsOf(tx, shippingOrders, { lock: true }))].map(([orderId, list]) => [
-          orderId,
-          list.map((a): RunningAuthorization => ({ ...a })),
-        ]),
-      );
+    return handleOnce(this.options.pool, FULFILLMENT_CONSUMER, messages, {
+      entryOf: (m) => ({ orderId: m.order_id, messageId: m.message_id }),
+      handle: (tx, claimed, orders: ReadonlyMap<string, { order_id: string; status: string }>) =>
+        this.applyClaimed(tx, claimed, orders),
+    });
+  }
 
-      const events = new Map<string, NewEvent[]>();
-      const finalStatus = new Map<string, string>();
-      const newStatus = new Map<string, ShipmentStatusName>();
-      const shippedBy = new Map<string, WmsMessage>();
-      const captures: NewCapture[] = [];
-      const short: StockLine[] = [];
-      for (const message of known) {
-        // The inbox holds each id once: a message repeated within the batch is applied the first time only.
-        if (!claimed.delete(message.message_id)) continue;
-        const shipment = shipments.get(message.shipment_id);
-        if (shipment === undefined || shipment.order_id !== message.order_id) {
-          this.options.logger.warn(
-            { shipment_id: message.shipment_id, order_id: message.order_id },
-            'WMS message for an unknown shipment',
-          );
-          continue;
-        }
-        const items = itemsOf.get(shipment.shipment_id) ?? [];
-        let change: ShipmentChange;
-        // One case per WMS message type: a type added to the protocol fails to compile here until handled.
-        switch (message.type) {
-          case 'picked': {
-            const picked = await onShipmentPicked(tx, shipment, message, items);
-            change = picked;
-            short.push(...picked.stockLeaving);
-            // Its lines shrank: a later message of this batch reads them as the pick left them.
-            if (picked.stockLeaving.length > 0) itemsOf.set(shipment.shipment_id, await shipmentItems(tx, shipment.shipment_id));
-            break;
-          }
-          case 'packed':
-            change = onShipmentPacked(shipment);
-            break;
-          case 'cancelled':
-            change = await onShipmentCancelled(tx, shipment);
-            break;
-          case 'shipped': {
-            const shippedNow = onShipmentShipped(shipment, message, items, authorizations.get(shipment.order_id) ?? []);
-            change = shippedNow;
-            captures.push(...shippedNow.captures);
-            if (shippedNow.status !== undefined) {
-              shippedBy.set(shipment.shipment_id, message);
-              progress.ship(shipment.order_id, items);
-            }
-            break;
-          }
-          default: {
-            const unknownType: never = message.type;
-            throw new Error(`WMS message of unknown type ${String(unknownType)}`);
-          }
-        }
-        if (change.status !== undefined) {
-          // Later messages of this batch see the shipment as this one left it.
-          shipments.set(shipment.shipment_id, { ...shipment, status: change.status });
-          newStatus.set(shipment.shipment_id, change.status);
-          progress.setShipmentStatus(shipment.order_id, shipment.shipment_id, change.status);
-        }
-        if (change.events.length === 0) continue;
-        // Each message's events carry the order's status as that message left it.
-        const status = progress.statusOf(message.order_id);
-        finalStatus.set(message.order_id, status);
-        const withStatus = change.events.map((e) => withOrderStatus(e, status));
-        events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);
+  /** apply inside handleOnce's transaction: the messages claimed now, their orders locked. */
+  private async applyClaimed(
+    tx: PoolClient,
+    claimed: readonly WmsMessage[],
+    orders: ReadonlyMap<string, { order_id: string; status: string }>,
+  ): Promise<Handled<string[]>> {
+    const shipments = new Map(
+      (
+        await tx.query<ShipmentRow>(
+          `SELECT shipment_id, order_id, warehouse_id, status FROM shipments
+            WHERE shipment_id = ANY($1::uuid[]) ORDER BY shipment_id FOR UPDATE`,
+          [[...new Set(claimed.map((m) => m.shipment_id))]],
+        )
+      ).rows.map((s) => [s.shipment_id, s]),
+    );
+    const knownOrders = [...new Set(claimed.map((m) => m.order_id))];
+    const itemsOf = await shipmentItemsOf(tx, [...shipments.keys()]);
+    const progress = await ordersInProgress(tx, knownOrders);
+    const shippingOrders = [...new Set(claimed.filter((m) => m.type === 'shipped').map((m) => m.order_id))];
+    const authorizations = new Map(
+      [...(await openAuthorizationsOf(tx, shippingOrders, { lock: true }))].map(([orderId, list]) => [
+        orderId,
+        list.map((a): RunningAuthorization => ({ ...a })),
+      ]),
+    );
+
+    const events = new Map<string, NewEvent[]>();
+    const finalStatus = new Map<string, string>();
+    const newStatus = new Map<string, ShipmentStatusName>();
+    const shippedBy = new Map<string, WmsMessage>();
+    const captures: NewCapture[] = [];
+    const short: StockLine[] = [];
+    for (const message of claimed) {
+      const shipment = shipments.get(message.shipment_id);
+      if (shipment === undefined || shipment.order_id !== message.order_id) {
+        this.options.logger.warn(
+          { shipment_id: message.shipment_id, order_id: message.order_id },
+          'WMS message for an unknown shipment',
+        );
+        continue;
       }
-      await writeShipmentChanges(tx, newStatus, shippedBy, this.options.firstTrackingPollMs);
-      await insertCaptures(tx, captures);
-      await appendToOrders(tx, appendsOf(events, finalStatus, statusOf));
+      const items = itemsOf.get(shipment.shipment_id) ?? [];
+      let change: ShipmentChange;
+      // One case per WMS message type: a type added to the protocol fails to compile here until handled.
+      switch (message.type) {
+        case 'picked': {
+          const picked = await onShipmentPicked(tx, shipment, message, items);
+          change = picked;
+          short.push(...picked.stockLeaving);
+          // Its lines shrank: a later message of this batch reads them as the pick left them.
+          if (picked.stockLeaving.length > 0) itemsOf.set(shipment.shipment_id, await shipmentItems(tx, shipment.shipment_id));
+          break;
+        }
+        case 'packed':
+          change = onShipmentPacked(shipment);
+          break;
+        case 'cancelled':
+          change = await onShipmentCancelled(tx, shipment);
+          break;
+        case 'shipped': {
+          const shippedNow = onShipmentShipped(shipment, message, items, authorizations.get(shipment.order_id) ?? []);
+          change = shippedNow;
+          captures.push(...shippedNow.captures);
+          if (shippedNow.status !== undefined) {
+            shippedBy.set(shipment.shipment_id, message);
+            progress.ship(shipment.order_id, items);
+          }
+          break;
+        }
+        default: {
+          const unknownType: never = message.type;
+          throw new Error(`WMS message of unknown type ${String(unknownType)}`);
+        }
+      }
+      if (change.status !== undefined) {
+        // Later messages of this batch see the shipment as this one left it.
+        shipments.set(shipment.shipment_id, { ...shipment, status: change.status });
+        newStatus.set(shipment.shipment_id, change.status);
+        progress.setShipmentStatus(shipment.order_id, shipment.shipment_id, change.status);
+      }
+      if (change.events.length === 0) continue;
+      // Each message's events carry the order's status as that message left it.
+      const status = progress.statusOf(message.order_id);
+      finalStatus.set(message.order_id, status);
+      const withStatus = change.events.map((e) => withOrderStatus(e, status));
+      events.set(message.order_id, [...(events.get(message.order_id) ?? []), ...withStatus]);
+    }
+    await writeShipmentChanges(tx, newStatus, shippedBy, this.options.firstTrackingPollMs);
+    await insertCaptures(tx, captures);
+    const statusOf = new Map([...orders.values()].map((o) => [o.order_id, o.status]));
+    return {
+      appends: appendsOf(events, finalStatus, statusOf),
       // Last, the stock: the shipped shipments' held reservations consumed, and on hand and reserved
       // drop by those and by the short-picked units (store/stock's consume, hot rows locked until commit).
-      await consume(tx, short, { shipmentIds: [...shippedBy.keys()] });
-      return captures.map((c) => c.capture_id);
-    });
+      last: async (last) => {
+        await consume(last, short, { shipmentIds: [...shippedBy.keys()] });
+      },
+      result: captures.map((c) => c.capture_id),
+    };
   }
 }
