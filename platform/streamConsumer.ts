@@ -355,7 +355,9 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
       if (idle.length > 0) {
         const entries = (await commands.xclaim(stream, group, this.consumer, 0, ...idle)) as RawEntry[];
         const counts = await this.deliveriesOf(entries.map((entry) => ({ stream, id: entry[0] })));
-        await this.dispatchBatch(entries.map((entry) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })));
+        await this.dispatchBatch(
+          entries.map((entry) => ({ stream, entry, deliveries: counts.get(keyOf(stream, entry[0])) ?? 1 })),
+        );
       }
     } while (cursor !== '0-0' && this.running);
   }

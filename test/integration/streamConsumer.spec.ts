@@ -12,11 +12,7 @@ import {
 import { createLogger } from '../../platform/logger.js';
 import { oneByOne, type MessageHandler } from '../../platform/messageHandler.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
-import {
-  StreamConsumer,
-  type StreamConsumerOptions,
-  type StreamMessage,
-} from '../../platform/streamConsumer.js';
+import { StreamConsumer, type StreamConsumerOptions, type StreamMessage } from '../../platform/streamConsumer.js';
 import { entryFields, groupStreams, parseFields, streamForOrder, type StreamLayout } from '../../platform/streams.js';
 import { PressureGauge, pressureKey } from '../../platform/pressure.js';
 import { eventually, testConfig, testPool, uniqueId } from '../support/env.js';
