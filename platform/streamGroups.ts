@@ -19,12 +19,65 @@ export interface GroupBacklog {
 }
 
 /** The ms part of a stream id `ms-seq`. */
-const idTime = (id: string) => Number(id.split('-')[0]);
+export const streamIdTime = (id: string) => Number(id.split('-')[0]);
+
+/** One consumer group on one stream, as Redis reports it now. */
+export interface StreamGroupState {
+  readonly name: string;
+  /** Entries delivered to a consumer and not yet acknowledged. */
+  readonly pending: number;
+  /** Entries not yet delivered (Redis 7; 0 when Redis cannot tell, after deletions). */
+  readonly lag: number;
+  readonly consumers: number;
+  readonly lastDeliveredId: string;
+  /** The oldest entry delivered and not acknowledged (XPENDING's smallest id); undefined when none is. */
+  readonly oldestPendingId: string | undefined;
+  /** The oldest entry not yet delivered to the group; undefined when it is caught up. */
+  readonly oldestUndeliveredId: string | undefined;
+}
 
 /**
- * Reads each group's pending, backlog and their ages from its streams (XINFO GROUPS, then XPENDING and
- * one XRANGE per stream only where something waits): a handful of commands per stream, for an
- * operator's page, not for a hot path.
+ * The consumer groups of one stream (XINFO GROUPS, then per group an XPENDING where something is
+ * pending and one XRANGE); undefined when the stream does not exist. Read by the ops overview and by
+ * the relay's trimming, never per message.
+ */
+export async function readStreamGroups(redis: Redis, stream: string): Promise<StreamGroupState[] | undefined> {
+  let raw: unknown[];
+  try {
+    raw = (await redis.xinfo('GROUPS', stream)) as unknown[];
+  } catch (error) {
+    if (String(error).includes('no such key')) return undefined;
+    throw error;
+  }
+  return Promise.all(
+    raw.map(async (entry) => {
+      const fields = parseFields((entry as unknown[]).map((v) => String(v)));
+      const name = fields.name ?? '';
+      const pending = Number(fields.pending ?? 0);
+      const lag = Number(fields.lag);
+      const lastDeliveredId = fields['last-delivered-id'] ?? '0-0';
+      let oldestPendingId: string | undefined;
+      if (pending > 0) {
+        const summary = (await redis.xpending(stream, name)) as [number, string | null, string | null, unknown];
+        oldestPendingId = summary[1] ?? undefined;
+      }
+      const next = await redis.xrange(stream, `(${lastDeliveredId}`, '+', 'COUNT', 1);
+      return {
+        name,
+        pending,
+        lag: Number.isFinite(lag) ? lag : 0,
+        consumers: Number(fields.consumers ?? 0),
+        lastDeliveredId,
+        oldestPendingId,
+        oldestUndeliveredId: next[0]?.[0],
+      };
+    }),
+  );
+}
+
+/**
+ * Reads each group's pending, backlog and their ages from its streams (readStreamGroups): a handful of
+ * commands per stream, for an operator's page, not for a hot path.
  */
 export async function readGroupBacklogs(
   redis: Redis,
@@ -41,30 +94,18 @@ export async function readGroupBacklogs(
       let oldestPending: number | undefined;
       let oldestBacklog: number | undefined;
       for (const stream of groupStreams(layout, group)) {
-        let raw: unknown[];
-        try {
-          raw = (await redis.xinfo('GROUPS', stream)) as unknown[];
-        } catch (error) {
-          if (String(error).includes('no such key')) continue;
-          throw error;
-        }
+        const states = await readStreamGroups(redis, stream);
+        if (states === undefined) continue;
         streams++;
-        const info = raw
-          .map((entry) => parseFields((entry as unknown[]).map((v) => String(v))))
-          .find((fields) => fields.name === group);
-        if (info === undefined) continue;
-        const groupPending = Number(info.pending ?? 0);
-        pending += groupPending;
-        consumers += Number(info.consumers ?? 0);
-        // Redis 7 reports the lag; nil when it cannot tell (after deletions), counted as 0 here.
-        const lag = Number(info.lag);
-        backlog += Number.isFinite(lag) ? lag : 0;
-        if (groupPending > 0) {
-          const summary = (await redis.xpending(stream, group)) as [number, string | null, string | null, unknown];
-          if (summary[1] !== null) oldestPending = Math.min(oldestPending ?? Infinity, idTime(summary[1]));
-        }
-        const next = await redis.xrange(stream, `(${info['last-delivered-id'] ?? '0-0'}`, '+', 'COUNT', 1);
-        if (next[0] !== undefined) oldestBacklog = Math.min(oldestBacklog ?? Infinity, idTime(next[0][0]));
+        const state = states.find((s) => s.name === group);
+        if (state === undefined) continue;
+        pending += state.pending;
+        consumers += state.consumers;
+        backlog += state.lag;
+        if (state.oldestPendingId !== undefined)
+          oldestPending = Math.min(oldestPending ?? Infinity, streamIdTime(state.oldestPendingId));
+        if (state.oldestUndeliveredId !== undefined)
+          oldestBacklog = Math.min(oldestBacklog ?? Infinity, streamIdTime(state.oldestUndeliveredId));
       }
       return {
         group,

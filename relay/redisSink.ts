@@ -11,6 +11,7 @@ import {
 } from '../platform/streams.js';
 import { comparePositions, formatPosition, parsePosition, type OutboxPosition, type OutboxRow } from './outbox.js';
 import { metrics } from '../platform/metrics.js';
+import { readStreamGroups, streamIdTime } from '../platform/streamGroups.js';
 
 export interface AckScan {
   /** The oldest outbox position some group has not acknowledged; null when every entry is acknowledged. */
@@ -115,7 +116,7 @@ export class RedisSink {
     const backlog = new Map<string, { pending: number; lag: number; oldestMs: number | undefined }>();
     const now = Date.now();
     for (const stream of allStreams(this.layout, this.groups)) {
-      const groups = await this.groupsOf(stream);
+      const groups = await readStreamGroups(this.redis, stream);
       if (groups === undefined) continue;
       let oldestId: string | undefined;
       for (const group of groups) {
@@ -123,14 +124,10 @@ export class RedisSink {
         backlog.set(group.name, totals);
         totals.pending += group.pending;
         totals.lag += group.lag;
-        if (group.pending > 0) {
-          const summary = (await this.redis.xpending(stream, group.name)) as [number, string | null, string | null, unknown];
-          if (summary[1] !== null) oldestId = minStreamId(oldestId, summary[1]);
-        }
-        const next = await this.redis.xrange(stream, `(${group.lastDeliveredId}`, '+', 'COUNT', 1);
-        if (next[0] !== undefined) {
-          oldestId = minStreamId(oldestId, next[0][0]);
-          const addedMs = Number(next[0][0].split('-')[0]);
+        if (group.oldestPendingId !== undefined) oldestId = minStreamId(oldestId, group.oldestPendingId);
+        if (group.oldestUndeliveredId !== undefined) {
+          oldestId = minStreamId(oldestId, group.oldestUndeliveredId);
+          const addedMs = streamIdTime(group.oldestUndeliveredId);
           totals.oldestMs = Math.min(totals.oldestMs ?? addedMs, addedMs);
         }
       }
@@ -155,28 +152,6 @@ export class RedisSink {
       metrics.consumerBacklogAge.set({ group }, totals.oldestMs === undefined ? 0 : Math.max(0, now - totals.oldestMs) / 1000);
     }
     return { oldestUnacked: oldest, trimmedEntries };
-  }
-
-  private async groupsOf(
-    stream: string,
-  ): Promise<Array<{ name: string; pending: number; lag: number; lastDeliveredId: string }> | undefined> {
-    let raw: unknown[];
-    try {
-      raw = (await this.redis.xinfo('GROUPS', stream)) as unknown[];
-    } catch (error) {
-      if (String(error).includes('no such key')) return undefined;
-      throw error;
-    }
-    return raw.map((group) => {
-      const fields = parseFields((group as unknown[]).map((v) => String(v)));
-      return {
-        name: fields.name ?? '',
-        pending: Number(fields.pending ?? 0),
-        // Entries not yet delivered (Redis 7; nil when Redis cannot tell, counted as 0 here).
-        lag: Number.isFinite(Number(fields.lag)) ? Number(fields.lag) : 0,
-        lastDeliveredId: fields['last-delivered-id'] ?? '0-0',
-      };
-    });
   }
 }
 
