@@ -1,4 +1,4 @@
-import { OrderEventType, type OrderEventTypeName } from './events.js';
+import { OrderEventType, parseOrderEvent, type OrderEventEnvelope, type OrderEventTypeName } from './events.js';
 
 /**
  * The consumer groups that react to order events, and the event types each one handles. The relay
@@ -43,4 +43,15 @@ export type SubscribedType<G extends SubscriberName> = (typeof SUBSCRIPTIONS)[G]
 export function subscribes(group: SubscriberName, type: string): boolean {
   const subscription = SUBSCRIPTIONS[group];
   return subscription === 'every' || (subscription as readonly string[]).includes(type);
+}
+
+/**
+ * What a consumer of `group`'s order event streams takes from the domain: the types it handles (others
+ * are acknowledged unhandled) and the edge's check of each event (a refused one is dead-lettered).
+ */
+export function orderEventsFor(group: SubscriberName): {
+  readonly handles: (type: string) => boolean;
+  readonly parse: (value: unknown) => OrderEventEnvelope | string;
+} {
+  return { handles: (type) => subscribes(group, type), parse: parseOrderEvent };
 }

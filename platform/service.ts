@@ -4,7 +4,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { createLogger } from './logger.js';
 import { collectProcessMetrics, startMetricsServer } from './metrics.js';
 import { createRedis } from './redis.js';
-import type { RunningService, ServiceDeps } from './wiring.js';
+import { Shutdown, type RunningService, type ServiceDeps } from './wiring.js';
 
 /** A service's one wiring (its `start`), shared by its main.ts and the test system. */
 export type StartService = (config: Config, deps: ServiceDeps) => Promise<RunningService>;
@@ -17,7 +17,7 @@ export type StartService = (config: Config, deps: ServiceDeps) => Promise<Runnin
  */
 export async function runService(name: string, start: StartService): Promise<void> {
   const logger = createLogger(name);
-  const steps: Array<() => Promise<void>> = [];
+  const shutdown = new Shutdown();
   let stopping = false;
 
   const stop = async (signal: string) => {
@@ -29,9 +29,7 @@ export async function runService(name: string, start: StartService): Promise<voi
       process.exit(1);
     }, 10_000);
     deadline.unref();
-    for (const step of steps.reverse()) {
-      await step().catch((error: unknown) => logger.warn({ err: error }, 'shutdown step failed'));
-    }
+    await shutdown.run().catch((error: unknown) => logger.warn({ err: error }, 'a shutdown step failed'));
     logger.info('stopped');
     process.exit(0);
   };
@@ -57,14 +55,14 @@ export async function runService(name: string, start: StartService): Promise<voi
         logger.error({ err: error, metrics_port: config.metricsPort }, 'metrics server could not listen; running without it');
         return undefined;
       });
-      if (server !== undefined) steps.push(() => server.close());
+      if (server !== undefined) shutdown.add(() => server.close());
     }
     const service = await start(config, { logger });
-    steps.push(() => service.stop());
+    shutdown.add(() => service.stop());
     // Beats only once the service runs; stopped first on shutdown, so readiness sees it leave at once.
     const redis = createRedis(config.redisUrl, `${name}-heartbeat`);
     const heartbeat = startHeartbeat(redis, config.redisPrefix, name, config.heartbeatIntervalMs, logger);
-    steps.push(async () => {
+    shutdown.add(async () => {
       await heartbeat.stop();
       redis.disconnect();
     });

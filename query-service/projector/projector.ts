@@ -1,8 +1,8 @@
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import { memberOf, StreamConsumer, streamSettings, type StreamWorkerOptions } from '../../platform/streamConsumer.js';
-import { parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
-import { Subscriber } from '../../domain/subscriptions.js';
+import type { OrderEventEnvelope } from '../../domain/events.js';
+import { orderEventsFor, Subscriber } from '../../domain/subscriptions.js';
 import { Sweep, sweepSettings, type SweepSettings } from '../../platform/sweep.js';
 import { projectBatch } from './projectBatch.js';
 import { staleViewsSweep } from './staleViewsSweep.js';
@@ -34,7 +34,7 @@ export class Projector {
   constructor(options: ProjectorOptions) {
     this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.projector),
-      parse: parseOrderEvent,
+      ...orderEventsFor(Subscriber.projector),
       // What one read returns is projected as one batch: one read and one write of the views.
       handle: async (messages) => {
         const outcome = await projectBatch(

@@ -25,7 +25,7 @@ import { PspClient } from '../../platform/psp.js';
 import { accessFromConfig } from '../../platform/databaseRoles.js';
 import { createRedis, type Redis } from '../../platform/redis.js';
 import { parseFields, type StreamLayout } from '../../platform/streams.js';
-import type { RunningService } from '../../platform/wiring.js';
+import { Shutdown, type RunningService } from '../../platform/wiring.js';
 import { SUBSCRIBERS, Subscriber } from '../../domain/subscriptions.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 import { createTestKey } from './apiKeys.js';
@@ -365,17 +365,15 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
 
   // Fulfillment at test pacing: every simulated step takes tens of milliseconds, not seconds.
-  const stops: Array<() => Promise<void>> = [];
-  stopFulfillment = async () => {
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  };
+  const stops = new Shutdown();
+  stopFulfillment = () => stops.run().catch(() => undefined);
   if (options.changes === true || (options.fulfillment !== undefined && options.changes !== false)) {
     const changes = await changesService.start(config, { logger: loggerFor('changes'), pool, redis, psp });
-    stops.push(() => changes.stop());
+    stops.add(() => changes.stop());
   }
   if (options.router || options.fulfillment) {
     const router = await routerService.start(config, { logger: loggerFor('router'), pool, redis });
-    stops.push(() => router.stop());
+    stops.add(() => router.stop());
     let wms: WmsSimulator | undefined;
     let worker: FulfillmentWorker | undefined;
     let carrierUrl = '';
@@ -395,12 +393,12 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     if (options.fulfillment) {
       const carrier = await carrierSandbox.start(config, { logger: loggerFor('carrier-sandbox') });
       carrierUrl = `http://127.0.0.1:${carrier.port}`;
-      stops.push(() => carrier.stop());
+      stops.add(() => carrier.stop());
       const tracking = await trackingService.start(
         { ...config, carrierUrl },
         { logger: loggerFor('tracking'), pool, settings: { tickMs: 50 } },
       );
-      stops.push(() => tracking.stop());
+      stops.add(() => tracking.stop());
       const fulfillment = await fulfillmentService.start(config, {
         logger: loggerFor('fulfillment'),
         pool,
@@ -409,11 +407,11 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
         settings: { capturePollMs: 200 },
       });
       worker = fulfillment.worker;
-      stops.push(() => fulfillment.stop());
+      stops.add(() => fulfillment.stop());
       if (options.fulfillment.wms ?? true) {
         const sandbox = await wmsSandbox.start(config, { logger: loggerFor('wms-sandbox'), kafka });
         wms = sandbox.wms;
-        stops.push(() => sandbox.stop());
+        stops.add(() => sandbox.stop());
         await wms.joined;
       }
       await worker.joined;

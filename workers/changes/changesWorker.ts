@@ -1,11 +1,11 @@
 import {
   OrderEventType,
   orderOfMessage,
-  parseOrderEvent,
+ 
   type OrderEventEnvelope,
   type OrderEventEnvelopeOf,
 } from '../../domain/events.js';
-import { subscribes, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
+import { orderEventsFor, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { isFinished } from '../../domain/sagaWorkflow.js';
 import type { Config } from '../../platform/config.js';
@@ -88,8 +88,7 @@ export class ChangesWorker {
     };
     this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.changes),
-      handles: (type) => subscribes(Subscriber.changes, type),
-      parse: parseOrderEvent,
+      ...orderEventsFor(Subscriber.changes),
       handle: dispatchByType(handlers, orderOfMessage),
     });
     const driveBatch = (sagaIds: readonly string[]) => this.driveBatch(sagaIds);

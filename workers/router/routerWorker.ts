@@ -1,5 +1,5 @@
-import { OrderEventType, orderOfMessage, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
-import { subscribes, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
+import { OrderEventType, orderOfMessage, type OrderEventEnvelope } from '../../domain/events.js';
+import { orderEventsFor, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import { dispatchByType, oneByOne, type HandlerTable } from '../../platform/messageHandler.js';
@@ -56,8 +56,7 @@ export class RouterWorker {
     };
     this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.router),
-      handles: (type) => subscribes(Subscriber.router, type),
-      parse: parseOrderEvent,
+      ...orderEventsFor(Subscriber.router),
       handle: dispatchByType(handlers, orderOfMessage),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });

@@ -1,5 +1,5 @@
-import { OrderEventType, orderOfMessage, parseOrderEvent, type OrderEventEnvelope } from '../../domain/events.js';
-import { subscribes, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
+import { OrderEventType, orderOfMessage, type OrderEventEnvelope } from '../../domain/events.js';
+import { orderEventsFor, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
 import type { Config } from '../../platform/config.js';
 import type { Pool } from '../../platform/db.js';
 import type { PspClient } from '../../platform/psp.js';
@@ -69,8 +69,7 @@ export class SagaWorker {
     };
     this.consumer = new StreamConsumer<OrderEventEnvelope>({
       ...memberOf(options, Subscriber.saga),
-      handles: (type) => subscribes(Subscriber.saga, type),
-      parse: parseOrderEvent,
+      ...orderEventsFor(Subscriber.saga),
       handle: dispatchByType(handlers, orderOfMessage),
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     });
