@@ -5,7 +5,7 @@ import type { Config } from '../platform/config.js';
 import { listen } from '../platform/http.js';
 import { sendMetrics } from '../platform/metrics.js';
 import { traceRequests } from '../platform/requestTrace.js';
-import { instrumentHttp, routeLabeller } from '../platform/routeTemplates.js';
+import { routeLabeller } from '../platform/routeTemplates.js';
 import type { RunningService, ServiceDeps, Started } from '../platform/wiring.js';
 import { createDocsHandler } from './docs.js';
 import { createOpsPageHandler } from './opsPage.js';
@@ -29,17 +29,17 @@ export async function start(config: Config, deps: ServiceDeps): Promise<Started<
   // Every answer is counted by route template (api/routes.ts), /metrics included; /metrics is open like /health.
   const route = routeLabeller(API_ROUTES);
   // The edge: traceparent / X-Request-Id taken or made, every request's log lines and events carrying them,
-  // one access line per answer (platform/requestTrace).
+  // one access line and one observation of the request histogram per answer (platform/requestTrace).
   const server = await listen(
     traceRequests(
-      instrumentHttp((req, res) => {
+      (req, res) => {
         if (docs(req, res) || ops(req, res)) return;
         const path = (req.url ?? '/').split('?')[0] ?? '/';
         if (path === '/metrics' && req.method === 'GET') void sendMetrics(res);
         else if (upstreamFor(req.method ?? 'GET', path) === 'query') reads(req, res);
         else writes.handler(req, res);
-      }, route),
-      { logger, route },
+      },
+      { logger, route, metrics: true },
     ),
     config.host,
     config.port,

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { principalOf } from './authentication.js';
 import type { EventActor } from './eventEnvelope.js';
 import type { Logger } from './logger.js';
+import { metrics } from './metrics.js';
 import { continueTrace, correlationIdOf, parseRequestId } from './traceparent.js';
 import { inRequestScope, type RequestTrace } from './traceScope.js';
 
@@ -11,6 +12,8 @@ export interface RequestTraceOptions {
   readonly logger: Logger;
   /** The route a path is logged as (a template, so ids do not scatter it); the path itself by default. */
   readonly route?: (path: string) => string;
+  /** Also observe each answer in oms_http_request_duration_seconds by method, route and status (the API's edge). */
+  readonly metrics?: boolean;
 }
 
 const traces = new WeakMap<http.IncomingMessage, RequestTrace>();
@@ -26,7 +29,7 @@ const pathOf = (url: string) => {
  * `X-Request-Id` as the correlation id when acceptable (else the trace id), answers it in
  * `X-Request-Id`, runs the request in its trace scope (so its log lines and the events it writes carry
  * it) and logs one access line when the answer is sent, as pino-http does: method, route, status,
- * duration, correlation id.
+ * duration, correlation id (and, with `metrics`, observes the same answer in the request histogram).
  */
 export function traceRequests(handler: http.RequestListener, options: RequestTraceOptions): http.RequestListener {
   const { logger } = options;
@@ -45,6 +48,10 @@ export function traceRequests(handler: http.RequestListener, options: RequestTra
     res.once('finish', () => {
       const principal = principalOf(req);
       const url = req.url ?? '/';
+      const ms = performance.now() - started;
+      const template = route(url);
+      if (options.metrics === true)
+        metrics.httpRequestDuration.observe({ method: req.method ?? 'GET', route: template, status: res.statusCode }, ms / 1000);
       // Probes (health, metrics) every few seconds would bury the requests: they log at debug.
       (url.startsWith('/health') || url.startsWith('/metrics') ? logger.debug : logger.info).call(
         logger,
@@ -52,9 +59,9 @@ export function traceRequests(handler: http.RequestListener, options: RequestTra
           correlation_id: correlationId,
           trace_id: trace.traceId,
           request_id: correlationId,
-          req: { method: req.method, route: route(url) },
+          req: { method: req.method, route: template },
           res: { statusCode: res.statusCode },
-          responseTime: Math.round((performance.now() - started) * 10) / 10,
+          responseTime: Math.round(ms * 10) / 10,
           ...(principal === undefined ? {} : { key_id: principal.keyId }),
         },
         'request completed',

@@ -1,6 +1,3 @@
-import type http from 'node:http';
-import { metrics } from './metrics.js';
-
 interface Node {
   readonly literal: Map<string, Node>;
   param: Node | undefined;
@@ -45,29 +42,5 @@ export function routeLabeller(templates: readonly string[]): (path: string) => s
   return (path) => {
     const query = path.indexOf('?');
     return match(root, query === -1 ? path : path.slice(0, query), 0) ?? UNMATCHED_ROUTE;
-  };
-}
-
-const STARTED = Symbol('requestStarted');
-type Timed = http.ServerResponse & { [STARTED]?: number };
-
-/**
- * Wraps a request listener to observe each response in oms_http_request_duration_seconds by method,
- * route template and status, once it is sent. One shared `finish` listener (not `once`, which wraps it), no closure per request.
- */
-export function instrumentHttp(handler: http.RequestListener, label: (path: string) => string): http.RequestListener {
-  function finished(this: Timed): void {
-    const started = this[STARTED];
-    if (started === undefined) return;
-    const seconds = (performance.now() - started) / 1000;
-    metrics.httpRequestDuration.observe(
-      { method: this.req.method ?? 'GET', route: label(this.req.url ?? '/'), status: this.statusCode },
-      seconds,
-    );
-  }
-  return (req, res) => {
-    (res as Timed)[STARTED] = performance.now();
-    res.on('finish', finished);
-    handler(req, res);
   };
 }

@@ -7,7 +7,8 @@ import { createLogger } from '../../platform/logger.js';
 import { testConfig } from '../support/env.js';
 import { createQueryApp, type QueryServiceDeps } from '../../query-service/app.js';
 import { metricsRegistry } from '../../platform/metrics.js';
-import { instrumentHttp, routeLabeller, UNMATCHED_ROUTE } from '../../platform/routeTemplates.js';
+import { traceRequests } from '../../platform/requestTrace.js';
+import { routeLabeller, UNMATCHED_ROUTE } from '../../platform/routeTemplates.js';
 
 describe('route templates: request metrics are labelled by route, never by raw path', () => {
   const label = routeLabeller(API_ROUTES);
@@ -51,10 +52,13 @@ describe('route templates: request metrics are labelled by route, never by raw p
 
   it('observes a response by method, route template and status once it is sent', async () => {
     const server = http.createServer(
-      instrumentHttp((_req, res) => {
-        res.statusCode = 404;
-        res.end();
-      }, label),
+      traceRequests(
+        (_req, res) => {
+          res.statusCode = 404;
+          res.end();
+        },
+        { logger: createLogger('route-templates-test', 'silent'), route: label, metrics: true },
+      ),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
