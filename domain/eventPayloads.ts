@@ -1,4 +1,4 @@
-import type { OrderEventTypeName } from './events.js';
+import type { OrderEventTypeName } from './eventTypes.js';
 import type { OrderPlaced } from './order.js';
 
 /**
