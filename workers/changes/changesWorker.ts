@@ -1,10 +1,4 @@
-import {
-  OrderEventType,
-  orderOfMessage,
- 
-  type OrderEventEnvelope,
-  type OrderEventEnvelopeOf,
-} from '../../domain/events.js';
+import { OrderEventType, orderOfMessage, type OrderEventEnvelope, type OrderEventEnvelopeOf } from '../../domain/events.js';
 import { orderEventsFor, Subscriber, type SubscribedType } from '../../domain/subscriptions.js';
 import { SagaType } from '../../domain/sagaType.js';
 import { isFinished } from '../../domain/sagaWorkflow.js';
