@@ -38,22 +38,7 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
     ).rows;
 
   it('splits an order for two SKUs held in different warehouses into two shipments, captures and invoices each, and delivers it', async () => {
-    const { skus, warehouses } = await system.catalog({
-      prices: [1500, 700],
-      stock: [
-        [5, 0],
-        [0, 5],
-      ],
-    });
-    const placed = await system.placeOrder(
-      uniqueId('cust'),
-      [
-        { sku: skus[0]!, quantity: 2 },
-        { sku: skus[1]!, quantity: 3 },
-      ],
-      { shipping_address: newYorkAddress },
-    );
-    const orderId = placed.body.order_id as string;
+    const { skus, warehouses, orderId } = await system.placeSplitOrder({ extra: { shipping_address: newYorkAddress } });
     expect(await system.waitForStatus(orderId, ['delivered', 'rejected'], 30_000)).to.equal('delivered');
 
     const shipments = await shipmentsOf(orderId);

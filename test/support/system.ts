@@ -29,7 +29,7 @@ import { Shutdown, type RunningService } from '../../platform/wiring.js';
 import { SUBSCRIBERS, Subscriber } from '../../domain/subscriptions.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 import { createTestKey } from './apiKeys.js';
-import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
+import { createCatalog, createSplitCatalog, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
 import { eventually, testConfig, testDatabaseUrl, testSandboxDatabaseUrl, testServiceDatabaseUrl, uniqueId } from './env.js';
 import { startNode, type RunningProcess } from './processes.js';
@@ -86,6 +86,11 @@ export interface TestSystem {
     items: Array<{ sku: string; quantity: number }>,
     extra?: Record<string, unknown>,
   ): Promise<ApiResponse>;
+  /**
+   * An order that splits into two shipments: a split catalog of the test's own (createSplitCatalog),
+   * then a new customer's order of quantities[i] units of skus[i] (default 2 and 3).
+   */
+  placeSplitOrder(options?: SplitOrderOptions): Promise<PlacedOrder>;
   waitForFinalStatus(orderId: string, deadlineMs?: number): Promise<string>;
   /** Waits until the order's status (in the write model) is one of these. */
   waitForStatus(orderId: string, statuses: readonly string[], deadlineMs?: number): Promise<string>;
@@ -97,6 +102,23 @@ export interface TestSystem {
   /** Waits until the saga group has acknowledged everything up to this entry of the stream. */
   waitUntilAcknowledged(stream: string, entryId: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface SplitOrderOptions {
+  readonly prices?: readonly [number, number];
+  /** Units of each SKU at its warehouse (default 5). */
+  readonly units?: number;
+  readonly quantities?: readonly [number, number];
+  /** More of the order's body (a shipping address, …). */
+  readonly extra?: Record<string, unknown>;
+  /** What the test sets up for this catalog before the order is placed (the WMS holding a warehouse, …). */
+  readonly beforePlacing?: (catalog: TestCatalog) => void | Promise<void>;
+}
+
+/** An order placed with a catalog of its own: the catalog, the placement's answer and the order's id. */
+export interface PlacedOrder extends TestCatalog {
+  readonly placed: ApiResponse;
+  readonly orderId: string;
 }
 
 export interface TestSystemOptions {
@@ -292,6 +314,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     patch: (path, body, headers) => request('PATCH', path, body, headers),
     catalog: (o) => createCatalog(pool, o),
     placeOrder: (customer, items, extra) => request('POST', '/api/v1/orders', orderBody(customer, items, extra)),
+    async placeSplitOrder({ prices, units, quantities = [2, 3], extra, beforePlacing } = {}) {
+      const catalog = await createSplitCatalog(pool, { prices, units });
+      await beforePlacing?.(catalog);
+      const items = catalog.skus.map((sku, i) => ({ sku, quantity: quantities[i]! }));
+      const placed = await system.placeOrder(uniqueId('cust'), items, extra);
+      return { ...catalog, placed, orderId: placed.body.order_id as string };
+    },
     fulfillment: undefined,
     async waitForStatus(orderId, statuses, deadlineMs = 20_000) {
       return eventually(
