@@ -7,6 +7,7 @@ import type { Relay } from '../../relay/relay.js';
 import * as carrierSandbox from '../../simulators/carrier/service.js';
 import * as pspSandbox from '../../simulators/psp/service.js';
 import * as wmsSandbox from '../../simulators/wms/service.js';
+import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import type { WmsSimulator } from '../../simulators/wms/wms.js';
 import * as changesService from '../../workers/changes/service.js';
 import * as fulfillmentService from '../../workers/fulfillment/service.js';
@@ -29,7 +30,7 @@ import { Shutdown, type RunningService } from '../../platform/wiring.js';
 import { SUBSCRIBERS, Subscriber } from '../../domain/subscriptions.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 import { createTestKey } from './apiKeys.js';
-import { createCatalog, createSplitCatalog, orderBody, type TestCatalog } from './catalog.js';
+import { createCatalog, createSplitCatalog, newYorkAddress, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
 import { eventually, testConfig, testDatabaseUrl, testSandboxDatabaseUrl, testServiceDatabaseUrl, uniqueId } from './env.js';
 import { startNode, type RunningProcess } from './processes.js';
@@ -462,6 +463,26 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 export async function eventTypes(pool: Pool, orderId: string): Promise<string[]> {
   const result = await pool.query<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId]);
   return result.rows.map((r) => r.type);
+}
+
+/**
+ * A short-picked order no warehouse can make up: 3 of skus[0] (1000 each) and 2 of skus[1] (500 each)
+ * to New York, from the one warehouse that holds exactly that, whose in-process WMS finds 2 of skus[0]
+ * missing. Placed, not waited for.
+ */
+export async function placeShortPickedOrder(system: TestSystem): Promise<PlacedOrder> {
+  const catalog = await system.catalog({ prices: [1000, 500], stock: [[3, 2]] });
+  const [shortSku, otherSku] = catalog.skus as [string, string];
+  system.fulfillment!.wms!.setShortPicks(parseShortPicks(`${shortSku}=2`));
+  const placed = await system.placeOrder(
+    uniqueId('cust'),
+    [
+      { sku: shortSku, quantity: 3 },
+      { sku: otherSku, quantity: 2 },
+    ],
+    { shipping_address: newYorkAddress },
+  );
+  return { ...catalog, placed, orderId: placed.body.order_id as string };
 }
 
 /** on_hand and reserved of one SKU at one warehouse. */
