@@ -1,5 +1,6 @@
 import { upstreamFor } from '../../api/routes.js';
 import * as commandService from '../../command-service/service.js';
+import * as analyticsService from '../../query-service/analytics/service.js';
 import * as queryService from '../../query-service/service.js';
 import * as projectorService from '../../query-service/projector/service.js';
 import * as relayService from '../../relay/service.js';
@@ -137,6 +138,8 @@ export interface TestSystemOptions {
    * it as a process), fulfillment worker, carrier sandbox and tracker, at test pacing.
    */
   readonly fulfillment?: { readonly wms?: boolean; readonly shortPick?: string };
+  /** Run analytics here: the order funnel's consumer group (of this system's own) on the system's topic. */
+  readonly analytics?: boolean;
   /** Run the changes worker (cancellations, edits, refunds) here; on by default with `fulfillment` (false: a test runs it as a process). */
   readonly changes?: boolean;
   readonly env?: Record<string, string>;
@@ -171,7 +174,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const schema = options.schema ?? `sys_${id}`;
   const topic = `test-order-events-${id}`;
   const wmsTopic = `test-wms-events-${id}`;
-  let stopFulfillment = async () => undefined as void;
+  let stopOptionalParts = async () => undefined as void;
   const config = testConfig({
     DATABASE_URL: testServiceDatabaseUrl,
     MIGRATION_DATABASE_URL: testDatabaseUrl,
@@ -191,6 +194,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     TRACKING_MAX_POLL_MS: '200',
     SAGA_POLL_MS: '100',
     SAGA_LEASE_MS: '3000',
+    // No daily audit anchors unless a test asks: a run across midnight would publish one among its events.
+    AUDIT_ANCHOR_EVERY_MS: '0',
     ...options.env,
     // What only this system sets: every server on a port of its own choosing, the sandboxes' ledgers
     // in schemas of this system's own, the relay at test pacing, and readiness that asks for no worker
@@ -204,6 +209,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     PSP_LATENCY_MS: String(options.pspLatencyMs ?? 0),
     WMS_DATABASE_SCHEMA: `${schema}_wms`,
     WMS_CONSUMER_GROUP: `test-wms-${id}`,
+    FUNNEL_CONSUMER_GROUP: `test-funnel-${id}`,
     WMS_SHORT_PICK: options.fulfillment?.shortPick ?? '',
     CARRIER_TIMEOUT_MS: '1000',
     RELAY_BATCH_SIZE: '200',
@@ -370,7 +376,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       });
     },
     async stop() {
-      await stopFulfillment();
+      await stopOptionalParts();
       await system.stopSagaWorkers();
       await relayRunning.stop().catch(() => undefined);
       psp.shutdown();
@@ -394,12 +400,17 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   if (options.startProjector ?? true) projector = await startProjector();
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
 
-  // Fulfillment at test pacing: every simulated step takes tens of milliseconds, not seconds.
+  // The parts a test asks for (changes, analytics, fulfillment), stopped by stop(). Fulfillment runs
+  // at test pacing: every simulated step takes tens of milliseconds, not seconds.
   const stops = new Shutdown();
-  stopFulfillment = () => stops.run().catch(() => undefined);
+  stopOptionalParts = () => stops.run().catch(() => undefined);
   if (options.changes === true || (options.fulfillment !== undefined && options.changes !== false)) {
     const changes = await changesService.start(config, { logger: loggerFor('changes'), pool, redis, psp });
     stops.add(() => changes.stop());
+  }
+  if (options.analytics === true) {
+    const analytics = await analyticsService.start(config, { logger: loggerFor('analytics'), pool, kafka });
+    stops.add(() => analytics.stop());
   }
   if (options.router || options.fulfillment) {
     const router = await routerService.start(config, { logger: loggerFor('router'), pool, redis });
