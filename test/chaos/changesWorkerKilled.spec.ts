@@ -29,19 +29,7 @@ describe('the changes worker killed with SIGKILL in the middle of a refund', fun
   }
 
   it('resumes from the recorded step: each capture refunded once at the PSP, one credit note', async () => {
-    const { skus } = await system.catalog({
-      prices: [1500, 700],
-      stock: [
-        [5, 0],
-        [0, 5],
-      ],
-    });
-    const orderId = (
-      await system.placeOrder(uniqueId('cust'), [
-        { sku: skus[0]!, quantity: 2 },
-        { sku: skus[1]!, quantity: 3 },
-      ])
-    ).body.order_id as string;
+    const { orderId } = await system.placeSplitOrder();
     await system.waitForStatus(orderId, ['delivered'], 60_000);
     await eventually(
       'both captures',

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createSplitCatalog } from '../support/catalog.js';
 import { eventually, uniqueId } from '../support/env.js';
 import type { RunningProcess } from '../support/processes.js';
 import { startServiceProcess, startTestSystem, type TestSystem } from '../support/system.js';
@@ -28,13 +29,7 @@ describe('the WMS sandbox killed with SIGKILL in the middle of its stream, then 
   }
 
   it('ships no shipment twice and captures each exactly once', async () => {
-    const { skus } = await system.catalog({
-      prices: [1000, 400],
-      stock: [
-        [50, 0],
-        [0, 50],
-      ],
-    });
+    const { skus } = await createSplitCatalog(system.pool, { prices: [1000, 400], units: 50 });
     const first = await startWms();
     const orders: string[] = [];
     for (let i = 0; i < 12; i++) {

@@ -105,20 +105,11 @@ describe('cancellation during fulfillment (contract §4, WMS over Kafka)', funct
   after(() => system.stop());
 
   it('cancels a processing order: the WMS cancels its shipments, stock comes back, the authorization is voided', async () => {
-    const { skus, warehouses } = await system.catalog({
-      prices: [1500, 700],
-      stock: [
-        [5, 0],
-        [0, 5],
-      ],
-    });
-    system.fulfillment!.wms!.setPace(60_000); // shipments wait at the WMS
     try {
-      const placed = await system.placeOrder(uniqueId('cust'), [
-        { sku: skus[0]!, quantity: 2 },
-        { sku: skus[1]!, quantity: 1 },
-      ]);
-      const orderId = placed.body.order_id as string;
+      const { skus, warehouses, placed, orderId } = await system.placeSplitOrder({
+        quantities: [2, 1],
+        beforePlacing: () => system.fulfillment!.wms!.setPace(60_000), // shipments wait at the WMS
+      });
       expect(await system.waitForStatus(orderId, ['processing'])).to.equal('processing');
       expect((await cancel(system, orderId)).status).to.equal(202);
       await expectCleanlyCancelled(system, orderId, placed.body.saga.saga_id, [

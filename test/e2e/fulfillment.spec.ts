@@ -4,7 +4,14 @@ import { eventually, uniqueId } from '../support/env.js';
 import { bearer } from '../support/apiKeys.js';
 import { newYorkAddress } from '../support/catalog.js';
 import { pdfText } from '../support/pdfText.js';
-import { eventTypes, pspAuthorizations, startTestSystem, stockOf, type TestSystem } from '../support/system.js';
+import {
+  eventTypes,
+  placeShortPickedOrder,
+  pspAuthorizations,
+  startTestSystem,
+  stockOf,
+  type TestSystem,
+} from '../support/system.js';
 
 describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (contract §5)', function () {
   this.timeout(90_000);
@@ -38,22 +45,7 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
     ).rows;
 
   it('splits an order for two SKUs held in different warehouses into two shipments, captures and invoices each, and delivers it', async () => {
-    const { skus, warehouses } = await system.catalog({
-      prices: [1500, 700],
-      stock: [
-        [5, 0],
-        [0, 5],
-      ],
-    });
-    const placed = await system.placeOrder(
-      uniqueId('cust'),
-      [
-        { sku: skus[0]!, quantity: 2 },
-        { sku: skus[1]!, quantity: 3 },
-      ],
-      { shipping_address: newYorkAddress },
-    );
-    const orderId = placed.body.order_id as string;
+    const { skus, warehouses, orderId } = await system.placeSplitOrder({ extra: { shipping_address: newYorkAddress } });
     expect(await system.waitForStatus(orderId, ['delivered', 'rejected'], 30_000)).to.equal('delivered');
 
     const shipments = await shipmentsOf(orderId);
@@ -193,18 +185,7 @@ describe('fulfillment: routed, picked, shipped, captured, invoiced, delivered (c
   });
 
   it('cancels what no warehouse has after a short pick, and captures only what shipped', async () => {
-    const { skus, warehouses } = await system.catalog({ prices: [1000, 500], stock: [[3, 2]] });
-    system.fulfillment!.wms!.setShortPicks(parseShortPicks(`${skus[0]}=2`));
-    const orderId = (
-      await system.placeOrder(
-        uniqueId('cust'),
-        [
-          { sku: skus[0]!, quantity: 3 },
-          { sku: skus[1]!, quantity: 2 },
-        ],
-        { shipping_address: newYorkAddress },
-      )
-    ).body.order_id as string;
+    const { skus, warehouses, orderId } = await placeShortPickedOrder(system);
     expect(await system.waitForStatus(orderId, ['delivered'], 30_000)).to.equal('delivered');
 
     const items = (

@@ -1,10 +1,5 @@
 import { expect } from 'chai';
 import { Scope } from '../../platform/access.js';
-import { consumerBackoff } from '../../platform/config.js';
-import { PgDeadLetters } from '../../platform/deadLetters.js';
-import { createKafka } from '../../platform/kafka.js';
-import type { RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
-import { runFunnelConsumer } from '../../query-service/analytics/funnelConsumer.js';
 import { rebuildFunnel } from '../../query-service/projections/funnel/funnelStore.js';
 import { bearer, createTestKey } from '../support/apiKeys.js';
 import { eventually, uniqueId } from '../support/env.js';
@@ -26,27 +21,13 @@ interface FunnelAnswer {
 describe('the order funnel: a projection of its own from Kafka, equal to a replay of the log', function () {
   this.timeout(120_000);
   let system: TestSystem;
-  let funnel: RunningKafkaConsumer;
   let skus: string[];
 
   before(async () => {
-    system = await startTestSystem({ fulfillment: {} });
+    system = await startTestSystem({ fulfillment: {}, analytics: true });
     ({ skus } = await system.catalog({ prices: [1200], stock: [[100]] }));
-    funnel = await runFunnelConsumer({
-      pool: system.pool,
-      kafka: createKafka(system.config.kafkaBrokers, uniqueId('test-funnel')),
-      topic: system.topic,
-      groupId: uniqueId('test-funnel'),
-      logger: system.logger,
-      maxAttempts: 3,
-      backoff: consumerBackoff(system.config),
-      deadLetters: new PgDeadLetters(system.pool, system.logger),
-    });
   });
-  after(async () => {
-    await funnel.stop();
-    await system.stop();
-  });
+  after(() => system.stop());
 
   it('counts placed, confirmed, rejected and delivered orders by placement hour and channel, with conversions and step latencies', async () => {
     const from = new Date(Date.now() - 60_000).toISOString();
@@ -101,7 +82,9 @@ describe('the order funnel: a projection of its own from Kafka, equal to a repla
     const kept = await system.pool.query('SELECT * FROM order_funnel WHERE order_id = ANY($1::uuid[]) ORDER BY order_id', [all]);
     await system.pool.query('DELETE FROM order_funnel');
     expect(await rebuildFunnel(system.pool)).to.be.at.least(all.length);
-    const rebuilt = await system.pool.query('SELECT * FROM order_funnel WHERE order_id = ANY($1::uuid[]) ORDER BY order_id', [all]);
+    const rebuilt = await system.pool.query('SELECT * FROM order_funnel WHERE order_id = ANY($1::uuid[]) ORDER BY order_id', [
+      all,
+    ]);
     const strip = (rows: Array<Record<string, unknown>>) => rows.map(({ updated_at: _, ...row }) => row);
     expect(strip(rebuilt.rows)).to.deep.equal(strip(kept.rows));
   });

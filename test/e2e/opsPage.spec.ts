@@ -4,11 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { OPS_PATH } from '../../api/opsPage.js';
-import { consumerBackoff } from '../../platform/config.js';
 import { PgDeadLetters, type DeadLetter } from '../../platform/deadLetters.js';
-import { createKafka } from '../../platform/kafka.js';
-import type { RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
-import { runFunnelConsumer } from '../../query-service/analytics/funnelConsumer.js';
 import { eventually, uniqueId } from '../support/env.js';
 import { freePorts, type RunningProcess } from '../support/processes.js';
 import { addBrokenOrderPlaced } from '../support/deadLetters.js';
@@ -35,7 +31,6 @@ const OUTPUT_DIR = path.resolve('test-output');
 describe('the ops page in headless Chromium: orders by status, dead letters with re-drive, breakers, backlog and the funnel', function () {
   this.timeout(120_000);
   let system: TestSystem;
-  let funnel: RunningKafkaConsumer;
   let api: RunningProcess;
   let saga: RunningProcess;
   let apiUrl: string;
@@ -54,7 +49,7 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
     }
     // Quick retries, so a message that keeps failing is dead-lettered within a second; quick heartbeats.
     const env = { CONSUMER_RETRY_BASE_MS: '20', CONSUMER_RETRY_MAX_MS: '100', HEARTBEAT_INTERVAL_MS: '500' };
-    system = await startTestSystem({ startSagaWorker: false, env });
+    system = await startTestSystem({ startSagaWorker: false, analytics: true, env });
     const [apiPort] = await freePorts(1);
     apiUrl = `http://127.0.0.1:${apiPort}`;
     api = await startServiceProcess(system, 'dist/api/main.js', 'api listening', {
@@ -64,16 +59,6 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
     });
     // The saga worker as its own process: its heartbeat carries its PSP breaker's state to Redis.
     saga = await startServiceProcess(system, 'dist/workers/saga/main.js', 'saga worker running', env);
-    funnel = await runFunnelConsumer({
-      pool: system.pool,
-      kafka: createKafka(system.config.kafkaBrokers, uniqueId('test-ops-funnel')),
-      topic: system.topic,
-      groupId: uniqueId('test-ops-funnel'),
-      logger: system.logger,
-      maxAttempts: 3,
-      backoff: consumerBackoff(system.config),
-      deadLetters: new PgDeadLetters(system.pool, system.logger),
-    });
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oms-ops-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -106,7 +91,6 @@ describe('the ops page in headless Chromium: orders by status, dead letters with
         await child.exited;
       }
     }
-    await funnel?.stop();
     await system?.stop();
   });
 

@@ -163,21 +163,12 @@ describe('order edits: PATCH with If-Match, carried out by a saga (contract §4)
   });
 
   it('removes a line after another line shipped: its shipment cancelled, stock and total back; the shipped line refused', async () => {
-    const { skus, warehouses } = await system.catalog({
-      prices: [1000, 250],
-      stock: [
-        [5, 0],
-        [0, 5],
-      ],
-    });
-    system.fulfillment!.wms!.holdWarehouses([warehouses[1]!]);
     try {
-      const orderId = (
-        await system.placeOrder(uniqueId('cust'), [
-          { sku: skus[0]!, quantity: 1 },
-          { sku: skus[1]!, quantity: 2 },
-        ])
-      ).body.order_id as string;
+      const { skus, warehouses, orderId } = await system.placeSplitOrder({
+        prices: [1000, 250],
+        quantities: [1, 2],
+        beforePlacing: (catalog) => system.fulfillment!.wms!.holdWarehouses([catalog.warehouses[1]!]),
+      });
       expect(await system.waitForStatus(orderId, ['partially_shipped'])).to.equal('partially_shipped');
       const lines = await itemsOf(orderId);
       // A partially shipped order can no longer be cancelled, only changed line by line.

@@ -104,19 +104,8 @@ describe('the services behind PgBouncer in transaction pooling (docker compose, 
 
   it('places an order of two warehouses and follows it to delivered: two shipments captured and invoiced', async () => {
     const system = running();
-    const { skus } = await system.catalog({
-      prices: [1500, 700],
-      stock: [
-        [5, 0],
-        [0, 5],
-      ],
-    });
-    const placed = await system.placeOrder(uniqueId('cust'), [
-      { sku: skus[0]!, quantity: 2 },
-      { sku: skus[1]!, quantity: 3 },
-    ]);
+    const { placed, orderId } = await system.placeSplitOrder();
     expect(placed.status).to.equal(202);
-    const orderId = placed.body.order_id as string;
     expect(await system.waitForStatus(orderId, ['delivered'], 60_000)).to.equal('delivered');
     await eventually('both shipments captured and invoiced', async () => {
       const row = await system.pool.query<{ captured: number; invoices: number }>(

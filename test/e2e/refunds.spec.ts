@@ -13,18 +13,7 @@ describe('refunds with credit notes (contract §4)', function () {
 
   /** A delivered order of two SKUs from two warehouses: two shipments, two captures, two invoices. */
   async function deliveredSplitOrder() {
-    const { skus } = await system.catalog({
-      prices: [1500, 700],
-      stock: [
-        [5, 0],
-        [0, 5],
-      ],
-    });
-    const placed = await system.placeOrder(uniqueId('cust'), [
-      { sku: skus[0]!, quantity: 2 },
-      { sku: skus[1]!, quantity: 3 },
-    ]);
-    const orderId = placed.body.order_id as string;
+    const { orderId } = await system.placeSplitOrder();
     await system.waitForStatus(orderId, ['delivered'], 30_000);
     await eventually('both captures', async () => {
       const n = await system.pool.query(`SELECT count(*)::int AS n FROM captures WHERE order_id = $1 AND status = 'captured'`, [

@@ -3,14 +3,12 @@ import { createRedis, type Redis } from '../../platform/redis.js';
 import { groupStreams, parseFields, streamForOrder } from '../../platform/streams.js';
 import type { SweepSettings } from '../../platform/sweep.js';
 import { Projector, projectorSettings } from '../../query-service/projector/projector.js';
-import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import { ChangesWorker, changesWorkerSettings } from '../../workers/changes/changesWorker.js';
 import { RouterWorker, routerWorkerSettings } from '../../workers/router/routerWorker.js';
 import { orphanVoidKey } from '../../workers/saga/orphanAuthorizationsSweep.js';
 import { SagaWorker, sagaWorkerSettings } from '../../workers/saga/sagaWorker.js';
-import { newYorkAddress } from '../support/catalog.js';
 import { eventually, uniqueId } from '../support/env.js';
-import { eventTypes, startTestSystem, type TestSystem } from '../support/system.js';
+import { eventTypes, placeShortPickedOrder, startTestSystem, type TestSystem } from '../support/system.js';
 
 /** Sweeps at test pace: a pass every ~100 ms, nothing too recent to look at. */
 const fast: SweepSettings = {
@@ -161,18 +159,7 @@ describe('sweeps repair what a lost message leaves behind, once', function () {
     after(() => system.stop());
 
     it('releases the uncaptured rest when the shipment.delivered was lost, once, at the PSP and in our books', async () => {
-      const { skus } = await system.catalog({ prices: [1000, 500], stock: [[3, 2]] });
-      system.fulfillment!.wms!.setShortPicks(parseShortPicks(`${skus[0]}=2`));
-      const orderId = (
-        await system.placeOrder(
-          uniqueId('cust'),
-          [
-            { sku: skus[0]!, quantity: 3 },
-            { sku: skus[1]!, quantity: 2 },
-          ],
-          { shipping_address: newYorkAddress },
-        )
-      ).body.order_id as string;
+      const { orderId } = await placeShortPickedOrder(system);
       expect(await system.waitForStatus(orderId, ['delivered'], 30_000)).to.equal('delivered');
       const delivered = await entryOf(system, orderId, 'shipment.delivered');
       // Nobody released anything: the changes worker was not there for the shipment.delivered.
@@ -205,7 +192,9 @@ describe('sweeps repair what a lost message leaves behind, once', function () {
         expect((await worker.sweep.runOnce()).repaired).to.equal(0);
         await redeliver(system, delivered, 'changes');
         await eventually('the late entry acknowledged', async () => {
-          const pending = await Promise.all(groupStreams(system.layout, 'changes').map((s) => system.redis.xpending(s, 'changes')));
+          const pending = await Promise.all(
+            groupStreams(system.layout, 'changes').map((s) => system.redis.xpending(s, 'changes')),
+          );
           return pending.every((p) => (p as [number])[0] === 0) ? true : undefined;
         });
         expect(count(await eventTypes(system.pool, orderId), 'payment.released')).to.equal(1);

@@ -56,19 +56,7 @@ describe('router: confirmed orders become shipments (contract §5, real PostgreS
   });
 
   it('splits two SKUs held only in different warehouses into two shipments whose items add up to the order', async () => {
-    const { skus, warehouses } = await system.catalog({
-      prices: [1000, 2000],
-      stock: [
-        [4, 0],
-        [0, 4],
-      ],
-    });
-    const orderId = (
-      await system.placeOrder(uniqueId('cust'), [
-        { sku: skus[0]!, quantity: 3 },
-        { sku: skus[1]!, quantity: 1 },
-      ])
-    ).body.order_id as string;
+    const { skus, warehouses, orderId } = await system.placeSplitOrder({ prices: [1000, 2000], units: 4, quantities: [3, 1] });
     await system.waitForStatus(orderId, ['processing']);
     expect(await shipmentsOf(orderId)).to.have.deep.members([
       { warehouse_id: warehouses[0], items: [{ sku: skus[0], quantity: 3 }] },

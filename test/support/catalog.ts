@@ -38,6 +38,24 @@ export async function createCatalog(
   return { skus, warehouses };
 }
 
+/**
+ * Two SKUs, each stocked (`units` of it) at a warehouse of its own and nowhere else: an order of both
+ * splits into two shipments, skus[i] from warehouses[i].
+ */
+export function createSplitCatalog(
+  db: Queryable,
+  options: { prices?: readonly [number, number]; units?: number } = {},
+): Promise<TestCatalog> {
+  const units = options.units ?? 5;
+  return createCatalog(db, {
+    prices: [...(options.prices ?? [1500, 700])],
+    stock: [
+      [units, 0],
+      [0, units],
+    ],
+  });
+}
+
 export const testAddress = Object.freeze({
   name: 'Ada Lovelace',
   line1: '12 St James Square',

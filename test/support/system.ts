@@ -1,5 +1,6 @@
 import { upstreamFor } from '../../api/routes.js';
 import * as commandService from '../../command-service/service.js';
+import * as analyticsService from '../../query-service/analytics/service.js';
 import * as queryService from '../../query-service/service.js';
 import * as projectorService from '../../query-service/projector/service.js';
 import * as relayService from '../../relay/service.js';
@@ -7,6 +8,7 @@ import type { Relay } from '../../relay/relay.js';
 import * as carrierSandbox from '../../simulators/carrier/service.js';
 import * as pspSandbox from '../../simulators/psp/service.js';
 import * as wmsSandbox from '../../simulators/wms/service.js';
+import { parseShortPicks } from '../../simulators/wms/shortPick.js';
 import type { WmsSimulator } from '../../simulators/wms/wms.js';
 import * as changesService from '../../workers/changes/service.js';
 import * as fulfillmentService from '../../workers/fulfillment/service.js';
@@ -29,7 +31,7 @@ import { Shutdown, type RunningService } from '../../platform/wiring.js';
 import { SUBSCRIBERS, Subscriber } from '../../domain/subscriptions.js';
 import { compareStreamIds } from '../../relay/redisSink.js';
 import { createTestKey } from './apiKeys.js';
-import { createCatalog, orderBody, type TestCatalog } from './catalog.js';
+import { createCatalog, createSplitCatalog, newYorkAddress, orderBody, type TestCatalog } from './catalog.js';
 import type { ApiResponse } from './commandApi.js';
 import { eventually, testConfig, testDatabaseUrl, testSandboxDatabaseUrl, testServiceDatabaseUrl, uniqueId } from './env.js';
 import { startNode, type RunningProcess } from './processes.js';
@@ -86,6 +88,11 @@ export interface TestSystem {
     items: Array<{ sku: string; quantity: number }>,
     extra?: Record<string, unknown>,
   ): Promise<ApiResponse>;
+  /**
+   * An order that splits into two shipments: a split catalog of the test's own (createSplitCatalog),
+   * then a new customer's order of quantities[i] units of skus[i] (default 2 and 3).
+   */
+  placeSplitOrder(options?: SplitOrderOptions): Promise<PlacedOrder>;
   waitForFinalStatus(orderId: string, deadlineMs?: number): Promise<string>;
   /** Waits until the order's status (in the write model) is one of these. */
   waitForStatus(orderId: string, statuses: readonly string[], deadlineMs?: number): Promise<string>;
@@ -97,6 +104,23 @@ export interface TestSystem {
   /** Waits until the saga group has acknowledged everything up to this entry of the stream. */
   waitUntilAcknowledged(stream: string, entryId: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface SplitOrderOptions {
+  readonly prices?: readonly [number, number];
+  /** Units of each SKU at its warehouse (default 5). */
+  readonly units?: number;
+  readonly quantities?: readonly [number, number];
+  /** More of the order's body (a shipping address, …). */
+  readonly extra?: Record<string, unknown>;
+  /** What the test sets up for this catalog before the order is placed (the WMS holding a warehouse, …). */
+  readonly beforePlacing?: (catalog: TestCatalog) => void | Promise<void>;
+}
+
+/** An order placed with a catalog of its own: the catalog, the placement's answer and the order's id. */
+export interface PlacedOrder extends TestCatalog {
+  readonly placed: ApiResponse;
+  readonly orderId: string;
 }
 
 export interface TestSystemOptions {
@@ -114,6 +138,8 @@ export interface TestSystemOptions {
    * it as a process), fulfillment worker, carrier sandbox and tracker, at test pacing.
    */
   readonly fulfillment?: { readonly wms?: boolean; readonly shortPick?: string };
+  /** Run analytics here: the order funnel's consumer group (of this system's own) on the system's topic. */
+  readonly analytics?: boolean;
   /** Run the changes worker (cancellations, edits, refunds) here; on by default with `fulfillment` (false: a test runs it as a process). */
   readonly changes?: boolean;
   readonly env?: Record<string, string>;
@@ -148,7 +174,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const schema = options.schema ?? `sys_${id}`;
   const topic = `test-order-events-${id}`;
   const wmsTopic = `test-wms-events-${id}`;
-  let stopFulfillment = async () => undefined as void;
+  let stopOptionalParts = async () => undefined as void;
   const config = testConfig({
     DATABASE_URL: testServiceDatabaseUrl,
     MIGRATION_DATABASE_URL: testDatabaseUrl,
@@ -168,6 +194,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     TRACKING_MAX_POLL_MS: '200',
     SAGA_POLL_MS: '100',
     SAGA_LEASE_MS: '3000',
+    // No daily audit anchors unless a test asks: a run across midnight would publish one among its events.
+    AUDIT_ANCHOR_EVERY_MS: '0',
     ...options.env,
     // What only this system sets: every server on a port of its own choosing, the sandboxes' ledgers
     // in schemas of this system's own, the relay at test pacing, and readiness that asks for no worker
@@ -181,6 +209,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     PSP_LATENCY_MS: String(options.pspLatencyMs ?? 0),
     WMS_DATABASE_SCHEMA: `${schema}_wms`,
     WMS_CONSUMER_GROUP: `test-wms-${id}`,
+    FUNNEL_CONSUMER_GROUP: `test-funnel-${id}`,
     WMS_SHORT_PICK: options.fulfillment?.shortPick ?? '',
     CARRIER_TIMEOUT_MS: '1000',
     RELAY_BATCH_SIZE: '200',
@@ -292,6 +321,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     patch: (path, body, headers) => request('PATCH', path, body, headers),
     catalog: (o) => createCatalog(pool, o),
     placeOrder: (customer, items, extra) => request('POST', '/api/v1/orders', orderBody(customer, items, extra)),
+    async placeSplitOrder({ prices, units, quantities = [2, 3], extra, beforePlacing } = {}) {
+      const catalog = await createSplitCatalog(pool, { prices, units });
+      await beforePlacing?.(catalog);
+      const items = catalog.skus.map((sku, i) => ({ sku, quantity: quantities[i]! }));
+      const placed = await system.placeOrder(uniqueId('cust'), items, extra);
+      return { ...catalog, placed, orderId: placed.body.order_id as string };
+    },
     fulfillment: undefined,
     async waitForStatus(orderId, statuses, deadlineMs = 20_000) {
       return eventually(
@@ -340,7 +376,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       });
     },
     async stop() {
-      await stopFulfillment();
+      await stopOptionalParts();
       await system.stopSagaWorkers();
       await relayRunning.stop().catch(() => undefined);
       psp.shutdown();
@@ -364,12 +400,17 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   if (options.startProjector ?? true) projector = await startProjector();
   if (options.startSagaWorker ?? true) await system.startSagaWorker();
 
-  // Fulfillment at test pacing: every simulated step takes tens of milliseconds, not seconds.
+  // The parts a test asks for (changes, analytics, fulfillment), stopped by stop(). Fulfillment runs
+  // at test pacing: every simulated step takes tens of milliseconds, not seconds.
   const stops = new Shutdown();
-  stopFulfillment = () => stops.run().catch(() => undefined);
+  stopOptionalParts = () => stops.run().catch(() => undefined);
   if (options.changes === true || (options.fulfillment !== undefined && options.changes !== false)) {
     const changes = await changesService.start(config, { logger: loggerFor('changes'), pool, redis, psp });
     stops.add(() => changes.stop());
+  }
+  if (options.analytics === true) {
+    const analytics = await analyticsService.start(config, { logger: loggerFor('analytics'), pool, kafka });
+    stops.add(() => analytics.stop());
   }
   if (options.router || options.fulfillment) {
     const router = await routerService.start(config, { logger: loggerFor('router'), pool, redis });
@@ -433,6 +474,26 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 export async function eventTypes(pool: Pool, orderId: string): Promise<string[]> {
   const result = await pool.query<{ type: string }>('SELECT type FROM order_events WHERE order_id = $1 ORDER BY seq', [orderId]);
   return result.rows.map((r) => r.type);
+}
+
+/**
+ * A short-picked order no warehouse can make up: 3 of skus[0] (1000 each) and 2 of skus[1] (500 each)
+ * to New York, from the one warehouse that holds exactly that, whose in-process WMS finds 2 of skus[0]
+ * missing. Placed, not waited for.
+ */
+export async function placeShortPickedOrder(system: TestSystem): Promise<PlacedOrder> {
+  const catalog = await system.catalog({ prices: [1000, 500], stock: [[3, 2]] });
+  const [shortSku, otherSku] = catalog.skus as [string, string];
+  system.fulfillment!.wms!.setShortPicks(parseShortPicks(`${shortSku}=2`));
+  const placed = await system.placeOrder(
+    uniqueId('cust'),
+    [
+      { sku: shortSku, quantity: 3 },
+      { sku: otherSku, quantity: 2 },
+    ],
+    { shipping_address: newYorkAddress },
+  );
+  return { ...catalog, placed, orderId: placed.body.order_id as string };
 }
 
 /** on_hand and reserved of one SKU at one warehouse. */
