@@ -36,11 +36,12 @@ export interface KafkaConsumerOptions<E> {
   readonly topic: string;
   readonly logger: Logger;
   /**
-   * The edge's check of a wanted record's value (e.g. an ajv validator): the event typed, or why it is
-   * refused. A refused record is malformed (no handler could ever apply it): dead-lettered at once,
+   * The edge's check of a wanted record's value, parsed as JSON (undefined when it is not JSON), as the
+   * stream consumer's `parse` checks an entry's (e.g. domain/events' parseOrderEvent, an ajv validator):
+   * the event typed, or why it is refused. A refused record is malformed (no handler could ever apply it): dead-lettered at once,
    * never handed to `handle`.
    */
-  readonly parse: (record: KafkaRecord) => E | string;
+  readonly parse: (value: unknown) => E | string;
   /**
    * The well-formed records one fetch returned for one partition, in order, at once; their offsets are
    * committed once they are done. Any failure, answered or thrown, retries the batch (see
@@ -340,7 +341,7 @@ export async function runKafkaConsumer<E>(options: KafkaConsumerOptions<E>): Pro
           const headers = wanted(message);
           if (headers === undefined) continue;
           const record = toRecord(batch.topic, batch.partition, message, headers);
-          const event = options.parse(record);
+          const event = options.parse(record.value);
           if (typeof event === 'string') malformed.push({ record, error: event });
           else parsed.push({ record, event });
         }

@@ -36,7 +36,7 @@ export function runFunnelConsumer(options: FunnelConsumerOptions): Promise<Runni
     ...BACKGROUND_FETCH,
     accepts: (headers) => headers.eventType !== undefined && WANTED.has(headers.eventType),
     // The record's event, checked at this edge; a malformed one is dead-lettered by the consumer.
-    parse: (record) => parseOrderEvent(record.value),
+    parse: parseOrderEvent,
     handle: async (messages) => {
       await refreshFunnel(options.pool, [...new Set(messages.map((m) => m.event.order_id))]);
       return [];

@@ -6,7 +6,6 @@ import {
   runKafkaConsumer,
   type KafkaConsumerBackoff,
   type KafkaMessage,
-  type KafkaRecord,
   type RunningKafkaConsumer,
 } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
@@ -53,9 +52,9 @@ type WmsRequest =
   /** Any other event (one without an `eventType` header gets this far): not for the WMS. */
   | { readonly type: 'other' };
 
-/** The request a record holds, checked at this edge; a malformed shipment request or cancellation is refused. */
-function requestOf(record: KafkaRecord): WmsRequest | string {
-  const envelope = record.value as { type?: unknown; order_id?: unknown; payload?: Record<string, unknown> } | undefined;
+/** The request a record's value holds, checked at this edge; a malformed shipment request or cancellation is refused. */
+function requestOf(value: unknown): WmsRequest | string {
+  const envelope = value as { type?: unknown; order_id?: unknown; payload?: Record<string, unknown> } | undefined;
   const type = typeof envelope === 'object' && envelope !== null ? envelope.type : undefined;
   if (envelope === undefined || (type !== 'shipment.created' && type !== 'shipment.cancel_requested')) return { type: 'other' };
   const p = envelope.payload ?? {};

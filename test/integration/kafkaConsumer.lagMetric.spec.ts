@@ -48,7 +48,7 @@ describe('Kafka consumer lag metric: what the group still has to read, from each
       maxAttempts: 3,
       backoff: { baseMs: 50, maxMs: 200 },
       deadLetters: new PgDeadLetters(testPool(), logger),
-      parse: (record) => record.value as object,
+      parse: (value) => value as object,
       handle: async (messages) => {
         handled += messages.length;
         return [];

@@ -3,12 +3,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Backoff } from '../../domain/retryPolicy.js';
 import { lazyProducer, listDeadLetters, PgDeadLetters, redriveDeadLetter, redriveTargets } from '../../platform/deadLetters.js';
 import { createKafka, ensureTopics } from '../../platform/kafka.js';
-import {
-  runKafkaConsumer,
-  type KafkaMessage,
-  type KafkaRecord,
-  type RunningKafkaConsumer,
-} from '../../platform/kafkaConsumer.js';
+import { runKafkaConsumer, type KafkaMessage, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import { createLogger } from '../../platform/logger.js';
 import { oneByOne, type MessageHandler } from '../../platform/messageHandler.js';
 import { metricsRegistry } from '../../platform/metrics.js';
@@ -21,8 +16,7 @@ interface TestEvent {
 }
 
 /** The test's edge check: a value that is not JSON is malformed. */
-const eventOf = (record: KafkaRecord): TestEvent | string =>
-  record.value === undefined ? 'malformed: not JSON' : (record.value as TestEvent);
+const eventOf = (value: unknown): TestEvent | string => (value === undefined ? 'malformed: not JSON' : (value as TestEvent));
 
 describe('Kafka consumer groups (platform/kafkaConsumer): retries with backoff, dead letters after N attempts', function () {
   this.timeout(60_000);

@@ -6,12 +6,7 @@ import type { Backoff } from '../../domain/retryPolicy.js';
 import { consumerBackoff, type Config } from '../../platform/config.js';
 import type { Pool, PoolClient } from '../../platform/db.js';
 import { PgDeadLetters } from '../../platform/deadLetters.js';
-import {
-  runKafkaConsumer,
-  type KafkaMessage,
-  type KafkaRecord,
-  type RunningKafkaConsumer,
-} from '../../platform/kafkaConsumer.js';
+import { runKafkaConsumer, type KafkaMessage, type RunningKafkaConsumer } from '../../platform/kafkaConsumer.js';
 import type { Logger } from '../../platform/logger.js';
 import type { HandlingFailure } from '../../platform/messageHandler.js';
 import type { PspClient } from '../../platform/psp.js';
@@ -62,9 +57,9 @@ export function fulfillmentSettings(config: Config) {
 }
 
 /** A record's WMS message, checked once at the edge; a malformed one (no handler could ever apply it) is refused. */
-function wmsMessageOf(record: KafkaRecord): WmsMessage | string {
+function wmsMessageOf(value: unknown): WmsMessage | string {
   try {
-    return validWmsMessage(record.value);
+    return validWmsMessage(value);
   } catch (error) {
     return `malformed WMS message: ${(error as Error).message}`;
   }

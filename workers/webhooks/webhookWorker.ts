@@ -109,7 +109,7 @@ export class WebhookWorker {
       logger: this.options.logger,
       ...BACKGROUND_FETCH,
       // The record's event, checked at this edge; a malformed one is dead-lettered by the consumer.
-      parse: (record) => parseOrderEvent(record.value),
+      parse: parseOrderEvent,
       handle: (messages) => this.intake(messages),
       maxAttempts: this.options.maxAttempts,
       backoff: this.options.consumerBackoff,
