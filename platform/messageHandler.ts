@@ -80,12 +80,13 @@ export function dispatchByType<M extends Message<{ readonly type: string }>, T e
     const failures: HandlingFailure<M>[] = [];
     const failedKeys = new Map<string, unknown>();
     for (const round of rounds) {
-      const byType = new Map<string, M[]>();
+      const live: M[] = [];
       for (const message of round) {
         const key = keyOf(message);
         if (failedKeys.has(key)) failures.push({ message, error: failedKeys.get(key) });
-        else byType.set(message.event.type, [...(byType.get(message.event.type) ?? []), message]);
+        else live.push(message);
       }
+      const byType = Map.groupBy(live, (message) => message.event.type);
       for (const [type, ofType] of byType) {
         const handler = handlers[type];
         let failed: readonly HandlingFailure<M>[];

@@ -115,10 +115,10 @@ export class SagaScheduler {
   /** The sagas due in one tick: each type's as one batch for its driver, the types side by side. */
   private async drive(due: ReadonlyArray<{ saga_id: string; saga_type: string }>): Promise<void> {
     const { logger, drivers } = this.options;
-    const byType = new Map<string, string[]>();
-    for (const { saga_id, saga_type } of due) byType.set(saga_type, [...(byType.get(saga_type) ?? []), saga_id]);
+    const byType = Map.groupBy(due, (saga) => saga.saga_type);
     await Promise.all(
-      [...byType].map(async ([type, sagaIds]) => {
+      [...byType].map(async ([type, sagas]) => {
+        const sagaIds = sagas.map((s) => s.saga_id);
         const driver = drivers[type];
         if (driver === undefined) return;
         try {

@@ -303,10 +303,10 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
    * that is no longer pending (acknowledged elsewhere, trimmed) is forgotten.
    */
   private async keepWaitingClaimed(): Promise<void> {
-    const byStream = new Map<string, string[]>();
-    for (const w of this.waiting.values()) byStream.set(w.stream, [...(byStream.get(w.stream) ?? []), w.id]);
+    const byStream = Map.groupBy(this.waiting.values(), (w) => w.stream);
     await Promise.all(
-      [...byStream].map(async ([stream, ids]) => {
+      [...byStream].map(async ([stream, waiting]) => {
+        const ids = waiting.map((w) => w.id);
         const kept = new Set(await this.reclaim(stream, ids));
         for (const id of ids) if (!kept.has(id)) this.forget(stream, id);
       }),
@@ -419,14 +419,13 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
       failures = admitted.map(({ message }) => ({ message, error }));
     }
     const failed = new Map(failures.map((f) => [f.message, f.error]));
-    const succeeded = new Map<string, string[]>();
-    for (const { message } of admitted) {
-      if (failed.has(message)) continue;
-      succeeded.set(message.stream, [...(succeeded.get(message.stream) ?? []), message.id]);
-    }
+    const succeeded = Map.groupBy(
+      admitted.flatMap(({ message }) => (failed.has(message) ? [] : [message])),
+      (message) => message.stream,
+    );
     try {
-      for (const [stream, ids] of succeeded) await commands.xack(stream, group, ...ids);
-      for (const [stream, ids] of succeeded) for (const id of ids) this.failures.delete(keyOf(stream, id));
+      for (const [stream, messages] of succeeded) await commands.xack(stream, group, ...messages.map((m) => m.id));
+      for (const [stream, messages] of succeeded) for (const { id } of messages) this.failures.delete(keyOf(stream, id));
       this.handled += admitted.length - failed.size;
     } catch (error) {
       // Handled, but not acknowledged (Redis away): retried like a transient failure (handlers are idempotent).
@@ -575,8 +574,7 @@ export class StreamConsumer<E extends EventEnvelope = EventEnvelope> {
     const due = [...this.waiting.values()].filter((w) => w.dueAt <= now + 5);
     if (due.length === 0) return;
     const { commands, group } = this.options;
-    const byStream = new Map<string, Waiting[]>();
-    for (const w of due) byStream.set(w.stream, [...(byStream.get(w.stream) ?? []), w]);
+    const byStream = Map.groupBy(due, (w) => w.stream);
     const entries: Array<{ stream: string; entry: RawEntry }> = [];
     try {
       for (const [stream, list] of byStream) {

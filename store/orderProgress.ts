@@ -23,7 +23,11 @@ export class OrdersInProgress {
     lines: ReadonlyArray<LineProgress & { readonly order_id: string }>,
     shipments: ReadonlyArray<{ readonly order_id: string; readonly shipment_id: string; readonly status: string }>,
   ) {
-    for (const { order_id: orderId, ...line } of lines) this.lines.set(orderId, [...(this.lines.get(orderId) ?? []), line]);
+    for (const { order_id: orderId, ...line } of lines) {
+      const ofOrder = this.lines.get(orderId);
+      if (ofOrder === undefined) this.lines.set(orderId, [line]);
+      else ofOrder.push(line);
+    }
     for (const s of shipments) this.setShipmentStatus(s.order_id, s.shipment_id, s.status);
   }
 

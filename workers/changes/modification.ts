@@ -13,7 +13,7 @@ import {
 } from '../../domain/modificationSaga.js';
 import { SagaStatus } from '../../domain/order.js';
 import { increases, type LineChange } from '../../domain/orderEdit.js';
-import { allocateStock, type WarehouseStock } from '../../domain/reservation.js';
+import { allocateStock } from '../../domain/reservation.js';
 import type { PoolClient } from '../../platform/db.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { PspUnavailable } from '../../platform/psp.js';
@@ -103,8 +103,7 @@ function reserve(context: ChangeContext, saga: ChangeSaga, request: Modification
     const wanted = increases(request);
     if (wanted.length === 0) return { result: { status: 'succeeded', allocations: [] } };
     const free = await stock.availableStock(tx, [...new Set(wanted.map((w) => w.sku))], { lock: true });
-    const bySku = new Map<string, WarehouseStock[]>();
-    for (const row of free) bySku.set(row.sku, [...(bySku.get(row.sku) ?? []), row]);
+    const bySku = Map.groupBy(free, (row) => row.sku);
     const outcome = allocateStock(wanted, bySku);
     if (!outcome.ok) return { result: { status: 'failed', allocations: [], shortages: outcome.shortages } };
     // The rows are locked since the read, so what was allocated is there to take.

@@ -113,7 +113,10 @@ export async function commitBatch(
             const follow = plan.follow?.(state);
             if (follow !== undefined && !isRecorded(state, follow)) step = follow;
           }
-          if (step !== undefined) byStep.set(step, [...(byStep.get(step) ?? []), { saga, state }]);
+          if (step === undefined) continue;
+          const targets = byStep.get(step);
+          if (targets === undefined) byStep.set(step, [{ saga, state }]);
+          else targets.push({ saga, state });
         }
         if (byStep.size === 0) break;
         for (const [step, targets] of byStep) {

@@ -85,8 +85,7 @@ export async function catchUp(db: Queryable, table: string): Promise<number> {
     `SELECT ${EVENT_ENVELOPE_COLUMNS} FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, seq`,
     [ids],
   );
-  const byOrder = new Map<string, OrderViewEvent[]>();
-  for (const e of events.rows) byOrder.set(e.order_id, [...(byOrder.get(e.order_id) ?? []), e]);
+  const byOrder = Map.groupBy(events.rows, (e) => e.order_id);
   const views = [...byOrder.values()].map((list) => fold(list)).filter((v): v is OrderView => v !== undefined);
   if (views.length > 0) await writeViews(db, table, views);
   return views.length;

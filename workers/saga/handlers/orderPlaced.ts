@@ -14,11 +14,7 @@ export async function onOrdersPlaced(
   runner: PlacementSagaRunner,
   messages: readonly OrderPlaced[],
 ): Promise<HandlingFailure<OrderPlaced>[]> {
-  const bySaga = new Map<string, OrderPlaced[]>();
-  for (const message of messages) {
-    const sagaId = message.event.payload.saga_id;
-    bySaga.set(sagaId, [...(bySaga.get(sagaId) ?? []), message]);
-  }
+  const bySaga = Map.groupBy(messages, (message) => message.event.payload.saga_id);
   if (bySaga.size === 0) return [];
   const results = await runner.driveBatch([...bySaga.keys()]);
   const failures: HandlingFailure<OrderPlaced>[] = [];
