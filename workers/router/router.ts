@@ -551,12 +551,14 @@ export class Router {
     const to = go.flatMap((p) =>
       p.plan.shipments.flatMap((s) => s.items.map((i) => ({ warehouse_id: s.warehouse_id, sku: i.sku, quantity: i.quantity }))),
     );
+    // Routed if the last statement takes the stock; if not, it throws and nothing of this is kept.
+    for (const p of go) result.set(p.request.orderId, { kind: 'routed' });
     return {
       appends,
       last: async (last) => {
         if (!(await moveReserved(last, from, to))) throw new StalePlan();
       },
-      result: new Map([...result, ...go.map((p): [string, CommitOutcome] => [p.request.orderId, { kind: 'routed' }])]),
+      result,
     };
   }
 }
